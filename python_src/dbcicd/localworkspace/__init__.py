@@ -1,0 +1,13 @@
+"""The local workspace: an offline stand-in for the Databricks REST API.
+
+Git folders are real git checkouts and notebooks run in subprocesses, so a client that works here does the same
+work it would do against a real workspace.
+"""
+
+from __future__ import annotations
+
+from .faults import FaultRule
+from .server import LocalWorkspaceServer
+from .workspace import LocalWorkspace
+
+__all__ = ["FaultRule", "LocalWorkspace", "LocalWorkspaceServer"]

@@ -1,0 +1,49 @@
+"""Errors shaped like Databricks' own: an HTTP status plus `{"error_code", "message"}`.
+
+databricks-sdk maps `error_code` before the HTTP status (errors/mapper.py), so the code decides which exception
+class a client sees; both must match what a real workspace sends.
+"""
+
+from __future__ import annotations
+
+
+class ApiError(Exception):
+    """A failed API call, rendered as Databricks' JSON error body."""
+
+    def __init__(self, status: int, error_code: str, message: str, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.error_code = error_code
+        self.message = message
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, object]:
+        return {"error_code": self.error_code, "message": self.message}
+
+
+def invalid_parameter(message: str) -> ApiError:
+    return ApiError(400, "INVALID_PARAMETER_VALUE", message)
+
+
+def bad_request(message: str) -> ApiError:
+    return ApiError(400, "BAD_REQUEST", message)
+
+
+def not_found(message: str) -> ApiError:
+    return ApiError(404, "RESOURCE_DOES_NOT_EXIST", message)
+
+
+def already_exists(message: str) -> ApiError:
+    return ApiError(400, "RESOURCE_ALREADY_EXISTS", message)
+
+
+def invalid_state(message: str) -> ApiError:
+    return ApiError(400, "INVALID_STATE", message)
+
+
+def unauthenticated(message: str) -> ApiError:
+    return ApiError(401, "UNAUTHENTICATED", message)
+
+
+def endpoint_not_found(method: str, path: str) -> ApiError:
+    return ApiError(404, "ENDPOINT_NOT_FOUND", f"No API found for '{method} {path}'")

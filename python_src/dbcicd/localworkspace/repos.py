@@ -1,0 +1,12 @@
+from .errors import ApiError
+
+
+class Repos:
+    def __init__(self, tree, state_root):
+        self.tree = tree
+
+    def __getattr__(self, name):
+        def handler(req):
+            raise ApiError(501, "NOT_IMPLEMENTED", "todo")
+
+        return handler

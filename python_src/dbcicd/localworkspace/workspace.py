@@ -1,0 +1,50 @@
+"""The state of one local workspace: its folders on disk and the services that answer the API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .compute import Clusters, Identity
+from .files_api import Dbfs, Files
+from .jobs import Jobs
+from .repos import Repos
+from .workspace_api import WorkspaceApi
+from .workspace_fs import WorkspaceTree
+
+
+class LocalWorkspace:
+    """Everything behind the HTTP layer. `root` holds:
+
+    - `workspace/`  the workspace tree (`/Repos/...`, `/Users/...`, `/Shared/...`); Git folders are git checkouts
+    - `dbfs/`       the DBFS root (`dbfs:/x` and, in notebooks, `/dbfs/x`)
+    - `volumes/`    Unity Catalog volumes (`/Volumes/catalog/schema/volume/...`)
+    - `runs/`       per-run working folders: logs, results, throw-away `git_source` checkouts
+    - `state/`      what must survive a restart (the Git folder registry)
+    """
+
+    def __init__(self, root: Path, host: str = "http://127.0.0.1") -> None:
+        self.root = root
+        self.host = host
+        self.tree = WorkspaceTree(root / "workspace")
+        self.dbfs_root = root / "dbfs"
+        self.volumes_root = root / "volumes"
+        self.runs_root = root / "runs"
+        self.state_root = root / "state"
+        for folder in (self.dbfs_root, self.volumes_root, self.runs_root, self.state_root):
+            folder.mkdir(parents=True, exist_ok=True)
+
+        self.identity = Identity()
+        self.clusters = Clusters()
+        (self.tree.root / "Repos" / self.identity.user_name).mkdir(parents=True, exist_ok=True)
+        (self.tree.root / "Users" / self.identity.user_name).mkdir(parents=True, exist_ok=True)
+        (self.tree.root / "Shared").mkdir(parents=True, exist_ok=True)
+
+        self.repos = Repos(self.tree, self.state_root)
+        self.workspace_api = WorkspaceApi(self.tree)
+        self.files = Files(self.volumes_root)
+        self.dbfs = Dbfs(self.dbfs_root)
+        self.jobs = Jobs(self)
+
+    def close(self) -> None:
+        """Stop every active run (killing its processes) and release resources."""
+        self.jobs.shutdown()

@@ -1,0 +1,116 @@
+"""The HTTP layer: authentication, errors for unknown endpoints and bad bodies, discovery, fault rules."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+
+import pytest
+from databricks.sdk import WorkspaceClient
+from databricks.sdk.errors import NotFound, Unauthenticated
+
+from dbcicd.localworkspace import FaultRule, LocalWorkspaceServer
+
+
+def raw(
+    server: LocalWorkspaceServer, method: str, path: str, body: bytes | None = None, token: str | None = "ok"
+):
+    """(status, headers, decoded JSON or bytes) of a request sent without the SDK."""
+    req = urllib.request.Request(server.host + path, data=body, method=method)
+    if token == "ok":
+        req.add_header("Authorization", f"Bearer {server.token}")
+    elif token is not None:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            data = resp.read()
+            status, headers = resp.status, resp.headers
+    except urllib.error.HTTPError as err:
+        data, status, headers = err.read(), err.code, err.headers
+    try:
+        return status, headers, json.loads(data)
+    except ValueError:
+        return status, headers, data
+
+
+def test_identity_through_the_sdk(client: WorkspaceClient) -> None:
+    """SCIM Me answers with a userName, as per-user Git folders need."""
+    me = client.current_user.me()
+    assert me.user_name and me.active
+
+
+def test_missing_or_wrong_token_is_401(local_workspace: LocalWorkspaceServer) -> None:
+    """Requests without the bearer token are refused with 401 and Databricks' error body."""
+    for token in (None, "not-the-token"):
+        status, _, body = raw(local_workspace, "GET", "/api/2.0/clusters/list", token=token)
+        assert status == 401
+        assert body["error_code"] == "UNAUTHENTICATED"
+
+
+def test_wrong_token_raises_unauthenticated(local_workspace: LocalWorkspaceServer) -> None:
+    """The SDK maps the 401 to its Unauthenticated class."""
+    bad = WorkspaceClient(host=local_workspace.host, token="wrong", auth_type="pat")
+    with pytest.raises(Unauthenticated):
+        bad.clusters.get("local")
+
+
+def test_discovery_needs_no_token(local_workspace: LocalWorkspaceServer) -> None:
+    """The SDK probes /.well-known/databricks-config before it authenticates."""
+    status, _, body = raw(local_workspace, "GET", "/.well-known/databricks-config", token=None)
+    assert (status, body) == (200, {})
+
+
+def test_unknown_endpoint_is_endpoint_not_found(local_workspace: LocalWorkspaceServer) -> None:
+    status, _, body = raw(local_workspace, "GET", "/api/2.0/no/such/thing")
+    assert status == 404 and body["error_code"] == "ENDPOINT_NOT_FOUND"
+
+
+def test_unknown_endpoint_raises_not_found(client: WorkspaceClient) -> None:
+    with pytest.raises(NotFound):
+        client.api_client.do("GET", "/api/2.0/no/such/thing")
+
+
+def test_malformed_json_is_a_400(local_workspace: LocalWorkspaceServer) -> None:
+    status, _, body = raw(local_workspace, "POST", "/api/2.0/workspace/mkdirs", body=b"{not json")
+    assert status == 400 and "not valid JSON" in body["message"]
+
+
+def test_clusters(client: WorkspaceClient) -> None:
+    """One running cluster, id `local`; an unknown id gets the error Databricks gives."""
+    clusters = list(client.clusters.list())
+    assert [c.cluster_id for c in clusters] == ["local"]
+    assert client.clusters.get("local").state.value == "RUNNING"
+    with pytest.raises(Exception, match="Cluster nope does not exist"):
+        client.clusters.get("nope")
+
+
+def test_injected_429_is_retried_by_the_sdk(faults: LocalWorkspaceServer, client: WorkspaceClient) -> None:
+    """Two 429s with Retry-After, then success: the SDK retries and the server counted three calls."""
+    faults.faults.replace(
+        [FaultRule.parse({"route": "GET /api/2.1/clusters/get", "status": 429, "times": 2})]
+    )
+    before = faults.calls["GET /api/2.1/clusters/get"]
+    assert client.clusters.get("local").cluster_id == "local"
+    assert faults.calls["GET /api/2.1/clusters/get"] - before == 3
+
+
+def test_faults_via_admin_endpoint(faults: LocalWorkspaceServer) -> None:
+    """Rules can be set at runtime outside /api; a bad rule is a 400 naming the field."""
+    rule = {"route": "GET /api/2.0/clusters/list", "status": 503, "times": 1}
+    status, _, body = raw(faults, "POST", "/__dbcicd/faults", json.dumps(rule).encode())
+    assert status == 200 and body["rules"][0]["status"] == 503
+    assert raw(faults, "GET", "/api/2.0/clusters/list")[0] == 503
+    assert raw(faults, "GET", "/api/2.0/clusters/list")[0] == 200
+    status, _, body = raw(
+        faults, "POST", "/__dbcicd/faults", json.dumps({"route": "GET /x", "status": 418}).encode()
+    )
+    assert status == 400 and "status" in body["message"]
+    assert raw(faults, "DELETE", "/__dbcicd/faults")[0] == 200
+
+
+def test_probability_faults_replay_with_a_seed() -> None:
+    """Two rules with the same seed fire on the same calls."""
+    spec = {"route": "GET /a", "status": 503, "probability": 0.5, "seed": 7}
+    first, second = FaultRule.parse(spec), FaultRule.parse(spec)
+    assert [first._fires() for _ in range(50)] == [second._fires() for _ in range(50)]
+    assert 5 < first.fired < 45

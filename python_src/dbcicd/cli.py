@@ -29,9 +29,7 @@ Fault rules can be changed at runtime: POST/PUT/DELETE {host}/__dbcicd/faults wi
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="dbcicd", description="CI/CD for Databricks: Git folders, runs, results."
-    )
+    parser = argparse.ArgumentParser(prog="dbcicd", description="CI/CD for Databricks: Git folders, runs, results.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     local = commands.add_parser("local", help="the offline local workspace")
@@ -44,9 +42,7 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     serve.add_argument("--port", type=int, default=0, help="TCP port (default: any free port)")
-    serve.add_argument(
-        "--root", type=Path, help="folder holding the workspace's state (default: a temporary one)"
-    )
+    serve.add_argument("--root", type=Path, help="folder holding the workspace's state (default: a temporary one)")
     serve.add_argument("--token", help="the bearer token clients must send (default: random)")
     serve.add_argument(
         "--fault",

@@ -12,9 +12,7 @@ from databricks.sdk.errors import NotFound, Unauthenticated
 from dbcicd.localworkspace import FaultRule, LocalWorkspaceServer
 
 
-def raw(
-    server: LocalWorkspaceServer, method: str, path: str, body: bytes | None = None, token: str | None = "ok"
-):
+def raw(server: LocalWorkspaceServer, method: str, path: str, body: bytes | None = None, token: str | None = "ok"):
     """(status, headers, decoded JSON or bytes) of a request sent without the SDK."""
     req = urllib.request.Request(server.host + path, data=body, method=method)
     if token == "ok":
@@ -86,9 +84,7 @@ def test_clusters(client: WorkspaceClient) -> None:
 
 def test_injected_429_is_retried_by_the_sdk(faults: LocalWorkspaceServer, client: WorkspaceClient) -> None:
     """Two 429s with Retry-After, then success: the SDK retries and the server counted three calls."""
-    faults.faults.replace(
-        [FaultRule.parse({"route": "GET /api/2.1/clusters/get", "status": 429, "times": 2})]
-    )
+    faults.faults.replace([FaultRule.parse({"route": "GET /api/2.1/clusters/get", "status": 429, "times": 2})])
     before = faults.calls["GET /api/2.1/clusters/get"]
     assert client.clusters.get("local").cluster_id == "local"
     assert faults.calls["GET /api/2.1/clusters/get"] - before == 3
@@ -101,9 +97,7 @@ def test_faults_via_admin_endpoint(faults: LocalWorkspaceServer) -> None:
     assert status == 200 and body["rules"][0]["status"] == 503
     assert raw(faults, "GET", "/api/2.0/clusters/list")[0] == 503
     assert raw(faults, "GET", "/api/2.0/clusters/list")[0] == 200
-    status, _, body = raw(
-        faults, "POST", "/__dbcicd/faults", json.dumps({"route": "GET /x", "status": 418}).encode()
-    )
+    status, _, body = raw(faults, "POST", "/__dbcicd/faults", json.dumps({"route": "GET /x", "status": 418}).encode())
     assert status == 400 and "status" in body["message"]
     assert raw(faults, "DELETE", "/__dbcicd/faults")[0] == 200
 

@@ -48,9 +48,7 @@ class FaultRule:
         """A rule from its JSON form; errors name the offending field."""
         if not isinstance(spec, dict):
             raise invalid_parameter('A fault rule must be a JSON object, e.g. {"route": "GET /api/*", ...}')
-        unknown = (
-            set(spec) - {f for f in cls.__dataclass_fields__ if not f.startswith("_")} - {"matched", "fired"}
-        )
+        unknown = set(spec) - {f for f in cls.__dataclass_fields__ if not f.startswith("_")} - {"matched", "fired"}
         if unknown:
             raise invalid_parameter(f"Unknown fault rule field(s): {', '.join(sorted(unknown))}")
         route = typed_field(spec, "route", str)
@@ -68,9 +66,7 @@ class FaultRule:
             seed=typed_field(spec, "seed", int, None),
         )
         if rule.status is not None and rule.status not in _STATUS_ERRORS:
-            raise invalid_parameter(
-                f"Fault rule status must be one of {sorted(_STATUS_ERRORS)}, got {rule.status}"
-            )
+            raise invalid_parameter(f"Fault rule status must be one of {sorted(_STATUS_ERRORS)}, got {rule.status}")
         if rule.drop is not None and rule.drop not in DROP_POINTS:
             raise invalid_parameter(f"Fault rule drop must be 'before' or 'after', got '{rule.drop}'")
         if rule.status is not None and rule.drop is not None:

@@ -79,9 +79,7 @@ class Request:
         raise TypeError(kind)
 
 
-def typed_field(
-    obj: Mapping[str, Any], name: str, kind: type[T], default: Any = _MISSING, where: str = ""
-) -> T:
+def typed_field(obj: Mapping[str, Any], name: str, kind: type[T], default: Any = _MISSING, where: str = "") -> T:
     """Like `Request.field` for a nested object; `where` prefixes the field name in errors (e.g. 'tasks[0].')."""
     return _typed(obj, name, kind, default, where)
 

@@ -7,6 +7,7 @@ and as the pytest fixture `local_workspace` (tests/conftest.py).
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 import secrets
@@ -189,10 +190,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(result)
         except _DropConnection:
             self.close_connection = True
-            try:
+            with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
         except ApiError as err:
             self._send_error(err)
         except Exception as err:  # never let one bad request take the server down
@@ -204,9 +203,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         header = self.headers.get("Authorization")
         if not app.authorized(header):
-            detail = (
-                "no credentials were sent" if header is None else "the token is not valid for this workspace"
-            )
+            detail = "no credentials were sent" if header is None else "the token is not valid for this workspace"
             raise unauthenticated(f"Unauthorized: {detail}. Send 'Authorization: Bearer <DATABRICKS_TOKEN>'.")
 
     def _read_body(self) -> bytes:

@@ -25,9 +25,7 @@ def normalize_path(path: str, what: str = "path") -> str:
     if "\x00" in path:
         raise invalid_parameter(f"Invalid {what}: contains a NUL character")
     if not path.startswith("/"):
-        raise invalid_parameter(
-            f"Invalid {what} '{path}': must be an absolute workspace path starting with '/'"
-        )
+        raise invalid_parameter(f"Invalid {what} '{path}': must be an absolute workspace path starting with '/'")
     parts = [p for p in path.split("/") if p not in ("", ".")]
     if ".." in parts:
         raise invalid_parameter(f"Invalid {what} '{path}': '..' is not allowed in workspace paths")

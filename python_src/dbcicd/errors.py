@@ -1,0 +1,42 @@
+"""The product's errors: each carries the message a user reads and the exit code the CLI and the task use.
+
+Library code raises these; only the boundaries (cli.py, the task entry) turn them into output and exit codes.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_CANCELLED = 130
+
+
+class DbcicdError(Exception):
+    """Base of every error a user should see as a message rather than a traceback."""
+
+    exit_code = EXIT_FAILED
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigurationError(DbcicdError):
+    """Bad or missing input, credentials or environment: nothing was started (exit code 2)."""
+
+    exit_code = EXIT_USAGE
+
+
+class RunFailed(DbcicdError):
+    """The Databricks run, an API call it depends on, or its tests failed (exit code 1)."""
+
+    exit_code = EXIT_FAILED
+
+
+class Cancelled(DbcicdError):
+    """SIGINT/SIGTERM arrived; what was started remotely has been cancelled (exit code 130)."""
+
+    exit_code = EXIT_CANCELLED

@@ -13,8 +13,41 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
+from .errors import EXIT_CANCELLED, EXIT_FAILED, EXIT_OK, EXIT_USAGE, DbcicdError
+
+if TYPE_CHECKING:
+    from .inputs import TaskRequest
+
+AUTH_HELP = """\
+authentication: databricks-sdk unified auth from the environment, e.g.
+  DATABRICKS_HOST=https://adb-123.4.azuredatabricks.net DATABRICKS_TOKEN=dapi...   (personal access token)
+  DATABRICKS_HOST=... DATABRICKS_CLIENT_ID=... DATABRICKS_CLIENT_SECRET=...       (OAuth machine-to-machine)
+  DATABRICKS_HOST=... ARM_CLIENT_ID=... ARM_CLIENT_SECRET=... ARM_TENANT_ID=...  (Azure service principal)
+Try it offline with `dbcicd local serve` and the two variables it prints.
+
+exit codes: 0 success, 1 run or tests failed, 2 usage or configuration error, 130 cancelled
+"""
+
+EXAMPLES = {
+    "repo": """examples:
+  dbcicd repo --repo-path /Repos/ci/my-project --branch main
+  dbcicd repo --repo-path /Repos/prod/my-project --tag v1.4.0 --git-url https://github.com/org/my-project
+""",
+    "run": """examples:
+  dbcicd run --repo-path /Repos/ci/my-project --notebooks 'jobs/train' --notebooks 'jobs/evaluate' -p env=staging
+  dbcicd run --notebooks jobs/train --commit 3f2a9c1 --git-url https://github.com/org/my-project   # no Git folder
+  dbcicd run --job-name nightly-retrain --timeout-minutes 120
+""",
+    "test": """examples:
+  dbcicd test --notebooks 'tests/test_*'                    # branch, commit and URL from the local checkout
+  dbcicd test --notebooks 'tests/**' --compute existingCluster --existing-cluster-id 0123-456789-abc
+""",
+    "cleanup": """examples:
+  dbcicd cleanup --temp-folder /Repos/ci --older-than-hours 24
+""",
+}
 
 LOCAL_SERVE_EPILOG = """\
 examples:
@@ -27,10 +60,115 @@ The token may also be given in the environment as DBCICD_LOCAL_TOKEN (keeps it o
 Fault rules can be changed at runtime: POST/PUT/DELETE {host}/__dbcicd/faults with the same JSON.
 """
 
+# CLI flag -> task input name (the task's inputs, in kebab case).
+_INPUT_FLAGS = {
+    "git_url": "gitUrl",
+    "git_provider": "gitProvider",
+    "repo_path": "repoPath",
+    "branch": "branch",
+    "tag": "tag",
+    "commit": "commit",
+    "temp_folder": "tempFolder",
+    "older_than_hours": "olderThanHours",
+    "job_id": "jobId",
+    "job_name": "jobName",
+    "compute": "compute",
+    "existing_cluster_id": "existingClusterId",
+    "new_cluster_json": "newClusterJson",
+    "timeout_minutes": "timeoutMinutes",
+}
+
+
+def _formatter(prog: str) -> argparse.HelpFormatter:
+    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=36)
+
+
+def _add_git(p: argparse.ArgumentParser, folder: bool = False) -> None:
+    g = p.add_argument_group("Git")
+    g.add_argument("--git-url", help="repository URL (default: the local checkout's origin, or the build's)")
+    g.add_argument("--git-provider", help="gitHub, azureDevOpsServices, gitLab, ... (default: from the URL's host)")
+    g.add_argument("--branch", help="branch to check out; refs/heads/x and refs/tags/v1 are understood")
+    g.add_argument("--tag", help="tag to check out (detached)")
+    g.add_argument("--commit", help="commit the checkout must be at (default: the one being built)")
+    if folder:
+        g.add_argument(
+            "--sparse-checkout",
+            action="append",
+            default=[],
+            metavar="PATTERN",
+            help="cone pattern to check out (repeatable); only when the folder is created",
+        )
+
+
+def _add_run(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("run")
+    g.add_argument(
+        "-n",
+        "--notebooks",
+        action="append",
+        default=[],
+        metavar="PATH_OR_GLOB",
+        help="notebook path or glob relative to the Git folder (repeatable), e.g. 'tests/test_*'",
+    )
+    g.add_argument(
+        "-p", "--parameter", action="append", default=[], metavar="KEY=VALUE", help="notebook parameter (repeatable)"
+    )
+    g.add_argument("--parameters", metavar="JSON", help="parameters as one JSON object")
+    g.add_argument(
+        "--compute",
+        choices=("serverless", "existingCluster", "newCluster"),
+        help="where to run (default: existingCluster when --existing-cluster-id is given, else serverless)",
+    )
+    g.add_argument("--existing-cluster-id", metavar="ID")
+    g.add_argument("--new-cluster-json", metavar="JSON", help="new cluster spec, e.g. '{\"spark_version\": ...}'")
+    g.add_argument("--timeout-minutes", metavar="N", help="cancel the run and fail after N minutes (default: 60)")
+
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dbcicd", description="CI/CD for Databricks: Git folders, runs, results.")
+    parser = argparse.ArgumentParser(
+        prog="dbcicd",
+        description="CI/CD for Databricks: Git folders, notebook runs, results.",
+        epilog=AUTH_HELP,
+        formatter_class=_formatter,
+    )
+    parser.add_argument(
+        "--var",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a pipeline variable, e.g. Build.SourceBranch=refs/heads/main (repeatable)",
+    )
+    parser.add_argument("--outputs-json", type=Path, metavar="FILE", help="write the output variables to FILE")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def sub(name: str, help_text: str) -> argparse.ArgumentParser:
+        return commands.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            epilog=EXAMPLES[name] + "\n" + AUTH_HELP,
+            formatter_class=_formatter,
+        )
+
+    repo = sub("repo", "point a Git folder at a branch or tag (created if missing)")
+    repo.add_argument("--repo-path", required=True, help="the Git folder, e.g. /Repos/ci/my-project")
+    _add_git(repo, folder=True)
+
+    run = sub("run", "run notebooks (or an existing job), wait, report")
+    run.add_argument("--repo-path", help="Git folder holding the notebooks (omit to run at a commit via git_source)")
+    run.add_argument("--job-id", help="run this existing job instead of notebooks")
+    run.add_argument("--job-name", help="run the existing job with this exact name")
+    _add_git(run)
+    _add_run(run)
+
+    test = sub("test", "temporary Git folder at this commit, run the test notebooks, always delete it")
+    test.add_argument("--temp-folder", help="parent of temporary Git folders (default: /Repos/ci)")
+    _add_git(test, folder=True)
+    _add_run(test)
+
+    clean = sub("cleanup", "delete temporary Git folders left behind")
+    clean.add_argument("--temp-folder", help="parent of temporary Git folders (default: /Repos/ci)")
+    clean.add_argument("--older-than-hours", metavar="N", help="only folders made more than N hours ago (default 24)")
 
     local = commands.add_parser("local", help="the offline local workspace")
     local_commands = local.add_subparsers(dest="local_command", required=True, metavar="SUBCOMMAND")
@@ -39,44 +177,100 @@ def _parser() -> argparse.ArgumentParser:
         help="serve a local workspace on 127.0.0.1",
         description="Serve an offline stand-in for the Databricks REST API on 127.0.0.1.",
         epilog=LOCAL_SERVE_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_formatter,
     )
     serve.add_argument("--port", type=int, default=0, help="TCP port (default: any free port)")
     serve.add_argument("--root", type=Path, help="folder holding the workspace's state (default: a temporary one)")
     serve.add_argument("--token", help="the bearer token clients must send (default: random)")
     serve.add_argument(
-        "--fault",
-        action="append",
-        default=[],
-        metavar="JSON",
-        help="a fault rule as a JSON object (repeatable)",
+        "--fault", action="append", default=[], metavar="JSON", help="a fault rule as a JSON object (repeatable)"
     )
     return parser
 
 
+def request_from_args(args: argparse.Namespace, environ: dict[str, str], cwd: Path) -> TaskRequest:
+    """The same request document the pipeline task builds, from flags, the environment and the local checkout."""
+    from .gitfolders import same_repository
+    from .inputs import TaskRequest
+    from .localgit import checkout_variables
+    from .pipeline import VARIABLES, environment_name
+
+    inputs = {"command": args.command, "connectionType": "environment"}
+    for attr, name in _INPUT_FLAGS.items():
+        value = getattr(args, attr, None)
+        if value:
+            inputs[name] = str(value)
+    if getattr(args, "notebooks", None):
+        inputs["notebooks"] = "\n".join(args.notebooks)
+    if getattr(args, "sparse_checkout", None):
+        inputs["sparseCheckout"] = "\n".join(args.sparse_checkout)
+    if getattr(args, "parameters", None) or getattr(args, "parameter", None):
+        if args.parameters and args.parameter:
+            raise _Usage("give --parameters (JSON) or -p KEY=VALUE, not both")
+        inputs["parameters"] = args.parameters or "\n".join(args.parameter)
+
+    variables: dict[str, str] = {}
+    if environ.get("TF_BUILD", "").lower() == "true":
+        variables.update({n: environ[environment_name(n)] for n in VARIABLES if environ.get(environment_name(n))})
+    elif args.command != "cleanup":
+        local = checkout_variables(cwd)
+        # The local checkout only speaks for the build when it is a clone of the repository being used.
+        if not inputs.get("gitUrl") or same_repository(local.get("Build.Repository.Uri", ""), inputs["gitUrl"]):
+            variables.update(local)
+    for item in args.var:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise _Usage(f"--var '{item}' is not NAME=VALUE")
+        variables[name.strip()] = value
+    return TaskRequest(inputs, {}, variables)
+
+
+class _Usage(Exception):
+    """A command-line mistake argparse cannot see."""
+
+
+def _run_command(args: argparse.Namespace) -> int:
+    from .auth import workspace_client
+    from .commands import execute
+    from .output import choose_output
+    from .teardown import Interrupts
+
+    request = request_from_args(args, dict(os.environ), Path.cwd())
+    output = choose_output(sys.stdout)
+    try:
+        with Interrupts():
+            client = workspace_client(request.inputs, request.endpoints, request.variables, os.environ)
+            outcome = execute(request, client, output)
+    finally:
+        output.close()
+    for name, value in outcome.outputs.items():
+        print(f"{name}={value}")
+    if args.outputs_json:
+        args.outputs_json.write_text(json.dumps(outcome.outputs, indent=2) + "\n", encoding="utf-8")
+    print(("OK: " if outcome.success else "FAILED: ") + outcome.message, file=sys.stderr)
+    return EXIT_OK if outcome.success else EXIT_FAILED
+
+
 def _local_serve(args: argparse.Namespace) -> int:
-    from dbcicd.localworkspace import FaultRule, LocalWorkspaceServer
-    from dbcicd.localworkspace.errors import ApiError
+    from .localworkspace import FaultRule, LocalWorkspaceServer
+    from .localworkspace.errors import ApiError
 
     rules = []
     for spec in args.fault:
         try:
             rules.append(FaultRule.parse(json.loads(spec)))
         except json.JSONDecodeError as err:
-            return _usage_error(f"--fault '{spec}' is not valid JSON: {err}")
+            raise _Usage(f"--fault '{spec}' is not valid JSON: {err}") from None
         except ApiError as err:
-            return _usage_error(f"--fault '{spec}': {err.message}")
+            raise _Usage(f"--fault '{spec}': {err.message}") from None
     if args.root is not None:
         args.root.mkdir(parents=True, exist_ok=True)
     try:
         server = LocalWorkspaceServer(
-            root=args.root,
-            port=args.port,
-            token=args.token or os.environ.get("DBCICD_LOCAL_TOKEN"),
-            faults=rules,
+            root=args.root, port=args.port, token=args.token or os.environ.get("DBCICD_LOCAL_TOKEN"), faults=rules
         )
     except OSError as err:
-        return _usage_error(f"cannot listen on 127.0.0.1:{args.port}: {err.strerror or err}")
+        raise _Usage(f"cannot listen on 127.0.0.1:{args.port}: {err.strerror or err}") from None
 
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -92,17 +286,24 @@ def _local_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _usage_error(message: str) -> int:
-    print(f"dbcicd: error: {message}", file=sys.stderr)
-    return EXIT_USAGE
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with explicit arguments; returns the exit code."""
     args = _parser().parse_args(argv)
-    if args.command == "local" and args.local_command == "serve":
-        return _local_serve(args)
-    raise AssertionError(f"unhandled command {args.command}")  # argparse rejects unknown commands first
+    try:
+        if args.command == "local":
+            return _local_serve(args)
+        return _run_command(args)
+    except _Usage as err:
+        print(f"dbcicd: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except DbcicdError as err:
+        from .secrets import redact
+
+        label = "cancelled" if err.exit_code == EXIT_CANCELLED else "error"
+        print(f"dbcicd: {label}: {redact(err.message)}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        return EXIT_CANCELLED
 
 
 def entrypoint() -> None:

@@ -1,0 +1,137 @@
+"""What the user sees while a command works: plain change-only lines, or a live table on a terminal.
+
+Commands report through the `Output` interface only, so the same code serves a terminal, a CI log and (through
+the Azure DevOps reporter) a pipeline run.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Protocol, TextIO
+
+from databricks.sdk.service.jobs import Run, RunTask
+
+from .secrets import redact
+
+
+class Output(Protocol):
+    def info(self, message: str) -> None: ...
+
+    def warning(self, message: str) -> None: ...
+
+    def run_started(self, run: Run) -> None: ...
+
+    def task_started(self, task: RunTask) -> None: ...
+
+    def task_finished(self, task: RunTask) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def task_state(task: RunTask | Run) -> str:
+    """The most telling state word: the result when there is one, else the life cycle state."""
+    state = task.state
+    if state is None:
+        return "PENDING"
+    if state.result_state is not None:
+        return state.result_state.value
+    return state.life_cycle_state.value if state.life_cycle_state else "PENDING"
+
+
+def task_seconds(task: RunTask | Run) -> float:
+    """How long a task ran (execution + setup + cleanup), from the API's millisecond durations."""
+    if task.run_duration:
+        return task.run_duration / 1000
+    parts = (task.setup_duration or 0) + (task.execution_duration or 0) + (task.cleanup_duration or 0)
+    if parts:
+        return parts / 1000
+    if task.start_time and task.end_time:
+        return max(0, task.end_time - task.start_time) / 1000
+    return 0.0
+
+
+class PlainOutput:
+    """One line per change, nothing while nothing happens: readable in any CI log."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stdout
+
+    def _print(self, text: str) -> None:
+        print(redact(text), file=self.stream, flush=True)
+
+    def info(self, message: str) -> None:
+        self._print(message)
+
+    def warning(self, message: str) -> None:
+        self._print(f"WARNING: {message}")
+
+    def run_started(self, run: Run) -> None:
+        self._print(f"Run {run.run_id}: {run.run_page_url}")
+
+    def task_started(self, task: RunTask) -> None:
+        self._print(f"  {task.task_key}: started")
+
+    def task_finished(self, task: RunTask) -> None:
+        line = f"  {task.task_key}: {task_state(task)} in {task_seconds(task):.1f} s"
+        message = task.state.state_message if task.state else ""
+        if task_state(task) != "SUCCESS" and message:
+            line += f" - {message.splitlines()[0]}"
+        self._print(line)
+
+    def close(self) -> None:
+        self.stream.flush()
+
+
+class LiveOutput(PlainOutput):
+    """On a terminal: the same lines, plus a live table of every task's state while the run is going."""
+
+    def __init__(self, stream: TextIO) -> None:
+        from rich.console import Console
+        from rich.live import Live
+
+        super().__init__(stream)
+        self._console = Console(file=stream)
+        self._states: dict[str, tuple[str, str]] = {}
+        self._live = Live(self._table(), console=self._console, refresh_per_second=4, transient=True)
+
+    def _table(self) -> object:
+        from rich.table import Table
+
+        table = Table(box=None, show_header=True, header_style="bold")
+        table.add_column("task")
+        table.add_column("state")
+        table.add_column("time", justify="right")
+        for key, (state, seconds) in self._states.items():
+            style = {"SUCCESS": "green", "RUNNING": "cyan"}.get(state, "red" if state not in ("PENDING",) else "")
+            table.add_row(key, f"[{style}]{state}[/]" if style else state, seconds)
+        return table
+
+    def _print(self, text: str) -> None:
+        self._console.print(redact(text), markup=False, highlight=False)
+
+    def run_started(self, run: Run) -> None:
+        super().run_started(run)
+        self._states = {t.task_key or str(t.run_id): ("PENDING", "") for t in run.tasks or []}
+        self._live.start()
+        self._live.update(self._table())
+
+    def task_started(self, task: RunTask) -> None:
+        self._states[task.task_key or str(task.run_id)] = ("RUNNING", "")
+        self._live.update(self._table())
+
+    def task_finished(self, task: RunTask) -> None:
+        super().task_finished(task)
+        self._states[task.task_key or str(task.run_id)] = (task_state(task), f"{task_seconds(task):.1f} s")
+        self._live.update(self._table())
+
+    def close(self) -> None:
+        self._live.stop()
+        super().close()
+
+
+def choose_output(stream: TextIO) -> Output:
+    """A live display on an interactive terminal, plain change-only lines everywhere else (CI logs, pipes)."""
+    if stream.isatty() and os.environ.get("TF_BUILD", "").lower() != "true" and not os.environ.get("CI"):
+        return LiveOutput(stream)
+    return PlainOutput(stream)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from .compute import Clusters, Identity
-from .files_api import Dbfs, Files
+from .dbfs_api import Dbfs
+from .files_api import Files
 from .jobs import Jobs
 from .repos import Repos
 from .workspace_api import WorkspaceApi
@@ -39,8 +40,8 @@ class LocalWorkspace:
         (self.tree.root / "Users" / self.identity.user_name).mkdir(parents=True, exist_ok=True)
         (self.tree.root / "Shared").mkdir(parents=True, exist_ok=True)
 
-        self.repos = Repos(self.tree, self.state_root)
-        self.workspace_api = WorkspaceApi(self.tree)
+        self.repos = Repos(self.tree, self.state_root, self.identity.user_name)
+        self.workspace_api = WorkspaceApi(self.tree, self.repos)
         self.files = Files(self.volumes_root)
         self.dbfs = Dbfs(self.dbfs_root)
         self.jobs = Jobs(self)

@@ -75,8 +75,8 @@ class WorkspaceTree:
         notebook = find_notebook(base)
         if notebook is not None:
             return notebook, "NOTEBOOK"
-        if base.is_file():
-            return base, "FILE"
+        if base.is_file() and not notebook_language(base):
+            return base, "FILE"  # a notebook's own file (`nb.py`) is only reachable as `nb`
         return None
 
     def require(self, path: str, what: str = "path") -> tuple[Path, str]:

@@ -185,10 +185,11 @@ class GitFolders:
     def checkout(self, folder: GitFolder, ref: GitRef) -> GitFolder:
         """Switch to a branch (pulling its latest commit) or a tag (detached)."""
         try:
-            info = self.client.repos.update(folder.id, **{ref.kind: ref.name})  # type: ignore[arg-type]
+            self.client.repos.update(folder.id, **{ref.kind: ref.name})  # type: ignore[arg-type]
         except DatabricksError as err:
             raise ConfigurationError(f"Cannot check out {ref} in {folder.path}: {err}") from err
-        updated = GitFolder.from_sdk(info)
+        # PATCH answers nothing in the SDK's model: read the folder back for its head commit.
+        updated = GitFolder.from_sdk(self.client.repos.get(folder.id))
         head = (updated.head_commit or "?")[:12]
         self.output.info(f"{folder.path} is at {ref} ({head})")
         return updated

@@ -170,6 +170,13 @@ def _parser() -> argparse.ArgumentParser:
     clean.add_argument("--temp-folder", help="parent of temporary Git folders (default: /Repos/ci)")
     clean.add_argument("--older-than-hours", metavar="N", help="only folders made more than N hours ago (default 24)")
 
+    commands.add_parser(
+        "task",
+        help="the Azure Pipelines task's Python side: reads the request document from stdin",
+        description="Read one JSON request document from stdin (what the Databricks@1 task's Node entry point "
+        "writes) and run it. Exit codes as for the other commands.",
+    )
+
     local = commands.add_parser("local", help="the offline local workspace")
     local_commands = local.add_subparsers(dest="local_command", required=True, metavar="SUBCOMMAND")
     serve = local_commands.add_parser(
@@ -292,6 +299,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "local":
             return _local_serve(args)
+        if args.command == "task":
+            from .task import main as task_main
+
+            return task_main(sys.stdin, sys.stdout)
         return _run_command(args)
     except _Usage as err:
         print(f"dbcicd: error: {err}", file=sys.stderr)

@@ -1,0 +1,60 @@
+"""`python -m dbcicd task`: the pipeline task's Python side.
+
+The Node entry point writes ONE JSON document to stdin (inputs, service connections, pipeline variables — the only
+channel secrets travel by) and maps the exit code to the task result: 0 succeeded, 1 the run or its tests failed,
+2 configuration error, 130 cancelled.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from typing import Any, TextIO
+
+from .errors import EXIT_FAILED, EXIT_OK, DbcicdError
+from .inputs import TaskRequest
+from .secrets import redact, register_secret
+
+# Endpoint parameters that are not secrets (shown in logs to help diagnose a connection).
+PUBLIC_ENDPOINT_PARAMETERS = frozenset({"serviceprincipalid", "tenantid", "clientid", "scope", "scopelevel"})
+
+
+def register_request_secrets(request: TaskRequest) -> None:
+    """Register every credential in the document before anything is printed."""
+    register_secret(request.variables.get("System.AccessToken"))
+    for endpoint in request.endpoints.values():
+        parameters: Mapping[str, Any] = endpoint.get("parameters") or {}
+        for name, value in parameters.items():
+            if name.lower() not in PUBLIC_ENDPOINT_PARAMETERS and isinstance(value, str):
+                register_secret(value)
+
+
+def main(stdin: TextIO, stdout: TextIO, environ: Mapping[str, str] | None = None) -> int:
+    """Run one task invocation; returns the exit code."""
+    from .auth import workspace_client
+    from .commands import execute
+    from .output import PlainOutput
+    from .teardown import Interrupts
+
+    environ = os.environ if environ is None else environ
+    output = PlainOutput(stdout)
+    try:
+        request = TaskRequest.from_json(stdin.read())
+        register_request_secrets(request)
+        with Interrupts():
+            client = workspace_client(request.inputs, request.endpoints, request.variables, environ)
+            outcome = execute(request, client, output)
+    except DbcicdError as err:
+        print(redact(f"##[error]{err.message}"), file=stdout, flush=True)
+        return err.exit_code
+    finally:
+        output.close()
+    for name, value in outcome.outputs.items():
+        output.info(f"{name}={value}")
+    output.info(("OK: " if outcome.success else "FAILED: ") + outcome.message)
+    return EXIT_OK if outcome.success else EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.stdin, sys.stdout))

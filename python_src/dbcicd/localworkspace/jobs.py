@@ -156,7 +156,6 @@ class Jobs:
                 return {"run_id": existing}
             # A one-time run belongs to a job of its own that jobs/list does not show (its id is in the run page URL).
             run = self._new_run(spec, next(self._ids), "SUBMIT_RUN")
-            run.single_task_form = req.api_version == "2.0" and "tasks" not in body
             self._register(run, token)
         self.engine.start(run)
         return {"run_id": run.run_id}

@@ -20,7 +20,6 @@ from typing import Any
 
 from .job_spec import RunSpec, TaskSpec
 
-TERMINAL_LIFE_CYCLES = frozenset({"TERMINATED", "SKIPPED", "INTERNAL_ERROR"})
 # status.state for each not-yet-ended phase (the legacy and the new enum differ only in naming).
 STATUS_OF_PHASE = {
     "QUEUED": "QUEUED",
@@ -131,10 +130,6 @@ class TaskRun:
     def done(self) -> bool:
         return self.outcome is not None
 
-    @property
-    def started(self) -> bool:
-        return self.phase in ("RUNNING", "TERMINATING") and self.outcome is None
-
     def finish(self, outcome: Outcome, now_ms: int) -> None:
         self.outcome = outcome
         self.phase = outcome.life_cycle_state
@@ -154,7 +149,6 @@ class Run:
     creator: str
     tasks: list[TaskRun]
     created_ms: int
-    single_task_form: bool = False  # submitted through API 2.0 with the task at the top level
     job_parameters: list[dict[str, Any]] | None = None
     overriding_parameters: dict[str, Any] | None = None
     max_concurrent_runs: int | None = None  # of its job; None = no limit (submitted runs)
@@ -165,12 +159,15 @@ class Run:
     admitted_ms: int = 0
     end_ms: int = 0
 
+    def __post_init__(self) -> None:
+        self._by_key = {t.key: t for t in self.tasks}
+
     @property
     def done(self) -> bool:
         return self.outcome is not None
 
     def task(self, key: str) -> TaskRun:
-        return next(t for t in self.tasks if t.key == key)
+        return self._by_key[key]
 
     def dependents(self) -> set[str]:
         """Keys of the tasks that something else depends on (the others are the leaves)."""

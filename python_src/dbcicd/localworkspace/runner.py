@@ -68,7 +68,6 @@ class RunEngine:
         self._active: dict[int, Run] = {}
         self._coordinators: dict[int, threading.Thread] = {}
         self._admitted_per_job: Counter[int] = Counter()
-        self._closing = False
 
     # --- the API the Jobs service uses ------------------------------------------------------------------
     def start(self, run: Run) -> None:
@@ -93,7 +92,6 @@ class RunEngine:
     def shutdown(self) -> None:
         """Cancel every active run, kill its processes, and let the coordinators finish (briefly)."""
         with self.lock:
-            self._closing = True
             doomed = [p for run in self._active.values() for p in self._stop_run(run, CANCELLED)]
             threads = list(self._coordinators.values())
             self._changed.notify_all()

@@ -55,7 +55,7 @@ def test_wrong_token_raises_unauthenticated(local_workspace: LocalWorkspaceServe
 def test_discovery_needs_no_token(local_workspace: LocalWorkspaceServer) -> None:
     """The SDK probes /.well-known/databricks-config before it authenticates."""
     status, _, body = raw(local_workspace, "GET", "/.well-known/databricks-config", token=None)
-    assert (status, body) == (200, {})
+    assert (status, body) == (200, {"oidc_endpoint": f"{local_workspace.host}/oidc"})
 
 
 def test_unknown_endpoint_is_endpoint_not_found(local_workspace: LocalWorkspaceServer) -> None:

@@ -5,19 +5,22 @@ Paths, methods and API versions are Databricks' own; the logic lives in one modu
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .router import Router
 
 if TYPE_CHECKING:
+    from .oauth import OAuth
     from .workspace import LocalWorkspace
 
 JOBS_API_VERSIONS = ("2.0", "2.1", "2.2")
 
 
-def build_router(ws: LocalWorkspace) -> Router:
+def build_router(ws: LocalWorkspace, oauth: OAuth) -> Router:
     r = Router()
-    r.add("GET", "/.well-known/databricks-config", _empty)
+    r.add("GET", "/.well-known/databricks-config", oauth.host_metadata)
+    r.add("GET", "/oidc/.well-known/oauth-authorization-server", oauth.authorization_server)
+    r.add("POST", "/oidc/v1/token", oauth.token)
     r.add("GET", "/api/2.0/preview/scim/v2/Me", ws.identity.me)
 
     r.add("GET", "/api/2.0/clusters/list", ws.clusters.list)
@@ -65,7 +68,3 @@ def build_router(ws: LocalWorkspace) -> Router:
         r.add("POST", f"/api/{v}/jobs/runs/cancel", ws.jobs.cancel_run)
         r.add("POST", f"/api/{v}/jobs/runs/delete", ws.jobs.delete_run)
     return r
-
-
-def _empty(req: Any) -> dict[str, Any]:
-    return {}

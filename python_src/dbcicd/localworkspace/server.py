@@ -26,6 +26,7 @@ from typing import Any
 
 from .errors import ApiError, unauthenticated
 from .faults import FaultInjector, FaultRule
+from .oauth import DISCOVERY_PATH, TOKEN_PATH, OAuth
 from .request import Request, Response
 from .router import Router
 from .routes import build_router
@@ -33,7 +34,7 @@ from .workspace import LocalWorkspace
 
 MAX_BODY_BYTES = 64 * 1024 * 1024
 ADMIN_PREFIX = "/__dbcicd/"
-UNAUTHENTICATED_PATHS = frozenset({"/.well-known/databricks-config"})
+UNAUTHENTICATED_PATHS = frozenset({"/.well-known/databricks-config", DISCOVERY_PATH, TOKEN_PATH})
 
 
 class _DropConnection(Exception):
@@ -61,7 +62,8 @@ class LocalWorkspaceServer:
         self.port = self._httpd.server_address[1]
         self.host = f"http://127.0.0.1:{self.port}"
         self.workspace = LocalWorkspace(self.root, host=self.host)
-        self.router: Router = build_router(self.workspace)
+        self.oauth = OAuth(self.host, self.token)
+        self.router: Router = build_router(self.workspace, self.oauth)
         self._thread: threading.Thread | None = None
 
     # --- life cycle ---------------------------------------------------------------------------------------

@@ -16,8 +16,9 @@ Input `connectionType` picks one of three ways (absent means `environment`):
   `System.AccessToken` count as SYSTEM_ACCESSTOKEN, so DATABRICKS_AUTH_TYPE=azure-devops-oidc works too.
 
 An endpoint entry is `{"id", "url", "scheme", "parameters", "data"}`: `id` is the service connection's GUID (the
-ID token request names it), `data` its data parameters; an Azure Resource Manager connection's
-`environmentAuthorityUrl` names the Entra authority of its cloud.
+ID token request names it), `data` its data parameters. An Azure Resource Manager connection's
+`environmentAuthorityUrl` names the Entra authority of its cloud for workload identity federation (for
+ServicePrincipal, databricks-sdk derives the cloud from the workspace host).
 
 Every credential read here is registered with `dbcicd.secrets` at once, and so is every token databricks-sdk puts
 on a request later. Failures are `ConfigurationError`s with secrets masked.
@@ -29,7 +30,7 @@ import ipaddress
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -42,6 +43,7 @@ from databricks.sdk.credentials_provider import (
     OAuthCredentialsProvider,
 )
 
+from . import __version__
 from .errors import ConfigurationError, DbcicdError
 from .secrets import install_log_redaction, redact, register_secret
 from .workload_identity import (
@@ -96,7 +98,7 @@ class Connection:
     description: str  # for messages: "the personal access token of service connection 'databricksConnection'"
     settings: Mapping[str, Any]  # databricks-sdk Config keyword arguments: host, auth_type, credentials
     strategy: CredentialsStrategy | None = None  # one of ours; None means databricks-sdk's default chain
-    hint: str = field(default="", compare=False)  # appended to errors raised while signing in
+    hint: str = ""  # appended to errors raised while signing in
 
 
 def workspace_client(
@@ -134,9 +136,8 @@ def resolve_connection(
 
 
 def connect(connection: Connection, retry_timeout: int = DEFAULT_RETRY_TIMEOUT_SECONDS) -> WorkspaceClient:
-    """Build the client: product user agent, no header logging, fast failure on an unreachable host."""
-    from dbcicd import __version__
-
+    """Build the client and sign in: product user agent, headers never logged, a short host probe (see
+    PROBE_TIMEOUT_SECONDS), then API calls retrying for `retry_timeout` seconds."""
     strategy = RegisteringCredentials(connection.strategy or DefaultCredentials())
     try:
         config = Config(
@@ -164,7 +165,7 @@ def retry_timeout_seconds(inputs: Mapping[str, str]) -> int:
     raw = (inputs.get("retryTimeoutSeconds") or "").strip()
     if not raw:
         return DEFAULT_RETRY_TIMEOUT_SECONDS
-    if not raw.isdigit() or int(raw) < 1:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
         raise ConfigurationError(
             f"Input 'retryTimeoutSeconds' must be a whole number of seconds (1 or more), got '{raw}'"
         )
@@ -416,4 +417,4 @@ def _is_host_name(hostname: str) -> bool:
 
 
 def _bad_url(source: str, text: str, reason: str, example: str) -> ConfigurationError:
-    return ConfigurationError(f"{source} is not a valid URL ('{text}'): {reason}. Expected e.g. {example}")
+    return ConfigurationError(redact(f"{source} is not a valid URL ('{text}'): {reason}. Expected e.g. {example}"))

@@ -336,7 +336,7 @@ def test_retry_timeout_input(raw: str, seconds: int) -> None:
     assert retry_timeout_seconds({"retryTimeoutSeconds": raw}) == seconds
 
 
-@pytest.mark.parametrize("raw", ["0", "-5", "1.5", "soon"])
+@pytest.mark.parametrize("raw", ["0", "-5", "1.5", "soon", "²"])
 def test_retry_timeout_input_must_be_positive_whole_seconds(raw: str) -> None:
     """Anything else is refused naming the input."""
     with pytest.raises(ConfigurationError, match="Input 'retryTimeoutSeconds' must be a whole number"):

@@ -147,6 +147,9 @@ class _HTTPServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; with Nagle's algorithm and delayed ACKs each response would
+    # wait ~40 ms for the client's ACK.
+    disable_nagle_algorithm = True
     server: _HTTPServer
     server_version = "dbcicd-local-workspace"
     sys_version = ""

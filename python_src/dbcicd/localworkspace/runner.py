@@ -161,7 +161,8 @@ class RunEngine:
     def _drive(self, run: Run, checkout: Path | None, checkout_failure: Outcome | None) -> None:
         """Start tasks as their dependencies end, until every task has ended (or the run timed out)."""
         timeout = run.spec.timeout_seconds
-        deadline = time.monotonic() + timeout if timeout else None
+        # The run's clock starts when it leaves the queue, so the checkout counts against its timeout.
+        deadline = time.monotonic() + timeout - (now_ms() - run.admitted_ms) / 1000 if timeout else None
         while True:
             doomed: list[subprocess.Popen[bytes]] = []
             with self.lock:

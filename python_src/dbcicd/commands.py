@@ -299,8 +299,9 @@ def _verdict(run: jobs.Run, outputs: dict[str, jobs.RunOutput]) -> tuple[bool, s
     message = (run.state.state_message if run.state else "") or ""
     if life == jobs.RunLifeCycleState.SKIPPED:
         return False, f"Run {run.run_id} was skipped by Databricks: {message or 'no reason given'}"
-    if life == jobs.RunLifeCycleState.INTERNAL_ERROR:
+    if life == jobs.RunLifeCycleState.INTERNAL_ERROR and not (run.state and run.state.result_state):
         return False, f"Run {run.run_id} ended with an internal error: {message or 'no reason given'}"
+    # A run whose task failed also ends INTERNAL_ERROR (with result FAILED): report it task by task.
     state = task_state(run)
     if state == "SUCCESS":
         return True, f"Run {run.run_id} succeeded ({len(run.tasks or [])} tasks)"

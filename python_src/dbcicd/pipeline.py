@@ -10,7 +10,7 @@ import hashlib
 import re
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .errors import ConfigurationError
 
@@ -86,6 +86,7 @@ class BuildContext:
     source_commit: str
     pull_request: str  # the pull request id, '' for other builds
     note: str  # how the ref was chosen, for the log
+    invocation: str = field(default_factory=lambda: secrets.token_hex(8))  # this command, outside a pipeline
 
     @classmethod
     def from_variables(cls, variables: Mapping[str, str]) -> BuildContext:
@@ -124,18 +125,9 @@ class BuildContext:
     def idempotency_token(self, purpose: str) -> str:
         """A token that is the same when the same step of the same build attempt retries a call, else new.
 
-        Outside a pipeline (no build id) every invocation gets a fresh token, so retries within one command
-        still never start a second run.
+        Outside a pipeline (no build id) each command invocation has tokens of its own, so retries within one
+        command still never start a second run, and the next command starts a new one.
         """
-        if not self.build_id:
-            return _local_token(purpose)
-        key = "\x1f".join((self.build_id, self.job_attempt, self.step_id, purpose))
+        parts = (self.build_id, self.job_attempt, self.step_id) if self.build_id else ("local", self.invocation)
+        key = "\x1f".join((*parts, purpose))
         return "dbcicd-" + hashlib.sha256(key.encode()).hexdigest()[:57]
-
-
-_LOCAL_INVOCATION = secrets.token_hex(8)
-
-
-def _local_token(purpose: str) -> str:
-    key = f"{_LOCAL_INVOCATION}\x1f{purpose}"
-    return "dbcicd-local-" + hashlib.sha256(key.encode()).hexdigest()[:51]

@@ -1,0 +1,52 @@
+"""A local workspace in its own process for benchmarks, so client and server do not share an interpreter."""
+
+from __future__ import annotations
+
+import base64
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from databricks.sdk import WorkspaceClient
+from databricks.sdk.service import workspace
+
+
+@contextmanager
+def local_workspace(*extra_args: str) -> Iterator[dict[str, str]]:
+    """Start `dbcicd local serve`; yields its DATABRICKS_HOST/DATABRICKS_TOKEN; stops it afterwards."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dbcicd", "local", "serve", *extra_args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        env: dict[str, str] = {}
+        while len(env) < 2:
+            line = proc.stdout.readline()
+            if not line:
+                raise SystemExit("the local workspace did not start")
+            name, _, value = line.strip().partition("=")
+            env[name] = value
+        yield env
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
+def upload_notebook(client: WorkspaceClient, path: str, source: str) -> None:
+    client.workspace.mkdirs(path.rsplit("/", 1)[0])
+    client.workspace.import_(
+        path,
+        content=base64.b64encode(source.encode()).decode(),
+        format=workspace.ImportFormat.SOURCE,
+        language=workspace.Language.PYTHON,
+        overwrite=True,
+    )
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]

@@ -262,9 +262,10 @@ def _parse_task_body(kind: str, body: dict[str, Any], where: str, git_source: di
         raise invalid_parameter(f"Invalid {where}source '{source}': expected WORKSPACE or GIT")
     if source == "GIT" and git_source is None:
         raise invalid_parameter(f"Invalid {where}source GIT: the run has no git_source to take {path_field} from")
-    if source == "GIT" and path.startswith("/"):
+    if source == "GIT" and (path.startswith("/") or ".." in path.split("/")):
         raise invalid_parameter(
-            f"Invalid {where}{path_field} '{path}': with source GIT the path is relative to the repository root"
+            f"Invalid {where}{path_field} '{path}': with source GIT the path is relative to the repository root "
+            "(no leading '/', no '..')"
         )
     if source == "WORKSPACE" and not path.startswith("/") and ":" not in path:
         raise invalid_parameter(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .errors import invalid_parameter, invalid_state
 from .job_spec import (
@@ -37,6 +37,7 @@ from .task_process import logs, truncate
 if TYPE_CHECKING:
     from .workspace import LocalWorkspace
 
+T = TypeVar("T")
 PAGE_SIZE_2_2 = 100  # tasks per runs/get and jobs/get response in API 2.2
 MAX_JOBS_PAGE = 100
 MAX_RUNS_PAGE = 25
@@ -88,14 +89,12 @@ class Jobs:
             job = self._job(job_id)
             out = self._job_json(job, expand_tasks=True)
         if req.api_version == "2.2":
-            start = _offset(req.arg("page_token", str, ""), "page_token")
-            tasks = out["settings"]["tasks"]
-            out["settings"]["tasks"] = tasks[start : start + PAGE_SIZE_2_2]
+            out["settings"]["tasks"], start, next_token = _tasks_page(out["settings"]["tasks"], req)
             if start:  # the other arrays came whole with the first page
                 for key in ("job_clusters", "parameters", "environments"):
                     out["settings"].pop(key, None)
-            if start + PAGE_SIZE_2_2 < len(tasks):
-                out["next_page_token"] = encode_token(str(start + PAGE_SIZE_2_2))
+            if next_token:
+                out["next_page_token"] = next_token
         return out
 
     def list(self, req: Request) -> dict[str, Any]:
@@ -262,14 +261,13 @@ class Jobs:
                 return legacy_run_json(run, host)
             if version != "2.2":
                 return run_json(run, host, run.tasks)
-            start = _offset(req.arg("page_token", str, ""), "page_token")
-            out = run_json(run, host, run.tasks[start : start + PAGE_SIZE_2_2])
-            more = start + PAGE_SIZE_2_2 < len(run.tasks)
+            page, start, next_token = _tasks_page(run.tasks, req)
+            out = run_json(run, host, page)
         if start:  # the other paged arrays came whole with the first page
             out.pop("job_clusters", None)
             out.pop("job_parameters", None)
-        if more:
-            out["next_page_token"] = encode_token(str(start + PAGE_SIZE_2_2))
+        if next_token:
+            out["next_page_token"] = next_token
         return out
 
     def get_run_output(self, req: Request) -> dict[str, Any]:
@@ -389,6 +387,13 @@ def _offset(token: str, field: str) -> int:
     if not raw.isdigit():
         raise invalid_parameter(f"Invalid {field} '{token}': pass back the token a previous page gave")
     return int(raw)
+
+
+def _tasks_page(items: list[T], req: Request) -> tuple[list[T], int, str | None]:
+    """API 2.2's page of a run's or job's tasks: (the page, where it starts, the next page's token or None)."""
+    start = _offset(req.arg("page_token", str, ""), "page_token")
+    end = start + PAGE_SIZE_2_2
+    return items[start:end], start, encode_token(str(end)) if end < len(items) else None
 
 
 def _start(req: Request) -> int:

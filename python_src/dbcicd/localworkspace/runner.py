@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 
 DEFAULT_MAX_PARALLEL_TASKS = 8
 SHUTDOWN_GRACE_SECONDS = 5.0
+_CHECKOUT = {"git_branch": git.checkout_branch, "git_tag": git.checkout_tag, "git_commit": git.checkout_commit}
 # What a task that was still waiting for its dependencies becomes when its run is cancelled or times out.
 UPSTREAM_STOPPED = skipped("UPSTREAM_CANCELED", "Upstream task was cancelled")
 
@@ -147,12 +148,10 @@ class RunEngine:
         if source is None or not any(t.spec.body.get("source") == "GIT" for t in run.tasks):
             return None, None
         dest = run.folder / "checkout"
+        ref, value = git_ref(source)
         try:
             git.clone(source["git_url"], dest)
-            ref, value = git_ref(source)
-            {"git_branch": git.checkout_branch, "git_tag": git.checkout_tag, "git_commit": git.checkout_commit}[ref](
-                dest, value
-            )
+            _CHECKOUT[ref](dest, value)
         except git.GitError as err:
             remove_tree(dest)
             return None, setup_failed(f"Failed to checkout Git repository: {err}", "REPOSITORY_CHECKOUT_FAILED")
@@ -229,7 +228,7 @@ class RunEngine:
             task.finish(if_blocked if task.spec.depends_on else outcome, now_ms())
         elif task.phase == "PENDING":
             task.finish(outcome, now_ms())  # the pool will find it ended and not start it
-        else:
+        elif task.phase == "RUNNING":  # (TERMINATING: the process has ended by itself, its result stands)
             task.stop = task.stop or outcome
             if task.process is not None:
                 return [task.process]

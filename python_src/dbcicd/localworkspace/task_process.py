@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -86,7 +87,7 @@ def locate(ws: LocalWorkspace, task: TaskRun, checkout: Path | None) -> Target:
     return _workspace_target(ws, kind, path, lambda: _workspace_file(ws, path))
 
 
-def _workspace_target(ws: LocalWorkspace, kind: str, path: str, find: Any) -> Target:
+def _workspace_target(ws: LocalWorkspace, kind: str, path: str, find: Callable[[], Path]) -> Target:
     try:
         file = find()
     except ApiError as err:

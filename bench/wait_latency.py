@@ -17,7 +17,9 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import jobs
@@ -71,7 +73,7 @@ def via_sdk_waiter(client: WorkspaceClient, path: str, seconds: float) -> tuple[
         polls += 1
 
     waiter = _submit(client, path, seconds, "sdk")
-    waiter.result(timeout=None, callback=count)
+    waiter.result(timeout=timedelta(minutes=30), callback=count)
     return waiter.run_id, polls
 
 
@@ -124,16 +126,15 @@ def main(argv: list[str] | None = None) -> int:
             }
             lock = threading.Lock()
             # Two samples of each method at a time: 6 concurrent runs stay within the workspace's task pool.
-            for _ in range((args.samples + 1) // 2):
-                threads = []
-                for name, method in methods.items():
-                    samples = results.setdefault((seconds, name), Samples())
-                    for _ in range(2):
-                        t = threading.Thread(target=measure, args=(client, method, samples, lock))
-                        t.start()
-                        threads.append(t)
-                for t in threads:
-                    t.join()
+            with ThreadPoolExecutor(max_workers=6) as pool:
+                for _ in range((args.samples + 1) // 2):
+                    futures = [
+                        pool.submit(measure, client, method, results.setdefault((seconds, name), Samples()), lock)
+                        for name, method in methods.items()
+                        for _ in range(2)
+                    ]
+                    for future in futures:
+                        future.result()  # a failed measurement fails the benchmark
 
     print(f"{'run length':>10}  {'client':<14}{'delay p50 s':>12}{'delay p95 s':>12}{'runs/get per min':>18}")
     ok = True

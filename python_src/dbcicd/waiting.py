@@ -2,8 +2,10 @@
 
 Polls `runs/get` once per `interval` (1 s), measured from the start of each poll, so the end of a run is noticed
 about half an interval after it happens (median ~0.5 s, worst ~1 s plus one call) at any run length, with at most
-one call per second. A poll that takes longer than the interval — the SDK waited out a 429's Retry-After or
-retried a failure — doubles the interval (up to 10 s); quick polls bring it back down.
+one call per second. The first poll comes FIRST_POLL_S after the start: a poll right after submitting only ever
+sees a pending run, while a short one may already be over a moment later. A poll that takes longer than the
+interval (the SDK waited out a 429's Retry-After, or retried a failure) doubles the interval up to 10 s; quick
+polls bring it back down.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from .output import Output, task_state
 
 TERMINAL = frozenset({RunLifeCycleState.TERMINATED, RunLifeCycleState.SKIPPED, RunLifeCycleState.INTERNAL_ERROR})
 ACTIVE_TASK = frozenset({RunLifeCycleState.RUNNING, RunLifeCycleState.TERMINATING})
+FIRST_POLL_S = 0.3
 BASE_INTERVAL_S = 1.0
 MAX_INTERVAL_S = 10.0
 
@@ -55,6 +58,7 @@ class RunWatcher:
         deadline = self.clock.monotonic() + timeout_s if timeout_s else None
         previous: dict[str, str] = {}
         announced = False
+        self.clock.sleep(FIRST_POLL_S)
         while True:
             started = self.clock.monotonic()
             run = self.client.jobs.get_run(run_id)

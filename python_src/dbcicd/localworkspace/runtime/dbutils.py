@@ -27,7 +27,10 @@ class NotebookExit(BaseException):
 
 
 class InputWidgetNotDefined(Exception):
-    """What Databricks raises for dbutils.widgets.get() of an unknown widget."""
+    """What Databricks raises for dbutils.widgets.get() of an unknown widget (named as its JVM class is)."""
+
+
+InputWidgetNotDefined.__module__ = "com.databricks.dbutils_v1"
 
 
 class NotebookRunFailed(Exception):

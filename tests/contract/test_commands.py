@@ -37,6 +37,24 @@ def cli_env(local_workspace: LocalWorkspaceServer, monkeypatch: pytest.MonkeyPat
     return {**os.environ}
 
 
+def cli_test_args(url: str, parent: str, notebooks: str, *extra: str) -> list[str]:
+    """`dbcicd test` of the main branch of `url`, with temporary folders under `parent`."""
+    return [
+        "test",
+        "--git-url",
+        url,
+        "--git-provider",
+        "gitHub",
+        "--branch",
+        "main",
+        "--temp-folder",
+        parent,
+        "-n",
+        notebooks,
+        *extra,
+    ]
+
+
 def temp_folders(client: WorkspaceClient, parent: str) -> list[str]:
     return [r.path for r in client.repos.list(path_prefix=parent + "/") if r.path]
 
@@ -54,21 +72,7 @@ def test_passing_test_command(
     """`test` creates a temporary folder, runs the notebooks matched by a glob, reports, and deletes the folder."""
     remote = make_remote({"tests/test_a.py": PASSING, "tests/test_b.py": PASSING, "src/lib.py": "x = 1\n"})
     parent = unique_parent("ci")
-    code = main(
-        [
-            "test",
-            "--git-url",
-            remote.url,
-            "--git-provider",
-            "gitHub",
-            "--branch",
-            "main",
-            "--temp-folder",
-            parent,
-            "-n",
-            "tests/test_*",
-        ]
-    )
+    code = main(cli_test_args(remote.url, parent, "tests/test_*"))
     out = capsys.readouterr()
     assert code == 0, out
     assert "tests_test_a: SUCCESS" in out.out and "tests_test_b: SUCCESS" in out.out
@@ -85,21 +89,7 @@ def test_failing_test_command(
     """A failing notebook fails the command with exit 1 and its error; the folder is still deleted."""
     remote = make_remote({"tests/test_ok.py": PASSING, "tests/test_bad.py": FAILING})
     parent = unique_parent("ci")
-    code = main(
-        [
-            "test",
-            "--git-url",
-            remote.url,
-            "--git-provider",
-            "gitHub",
-            "--branch",
-            "main",
-            "--temp-folder",
-            parent,
-            "-n",
-            "tests/*",
-        ]
-    )
+    code = main(cli_test_args(remote.url, parent, "tests/*"))
     out = capsys.readouterr()
     assert code == 1
     assert "tests_test_bad: FAILED" in out.err and "ValueError: expected 3, got 4" in out.err
@@ -115,21 +105,7 @@ def test_glob_matching_nothing(
     """A glob that selects no notebook is a configuration error (exit 2) naming it; nothing is left behind."""
     remote = make_remote({"tests/test_a.py": PASSING})
     parent = unique_parent("ci")
-    code = main(
-        [
-            "test",
-            "--git-url",
-            remote.url,
-            "--git-provider",
-            "gitHub",
-            "--branch",
-            "main",
-            "--temp-folder",
-            parent,
-            "-n",
-            "integration/*",
-        ]
-    )
+    code = main(cli_test_args(remote.url, parent, "integration/*"))
     err = capsys.readouterr().err
     assert code == 2
     assert "'integration/*' matches no notebook" in err and "tests/test_a" in err
@@ -313,21 +289,7 @@ def test_lost_submit_response_starts_one_run(
     parent = unique_parent("lost")
     faults.faults.replace([FaultRule.parse({"route": "POST /api/*/jobs/runs/submit", "drop": "after", "times": 1})])
     before = faults.calls["POST /api/2.2/jobs/runs/submit"]
-    code = main(
-        [
-            "test",
-            "--git-url",
-            remote.url,
-            "--git-provider",
-            "gitHub",
-            "--branch",
-            "main",
-            "--temp-folder",
-            parent,
-            "-n",
-            "tests/test_a",
-        ]
-    )
+    code = main(cli_test_args(remote.url, parent, "tests/test_a"))
     assert code == 0
     assert faults.calls["POST /api/2.2/jobs/runs/submit"] - before == 2  # the lost call and its retry
     assert len(runs_under(client, parent)) == 1
@@ -348,27 +310,9 @@ def test_cleanup_deletes_only_old_temporary_folders(
     assert sorted(temp_folders(client, parent)) == sorted([f"{parent}/{young}", f"{parent}/shared-staging"])
 
 
-def _spawn_test(
-    env: dict[str, str], remote_url: str, parent: str, notebooks: str, *extra: str
-) -> subprocess.Popen[str]:
+def _spawn_test(env: dict[str, str], remote_url: str, parent: str, notebooks: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "dbcicd",
-            "test",
-            "--git-url",
-            remote_url,
-            "--git-provider",
-            "gitHub",
-            "--branch",
-            "main",
-            "--temp-folder",
-            parent,
-            "-n",
-            notebooks,
-            *extra,
-        ],
+        [sys.executable, "-m", "dbcicd", *cli_test_args(remote_url, parent, notebooks)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -433,23 +377,7 @@ def test_timeout_cancels_and_fails(
     remote = make_remote({"tests/test_slow.py": SLOW})
     parent = unique_parent("timeout")
     started = time.monotonic()
-    code = main(
-        [
-            "test",
-            "--git-url",
-            remote.url,
-            "--git-provider",
-            "gitHub",
-            "--branch",
-            "main",
-            "--temp-folder",
-            parent,
-            "-n",
-            "tests/test_slow",
-            "--timeout-minutes",
-            "0.05",
-        ]
-    )
+    code = main(cli_test_args(remote.url, parent, "tests/test_slow", "--timeout-minutes", "0.05"))
     err = capsys.readouterr().err
     assert code == 1
     assert time.monotonic() - started < 30

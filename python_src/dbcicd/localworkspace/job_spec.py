@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import invalid_parameter
+from .git_providers import PROVIDERS
 from .request import typed_field
 
 # Every task type the Jobs API knows; only the first two are executed locally (the others fail their task).
@@ -44,16 +45,6 @@ COMPUTE_FIELDS = ("existing_cluster_id", "new_cluster", "job_cluster_key", "envi
 RUN_IF_VALUES = ("ALL_SUCCESS", "ALL_DONE", "NONE_FAILED", "AT_LEAST_ONE_SUCCESS", "ALL_FAILED", "AT_LEAST_ONE_FAILED")
 SOURCES = ("WORKSPACE", "GIT")
 GIT_REFS = ("git_branch", "git_tag", "git_commit")
-GIT_PROVIDERS = (
-    "gitHub",
-    "gitHubEnterprise",
-    "bitbucketCloud",
-    "bitbucketServer",
-    "gitLab",
-    "gitLabEnterpriseEdition",
-    "azureDevOpsServices",
-    "awsCodeCommit",
-)
 MAX_TASKS = 1000
 MAX_IDEMPOTENCY_TOKEN = 64
 DEFAULT_RUN_NAME = "Untitled"
@@ -385,10 +376,8 @@ def parse_git_source(raw: Any) -> dict[str, Any] | None:
     if not url.strip():
         raise invalid_parameter("Invalid git_source.git_url: it is empty")
     provider = typed_field(raw, "git_provider", str, where="git_source.")
-    if provider.lower() not in {p.lower() for p in GIT_PROVIDERS}:
-        raise invalid_parameter(
-            f"Invalid git_source.git_provider '{provider}': expected one of {', '.join(GIT_PROVIDERS)}"
-        )
+    if provider.lower() not in {p.lower() for p in PROVIDERS}:
+        raise invalid_parameter(f"Invalid git_source.git_provider '{provider}': expected one of {', '.join(PROVIDERS)}")
     refs = [r for r in GIT_REFS if raw.get(r) not in (None, "")]
     if len(refs) != 1:
         found = f"it sets {' and '.join(refs)}" if refs else "it sets none"

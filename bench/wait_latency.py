@@ -4,7 +4,9 @@ Side by side on the local workspace, for runs of about 5 s and 30 s (and 120 s w
 - dbcicd's RunWatcher (what `dbcicd run`/`test` use);
 - databricks-sdk's waiter, `jobs.submit(...).result()`;
 - the blog's loop: legacy databricks-cli `JobsService.get_run` with a fixed 5 s sleep.
-Detection delay = when the client returned minus the run's `end_time`. Calls are counted by the server.
+Detection delay = when the client returned minus the run's `end_time`; polls are counted by each client. Each
+run sleeps the nominal length plus a random 0-5 s (seeded), so that a fixed polling period cannot lock onto the
+runs' phase and flatter one client.
 
     python bench/wait_latency.py [--samples 6] [--long]
 """
@@ -12,6 +14,7 @@ Detection delay = when the client returned minus the run's `end_time`. Calls are
 from __future__ import annotations
 
 import argparse
+import random
 import statistics
 import sys
 import threading
@@ -35,6 +38,7 @@ import time
 time.sleep(float(dbutils.widgets.get("seconds")))
 """
 TARGET_P50_S = 1.0
+JITTER_S = 5.0  # one blog polling period: no client's polling can lock onto the runs' phase
 TARGET_RATIO = 0.4
 
 
@@ -92,6 +96,15 @@ def via_blog_loop(legacy: JobsService, path: str, seconds: float) -> tuple[int, 
         time.sleep(5)
 
 
+_jitter = random.Random(20261126)
+_jitter_lock = threading.Lock()
+
+
+def jittered(seconds: float) -> float:
+    with _jitter_lock:
+        return round(seconds + _jitter.uniform(0, JITTER_S), 3)
+
+
 def measure(client: WorkspaceClient, method: Callable[[], tuple[int, int]], out: Samples, lock: threading.Lock) -> None:
     run_id, polls = method()
     noticed_ms = time.time() * 1000
@@ -120,9 +133,9 @@ def main(argv: list[str] | None = None) -> int:
         results: dict[tuple[float, str], Samples] = {}
         for seconds in lengths:
             methods: dict[str, Callable[[], tuple[int, int]]] = {
-                "dbcicd": lambda s=seconds: via_dbcicd(client, path, s),
-                "sdk waiter": lambda s=seconds: via_sdk_waiter(client, path, s),
-                "blog 5 s loop": lambda s=seconds: via_blog_loop(legacy, path, s),
+                "dbcicd": lambda s=seconds: via_dbcicd(client, path, jittered(s)),
+                "sdk waiter": lambda s=seconds: via_sdk_waiter(client, path, jittered(s)),
+                "blog 5 s loop": lambda s=seconds: via_blog_loop(legacy, path, jittered(s)),
             }
             lock = threading.Lock()
             # Two samples of each method at a time: 6 concurrent runs stay within the workspace's task pool.

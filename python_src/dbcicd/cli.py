@@ -131,19 +131,23 @@ def _parser() -> argparse.ArgumentParser:
         epilog=AUTH_HELP,
         formatter_class=_formatter,
     )
-    parser.add_argument(
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    common = argparse.ArgumentParser(add_help=False)
+    pipeline = common.add_argument_group("pipeline")
+    pipeline.add_argument(
         "--var",
         action="append",
         default=[],
         metavar="NAME=VALUE",
         help="a pipeline variable, e.g. Build.SourceBranch=refs/heads/main (repeatable)",
     )
-    parser.add_argument("--outputs-json", type=Path, metavar="FILE", help="write the output variables to FILE")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    pipeline.add_argument("--outputs-json", type=Path, metavar="FILE", help="also write the output variables to FILE")
 
     def sub(name: str, help_text: str) -> argparse.ArgumentParser:
         return commands.add_parser(
             name,
+            parents=[common],
             help=help_text,
             description=help_text,
             epilog=EXAMPLES[name] + "\n" + AUTH_HELP,

@@ -118,26 +118,16 @@ def test_pull_request_variables(
     """A pull-request build checks out the PR's source branch at its source commit and says so."""
     remote = make_remote({"tests/test_a.py": PASSING})
     sha = remote.commit({"tests/test_b.py": PASSING}, "feature", branch="feature/pr")
+    variables = {
+        "Build.SourceBranch": "refs/pull/5/merge",
+        "Build.Repository.Uri": remote.url,
+        "System.PullRequest.SourceBranch": "refs/heads/feature/pr",
+        "System.PullRequest.SourceCommitId": sha,
+        "System.PullRequest.PullRequestId": "5",
+    }
+    flags = [arg for name, value in variables.items() for arg in ("--var", f"{name}={value}")]
     code = main(
-        [
-            "--var",
-            "Build.SourceBranch=refs/pull/5/merge",
-            "--var",
-            f"Build.Repository.Uri={remote.url}",
-            "--var",
-            "System.PullRequest.SourceBranch=refs/heads/feature/pr",
-            "--var",
-            f"System.PullRequest.SourceCommitId={sha}",
-            "--var",
-            "System.PullRequest.PullRequestId=5",
-            "test",
-            "--git-provider",
-            "gitHub",
-            "--temp-folder",
-            unique_parent("pr"),
-            "-n",
-            "tests/test_b",
-        ]
+        ["test", *flags, "--git-provider", "gitHub", "--temp-folder", unique_parent("pr"), "-n", "tests/test_b"]
     )
     out = capsys.readouterr()
     assert code == 0, out

@@ -1,8 +1,9 @@
 """Databricks' absolute paths inside a notebook process: `/Workspace/...`, `/dbfs/...` and `/Volumes/...`.
 
 On Databricks these are mounts; here they are folders of the local workspace. The file functions notebook code
-reaches for — open(), os.*, and through them pathlib, shutil, glob — are wrapped to translate such paths;
-every other path (relative ones included) is passed through untouched.
+reaches for — open(), os.* and os.path.exists/isfile/isdir, and through them pathlib, shutil, glob and os.walk — are
+wrapped to translate such paths. Every other path (relative ones included) and file descriptors pass through
+untouched, so the cost for ordinary file access is one prefix test.
 """
 
 from __future__ import annotations
@@ -11,10 +12,21 @@ import builtins
 import functools
 import io
 import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
-_mounts: list[tuple[str, str]] = []  # (prefix, disk folder), longest prefix first
+MOUNT_PREFIXES = ("/Workspace", "/Volumes", "/dbfs")
+_mounts: list[tuple[str, str]] = []  # (prefix, disk folder)
+
+# os functions taking one path first, and those taking two (source, destination).
+_ONE_PATH = ("open", "stat", "lstat", "listdir", "scandir", "mkdir", "remove", "unlink", "rmdir", "chdir", "access",
+             "utime", "chmod", "lchmod", "chown", "lchown", "truncate", "readlink", "statvfs", "listxattr",
+             "getxattr", "setxattr", "removexattr")  # fmt: skip
+_TWO_PATHS = ("rename", "replace", "link", "symlink")
+_OS_PATH = ("exists", "lexists", "isfile", "isdir", "islink")
+_PATH_KEYWORDS = ("file", "path", "src", "dst")
+_SUPPORT_SETS = ("supports_dir_fd", "supports_fd", "supports_follow_symlinks", "supports_effective_ids")
 
 
 def configure(workspace_root: str, dbfs_root: str, volumes_root: str) -> None:
@@ -22,69 +34,76 @@ def configure(workspace_root: str, dbfs_root: str, volumes_root: str) -> None:
 
 
 def translate(path: Any) -> Any:
-    """The disk path for a mounted path; anything else unchanged (bytes and PathLike included)."""
-    if isinstance(path, os.PathLike):
-        raw = os.fspath(path)
-        mapped = translate(raw)
-        return path if mapped is raw else mapped
+    """The disk path behind a mounted path; anything else unchanged (type included)."""
+    if isinstance(path, str):
+        return _translate_text(path)
     if isinstance(path, bytes):
-        mapped = translate(os.fsdecode(path))
-        return os.fsencode(mapped) if isinstance(mapped, str) and mapped != os.fsdecode(path) else path
-    if not isinstance(path, str):
-        return path
-    if any(path.startswith(folder) for _, folder in _mounts):
-        return path  # already a disk path (macOS mounts drives under /Volumes too)
-    for prefix, folder in _mounts:
-        if path == prefix or path.startswith(prefix + "/"):
-            rest = path[len(prefix) :].lstrip("/")
-            return os.path.join(folder, *rest.split("/")) if rest else folder
+        text = os.fsdecode(path)
+        mapped = _translate_text(text)
+        return path if mapped is text else os.fsencode(mapped)
+    if isinstance(path, os.PathLike):
+        text = os.fspath(path)
+        mapped = translate(text)
+        return path if mapped is text else mapped
     return path
 
 
-def _wrap_one(function: Callable[..., Any]) -> Callable[..., Any]:
+def _translate_text(path: str) -> str:
+    probe = path.replace("\\", "/") if os.sep == "\\" else path
+    if not probe.startswith(MOUNT_PREFIXES):
+        return path
+    for prefix, folder in _mounts:
+        if probe == prefix or probe.startswith(prefix + "/"):
+            if _inside(path, folder):
+                return path  # already a disk path (macOS mounts its drives under /Volumes)
+            rest = [part for part in probe[len(prefix) :].split("/") if part]
+            return os.path.join(folder, *rest)
+    return path
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _mapping(function: Callable[..., Any], count: int) -> Callable[..., Any]:
+    """`function` with its first `count` positional path arguments (and path keywords) translated."""
+
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if args:  # os.listdir() and os.scandir() may be called without a path
-            args = (translate(args[0]), *args[1:])
+            args = (*[translate(a) for a in args[:count]], *args[count:])
+        for key in _PATH_KEYWORDS:
+            if key in kwargs:
+                kwargs[key] = translate(kwargs[key])
         return function(*args, **kwargs)
 
     return wrapper
 
 
-def _wrap_two(function: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(function)
-    def wrapper(src: Any, dst: Any, *args: Any, **kwargs: Any) -> Any:
-        return function(translate(src), translate(dst), *args, **kwargs)
-
-    return wrapper
-
-
-_ONE_PATH = (
-    "open",
-    "stat",
-    "lstat",
-    "listdir",
-    "scandir",
-    "mkdir",
-    "remove",
-    "unlink",
-    "rmdir",
-    "chdir",
-    "access",
-    "utime",
-    "chmod",
-    "truncate",
-    "readlink",
-)
-_TWO_PATHS = ("rename", "replace", "link", "symlink")
-
-
 def install() -> None:
-    """Wrap the file functions once per process."""
-    builtins.open = io.open = _wrap_one(io.open)  # type: ignore[assignment]
+    """Wrap the file functions; once per process, before the notebook runs."""
+    replaced: dict[int, Callable[..., Any]] = {}  # id(original) -> wrapper
+
+    def wrap(owner: Any, name: str, count: int) -> None:
+        original = getattr(owner, name, None)
+        if original is not None:
+            replaced[id(original)] = _mapping(original, count)
+            setattr(owner, name, replaced[id(original)])
+
+    wrap(io, "open", 1)
+    builtins.open = io.open  # type: ignore[assignment]
     for name in _ONE_PATH:
-        if hasattr(os, name):
-            setattr(os, name, _wrap_one(getattr(os, name)))
+        wrap(os, name, 1)
     for name in _TWO_PATHS:
-        if hasattr(os, name):
-            setattr(os, name, _wrap_two(getattr(os, name)))
+        wrap(os, name, 2)
+    for name in _OS_PATH:
+        wrap(os.path, name, 1)
+    # Code that asks whether os.stat supports dir_fd or follow_symlinks (shutil, pathlib) must get the same answer.
+    for set_name in _SUPPORT_SETS:
+        support = getattr(os, set_name, set())
+        support.update([replaced[id(f)] for f in support if id(f) in replaced])
+    # pathlib before 3.11 bound os functions to its accessor class when it was imported.
+    accessor = getattr(sys.modules.get("pathlib"), "_NormalAccessor", None)
+    for name, value in list(vars(accessor).items()) if accessor else []:
+        if id(value) in replaced:
+            setattr(accessor, name, staticmethod(replaced[id(value)]))

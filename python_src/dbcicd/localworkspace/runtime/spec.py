@@ -1,0 +1,92 @@
+"""The run engine's instructions to one kernel process (spec.json), read and checked field by field.
+
+A spec that does not match the contract is a bug in whoever wrote it, so the error names the field and the type it
+must have rather than failing later somewhere inside the notebook.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+KINDS = ("notebook", "python_file")
+_PATHS = ("file", "cwd", "workspace_root", "dbfs_root", "volumes_root", "result_file")
+
+
+class SpecError(ValueError):
+    """spec.json is unreadable or a field has the wrong type."""
+
+
+class KernelSpec:
+    """What to run (`kind`, `file`, `workspace_path`, `parameters`, `argv`), where (`cwd`, `sys_path`, the folders
+    behind /Workspace, /dbfs and /Volumes) and where to report (`result_file`). Disk paths are absolute."""
+
+    __slots__ = ("argv", "cwd", "dbfs_root", "file", "kind", "parameters", "result_file", "sys_path",
+                 "volumes_root", "workspace_path", "workspace_root")  # fmt: skip
+
+    def __init__(self, fields: dict[str, Any]) -> None:
+        kind = fields.get("kind")
+        if kind not in KINDS:
+            raise SpecError(f"spec.json: 'kind' must be one of {', '.join(KINDS)}, got {kind!r}")
+        self.kind: str = kind
+        for name in _PATHS:
+            setattr(self, name, os.path.abspath(_string(fields, name)))
+        self.workspace_path: str = _string(fields, "workspace_path")
+        self.parameters: dict[str, str] = _string_map(fields, "parameters")
+        self.argv: list[str] = _string_list(fields, "argv")
+        self.sys_path: list[str] = [os.path.abspath(p) for p in _string_list(fields, "sys_path")]
+
+    @classmethod
+    def load(cls, path: str) -> KernelSpec:
+        try:
+            with open(path, encoding="utf-8") as fh:
+                fields = json.load(fh)
+        except (OSError, ValueError) as err:
+            raise SpecError(f"cannot read the kernel spec {path}: {err}") from None
+        if not isinstance(fields, dict):
+            raise SpecError(f"{path} must hold a JSON object")
+        return cls(fields)
+
+    def to_json(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    def for_notebook(self, file: str, workspace_path: str, parameters: dict[str, str], result_file: str) -> KernelSpec:
+        """The spec of a notebook this one starts (dbutils.notebook.run): same folders behind the mounts; its own
+        folder as working directory and first on sys.path, in place of this notebook's folder."""
+        folder = os.path.dirname(file)
+        inherited = [p for p in self.sys_path if p not in (os.path.dirname(self.file), folder)]
+        return KernelSpec(
+            {
+                **self.to_json(),
+                "kind": "notebook",
+                "file": file,
+                "workspace_path": workspace_path,
+                "parameters": parameters,
+                "argv": [],
+                "cwd": folder,
+                "sys_path": [folder, *inherited],
+                "result_file": result_file,
+            }
+        )
+
+
+def _string(fields: dict[str, Any], name: str) -> str:
+    value = fields.get(name)
+    if not isinstance(value, str) or not value:
+        raise SpecError(f"spec.json: '{name}' must be a non-empty string, got {value!r}")
+    return value
+
+
+def _string_list(fields: dict[str, Any], name: str) -> list[str]:
+    value = fields.get(name, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise SpecError(f"spec.json: '{name}' must be a list of strings, got {value!r}")
+    return value
+
+
+def _string_map(fields: dict[str, Any], name: str) -> dict[str, str]:
+    value = fields.get(name, {})
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise SpecError(f"spec.json: '{name}' must be an object of string values, got {value!r}")
+    return value

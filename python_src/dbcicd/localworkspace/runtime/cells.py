@@ -29,14 +29,14 @@ class Cell(NamedTuple):
     first_line: int  # 1-based line of `source`'s first line in `filename`
 
 
-def read_cells(file: Path, whole_file: bool = False) -> list[Cell]:
-    """The cells of a notebook, in order; a plain Python file (or any file when `whole_file`) is one cell."""
-    if not whole_file and file.suffix.lower() == JUPYTER_EXTENSION:
+def read_cells(file: Path) -> list[Cell]:
+    """The cells of a notebook, in order; a plain Python file is one cell."""
+    if file.suffix.lower() == JUPYTER_EXTENSION:
         return _jupyter_cells(file)
     text = file.read_text(encoding="utf-8-sig")
     header, language = SOURCE_HEADERS.get(file.suffix.lower(), ("", ""))
     first = text.split("\n", 1)[0].strip()
-    if whole_file or not header or first != header:
+    if not header or first != header:
         return [Cell("", text, str(file), 1)]
     if language != "PYTHON":
         # A SQL, Scala or R notebook runs (or is refused) as one cell of that language.

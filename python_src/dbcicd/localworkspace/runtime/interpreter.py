@@ -15,6 +15,7 @@ from . import magics
 from .cells import Cell, read_cells
 from .dbfs import FsUtils
 from .notebooks import NotebookRef, resolve
+from .outcome import MAGIC_FRAME_PREFIX
 from .widgets import Widgets
 
 SKIPPED_MAGICS = frozenset({"md", "md-sandbox"})
@@ -61,7 +62,7 @@ class Interpreter:
 
     def _in_cell_frame(self, cell: Cell, action: Callable[[], None]) -> None:
         code = compile("\n" * (cell.first_line - 1) + "__magic__()", cell.filename, "exec", dont_inherit=True)
-        exec(code.replace(co_name=f"%{cell.magic}"), self.namespace, {"__magic__": action})
+        exec(code.replace(co_name=MAGIC_FRAME_PREFIX + cell.magic), self.namespace, {"__magic__": action})
 
     def _run_included(self, text: str) -> None:
         """`%run ./other $name=value ...`: the other notebook's cells run in this namespace, with those widgets."""

@@ -13,7 +13,7 @@ import traceback
 from typing import Any
 
 RUNTIME_FOLDER = os.path.dirname(os.path.abspath(__file__))
-MAGIC_FRAME_PREFIX = "%"  # code name of the one-line frames that run magic cells (see interpreter.py)
+MAGIC_FRAME_PREFIX = "%"  # code names of the one-line frames that run magic cells: %sh, %run (interpreter.py)
 
 
 def success(exit_value: str | None) -> dict[str, Any]:

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from . import outcome, paths, processes
-from .cells import read_cells
 from .dbfs import FsUtils
 from .dbutils import DBUtils
 from .exceptions import NotebookExit
@@ -79,8 +78,7 @@ def _execute(spec: KernelSpec) -> dict[str, Any]:
             interpreter.run_notebook(top)
         else:
             main_module.__file__ = spec.file
-            for cell in read_cells(top.file, whole_file=True):
-                interpreter.run_python(cell.source, cell.filename)
+            interpreter.run_python(top.file.read_text(encoding="utf-8-sig"), spec.file)
     except NotebookExit as done:
         return outcome.success(done.value)
     except SystemExit as stop:

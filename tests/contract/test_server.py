@@ -108,3 +108,28 @@ def test_probability_faults_replay_with_a_seed() -> None:
     first, second = FaultRule.parse(spec), FaultRule.parse(spec)
     assert [first._fires() for _ in range(50)] == [second._fires() for _ in range(50)]
     assert 5 < first.fired < 45
+
+
+def test_oversized_body_is_refused_and_the_server_lives_on(local_workspace: LocalWorkspaceServer) -> None:
+    """A body over the limit gets 413 without being read; the next request is served normally."""
+    import http.client
+
+    from dbcicd.localworkspace.server import MAX_BODY_BYTES
+
+    conn = http.client.HTTPConnection("127.0.0.1", local_workspace.port, timeout=10)
+    conn.putrequest("POST", "/api/2.0/workspace/import")
+    conn.putheader("Authorization", f"Bearer {local_workspace.token}")
+    conn.putheader("Content-Length", str(MAX_BODY_BYTES + 1))
+    conn.endheaders()
+    response = conn.getresponse()
+    assert response.status == 413
+    assert json.loads(response.read())["error_code"] == "REQUEST_LIMIT_EXCEEDED"
+    conn.close()
+    assert raw(local_workspace, "GET", "/api/2.0/clusters/list")[0] == 200
+
+
+def test_wrong_method_and_wrong_types_name_the_problem(local_workspace: LocalWorkspaceServer) -> None:
+    """A known path with the wrong method is a 405; a wrongly typed field is a 400 naming the field."""
+    assert raw(local_workspace, "DELETE", "/api/2.0/clusters/list")[0] == 405
+    status, _, body = raw(local_workspace, "POST", "/api/2.2/jobs/runs/submit", json.dumps({"tasks": "x"}).encode())
+    assert status == 400 and body["error_code"] == "INVALID_PARAMETER_VALUE" and "tasks" in body["message"]

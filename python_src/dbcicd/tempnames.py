@@ -35,7 +35,7 @@ def repo_name_from_url(url: str) -> str:
 def temporary_name(repo: str, build_id: str, job_attempt: str, now: datetime | None = None) -> str:
     now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
     suffix = "".join(secrets.choice(_ALPHABET) for _ in range(6))
-    build = _slug(build_id, 20).replace("-", "") or "local"
+    build = re.sub(r"[^a-z0-9]", "", build_id.lower())[:20] or "local"
     attempt = job_attempt if job_attempt.isdigit() else "1"
     return f"{PREFIX}{_slug(repo, 40)}-b{build}-a{attempt}-{now.strftime(_STAMP_FORMAT)}-{suffix}"
 

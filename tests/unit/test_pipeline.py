@@ -72,6 +72,7 @@ def test_temporary_names_are_unique_and_dated() -> None:
     assert a != b
     assert a.startswith("dbcicd-my-project-b1234-a2-20260504T030201Z-")
     assert created_at(a) == now
+    assert temporary_name("x", "", "", now).startswith("dbcicd-x-blocal-a1-")
 
 
 def test_foreign_names_have_no_creation_time() -> None:

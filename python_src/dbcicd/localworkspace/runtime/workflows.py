@@ -44,7 +44,8 @@ class NotebookUtils:
             raise TypeError(f"dbutils.notebook.run: arguments must be a dict of strings, got {arguments!r}")
         parameters = {str(k): str(v) for k, v in (arguments or {}).items()}
         notebook = self._locate(path)
-        with tempfile.TemporaryDirectory(prefix="dbcicd-notebook-run-") as folder:
+        # Inside the task's own folder: if the task is killed mid-run, what is left stays with its run, not in /tmp.
+        with tempfile.TemporaryDirectory(prefix="notebook-run-", dir=os.path.dirname(self._spec.result_file)) as folder:
             result_file = os.path.join(folder, "result.json")
             child = self._spec.for_notebook(str(notebook.file), notebook.workspace_path, parameters, result_file)
             spec_file = os.path.join(folder, "spec.json")

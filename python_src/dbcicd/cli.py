@@ -76,6 +76,8 @@ _INPUT_FLAGS = {
     "existing_cluster_id": "existingClusterId",
     "new_cluster_json": "newClusterJson",
     "timeout_minutes": "timeoutMinutes",
+    "notebook_results_dir": "notebookResultsDir",
+    "test_run_title": "testRunTitle",
 }
 
 
@@ -122,6 +124,19 @@ def _add_run(p: argparse.ArgumentParser) -> None:
     g.add_argument("--existing-cluster-id", metavar="ID")
     g.add_argument("--new-cluster-json", metavar="JSON", help="new cluster spec, e.g. '{\"spark_version\": ...}'")
     g.add_argument("--timeout-minutes", metavar="N", help="cancel the run and fail after N minutes (default: 60)")
+    r = p.add_argument_group("results")
+    r.add_argument(
+        "--notebook-results-dir",
+        metavar="PATH",
+        help="where notebooks write JUnit XML (dbcicd_results_dir): /Volumes/..., /Workspace/... or dbfs:/... "
+        "(default: inside the Git folder, or dbfs:/tmp/dbcicd/results without one)",
+    )
+    r.add_argument("--test-run-title", metavar="TITLE", help="title of the published test run (default: run name)")
+    r.add_argument(
+        "--no-fail-on-test-failure",
+        action="store_true",
+        help="succeed although tests written by notebooks failed (failed tasks still fail)",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -143,6 +158,18 @@ def _parser() -> argparse.ArgumentParser:
         help="a pipeline variable, e.g. Build.SourceBranch=refs/heads/main (repeatable)",
     )
     pipeline.add_argument("--outputs-json", type=Path, metavar="FILE", help="also write the output variables to FILE")
+    pipeline.add_argument(
+        "--report-dir",
+        type=Path,
+        default=Path("dbcicd-results"),
+        metavar="DIR",
+        help="where JUnit XML and the Markdown summary are written (default: ./dbcicd-results)",
+    )
+    pipeline.add_argument(
+        "--azure-devops",
+        action="store_true",
+        help="speak to an Azure Pipelines agent (##vso logging commands) although TF_BUILD is not True",
+    )
 
     def sub(name: str, help_text: str) -> argparse.ArgumentParser:
         return commands.add_parser(
@@ -219,6 +246,8 @@ def request_from_args(args: argparse.Namespace, environ: dict[str, str], cwd: Pa
         if args.parameters and args.parameter:
             raise _Usage("give --parameters (JSON) or -p KEY=VALUE, not both")
         inputs["parameters"] = args.parameters or "\n".join(args.parameter)
+    if getattr(args, "no_fail_on_test_failure", False):
+        inputs["failOnTestFailure"] = "false"
 
     variables: dict[str, str] = {}
     if environ.get("TF_BUILD", "").lower() == "true":
@@ -242,24 +271,32 @@ class _Usage(Exception):
 
 def _run_command(args: argparse.Namespace) -> int:
     from .auth import workspace_client
+    from .azdo import AzureDevOpsOutput, CommandWriter, azure_devops_active
     from .commands import execute
-    from .output import choose_output
+    from .output import Output, choose_output
+    from .report import ReportSettings, publish
+    from .secrets import redact
     from .teardown import Interrupts
 
     request = request_from_args(args, dict(os.environ), Path.cwd())
-    output = choose_output(sys.stdout)
+    writer = CommandWriter(sys.stdout) if azure_devops_active(os.environ, args.azure_devops) else None
+    output: Output = AzureDevOpsOutput(writer) if writer else choose_output(sys.stdout)
     try:
         with Interrupts():
             client = workspace_client(request.inputs, request.endpoints, request.variables, os.environ)
             outcome = execute(request, client, output)
     finally:
         output.close()
-    for name, value in outcome.outputs.items():
-        print(f"{name}={value}")
+    settings = ReportSettings.from_request(request, args.report_dir)
+    report = publish(outcome, settings, writer, sys.stdout)
+    variables = {name: redact(value) for name, value in report.variables.items()}
+    if writer is None:
+        for name, value in variables.items():
+            print(f"{name}={value}")
     if args.outputs_json:
-        args.outputs_json.write_text(json.dumps(outcome.outputs, indent=2) + "\n", encoding="utf-8")
-    print(("OK: " if outcome.success else "FAILED: ") + outcome.message, file=sys.stderr)
-    return EXIT_OK if outcome.success else EXIT_FAILED
+        args.outputs_json.write_text(json.dumps(variables, indent=2) + "\n", encoding="utf-8")
+    print(redact(("OK: " if report.success else "FAILED: ") + report.message), file=sys.stderr)
+    return EXIT_OK if report.success else EXIT_FAILED
 
 
 def _local_serve(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import DatabricksError
 from databricks.sdk.service import jobs
 
+from .collect import ResultFile, collect, notebook_results_root
 from .errors import Cancelled, ConfigurationError, RunFailed
 from .gitfolders import GitFolder, GitFolders, check_folder_path, check_temp_parent, provider_for, public_url
 from .inputs import TaskRequest
@@ -44,6 +45,7 @@ class Outcome:
     run: jobs.Run | None = None
     task_outputs: dict[str, jobs.RunOutput] = field(default_factory=dict)
     base_folder: str = ""
+    result_files: list[ResultFile] = field(default_factory=list)  # what notebooks wrote to dbcicd_results_dir
 
 
 @dataclass
@@ -199,9 +201,9 @@ def _notebook_run(
     ctx: Context, base_folder: str, notebooks: list[str], parameters: dict[str, str], timeout: int, compute: Compute
 ) -> NotebookRun:
     tag = ctx.build.idempotency_token("results")[-10:]
-    results_root = (
-        f"/Workspace{base_folder}/.dbcicd/results/{tag}" if base_folder else f"/dbfs/tmp/dbcicd/results/{tag}"
-    )
+    chosen = notebook_results_root(ctx.request.text("notebookResultsDir"))
+    default = f"/Workspace{base_folder}/.dbcicd/results" if base_folder else "/dbfs/tmp/dbcicd/results"
+    results_root = f"{chosen or default}/{tag}"
     label = posixpath.basename(base_folder) or repo_name_from_url(_git_url(ctx))
     build = f" build {ctx.build.build_id}" if ctx.build.build_id else ""
     return NotebookRun(
@@ -241,6 +243,9 @@ def _wait_and_collect(ctx: Context, command: str, run_id: int, timeout: int, bas
     forget()
     outcome = Outcome(command, run=finished, base_folder=base_folder)
     outcome.task_outputs = _task_outputs(ctx.client, finished)
+    if ctx.request.flag("publishTestResults", True):
+        # Now, before clean-up: a temporary Git folder takes the files written inside it along when deleted.
+        outcome.result_files = collect(ctx.client, finished)
     outcome.outputs.update(_run_outputs(finished, outcome.task_outputs))
     outcome.success, outcome.message = _verdict(finished, outcome.task_outputs)
     return outcome

@@ -48,6 +48,12 @@ def register_secret(value: str | None) -> str | None:
     return value
 
 
+def registered_secrets() -> frozenset[str]:
+    """Every value registered so far (with its encoded forms): what a pipeline log must be told to mask."""
+    with _lock:
+        return frozenset(_secrets)
+
+
 def redact(text: str) -> str:
     """`text` with every registered secret replaced by `***`."""
     pattern = _pattern

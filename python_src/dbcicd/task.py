@@ -14,7 +14,7 @@ from typing import Any, TextIO
 
 from .errors import EXIT_FAILED, EXIT_OK, DbcicdError
 from .inputs import TaskRequest
-from .secrets import redact, register_secret
+from .secrets import register_secret
 
 # Endpoint parameters that are not secrets (shown in logs to help diagnose a connection).
 PUBLIC_ENDPOINT_PARAMETERS = frozenset({"serviceprincipalid", "tenantid", "clientid", "scope", "scopelevel"})
@@ -33,12 +33,14 @@ def register_request_secrets(request: TaskRequest) -> None:
 def main(stdin: TextIO, stdout: TextIO, environ: Mapping[str, str] | None = None) -> int:
     """Run one task invocation; returns the exit code."""
     from .auth import workspace_client
+    from .azdo import AzureDevOpsOutput, CommandWriter
     from .commands import execute
-    from .output import PlainOutput
+    from .report import ReportSettings, publish, task_report_directory
     from .teardown import Interrupts
 
     environ = os.environ if environ is None else environ
-    output = PlainOutput(stdout)
+    writer = CommandWriter(stdout)
+    output = AzureDevOpsOutput(writer)
     try:
         request = TaskRequest.from_json(stdin.read())
         register_request_secrets(request)
@@ -46,14 +48,14 @@ def main(stdin: TextIO, stdout: TextIO, environ: Mapping[str, str] | None = None
             client = workspace_client(request.inputs, request.endpoints, request.variables, environ)
             outcome = execute(request, client, output)
     except DbcicdError as err:
-        print(redact(f"##[error]{err.message}"), file=stdout, flush=True)
+        writer.command("task.logissue", {"type": "error"}, err.message)
         return err.exit_code
     finally:
         output.close()
-    for name, value in outcome.outputs.items():
-        output.info(f"{name}={value}")
-    output.info(("OK: " if outcome.success else "FAILED: ") + outcome.message)
-    return EXIT_OK if outcome.success else EXIT_FAILED
+    settings = ReportSettings.from_request(request, task_report_directory(request, environ))
+    report = publish(outcome, settings, writer, stdout)
+    output.info(("OK: " if report.success else "FAILED: ") + report.message)
+    return EXIT_OK if report.success else EXIT_FAILED
 
 
 if __name__ == "__main__":

@@ -2,10 +2,12 @@
 
 Azure DevOps maps `testcase@name` to the test title, `@classname` to its "test file", `@time` (seconds) to its
 duration; a `failure` (or `error`) child makes it Failed, its `message` attribute the error message and its text the
-stack trace; `skipped` makes it Not executed; `system-out` is kept for failed cases. Whatever goes into a file
-passes through `write_document`: characters XML 1.0 forbids (control characters, lone surrogates) are removed, since
-one of them makes the whole file unreadable, and long texts are cut in the middle with a marker, since the Tests
-tab shows only the first few thousand characters of a message and a multi-megabyte trace helps nobody.
+stack trace; `skipped` makes it Not executed; `system-out` is kept for failed cases.
+
+Whatever goes into a file passes through `write_document`: registered secrets are masked (the agent masks its log,
+not files); characters XML 1.0 forbids (control characters, lone surrogates) are removed, since one of them makes
+the whole file unreadable; long texts are cut in the middle with a marker, since the Tests tab shows only the first
+few thousand characters of a message and a multi-megabyte trace helps nobody.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+
+from .secrets import redact
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
 
@@ -120,7 +124,10 @@ def write_document(root: ET.Element, path: Path) -> Path:
 
 
 def parse_document(content: bytes) -> ET.Element:
-    """The root of a JUnit XML file; JUnitFormatError says what is wrong with one that is not."""
+    """The root of a JUnit XML file; JUnitFormatError says what is wrong with one that is not.
+
+    The content comes from notebooks; expat neither fetches external entities nor expands entities without bound.
+    """
     try:
         root = ET.fromstring(content)
     except ET.ParseError as err:
@@ -197,9 +204,9 @@ def _seconds(value: float) -> str:
 def _sanitize(root: ET.Element) -> None:
     for element in root.iter():
         for key, value in element.attrib.items():
-            element.set(key, bounded(clean(value), _ATTRIBUTE_LIMITS.get(key, MAX_TEXT_CHARS)))
+            element.set(key, bounded(clean(redact(value)), _ATTRIBUTE_LIMITS.get(key, MAX_TEXT_CHARS)))
         limit = _TEXT_LIMITS.get(str(element.tag), MAX_TEXT_CHARS)
         if element.text:
-            element.text = bounded(clean(element.text), limit)
+            element.text = bounded(clean(redact(element.text)), limit)
         if element.tail:
-            element.tail = clean(element.tail)
+            element.tail = clean(redact(element.tail))

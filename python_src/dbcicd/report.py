@@ -97,27 +97,32 @@ def _build(outcome: Outcome, settings: ReportSettings) -> tuple[Report, Suite | 
     report.task_tally = tally(suites_element([suite]))
     report.notebook_tally = sum((tally(root) for _, root in notebooks.documents), Tally())
     report.notebook_tally += Tally(failed=len(notebooks.problems))
-    stem = f"dbcicd-run-{run.run_id}"
-    if settings.publish_test_results:
-        report.junit_files = _write_junit(settings.directory, stem, suite, notebooks)
     if report.notebook_tally.failed and settings.fail_on_test_failure:
         report.success = False
         report.message += f"; {report.notebook_tally.failed} test(s) written by notebooks failed"
     summary = markdown(run, suite.cases, _files(notebooks), notebooks.problems, report.message, _details(outcome))
-    report.summary_file = settings.directory / f"{stem}-summary.md"
-    settings.directory.mkdir(parents=True, exist_ok=True)
-    report.summary_file.write_text(redact(summary), encoding="utf-8")
+    stem = settings.directory / f"dbcicd-run-{run.run_id}"
+    try:
+        if settings.publish_test_results:
+            report.junit_files = _write_junit(stem, suite, notebooks)
+        settings.directory.mkdir(parents=True, exist_ok=True)
+        report.summary_file = Path(f"{stem}-summary.md").resolve()
+        report.summary_file.write_text(redact(summary), encoding="utf-8")
+    except OSError as err:
+        # The run's verdict stands; results nobody can see are a failure of this step.
+        report.success, report.summary_file = False, None
+        report.message += f"; the results could not be written to {settings.directory}: {err.strerror or err}"
     return report, suite, notebooks
 
 
-def _write_junit(directory: Path, stem: str, suite: Suite, notebooks: NotebookResults) -> list[Path]:
+def _write_junit(stem: Path, suite: Suite, notebooks: NotebookResults) -> list[Path]:
     suites = [suite]
     if notebooks.problems:
         suites.append(Suite(name=f"{suite.name}: result files", cases=notebooks.problems, timestamp=suite.timestamp))
-    written = [write_document(suites_element(suites), directory / f"{stem}.xml")]
+    written = [write_document(suites_element(suites), Path(f"{stem}.xml"))]
     for number, (file, root) in enumerate(notebooks.documents, 1):
         name = _UNSAFE_FILE_CHARS.sub("_", f"{file.task_key}-{number}-{posixpath.basename(file.path)}")
-        written.append(write_document(root, directory / f"{stem}-{name}"))
+        written.append(write_document(root, Path(f"{stem}-{name}")))
     return [path.resolve() for path in written]
 
 
@@ -155,7 +160,7 @@ def _tell_agent(
         if report.junit_files:
             writer.command("results.publish", _publish_properties(settings, run.run_name or "", report.junit_files))
         if report.summary_file is not None:
-            writer.command("task.uploadsummary", None, str(report.summary_file.resolve()))
+            writer.command("task.uploadsummary", None, str(report.summary_file))
     for name, value in report.variables.items():
         writer.set_variable(name, value)
 

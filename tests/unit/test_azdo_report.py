@@ -68,6 +68,12 @@ def in_agent(done: Outcome, tmp_path: Path, **settings: object) -> tuple[Report,
     return report, stream.getvalue()
 
 
+def variables_of(stdout: str) -> dict[str, str]:
+    found = commands(stdout, "task.setvariable")
+    assert all(c.properties["isoutput"] == "true" for c in found)
+    return {c.properties["variable"]: c.data for c in found}
+
+
 def test_json_exit_values_become_variables_per_key() -> None:
     """Scalar keys of a JSON-object exit value become notebookOutput_<task>_<key>; nested values are left out."""
     run = jobs.Run(run_id=1, tasks=[task("train", "SUCCESS"), task("eval-2", "SUCCESS"), task("plain", "SUCCESS")])
@@ -124,8 +130,7 @@ def test_agent_gets_groups_issues_results_summary_and_variables(tmp_path: Path) 
     assert by_title(Path(published.properties["resultfiles"]))["later"].outcome == "NotExecuted"
     [summary] = commands(out, "task.uploadsummary")
     assert Path(summary.data).is_absolute() and "| bad | tests/bad | ❌ FAILED |" in Path(summary.data).read_text()
-    variables = {c.properties["variable"]: c.data for c in commands(out, "task.setvariable")}
-    assert all(c.properties["isoutput"] == "true" for c in commands(out, "task.setvariable"))
+    variables = variables_of(out)
     assert variables["runId"] == "99" and variables["notebookOutput_ok_promote"] == "true"
     assert out.index("##[endgroup]") < out.index("##vso[results.publish")
 
@@ -195,3 +200,15 @@ def test_commands_without_a_run_only_set_variables(tmp_path: Path, command: str)
     report, out = in_agent(done, tmp_path)
     assert report.success and report.summary_file is None and not (tmp_path / "results").exists()
     assert [c.name for c in commands(out) if c.name != "task.setsecret"] == ["task.setvariable"] * 3
+
+
+def test_unwritable_results_fail_the_step_but_keep_the_variables(tmp_path: Path) -> None:
+    """When the files cannot be written the step fails saying where, and the output variables are still set."""
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    stream = io.StringIO()
+    report = publish(outcome(task("ok", "SUCCESS")), ReportSettings(blocked / "results"), CommandWriter(stream), stream)
+    assert not report.success and report.summary_file is None
+    assert report.message.startswith(f"Run 99 SUCCESS; the results could not be written to {blocked / 'results'}: ")
+    assert commands(stream.getvalue(), "task.uploadsummary") == commands(stream.getvalue(), "results.publish") == []
+    assert variables_of(stream.getvalue())["runId"] == "99"

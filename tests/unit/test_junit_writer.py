@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,6 +27,7 @@ from dbcicd.junit import (
     tally,
     write_document,
 )
+from dbcicd.secrets import register_secret
 from junit_reader import by_title, read
 
 
@@ -128,3 +130,14 @@ def test_rewritten_documents_are_sanitized(tmp_path: Path) -> None:
     case.set("name", "a\x07b")
     out = write_document(root, tmp_path / "n.xml")
     assert by_title(out)["ab"].system_out == "ok"
+
+
+def test_registered_secrets_are_masked_in_files(tmp_path: Path) -> None:
+    """A token a notebook printed in its error never reaches a result file."""
+    token = register_secret(f"dapi{uuid.uuid4().hex}")
+    path = write(
+        tmp_path, Case("t", "c", 0, FAILED, f"401 for token {token}", f"trace {token}", system_out=token or "")
+    )
+    assert token not in path.read_text()
+    result = by_title(path)["t"]
+    assert (result.error_message, result.stack_trace, result.system_out) == ("401 for token ***", "trace ***", "***")

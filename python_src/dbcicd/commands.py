@@ -21,7 +21,7 @@ from .errors import Cancelled, ConfigurationError, RunFailed
 from .gitfolders import GitFolder, GitFolders, check_folder_path, check_temp_parent, provider_for, public_url
 from .inputs import TaskRequest
 from .notebooks import resolve, split_patterns
-from .output import Output, task_state
+from .output import Output, retries_reported, task_state
 from .pipeline import BuildContext, GitRef, parse_ref
 from .runs import Compute, NotebookRun, find_job, parse_parameters, run_job, submit
 from .teardown import Teardown, cleanup_client
@@ -69,7 +69,8 @@ def execute(request: TaskRequest, client: WorkspaceClient, output: Output) -> Ou
         output.info(build.note)
     ctx = Context(request, client, output, build, Teardown(output))
     try:
-        return _COMMANDS[command](ctx)
+        with retries_reported(output):
+            return _COMMANDS[command](ctx)
     finally:
         ctx.teardown.run()
 

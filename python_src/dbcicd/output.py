@@ -6,13 +6,18 @@ the Azure DevOps reporter) a pipeline run.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Protocol, TextIO
 
 from databricks.sdk.service.jobs import Run, RunTask
 
 from .secrets import redact
+
+SDK_RETRY_LOGGER = "databricks.sdk.retries"
 
 
 class Output(Protocol):
@@ -135,3 +140,31 @@ def choose_output(stream: TextIO) -> Output:
     if stream.isatty() and os.environ.get("TF_BUILD", "").lower() != "true" and not os.environ.get("CI"):
         return LiveOutput(stream)
     return PlainOutput(stream)
+
+
+class _RetryReporter(logging.Handler):
+    """Turns databricks-sdk's 'Retrying: <reason>' debug records into warnings the user sees."""
+
+    def __init__(self, output: Output) -> None:
+        super().__init__(logging.DEBUG)
+        self.output = output
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if message.startswith("Retrying"):
+            self.output.warning(f"A Databricks API call failed and is retried: {message.partition(': ')[2] or message}")
+
+
+@contextmanager
+def retries_reported(output: Output) -> Iterator[None]:
+    """While active, every retry the SDK makes (429, 503, dropped connections) shows as a warning line."""
+    logger = logging.getLogger(SDK_RETRY_LOGGER)
+    handler, level = _RetryReporter(output), logger.level
+    logger.addHandler(handler)
+    if logger.getEffectiveLevel() > logging.DEBUG:
+        logger.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)

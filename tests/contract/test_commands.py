@@ -373,3 +373,23 @@ def test_timeout_cancels_and_fails(
     assert time.monotonic() - started < 30
     assert "TIMEDOUT" in err or "timed out" in err
     assert temp_folders(client, parent) == []
+
+
+def test_retries_are_visible_and_harmless(
+    cli_env: dict[str, str],
+    faults: LocalWorkspaceServer,
+    make_remote: Callable[..., Any],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """429s and 503s on the calls a step makes are retried, and each retry is reported."""
+    remote = make_remote({"tests/test_a.py": PASSING})
+    faults.faults.replace(
+        [
+            FaultRule.parse({"route": "GET /api/2.2/jobs/runs/get", "status": 429, "retry_after": 1, "times": 1}),
+            FaultRule.parse({"route": "POST /api/2.0/repos", "status": 503, "times": 1}),
+        ]
+    )
+    code = main(cli_test_args(remote.url, unique_parent("retry"), "tests/test_a"))
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert out.count("is retried") >= 2, out

@@ -137,6 +137,17 @@ def _add_run(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="succeed although tests written by notebooks failed (failed tasks still fail)",
     )
+    r.add_argument(
+        "--publish-azure-devops",
+        action="store_true",
+        help="publish the test cases as a test run through the Azure DevOps REST API (needs the azure-devops extra, "
+        "--var System.CollectionUri=... --var System.TeamProject=... and AZURE_DEVOPS_TOKEN)",
+    )
+    r.add_argument(
+        "--pull-request-comment",
+        action="store_true",
+        help="on a pull-request build (System.PullRequest.PullRequestId), post a status and the summary as a comment",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -248,6 +259,10 @@ def request_from_args(args: argparse.Namespace, environ: dict[str, str], cwd: Pa
         inputs["parameters"] = args.parameters or "\n".join(args.parameter)
     if getattr(args, "no_fail_on_test_failure", False):
         inputs["failOnTestFailure"] = "false"
+    if getattr(args, "publish_azure_devops", False):
+        inputs["publishAzureDevOps"] = "true"
+    if getattr(args, "pull_request_comment", False):
+        inputs["pullRequestComment"] = "true"
 
     variables: dict[str, str] = {}
     if environ.get("TF_BUILD", "").lower() == "true":
@@ -272,6 +287,7 @@ class _Usage(Exception):
 def _run_command(args: argparse.Namespace) -> int:
     from .auth import workspace_client
     from .azdo import AzureDevOpsOutput, CommandWriter, azure_devops_active
+    from .azdo_rest import RestSettings
     from .commands import execute
     from .output import Output, choose_output
     from .report import ReportSettings, publish
@@ -279,6 +295,7 @@ def _run_command(args: argparse.Namespace) -> int:
     from .teardown import Interrupts
 
     request = request_from_args(args, dict(os.environ), Path.cwd())
+    rest = RestSettings.from_request(request, os.environ)
     writer = CommandWriter(sys.stdout) if azure_devops_active(os.environ, args.azure_devops) else None
     output: Output = AzureDevOpsOutput(writer) if writer else choose_output(sys.stdout)
     try:
@@ -288,7 +305,7 @@ def _run_command(args: argparse.Namespace) -> int:
     finally:
         output.close()
     settings = ReportSettings.from_request(request, args.report_dir)
-    report = publish(outcome, settings, writer, sys.stdout)
+    report = publish(outcome, settings, writer, sys.stdout, rest)
     variables = {name: redact(value) for name, value in report.variables.items()}
     if writer is None:
         for name, value in variables.items():

@@ -8,7 +8,11 @@ In a pipeline (logging commands): a log group per task with its output and error
 run page, `results.publish` of every JUnit file, `task.uploadsummary`, and every output variable with
 `isoutput=true`. Elsewhere: a short console report naming the failures and the files.
 
-The verdict: the command's own, and failed when notebook-written tests failed while `failOnTestFailure` is on.
+With `rest` settings (azdo_rest.py), the test cases also go to Azure DevOps as a test run through its REST API,
+and a pull request gets a status and the summary as a comment.
+
+The verdict: the command's own, and failed when notebook-written tests failed while `failOnTestFailure` is on, or
+when results could not be written or published.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from .azdo import CommandWriter
+from .azdo_rest import RestSettings, publish_results
 from .inputs import TaskRequest
 from .junit import FAILED, SKIPPED, Case, Suite, Tally, failed_cases, suites_element, tally, write_document
 from .output import task_seconds, task_state
@@ -72,13 +77,25 @@ class Report:
     variables: dict[str, str]
     junit_files: list[Path] = field(default_factory=list)
     summary_file: Path | None = None
+    summary: str = ""
     task_tally: Tally = field(default_factory=Tally)
     notebook_tally: Tally = field(default_factory=Tally)
 
 
-def publish(outcome: Outcome, settings: ReportSettings, writer: CommandWriter | None, stream: TextIO) -> Report:
+def publish(
+    outcome: Outcome,
+    settings: ReportSettings,
+    writer: CommandWriter | None,
+    stream: TextIO,
+    rest: RestSettings | None = None,
+) -> Report:
     """Write the files and tell the agent (`writer`) or the console (`stream`) about them; returns the verdict."""
     report, suite, notebooks = _build(outcome, settings)
+    if rest is not None and outcome.run is not None and suite is not None:
+        documents = [suites_element(_suites(suite, notebooks)), *(root for _, root in notebooks.documents)]
+        for problem in publish_results(rest, outcome.run, documents, report.success, report.summary):
+            report.success = False
+            report.message += f"; {problem}"
     if writer is not None:
         _tell_agent(writer, outcome, settings, report, suite, notebooks)
     else:
@@ -101,13 +118,14 @@ def _build(outcome: Outcome, settings: ReportSettings) -> tuple[Report, Suite | 
         report.success = False
         report.message += f"; {report.notebook_tally.failed} test(s) written by notebooks failed"
     summary = markdown(run, suite.cases, _files(notebooks), notebooks.problems, report.message, _details(outcome))
+    report.summary = redact(summary)
     stem = settings.directory / f"dbcicd-run-{run.run_id}"
     try:
         if settings.publish_test_results:
             report.junit_files = _write_junit(stem, suite, notebooks)
         settings.directory.mkdir(parents=True, exist_ok=True)
         report.summary_file = Path(f"{stem}-summary.md").resolve()
-        report.summary_file.write_text(redact(summary), encoding="utf-8")
+        report.summary_file.write_text(report.summary, encoding="utf-8")
     except OSError as err:
         # The run's verdict stands; results nobody can see are a failure of this step.
         report.success, report.summary_file = False, None
@@ -115,11 +133,15 @@ def _build(outcome: Outcome, settings: ReportSettings) -> tuple[Report, Suite | 
     return report, suite, notebooks
 
 
+def _suites(suite: Suite, notebooks: NotebookResults) -> list[Suite]:
+    """The run's own suite, and one of failed cases for the result files that could not be read."""
+    if not notebooks.problems:
+        return [suite]
+    return [suite, Suite(name=f"{suite.name}: result files", cases=notebooks.problems, timestamp=suite.timestamp)]
+
+
 def _write_junit(stem: Path, suite: Suite, notebooks: NotebookResults) -> list[Path]:
-    suites = [suite]
-    if notebooks.problems:
-        suites.append(Suite(name=f"{suite.name}: result files", cases=notebooks.problems, timestamp=suite.timestamp))
-    written = [write_document(suites_element(suites), Path(f"{stem}.xml"))]
+    written = [write_document(suites_element(_suites(suite, notebooks)), Path(f"{stem}.xml"))]
     for number, (file, root) in enumerate(notebooks.documents, 1):
         name = _UNSAFE_FILE_CHARS.sub("_", f"{file.task_key}-{number}-{posixpath.basename(file.path)}")
         written.append(write_document(root, Path(f"{stem}-{name}")))

@@ -34,6 +34,7 @@ def main(stdin: TextIO, stdout: TextIO, environ: Mapping[str, str] | None = None
     """Run one task invocation; returns the exit code."""
     from .auth import workspace_client
     from .azdo import AzureDevOpsOutput, CommandWriter
+    from .azdo_rest import RestSettings
     from .commands import execute
     from .report import ReportSettings, publish, task_report_directory
     from .teardown import Interrupts
@@ -44,6 +45,7 @@ def main(stdin: TextIO, stdout: TextIO, environ: Mapping[str, str] | None = None
     try:
         request = TaskRequest.from_json(stdin.read())
         register_request_secrets(request)
+        rest = RestSettings.from_request(request, environ)
         with Interrupts():
             client = workspace_client(request.inputs, request.endpoints, request.variables, environ)
             outcome = execute(request, client, output)
@@ -53,7 +55,7 @@ def main(stdin: TextIO, stdout: TextIO, environ: Mapping[str, str] | None = None
     finally:
         output.close()
     settings = ReportSettings.from_request(request, task_report_directory(request, environ))
-    report = publish(outcome, settings, writer, stdout)
+    report = publish(outcome, settings, writer, stdout, rest)
     output.info(("OK: " if report.success else "FAILED: ") + report.message)
     return EXIT_OK if report.success else EXIT_FAILED
 

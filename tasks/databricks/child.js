@@ -1,0 +1,88 @@
+// @ts-check
+'use strict';
+/**
+ * Running the core: one child process that gets the request document on stdin and writes its logging commands
+ * straight to the agent (stdout and stderr are shared), and the mapping of its exit code to the task result.
+ *
+ * Cancellation: the agent sends SIGINT, then SIGTERM 7.5 s later, then kills this process only (not its children),
+ * and the task library does not forward signals. So both are passed on to Python, which cancels the Databricks run
+ * and deletes its temporary Git folder. On Windows the agent's Ctrl+C reaches every process of the console group,
+ * Python included, and `kill()` would terminate Python outright, so nothing is forwarded there.
+ */
+const { spawn } = require('child_process');
+
+const FORWARDED_SIGNALS = /** @type {const} */ (['SIGINT', 'SIGTERM']);
+
+/** Exit codes of `python -m dbcicd task`. */
+const EXIT = { OK: 0, FAILED: 1, CONFIGURATION: 2, OUT_OF_MEMORY: 137, CANCELLED: 130 };
+
+/**
+ * @typedef {{command: string, args: string[]}} Command
+ * @typedef {{code: number | null, signal: NodeJS.Signals | null}} Exit
+ * @typedef {{loc(key: string, ...args: unknown[]): string}} Localizer
+ */
+
+/**
+ * Starts the core, writes `input` to its stdin, forwards SIGINT/SIGTERM while it runs.
+ * @param {Command} command
+ * @param {string} input the request document
+ * @param {{env: NodeJS.ProcessEnv, tl: Localizer, platform?: NodeJS.Platform}} options
+ * @returns {Promise<Exit>}
+ */
+function runCore(command, input, { env, tl, platform = process.platform }) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command.command, command.args, {
+      stdio: ['pipe', 'inherit', 'inherit'],
+      env,
+      windowsHide: true,
+    });
+    const forward = (/** @type {NodeJS.Signals} */ signal) => {
+      console.log(tl.loc('Cancelling', signal));
+      if (platform !== 'win32') {
+        child.kill(signal);
+      }
+    };
+    for (const signal of FORWARDED_SIGNALS) {
+      process.on(signal, forward);
+    }
+    const stopForwarding = () => FORWARDED_SIGNALS.forEach((signal) => process.removeListener(signal, forward));
+    child.on('error', (err) => {
+      stopForwarding();
+      reject(new Error(tl.loc('StartFailed', command.command, err.message)));
+    });
+    child.on('close', (code, signal) => {
+      stopForwarding();
+      resolve({ code, signal });
+    });
+    // A core that exits before reading everything (e.g. on a bad interpreter) closes the pipe: its exit code counts.
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(input, 'utf8');
+  });
+}
+
+/**
+ * The task result for the core's exit.
+ * @param {Exit} exit
+ * @param {Localizer} tl
+ * @returns {{result: 'Succeeded' | 'Failed' | 'Cancelled', message: string}}
+ */
+function resultOf(exit, tl) {
+  switch (exit.code) {
+    case EXIT.OK:
+      return { result: 'Succeeded', message: '' };
+    case EXIT.FAILED:
+      return { result: 'Failed', message: tl.loc('ResultFailed') };
+    case EXIT.CONFIGURATION:
+      return { result: 'Failed', message: tl.loc('ResultConfiguration') };
+    case EXIT.CANCELLED:
+      return { result: 'Cancelled', message: tl.loc('ResultCancelled') };
+    case EXIT.OUT_OF_MEMORY:
+      return { result: 'Failed', message: tl.loc('ResultOutOfMemory') };
+    case null:
+      return { result: 'Failed', message: tl.loc('ResultKilled', exit.signal) };
+    default:
+      return { result: 'Failed', message: tl.loc('ResultUnexpected', exit.code) };
+  }
+}
+
+module.exports = { runCore, resultOf, EXIT };

@@ -1,0 +1,39 @@
+// @ts-check
+'use strict';
+/**
+ * The Databricks@1 task: reads what the agent hands over, finds Python, prepares the core from the wheels shipped
+ * with the task, and runs `python -m dbcicd task` with the request document on stdin. The core does the work and
+ * talks to the agent itself (logging commands); this file turns its exit code into the task result.
+ */
+const os = require('os');
+const path = require('path');
+const tl = require('azure-pipelines-task-lib/task');
+const { runCore, resultOf } = require('./child');
+const { coreCommand, prepareCore } = require('./core');
+const { loadManifest, taskJsonPath, taskVersion } = require('./manifest');
+const { findPython } = require('./python');
+const { readRequest } = require('./request');
+
+async function run() {
+  const manifestPath = taskJsonPath();
+  tl.setResourcePath(manifestPath);
+  try {
+    const manifest = loadManifest(manifestPath);
+    const { document, notices } = readRequest(tl, manifest);
+    notices.forEach((notice) => console.log(notice));
+    const python = findPython(document.inputs.pythonPath || '', tl);
+    console.log(tl.loc('PythonFound', python.version.join('.'), python.command));
+    const site = prepareCore(python, {
+      toolsDirectory: tl.getVariable('Agent.ToolsDirectory') || path.join(os.tmpdir(), 'dbcicd-tools'),
+      taskVersion: taskVersion(manifest),
+      tl,
+    });
+    const exit = await runCore(coreCommand(python, site), JSON.stringify(document), { env: process.env, tl });
+    const { result, message } = resultOf(exit, tl);
+    tl.setResult(tl.TaskResult[result], message);
+  } catch (err) {
+    tl.setResult(tl.TaskResult.Failed, /** @type {Error} */ (err).message);
+  }
+}
+
+run();

@@ -1,0 +1,148 @@
+// @ts-check
+'use strict';
+/**
+ * The request document the Python core reads from stdin: every input task.json declares, the chosen service
+ * connections, and the pipeline variables the core needs —
+ * `{"inputs": {name: string}, "endpoints": {input name: {id, url, scheme, parameters, data}}, "variables": {...}}`.
+ *
+ * Secrets travel only in this document: importing the task library moves INPUT_*, ENDPOINT_AUTH_* and SECRET_*
+ * out of the environment, so a child process would not see them, and argv or files can be read by others.
+ * Nothing here logs a secret: authorizations are read whole with getEndpointAuthorization (which logs only whether
+ * one exists), never with getEndpointAuthorizationParameter or getVariable, which write values to debug lines.
+ */
+const { visibleValues } = require('./manifest');
+
+/**
+ * Pipeline variables the core reads: `dbcicd.pipeline.VARIABLES` (which build, commit and step this is) and what
+ * signing in and reporting need (workload identity federation, azure-devops-oidc, pull request comments, the
+ * report folder).
+ * System.AccessToken is added separately because it is a secret.
+ */
+const PIPELINE_VARIABLES = [
+  'Build.BuildId',
+  'Build.Repository.Uri',
+  'Build.SourceBranch',
+  'Build.SourceVersion',
+  'System.JobAttempt',
+  'System.JobId',
+  'System.TaskInstanceId',
+  'System.PullRequest.SourceBranch',
+  'System.PullRequest.SourceCommitId',
+  'System.PullRequest.PullRequestId',
+  'System.PullRequest.PullRequestNumber',
+  'System.CollectionUri',
+  'System.TeamProject',
+  'Build.Repository.ID',
+  'System.OidcRequestUri',
+  'System.TeamFoundationCollectionUri',
+  'System.TeamProjectId',
+  'System.PlanId',
+  'System.HostType',
+  'Agent.TempDirectory',
+];
+
+/** Endpoint data parameters the core reads (keys as Azure DevOps spells them). */
+const ENDPOINT_DATA_KEYS = ['environmentAuthorityUrl'];
+
+/** The built-in connection whose `AccessToken` parameter is System.AccessToken. */
+const SYSTEM_CONNECTION = 'SYSTEMVSSCONNECTION';
+
+/** A value that is nothing but a macro, e.g. `$(Build.Repository.Uri)`: the agent leaves undefined ones as they are. */
+const UNEXPANDED = /^\$\([A-Za-z0-9_.]+\)$/;
+
+/**
+ * @typedef {import('./manifest').TaskManifest} TaskManifest
+ * @typedef {{id: string, url: string, scheme: string, parameters: Record<string, string>,
+ *   data: Record<string, string>}} Endpoint
+ * @typedef {{inputs: Record<string, string>, endpoints: Record<string, Endpoint>,
+ *   variables: Record<string, string>}} RequestDocument
+ * @typedef {{getInput(name: string, required?: boolean): string | undefined,
+ *   getVariable(name: string): string | undefined,
+ *   getEndpointUrl(id: string, optional: boolean): string | undefined,
+ *   getEndpointAuthorization(id: string, optional: boolean):
+ *     {scheme?: string, parameters?: Record<string, string>} | undefined,
+ *   getEndpointDataParameter(id: string, key: string, optional: boolean): string | undefined,
+ *   loc(key: string, ...args: unknown[]): string}} TaskLib
+ */
+
+/**
+ * Reads everything the core needs from the agent.
+ * @param {TaskLib} tl the task library (or a stand-in in tests)
+ * @param {TaskManifest} manifest task.json
+ * @param {NodeJS.ProcessEnv} env where a user may have mapped SYSTEM_ACCESSTOKEN with `env:`
+ * @returns {{document: RequestDocument, notices: string[]}} notices: what the user should know (ignored inputs)
+ */
+function readRequest(tl, manifest, env = process.env) {
+  const notices = [];
+  const visible = visibleValues(manifest, (name) => (tl.getInput(name, false) || '').trim());
+  for (const { name, rule } of visible.ignored) {
+    notices.push(tl.loc('InputIgnored', name, rule));
+  }
+  /** @type {Record<string, string>} */
+  const values = {};
+  for (const [name, value] of Object.entries(visible.values)) {
+    const unexpanded = UNEXPANDED.test(value);
+    if (unexpanded) {
+      notices.push(tl.loc('UnexpandedVariable', name, value));
+    }
+    values[name] = unexpanded ? '' : value;
+  }
+  /** @type {Record<string, Endpoint>} */
+  const endpoints = {};
+  for (const input of manifest.inputs) {
+    if (input.type.startsWith('connectedService:') && values[input.name]) {
+      endpoints[input.name] = readEndpoint(tl, input.name, values[input.name]);
+    }
+  }
+  return { document: { inputs: values, endpoints, variables: readVariables(tl, env) }, notices };
+}
+
+/** @param {TaskLib} tl @param {string} inputName @param {string} id @returns {Endpoint} */
+function readEndpoint(tl, inputName, id) {
+  const url = tl.getEndpointUrl(id, true);
+  let authorization;
+  try {
+    authorization = tl.getEndpointAuthorization(id, true);
+  } catch {
+    // The library's own message would quote the unreadable authorization, secrets included.
+    throw new Error(tl.loc('EndpointAuthUnreadable', id, inputName));
+  }
+  if (!url && !authorization) {
+    throw new Error(tl.loc('EndpointNotPassed', inputName, id));
+  }
+  /** @type {Record<string, string>} */
+  const data = {};
+  for (const key of ENDPOINT_DATA_KEYS) {
+    const value = tl.getEndpointDataParameter(id, key, true);
+    if (value) {
+      data[key] = value;
+    }
+  }
+  return {
+    id,
+    url: url || '',
+    scheme: authorization?.scheme || '',
+    parameters: { ...(authorization?.parameters || {}) },
+    data,
+  };
+}
+
+/** @param {TaskLib} tl @param {NodeJS.ProcessEnv} env @returns {Record<string, string>} */
+function readVariables(tl, env) {
+  /** @type {Record<string, string>} */
+  const variables = {};
+  for (const name of PIPELINE_VARIABLES) {
+    const value = tl.getVariable(name);
+    if (value) {
+      variables[name] = value;
+    }
+  }
+  const system = tl.getEndpointAuthorization(SYSTEM_CONNECTION, true);
+  const token = system?.parameters?.AccessToken || env.SYSTEM_ACCESSTOKEN;
+  if (token) {
+    variables['System.AccessToken'] = token;
+  }
+  return variables;
+}
+
+module.exports = { readRequest, PIPELINE_VARIABLES, ENDPOINT_DATA_KEYS };

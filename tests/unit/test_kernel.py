@@ -90,13 +90,13 @@ def test_failing_shell_cell_fails_the_task_at_its_magic_line(ws: Workspace) -> N
 @pytest.mark.parametrize(
     ("cell", "message"),
     [
-        ("%pip install requests", "%pip is not supported by the local workspace yet: install what `%pip install"),
+        ("%pip uninstall -y requests", "%pip uninstall is not supported by the local workspace: it runs `%pip install"),
         ("%scala\nprintln(1)", "%scala is not supported by the local workspace"),
         ("%r\nprint(1)", "%r is not supported by the local workspace"),
     ],
 )
 def test_unsupported_magics_fail_with_a_message_naming_them(ws: Workspace, cell: str, message: str) -> None:
-    """%pip, %scala, %r ... fail the task; the error names the magic and says what to do."""
+    """%pip uninstall, %scala, %r ... fail the task; the error names the magic and says what to do."""
     result = ws.run(ws.write("nb.py", notebook(magic(cell))))
     assert result.code == 1
     assert result.error.startswith("dbcicd.localworkspace.UnsupportedCommand: " + message)

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import git
 from .job_spec import git_ref
+from .notebook_env import notebook_environment
 from .run_model import (
     CANCELLED,
     SUCCEEDED,
@@ -257,7 +258,7 @@ class RunEngine:
         try:
             target = locate(self.ws, task, checkout)
             spec_path = write_spec(self.ws, task, target)
-            process = launch(spec_path, target.file.parent, task.folder)
+            process = launch(spec_path, target.file.parent, task.folder, notebook_environment(self.ws.root))
         except TaskSetupError as err:
             with self.lock:
                 if not task.done:

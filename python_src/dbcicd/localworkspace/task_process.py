@@ -14,7 +14,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 KERNEL = Path(__file__).resolve().parent / "runtime" / "kernel.py"
 MAX_OUTPUT_BYTES = 5 * 1024 * 1024  # notebook_output.result and logs: "the first 5 MB"
+LIBRARIES_FOLDER = "libraries"  # in the workspace's state folder: %pip environments, kept across runs and restarts
 SPEC_FILE, STDOUT_FILE, STDERR_FILE, RESULT_FILE = "spec.json", "stdout.txt", "stderr.txt", "result.json"
 
 
@@ -122,18 +123,20 @@ def write_spec(ws: LocalWorkspace, task: TaskRun, target: Target) -> Path:
         "dbfs_root": str(ws.dbfs_root),
         "volumes_root": str(ws.volumes_root),
         "result_file": str(task.folder / RESULT_FILE),
+        "libraries_root": str(ws.state_root / LIBRARIES_FOLDER),
     }
     path = task.folder / SPEC_FILE
     path.write_text(json.dumps(spec, indent=1), encoding="utf-8")
     return path
 
 
-def launch(spec_path: Path, cwd: Path, folder: Path) -> subprocess.Popen[bytes]:
-    """Start the kernel in a new process group, stdout and stderr going to files in the task's folder."""
+def launch(spec_path: Path, cwd: Path, folder: Path, environment: Mapping[str, str]) -> subprocess.Popen[bytes]:
+    """Start the kernel in a new process group, with `environment` added to the server's, stdout and stderr going
+    to files in the task's folder."""
     group: dict[str, Any] = (
         {"start_new_session": True} if os.name == "posix" else {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}  # type: ignore[attr-defined]
     )
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"}
+    env = {**os.environ, **environment, "PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"}
     with (folder / STDOUT_FILE).open("wb") as out, (folder / STDERR_FILE).open("wb") as err:
         return subprocess.Popen(
             [sys.executable, str(KERNEL), str(spec_path)],

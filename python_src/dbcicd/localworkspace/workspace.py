@@ -20,7 +20,8 @@ class LocalWorkspace:
     - `dbfs/`       the DBFS root (`dbfs:/x` and, in notebooks, `/dbfs/x`)
     - `volumes/`    Unity Catalog volumes (`/Volumes/catalog/schema/volume/...`)
     - `runs/`       per-run working folders: logs, results, throw-away `git_source` checkouts
-    - `state/`      what must survive a restart (the Git folder registry)
+    - `state/`      what must survive a restart (the Git folder registry, %pip environments)
+    - `mlflow/`     MLflow tracking and model registry of the notebooks (notebook_env.py), made on first use
     """
 
     def __init__(self, root: Path, host: str = "http://127.0.0.1") -> None:

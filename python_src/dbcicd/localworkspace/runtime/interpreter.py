@@ -14,6 +14,7 @@ from typing import Any
 from . import magics
 from .cells import Cell, read_cells
 from .dbfs import FsUtils
+from .libraries import Libraries
 from .notebooks import NotebookRef, resolve
 from .outcome import MAGIC_FRAME_PREFIX
 from .widgets import Widgets
@@ -22,10 +23,13 @@ SKIPPED_MAGICS = frozenset({"md", "md-sandbox"})
 
 
 class Interpreter:
-    def __init__(self, namespace: dict[str, Any], widgets: Widgets, fs: FsUtils, workspace_root: str) -> None:
+    def __init__(
+        self, namespace: dict[str, Any], widgets: Widgets, fs: FsUtils, libraries: Libraries, workspace_root: str
+    ) -> None:
         self.namespace = namespace
         self._widgets = widgets
         self._fs = fs
+        self._libraries = libraries
         self._workspace_root = workspace_root
         self._running: list[NotebookRef] = []  # the notebook and the %run notebooks inside it, innermost last
 
@@ -58,7 +62,9 @@ class Interpreter:
             return lambda: magics.fs(self._fs, text)
         if cell.magic == "sql":
             return lambda: magics.sql(text, self.namespace)
-        return lambda: magics.refuse(cell.magic, text)
+        if cell.magic == "pip":
+            return lambda: self._libraries.pip(text)
+        return lambda: magics.refuse(cell.magic)
 
     def _in_cell_frame(self, cell: Cell, action: Callable[[], None]) -> None:
         code = compile("\n" * (cell.first_line - 1) + "__magic__()", cell.filename, "exec", dont_inherit=True)

@@ -10,6 +10,7 @@ of its own. spec.json (UTF-8 JSON object):
   workspace_root, dbfs_root, volumes_root   the folders behind /Workspace (and absolute workspace paths),
                   dbfs:/ and /dbfs, /Volumes
   result_file     where {"exit_value", "error", "error_trace"} is written (atomically) unless the process is killed
+  libraries_root  (optional) where `%pip install` keeps its environments, one per set of requirements
 Exit status: 0 success (dbutils.notebook.exit included), 1 failure (result_file says why), 2 unusable spec.
 
 Standard library only, so a notebook starts in a few tens of milliseconds.

@@ -1,4 +1,5 @@
-"""The magic commands a notebook cell may start with, other than %python, %md and %run (see interpreter.py).
+"""The magic commands a notebook cell may start with, other than %python, %md, %run (see interpreter.py) and %pip
+(libraries.py).
 
 %sh runs in a shell in the notebook's working directory (bash where there is one, as on Databricks), its output
 streaming into the notebook's; %fs is dbutils.fs in command form; %sql runs through spark. Anything else fails the
@@ -60,15 +61,10 @@ def sql(text: str, namespace: dict[str, Any]) -> None:
     display(result)
 
 
-def refuse(magic: str, text: str) -> None:
-    if magic == "pip":
-        raise UnsupportedCommand(
-            f"%pip is not supported by the local workspace yet: install what `%pip {text.strip()}` installs into the "
-            "Python environment that runs the local workspace"
-        )
+def refuse(magic: str) -> None:
     raise UnsupportedCommand(
         f"%{magic} is not supported by the local workspace: it runs Python cells and the %md, %run, %sh, %fs, "
-        "%sql and %python magics"
+        "%sql, %pip and %python magics"
     )
 
 

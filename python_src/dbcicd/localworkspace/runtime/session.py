@@ -18,6 +18,7 @@ from .dbfs import FsUtils
 from .dbutils import DBUtils
 from .exceptions import NotebookExit
 from .interpreter import Interpreter
+from .libraries import Libraries
 from .notebook_globals import register_dbruntime, runtime_objects
 from .notebooks import NotebookRef, resolve
 from .spec import KernelSpec, SpecError
@@ -71,7 +72,8 @@ def _execute(spec: KernelSpec) -> dict[str, Any]:
     register_dbruntime(objects)
     main_module = types.ModuleType("__main__")
     sys.modules["__main__"] = main_module  # so that pickle finds classes the notebook defines
-    interpreter = Interpreter(main_module.__dict__, widgets, fs, spec.workspace_root)
+    libraries = Libraries(spec.libraries_root, leading_paths=len(spec.sys_path))
+    interpreter = Interpreter(main_module.__dict__, widgets, fs, libraries, spec.workspace_root)
     try:
         if spec.kind == "notebook":
             main_module.__dict__.update(objects)

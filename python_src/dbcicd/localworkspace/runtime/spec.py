@@ -22,8 +22,8 @@ class KernelSpec:
     """What to run (`kind`, `file`, `workspace_path`, `parameters`, `argv`), where (`cwd`, `sys_path`, the folders
     behind /Workspace, /dbfs and /Volumes) and where to report (`result_file`). Disk paths are absolute."""
 
-    __slots__ = ("argv", "cwd", "dbfs_root", "file", "kind", "parameters", "result_file", "sys_path",
-                 "volumes_root", "workspace_path", "workspace_root")  # fmt: skip
+    __slots__ = ("argv", "cwd", "dbfs_root", "file", "kind", "libraries_root", "parameters", "result_file",
+                 "sys_path", "volumes_root", "workspace_path", "workspace_root")  # fmt: skip
 
     def __init__(self, fields: dict[str, Any]) -> None:
         kind = fields.get("kind")
@@ -36,6 +36,11 @@ class KernelSpec:
         self.parameters: dict[str, str] = _string_map(fields, "parameters")
         self.argv: list[str] = _string_list(fields, "argv")
         self.sys_path: list[str] = [os.path.abspath(p) for p in _string_list(fields, "sys_path")]
+        # Optional: without it the kernel runs everything but `%pip install`, which says the field is missing.
+        libraries_root = fields.get("libraries_root", "")
+        if not isinstance(libraries_root, str):
+            raise SpecError(f"spec.json: 'libraries_root' must be a string, got {libraries_root!r}")
+        self.libraries_root: str = os.path.abspath(libraries_root) if libraries_root else ""
 
     @classmethod
     def load(cls, path: str) -> KernelSpec:

@@ -1,0 +1,254 @@
+"""The packaged Databricks@1 task, run as the Azure Pipelines agent runs it.
+
+The agent starts `node <execution target>` in the task folder with everything in environment variables: each input
+as INPUT_<NAME> (the pipeline's value with macros expanded, else the task.json default), each service connection
+the inputs name as ENDPOINT_URL_<id>, ENDPOINT_AUTH_<id> (JSON), ENDPOINT_AUTH_SCHEME_<id> and
+ENDPOINT_AUTH_PARAMETER_<id>_<KEY>, System.AccessToken through the built-in SYSTEMVSSCONNECTION and as
+SECRET_SYSTEM_ACCESSTOKEN, and pipeline variables under their environment names (SYSTEM_*, BUILD_*, AGENT_*).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from azdo_agent import AgentCommand, commands
+from dbcicd.localworkspace import LocalWorkspaceServer
+
+SYSTEM_CONNECTION = "SYSTEMVSSCONNECTION"
+_MACRO = re.compile(r"\$\(([A-Za-z0-9_.]+)\)")
+
+
+def environment_name(name: str) -> str:
+    """How the agent names a variable in the environment: upper case, `.` and spaces as `_`."""
+    return name.upper().replace(".", "_").replace(" ", "_")
+
+
+@dataclass(frozen=True)
+class ServiceConnection:
+    """A service connection as the agent hands it to a task."""
+
+    id: str
+    url: str
+    scheme: str
+    parameters: Mapping[str, str]
+    data: Mapping[str, str] = field(default_factory=dict)
+
+    def environment(self) -> dict[str, str]:
+        env = {
+            f"ENDPOINT_URL_{self.id}": self.url,
+            f"ENDPOINT_AUTH_{self.id}": json.dumps({"parameters": dict(self.parameters), "scheme": self.scheme}),
+            f"ENDPOINT_AUTH_SCHEME_{self.id}": self.scheme,
+        }
+        env.update({f"ENDPOINT_AUTH_PARAMETER_{self.id}_{k.upper()}": v for k, v in self.parameters.items()})
+        env.update({f"ENDPOINT_DATA_{self.id}_{k.upper()}": v for k, v in self.data.items()})
+        return env
+
+
+@dataclass(frozen=True)
+class PackagedTask:
+    """A task folder unpacked from the VSIX."""
+
+    folder: Path
+    manifest: dict[str, Any]
+
+    @classmethod
+    def from_vsix(cls, vsix: Path, destination: Path, task_path: str = "tasks/databricks") -> PackagedTask:
+        with zipfile.ZipFile(vsix) as archive:
+            archive.extractall(destination)
+        folder = destination / task_path
+        return cls(folder, json.loads((folder / "task.json").read_text(encoding="utf-8")))
+
+    def command_line(self, node: str) -> list[str]:
+        """`node <target>` with the handler the agent would choose for this Node: Node24 on 24+, else Node20_1."""
+        major = int(
+            subprocess.run(
+                [node, "-p", "process.versions.node.split('.')[0]"], capture_output=True, text=True, check=True
+            ).stdout
+        )
+        handler = "Node24" if major >= 24 and "Node24" in self.manifest["execution"] else "Node20_1"
+        return [node, str(self.folder / self.manifest["execution"][handler]["target"])]
+
+    def environment(
+        self,
+        inputs: Mapping[str, str],
+        connections: Mapping[str, ServiceConnection],
+        variables: Mapping[str, str],
+        access_token: str,
+        base: Mapping[str, str],
+    ) -> dict[str, str]:
+        """The task's environment: `base` plus inputs (defaults filled in, macros expanded), the connections the
+        inputs name (input name -> connection) and the variables, as the agent sets them."""
+        env = dict(base)
+        for name, value in variables.items():
+            env[environment_name(name)] = value
+        env["TF_BUILD"] = "True"
+        env["VSTS_PUBLIC_VARIABLES"] = json.dumps(sorted(variables))
+        env["VSTS_SECRET_VARIABLES"] = json.dumps(["System.AccessToken"])
+        env["SECRET_SYSTEM_ACCESSTOKEN"] = access_token
+        system = ServiceConnection(SYSTEM_CONNECTION, "", "OAuth", {"AccessToken": access_token})
+        env.update(system.environment())
+        for declared in self.manifest["inputs"]:
+            name = declared["name"]
+            default = declared.get("defaultValue", "")
+            value = inputs.get(name, str(default).lower() if isinstance(default, bool) else str(default))
+            if name in connections:
+                value = connections[name].id
+                env.update(connections[name].environment())
+            env[f"INPUT_{environment_name(name)}"] = _MACRO.sub(lambda m: variables.get(m[1], m[0]), value)
+        return env
+
+
+@dataclass
+class TaskRun:
+    """A finished run of the task: exit code, output, and how long it took."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+    def commands(self, name: str) -> list[AgentCommand]:
+        return commands(self.stdout, name)
+
+    @property
+    def result(self) -> str:
+        """The result of the one `task.complete` command (the agent takes the task's result from it)."""
+        [complete] = self.commands("task.complete")
+        return complete.properties["result"]
+
+    @property
+    def variables(self) -> dict[str, str]:
+        """Output variables set with `task.setvariable ...;isoutput=true`."""
+        found = self.commands("task.setvariable")
+        assert all(c.properties.get("isoutput") == "true" for c in found), found
+        return {c.properties["variable"]: c.data for c in found}
+
+    @property
+    def errors(self) -> list[str]:
+        """Error issues: the core's `task.logissue` and the task library's `task.issue`."""
+        issues = self.commands("task.logissue") + self.commands("task.issue")
+        return [c.data for c in issues if c.properties.get("type") == "error"]
+
+
+def start(command: list[str], env: Mapping[str, str], cwd: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        command, env=dict(env), cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8"
+    )
+
+
+def finish(process: subprocess.Popen[str], started: float, timeout: float = 120) -> TaskRun:
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        stdout, stderr = process.communicate()
+        raise AssertionError(f"the task did not finish within {timeout} s\n{stdout}\n{stderr}") from None
+    return TaskRun(process.returncode, stdout, stderr, time.monotonic() - started)
+
+
+def interrupt(process: subprocess.Popen[str]) -> None:
+    """What the agent does first when a run is cancelled: SIGINT to the task's Node process only."""
+    process.send_signal(signal.SIGINT)
+
+
+def python_bin(folder: Path, interpreter: str) -> Path:
+    """A folder holding `python3` -> `interpreter`, to put first on the task's PATH (as UsePythonVersion@0 does)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    link = folder / "python3"
+    if link.exists() or link.is_symlink():
+        link.unlink()
+    link.symlink_to(interpreter)
+    return folder
+
+
+def base_environment(path_dirs: list[Path], home: Path) -> dict[str, str]:
+    """A clean process environment: no DATABRICKS_* or other settings of the machine running the tests."""
+    node_dir = Path(shutil.which("node") or "node").parent
+    path = os.pathsep.join([*map(str, path_dirs), str(node_dir), "/usr/bin", "/bin"])
+    return {"PATH": path, "HOME": str(home), "LANG": "C.UTF-8"}
+
+
+def base_interpreter() -> str:
+    """The Python this test environment was made from (not its virtual environment, whose packages would hide
+    a wheel missing from the task)."""
+    return str(Path(sys.base_prefix) / "bin" / f"python{sys.version_info[0]}.{sys.version_info[1]}")
+
+
+@dataclass
+class Agent:
+    """One agent job: runs the packaged task with its inputs against the local workspace."""
+
+    task: PackagedTask
+    node: str
+    workspace: LocalWorkspaceServer
+    tools: Path
+    work: Path
+    access_token: str = field(default_factory=lambda: "azdo-access-" + uuid.uuid4().hex)
+    build_id: str = field(default_factory=lambda: str(uuid.uuid4().int % 10**8))
+
+    def __post_init__(self) -> None:
+        self.temp = self.work / "agent-temp"
+        self.sources = self.work / "sources"
+        self.temp.mkdir(parents=True)
+        self.sources.mkdir()
+        self.connection = ServiceConnection(
+            str(uuid.uuid4()), f"{self.workspace.host}/", "Token", {"apitoken": self.workspace.token}
+        )
+
+    @property
+    def secrets(self) -> list[str]:
+        """The workspace token (also what OAuth hands out here), System.AccessToken and the connection's secrets."""
+        confidential = [v for k, v in self.connection.parameters.items() if k.lower() in ("apitoken", "clientsecret")]
+        return [self.workspace.token, self.access_token, *confidential]
+
+    def variables(self, extra: Mapping[str, str]) -> dict[str, str]:
+        return {
+            "Build.BuildId": self.build_id,
+            "System.JobAttempt": "1",
+            "System.JobId": str(uuid.uuid4()),
+            "System.TaskInstanceId": str(uuid.uuid4()),
+            "System.CollectionUri": "https://dev.azure.com/example/",
+            "System.TeamFoundationCollectionUri": "https://dev.azure.com/example/",
+            "System.TeamProject": "example",
+            "System.TeamProjectId": str(uuid.uuid4()),
+            "System.PlanId": str(uuid.uuid4()),
+            "System.HostType": "build",
+            "System.DefaultWorkingDirectory": str(self.sources),
+            "Build.SourcesDirectory": str(self.sources),
+            "Agent.TempDirectory": str(self.temp),
+            "Agent.ToolsDirectory": str(self.tools),
+            **extra,
+        }
+
+    def start(
+        self, inputs: Mapping[str, str], variables: Mapping[str, str] | None = None, python: str | None = None
+    ) -> subprocess.Popen[str]:
+        """Starts `node <target>` with the databricks connection (unless `connectionType` says otherwise)."""
+        bin_dir = python_bin(self.work / "python-bin", python or base_interpreter())
+        connections = {} if "connectionType" in inputs else {"databricksConnection": self.connection}
+        base = base_environment([bin_dir], self.work)
+        env = self.task.environment(inputs, connections, self.variables(variables or {}), self.access_token, base)
+        return start(self.task.command_line(self.node), env, self.sources)
+
+    def run(
+        self, inputs: Mapping[str, str], variables: Mapping[str, str] | None = None, python: str | None = None
+    ) -> TaskRun:
+        started = time.monotonic()
+        return finish(self.start(inputs, variables, python), started)
+
+    def written_files(self) -> list[Path]:
+        """Everything the task wrote for the agent (JUnit files, summaries) under Agent.TempDirectory."""
+        return [path for path in self.temp.rglob("*") if path.is_file()]

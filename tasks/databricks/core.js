@@ -26,7 +26,7 @@ const BOOTSTRAP =
  * @typedef {import('./python').Python} Python
  * @typedef {{sets: Record<string, string[]>, sha256: Record<string, string>}} WheelManifest
  * @typedef {{loc(key: string, ...args: unknown[]): string}} Localizer
- * @typedef {(python: Python, set: string, target: string) => void} Installer
+ * @typedef {(python: Python, wheelsDir: string, set: string, target: string) => void} Installer
  */
 
 /** @returns {{manifest: WheelManifest, hash: string}} the wheel manifest and a short hash of its content */
@@ -82,7 +82,7 @@ function prepareCore(
   }
   log(tl.loc('CorePreparing', python.version.join('.'), target));
   try {
-    install(python, set, target);
+    install(python, wheelsDir, set, target);
   } catch (err) {
     throw new Error(tl.loc('CorePrepareFailed', target, /** @type {Error} */ (err).message));
   }
@@ -94,8 +94,8 @@ function prepareCore(
  * venv: some system Pythons lack both).
  * @type {Installer}
  */
-function runInstaller(python, set, target) {
-  const result = spawnSync(python.command, [...python.args, '-I', INSTALLER, WHEELS_DIR, set, target], {
+function runInstaller(python, wheelsDir, set, target) {
+  const result = spawnSync(python.command, [...python.args, '-I', INSTALLER, wheelsDir, set, target], {
     encoding: 'utf8',
     timeout: INSTALL_TIMEOUT_MS,
     windowsHide: true,

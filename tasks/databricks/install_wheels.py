@@ -41,7 +41,7 @@ def main(argv: list[str]) -> int:
     try:
         install(wheels_dir, set_name, target)
     except (InstallError, OSError) as err:
-        print(f"Could not unpack the dbcicd core: {err}", file=sys.stderr)
+        print(err, file=sys.stderr)  # the task says what it was doing
         return 1
     return 0
 

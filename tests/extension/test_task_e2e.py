@@ -236,7 +236,10 @@ def test_missing_python_names_use_python_version(agent: Agent, tmp_path: Path) -
 
 
 def test_sigint_cancels_the_run_and_deletes_the_folder_in_time(
-    agent: Agent, make_remote: Callable[[dict[str, str]], Any], client: WorkspaceClient
+    agent: Agent,
+    make_remote: Callable[[dict[str, str]], Any],
+    client: WorkspaceClient,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """SIGINT to Node mid-run: the Databricks run ends CANCELED and the temporary folder is gone within 7.5 s."""
     remote = make_remote(FILES)
@@ -257,6 +260,8 @@ def test_sigint_cancels_the_run_and_deletes_the_folder_in_time(
     folders = repos_under(client, parent)
     run = finish(process, started)
 
+    with capsys.disabled():
+        print(f"\nDatabricks@1 cancelled, run CANCELED and folder deleted {elapsed:.2f} s after SIGINT")
     assert elapsed < AGENT_SIGTERM_AFTER_S
     assert state is not None and state.result_state == jobs.RunResultState.CANCELED
     assert folders == []

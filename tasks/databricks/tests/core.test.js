@@ -42,7 +42,7 @@ describe('prepareCore', () => {
   it('installs into <tools>/dbcicd/<task version>/<wheel set hash>/py<X.Y> once, then reuses the folder', () => {
     const tools = temporaryDirectory();
     const installs = [];
-    const install = (py, set, target) => {
+    const install = (py, wheels, set, target) => {
       installs.push([set, target]);
       fs.mkdirSync(target, { recursive: true });
       fs.writeFileSync(path.join(target, COMPLETE_MARKER), '');

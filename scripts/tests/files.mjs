@@ -1,11 +1,11 @@
-// Paths and files the packaging tests read: the repository's manifests and the shared schemas beside it.
+// Paths and files the packaging tests read: the repository's manifests and Microsoft's schemas.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-/** Microsoft's schemas (see SOURCES.md there), kept beside the repository rather than in it. */
-export const SCHEMAS = join(ROOT, '..', 'shared', 'schemas');
+/** Microsoft's schemas, vendored read-only (origin, commit and license in SOURCES.md there). */
+export const SCHEMAS = join(ROOT, 'tests', 'schemas');
 
 /** @param {string} path relative to the repository, or absolute */
 export function readJson(path) {
@@ -16,7 +16,7 @@ export function readJson(path) {
 export function sharedSchema(name) {
   const path = join(SCHEMAS, name);
   if (!existsSync(path)) {
-    throw new Error(`${path} is missing: the tests validate against the shared schemas kept beside the repository`);
+    throw new Error(`${path} is missing: the tests validate against the schemas vendored in tests/schemas`);
   }
   return readJson(path);
 }

@@ -1,0 +1,30 @@
+# Databricks notebook source
+# MAGIC %md
+# MAGIC # Evaluate
+# MAGIC Scores the candidate (widget `version`, else the `challenger` alias) and the model holding the `production`
+# MAGIC alias on the curated evaluation set. Exits with JSON such as
+# MAGIC `{"rmse": 31250.4, "production_rmse": 33010.9, "promote": true, ...}`: a pipeline gates promotion on `promote`.
+
+# COMMAND ----------
+
+# MAGIC %pip install -r ../requirements.txt
+
+# COMMAND ----------
+
+import json
+
+from lending_club.datasets import load_curated
+from lending_club.evaluation import compare
+from lending_club.registry import open_registry
+from lending_club.settings import Settings
+
+settings = Settings.from_widgets(dbutils)
+registry = open_registry(settings.registry, settings.model_name, settings.experiment, settings.registry_dir)
+
+# COMMAND ----------
+
+decision = compare(registry, load_curated(settings.data_dir), settings.version, settings.min_improvement)
+print(
+    f"Version {decision.candidate_version}: {'promote' if decision.promote else 'keep production'}, {decision.reason}"
+)
+dbutils.notebook.exit(json.dumps(decision.to_json()))

@@ -1,0 +1,31 @@
+# Databricks notebook source
+# MAGIC %md
+# MAGIC # Train and evaluate
+# MAGIC What the staging pipeline runs when new data arrives: prepare the batch, train a candidate, evaluate it
+# MAGIC against production, one notebook after the other with the same widgets. Exits with the evaluation's JSON
+# MAGIC (`rmse`, `production_rmse`, `promote`, ...) plus the training metrics, so that a later pipeline stage can
+# MAGIC run the promote notebook only when `promote` is true.
+
+# COMMAND ----------
+
+import json
+
+from lending_club.settings import Settings
+
+settings = Settings.from_widgets(dbutils)
+arguments = settings.as_arguments()
+TIMEOUT_SECONDS = 3600
+
+
+def run(notebook: str, **changes: str) -> dict:
+    """Run a notebook beside this one with these settings; its exit value, parsed."""
+    return json.loads(dbutils.notebook.run(notebook, TIMEOUT_SECONDS, {**arguments, **changes}))
+
+
+# COMMAND ----------
+
+prepared = run("./prepare_data")
+trained = run("./train")
+evaluated = run("./evaluate", version=trained["version"])
+print(f"Batch {prepared['batch']}: {trained['model']} version {trained['version']}: {evaluated['reason']}")
+dbutils.notebook.exit(json.dumps({**evaluated, "validation_rmse": trained["validation_rmse"], **prepared}))

@@ -24,7 +24,6 @@ from collections.abc import Iterator
 
 from . import locks, paths, processes
 from .exceptions import UnsupportedCommand
-from .requirements import installed, installed_match
 
 MANIFEST = "environment.json"
 _SCRIPT_FOLDERS = ("bin", "Scripts", os.path.join("local", "bin"))  # pip's prefix schemes: POSIX, Windows, Debian
@@ -60,6 +59,9 @@ class Libraries:
     def _already_satisfied(self, lines: list[str], options: list[str]) -> bool:
         if not lines or any(option not in _QUIET for option in options):
             return False
+        # Imported here: importlib.metadata would add tens of milliseconds to every kernel's start.
+        from .requirements import installed, installed_match
+
         versions = installed()
         found = [installed_match(line, versions) for line in lines]
         if any(version is None for version in found):

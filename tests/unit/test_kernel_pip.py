@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import threading
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -13,6 +10,7 @@ from kernel_helpers import Result, Workspace, magic, notebook
 
 from dbcicd.localworkspace.runtime.libraries import read_requirements
 from dbcicd.localworkspace.runtime.requirements import installed, installed_match
+from wheels import make_wheel
 
 PACKAGE = "dbcicd_pip_probe"
 
@@ -26,27 +24,6 @@ def ws(tmp_path: Path) -> Workspace:
 def offline(monkeypatch: pytest.MonkeyPatch) -> None:
     """pip may not reach any index: whatever it installs must come from local wheels."""
     monkeypatch.setenv("PIP_NO_INDEX", "1")
-
-
-def make_wheel(folder: Path, name: str, version: str, source: str) -> Path:
-    """A pure-Python wheel of one module, written by hand so that no build backend (or network) is needed."""
-    folder.mkdir(parents=True, exist_ok=True)
-    info = f"{name}-{version}.dist-info"
-    files = {
-        f"{name}.py": source,
-        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
-        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-    }
-    record = []
-    for path, text in files.items():
-        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
-        record.append(f"{path},sha256={digest},{len(text.encode())}")
-    files[f"{info}/RECORD"] = "\n".join([*record, f"{info}/RECORD,,"]) + "\n"
-    wheel = folder / f"{name}-{version}-py3-none-any.whl"
-    with zipfile.ZipFile(wheel, "w") as archive:
-        for path, text in files.items():
-            archive.writestr(path, text)
-    return wheel
 
 
 def probe_notebook(wheels: Path) -> str:

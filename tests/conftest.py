@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,6 +27,19 @@ def faults(local_workspace: LocalWorkspaceServer) -> Iterator[LocalWorkspaceServ
     local_workspace.faults.replace([])
 
 
+@pytest.fixture
+def cli_env(local_workspace: LocalWorkspaceServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """The product's environment as a developer's shell has it: DATABRICKS_* naming the local workspace, no pipeline
+    or agent variables, and a working directory (returned) that is not a Git checkout."""
+    for name in list(os.environ):
+        if name.startswith(("DATABRICKS_", "ARM_", "BUILD_", "SYSTEM_", "AGENT_")) or name == "TF_BUILD":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("DATABRICKS_HOST", local_workspace.host)
+    monkeypatch.setenv("DATABRICKS_TOKEN", local_workspace.token)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
 @pytest.fixture(scope="session")
 def client(local_workspace: LocalWorkspaceServer) -> WorkspaceClient:
     """The real databricks-sdk client, authenticated with the local workspace's token."""
@@ -44,7 +58,7 @@ def git(*args: str, cwd: Path) -> str:
             "GIT_AUTHOR_EMAIL": "t@example.com",
             "GIT_COMMITTER_NAME": "t",
             "GIT_COMMITTER_EMAIL": "t@example.com",
-            "PATH": __import__("os").environ["PATH"],
+            "PATH": os.environ["PATH"],
             "HOME": str(cwd),
         },
     ).stdout.strip()

@@ -25,18 +25,6 @@ FAILING = "# Databricks notebook source\nraise ValueError('expected 3, got 4')\n
 SLOW = "# Databricks notebook source\nimport time\ntime.sleep(60)\n"
 
 
-@pytest.fixture
-def cli_env(local_workspace: LocalWorkspaceServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, str]:
-    """DATABRICKS_* for the local workspace, and a working directory that is not a Git checkout."""
-    for name in list(os.environ):
-        if name.startswith(("DATABRICKS_", "ARM_", "BUILD_", "SYSTEM_")) or name == "TF_BUILD":
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("DATABRICKS_HOST", local_workspace.host)
-    monkeypatch.setenv("DATABRICKS_TOKEN", local_workspace.token)
-    monkeypatch.chdir(tmp_path)
-    return {**os.environ}
-
-
 def cli_test_args(url: str, parent: str, notebooks: str, *extra: str) -> list[str]:
     """`dbcicd test` of the main branch of `url`, with temporary folders under `parent`."""
     return [
@@ -64,7 +52,7 @@ def unique_parent(name: str) -> str:
 
 
 def test_passing_test_command(
-    cli_env: dict[str, str],
+    cli_env: Path,
     make_remote: Callable[..., Any],
     client: WorkspaceClient,
     capsys: pytest.CaptureFixture[str],
@@ -81,7 +69,7 @@ def test_passing_test_command(
 
 
 def test_failing_test_command(
-    cli_env: dict[str, str],
+    cli_env: Path,
     make_remote: Callable[..., Any],
     client: WorkspaceClient,
     capsys: pytest.CaptureFixture[str],
@@ -97,7 +85,7 @@ def test_failing_test_command(
 
 
 def test_glob_matching_nothing(
-    cli_env: dict[str, str],
+    cli_env: Path,
     make_remote: Callable[..., Any],
     client: WorkspaceClient,
     capsys: pytest.CaptureFixture[str],
@@ -113,7 +101,7 @@ def test_glob_matching_nothing(
 
 
 def test_pull_request_variables(
-    cli_env: dict[str, str], make_remote: Callable[..., Any], capsys: pytest.CaptureFixture[str]
+    cli_env: Path, make_remote: Callable[..., Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A pull-request build checks out the PR's source branch at its source commit and says so."""
     remote = make_remote({"tests/test_a.py": PASSING})
@@ -136,7 +124,7 @@ def test_pull_request_variables(
 
 
 def test_branch_moved_on(
-    cli_env: dict[str, str],
+    cli_env: Path,
     make_remote: Callable[..., Any],
     client: WorkspaceClient,
     capsys: pytest.CaptureFixture[str],
@@ -170,7 +158,7 @@ def test_branch_moved_on(
 
 
 def test_repo_command_creates_updates_and_refuses_other_urls(
-    cli_env: dict[str, str],
+    cli_env: Path,
     make_remote: Callable[..., Any],
     client: WorkspaceClient,
     capsys: pytest.CaptureFixture[str],
@@ -195,7 +183,7 @@ def test_repo_command_creates_updates_and_refuses_other_urls(
 
 
 def test_run_in_folder_and_at_commit(
-    cli_env: dict[str, str], make_remote: Callable[..., Any], capsys: pytest.CaptureFixture[str]
+    cli_env: Path, make_remote: Callable[..., Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`run` uses an existing Git folder, or, without one, Databricks' own checkout of the exact commit."""
     remote = make_remote(
@@ -232,7 +220,7 @@ def test_run_in_folder_and_at_commit(
     assert "notebookOutput=at commit" in out and "no Git folder" in out
 
 
-def test_job_by_name(cli_env: dict[str, str], client: WorkspaceClient, capsys: pytest.CaptureFixture[str]) -> None:
+def test_job_by_name(cli_env: Path, client: WorkspaceClient, capsys: pytest.CaptureFixture[str]) -> None:
     """run-now by a unique job name works; an ambiguous or unknown name is an error listing the candidates."""
     user = client.current_user.me().user_name
     folder = f"/Users/{user}/jobs-{time.time_ns()}"
@@ -272,7 +260,7 @@ def runs_under(client: WorkspaceClient, parent: str) -> list[jobs.BaseRun]:
 
 
 def test_lost_submit_response_starts_one_run(
-    cli_env: dict[str, str], faults: LocalWorkspaceServer, make_remote: Callable[..., Any], client: WorkspaceClient
+    cli_env: Path, faults: LocalWorkspaceServer, make_remote: Callable[..., Any], client: WorkspaceClient
 ) -> None:
     """The submit is processed but its response lost: the retry returns the same run (idempotency token)."""
     remote = make_remote({"tests/test_a.py": PASSING})
@@ -286,7 +274,7 @@ def test_lost_submit_response_starts_one_run(
 
 
 def test_cleanup_deletes_only_old_temporary_folders(
-    cli_env: dict[str, str], make_remote: Callable[..., Any], client: WorkspaceClient
+    cli_env: Path, make_remote: Callable[..., Any], client: WorkspaceClient
 ) -> None:
     """`cleanup` deletes this tool's folders older than the age and leaves every other folder alone."""
     remote = make_remote({"a.txt": "1"})
@@ -311,12 +299,12 @@ def _spawn_test(env: dict[str, str], remote_url: str, parent: str, notebooks: st
 
 
 def test_concurrent_tests_use_separate_folders(
-    cli_env: dict[str, str], make_remote: Callable[..., Any], client: WorkspaceClient
+    cli_env: Path, make_remote: Callable[..., Any], client: WorkspaceClient
 ) -> None:
     """Two `test` commands for the same branch at once get different folders, and both are deleted."""
     remote = make_remote({"tests/test_a.py": PASSING})
     parent = unique_parent("ci")
-    procs = [_spawn_test(cli_env, remote.url, parent, "tests/test_a") for _ in range(2)]
+    procs = [_spawn_test(dict(os.environ), remote.url, parent, "tests/test_a") for _ in range(2)]
     outs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
     cwds = {line.split("=", 1)[1] for out, _ in outs for line in out.splitlines() if line.startswith("notebookOutput=")}
@@ -325,12 +313,12 @@ def test_concurrent_tests_use_separate_folders(
 
 
 def test_sigint_cancels_the_run_and_deletes_the_folder(
-    cli_env: dict[str, str], make_remote: Callable[..., Any], client: WorkspaceClient
+    cli_env: Path, make_remote: Callable[..., Any], client: WorkspaceClient
 ) -> None:
     """SIGINT during the wait: the run ends CANCELED, the folder is gone, the process exits 130 within 5 s."""
     remote = make_remote({"tests/test_slow.py": SLOW})
     parent = unique_parent("cancel")
-    proc = _spawn_test(cli_env, remote.url, parent, "tests/test_slow")
+    proc = _spawn_test(dict(os.environ), remote.url, parent, "tests/test_slow")
     deadline = time.monotonic() + 60
     run_id = None
     while run_id is None and time.monotonic() < deadline and proc.poll() is None:
@@ -358,7 +346,7 @@ def test_sigint_cancels_the_run_and_deletes_the_folder(
 
 
 def test_timeout_cancels_and_fails(
-    cli_env: dict[str, str],
+    cli_env: Path,
     make_remote: Callable[..., Any],
     client: WorkspaceClient,
     capsys: pytest.CaptureFixture[str],
@@ -376,7 +364,7 @@ def test_timeout_cancels_and_fails(
 
 
 def test_retries_are_visible_and_harmless(
-    cli_env: dict[str, str],
+    cli_env: Path,
     faults: LocalWorkspaceServer,
     make_remote: Callable[..., Any],
     capsys: pytest.CaptureFixture[str],

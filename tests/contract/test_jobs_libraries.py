@@ -4,6 +4,7 @@ folder and reused by later runs, and MLflow pointed at a store under the workspa
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,8 @@ def test_pip_environment_is_built_once_under_the_state_folder(
 ) -> None:
     """Two runs installing the same package from local wheels: one environment in state/libraries, used by both."""
     monkeypatch.setenv("PIP_NO_INDEX", "1")  # notebook processes inherit the server's environment
-    name = f"dbcicd_probe_{tmp_path.name[-8:].replace('-', '_')}"
+    # A valid distribution name for any pip: letters and digits joined by single underscores.
+    name = "dbcicd_probe_" + "_".join(re.findall(r"[a-z0-9]+", tmp_path.name[-8:].lower()))
     make_wheel(tmp_path / "wheels", name, "2.0", "VALUE = 2\n")
     path = upload(
         client,

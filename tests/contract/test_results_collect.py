@@ -10,12 +10,10 @@ from typing import Any
 import pytest
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import jobs
-from results_helpers import local_environment
 
 from dbcicd.cli import main
 from dbcicd.collect import collect
 from dbcicd.junit import MAX_TEXT_CHARS
-from dbcicd.localworkspace import LocalWorkspaceServer
 from junit_reader import by_title, read
 
 # Writes a JUnit file bigger than one DBFS read (1 MB), one in a subfolder, and a file that is not XML.
@@ -31,12 +29,6 @@ WRITER = "# Databricks notebook source\n" + (
     "open(f'{out}/readme.txt', 'w').write('not a result')\n"
     "dbutils.notebook.exit(out)\n"
 )
-
-
-@pytest.fixture
-def cli_env(local_workspace: LocalWorkspaceServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """The local workspace in DATABRICKS_*, outside any pipeline, in a working directory that is not a checkout."""
-    return local_environment(monkeypatch, local_workspace, tmp_path)
 
 
 def run_at_commit(url: str, *extra: str) -> list[str]:

@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import jobs
-from results_helpers import local_environment
 
 from azdo_agent import commands, groups, lines
 from dbcicd.cli import main
@@ -47,12 +46,6 @@ FILES = {
     "tests/run_pytest.py": RUN_PYTEST,
     "tests/math_checks.py": MATH_CHECKS,
 }
-
-
-@pytest.fixture
-def agent_env(local_workspace: LocalWorkspaceServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """The local workspace in DATABRICKS_*, no pipeline variables, a working directory that is not a checkout."""
-    return local_environment(monkeypatch, local_workspace, tmp_path)
 
 
 def unique(name: str) -> str:
@@ -94,7 +87,7 @@ def dependency_job(client: WorkspaceClient, folder: str) -> int:
 
 
 def test_failing_run_reported_to_the_agent(
-    agent_env: Path,
+    cli_env: Path,
     make_remote: Callable[[dict[str, str]], Any],
     client: WorkspaceClient,
     local_workspace: LocalWorkspaceServer,
@@ -140,7 +133,7 @@ def test_failing_run_reported_to_the_agent(
     [publish] = commands(out, "results.publish")
     assert publish.properties["runtitle"] == "E2E" and publish.properties["failtaskonfailedtests"] == "true"
     per_task, pytest_file = published_files(out)
-    assert per_task == agent_env / "out" / f"dbcicd-run-{run_id}.xml"
+    assert per_task == cli_env / "out" / f"dbcicd-run-{run_id}.xml"
     cases = by_title(per_task)
     expect_case(cases["passing"], f"{folder}/tests/passing", "Passed")
     expect_case(cases["failing"], f"{folder}/tests/failing", "Failed", "ValueError: expected 3 rows, got 4")
@@ -183,7 +176,7 @@ def expect_case(result: AzureResult, test_file: str, outcome: str, message: str 
 
 
 def test_task_entry_collects_from_a_temporary_folder_before_deleting_it(
-    agent_env: Path, make_remote: Callable[[dict[str, str]], Any], client: WorkspaceClient
+    cli_env: Path, make_remote: Callable[[dict[str, str]], Any], client: WorkspaceClient
 ) -> None:
     """`test` through the task entry: pytest results read from the Git folder before it goes; repo variables set."""
     remote = make_remote(FILES)
@@ -199,7 +192,7 @@ def test_task_entry_collects_from_a_temporary_folder_before_deleting_it(
             "notebooks": "tests/passing\ntests/run_pytest",
             "failOnTestFailure": "false",
         },
-        "variables": {"Agent.TempDirectory": str(agent_env / "agent-temp")},
+        "variables": {"Agent.TempDirectory": str(cli_env / "agent-temp")},
     }
     stdout = io.StringIO()
     code = task_main(io.StringIO(json.dumps(request)), stdout, dict(os.environ))
@@ -208,7 +201,7 @@ def test_task_entry_collects_from_a_temporary_folder_before_deleting_it(
     assert [r.path for r in client.repos.list(path_prefix=parent + "/")] == []
 
     per_task, pytest_file = published_files(out)
-    assert per_task.parent == agent_env / "agent-temp" / "dbcicd-results"
+    assert per_task.parent == cli_env / "agent-temp" / "dbcicd-results"
     assert set(by_title(per_task)) == {"tests_passing", "tests_run_pytest", "tests_run_pytest: notes.xml"}
     assert by_title(per_task)["tests_passing"].test_file == "tests/passing"
     assert by_title(pytest_file)["test_sub"].outcome == "Failed"

@@ -5,7 +5,6 @@ evaluate, promote only a better model) and its integration-test notebook through
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -36,19 +35,6 @@ def unique(name: str) -> str:
     return f"{name}-{time.time_ns() % 10**9}"
 
 
-@pytest.fixture
-def cli(local_workspace: LocalWorkspaceServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """The CLI's environment as a developer's shell would have it: DATABRICKS_* naming the local workspace, no
-    pipeline variables, a working directory (returned) that is not a Git checkout."""
-    for name in list(os.environ):
-        if name.startswith(("DATABRICKS_", "ARM_", "BUILD_", "SYSTEM_", "AGENT_")) or name == "TF_BUILD":
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("DATABRICKS_HOST", local_workspace.host)
-    monkeypatch.setenv("DATABRICKS_TOKEN", local_workspace.token)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def run_notebook(repo_path: str, notebook: str, outputs: Path, **parameters: str) -> dict[str, str]:
     """`dbcicd run` of one notebook of the Git folder; its output variables (exit code 0 asserted)."""
     args = ["run", "--repo-path", repo_path, "-n", notebook, "--outputs-json", str(outputs)]
@@ -59,7 +45,7 @@ def run_notebook(repo_path: str, notebook: str, outputs: Path, **parameters: str
 
 
 def test_staging_flow_promotes_only_a_better_model(
-    cli: Path,
+    cli_env: Path,
     make_remote: Callable[[dict[str, str]], Any],
     client: WorkspaceClient,
     local_workspace: LocalWorkspaceServer,
@@ -79,15 +65,15 @@ def test_staging_flow_promotes_only_a_better_model(
     settings = {"data_dir": f"/dbfs/{data}", "registry": "files", "rows": "1500"}
 
     first = run_notebook(
-        repo_path, "notebooks/train_and_evaluate", cli / "1.json", model="gradient_boosting", **settings
+        repo_path, "notebooks/train_and_evaluate", cli_env / "1.json", model="gradient_boosting", **settings
     )
     assert (first["notebookOutput_promote"], first["notebookOutput_production_rmse"]) == ("true", "")
-    promoted = run_notebook(repo_path, "notebooks/promote", cli / "2.json", **settings)
+    promoted = run_notebook(repo_path, "notebooks/promote", cli_env / "2.json", **settings)
     assert promoted["notebookOutput_promoted"] == "true"
     version = promoted["notebookOutput_now_in_production"]
 
     worse = run_notebook(
-        repo_path, "notebooks/train_and_evaluate", cli / "3.json", model="baseline", batch="2", **settings
+        repo_path, "notebooks/train_and_evaluate", cli_env / "3.json", model="baseline", batch="2", **settings
     )
     assert worse["notebookOutput_promote"] == "false"
     assert float(worse["notebookOutput_rmse"]) > float(worse["notebookOutput_production_rmse"])
@@ -98,7 +84,7 @@ def test_staging_flow_promotes_only_a_better_model(
 
 
 def test_integration_notebook_through_dbcicd_test(
-    cli: Path,
+    cli_env: Path,
     make_remote: Callable[[dict[str, str]], Any],
     local_workspace: LocalWorkspaceServer,
     monkeypatch: pytest.MonkeyPatch,
@@ -110,7 +96,7 @@ def test_integration_notebook_through_dbcicd_test(
     args = ["test", "--git-url", remote.url, "--git-provider", "gitHub", "--branch", "main", "--temp-folder", parent]
     assert main([*args, "-n", "tests/test_*", "--report-dir", "out"]) == 0
 
-    cases = [case for file in (cli / "out").rglob("*.xml") for case in read(file)]
+    cases = [case for file in (cli_env / "out").rglob("*.xml") for case in read(file)]
     titles = {case.title: case.outcome for case in cases}
     assert titles["tests_test_pipeline"] == "Passed"
     assert len(cases) > 40 and {case.outcome for case in cases} == {"Passed"}

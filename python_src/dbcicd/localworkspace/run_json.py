@@ -48,19 +48,7 @@ def legacy_run_json(run: Run, host: str) -> dict[str, Any]:
 def task_as_run_json(run: Run, task: TaskRun, host: str) -> dict[str, Any]:
     """A task run answered as a run of its own (runs/get and get-output `metadata` for a task's run_id)."""
     out = _run_common(run, host)
-    out.update(
-        run_id=task.run_id,
-        job_run_id=run.run_id,
-        state=_state(task.phase, task.outcome),
-        status=_status(task.phase, task.outcome),
-        start_time=task.ready_ms,
-        end_time=task.end_ms,
-        run_duration=task.end_ms - task.ready_ms if task.end_ms else 0,
-        queue_duration=0,
-        run_page_url=run_page_url(host, run.job_id, task.run_id),
-        tasks=[task_json(run, task, host)],
-    )
-    out.update(_durations(task))
+    out.update(_task_run_fields(run, task, host), job_run_id=run.run_id, tasks=[task_json(run, task, host)])
     for key in ("number_in_job", "original_attempt_run_id"):
         out[key] = task.run_id
     return out
@@ -69,20 +57,24 @@ def task_as_run_json(run: Run, task: TaskRun, host: str) -> dict[str, Any]:
 def task_json(run: Run, task: TaskRun, host: str) -> dict[str, Any]:
     """One entry of a run's `tasks`: the task's settings as submitted plus its own run's state and times."""
     out = dict(task.spec.settings)
-    out.update(
-        run_id=task.run_id,
-        state=_state(task.phase, task.outcome),
-        status=_status(task.phase, task.outcome),
-        start_time=task.ready_ms,
-        end_time=task.end_ms,
-        run_duration=task.end_ms - task.ready_ms if task.end_ms else 0,
-        queue_duration=0,
-        attempt_number=0,
-        run_page_url=run_page_url(host, run.job_id, task.run_id),
-    )
-    out.update(_durations(task))
+    out.update(_task_run_fields(run, task, host), attempt_number=0)
     out.update(_cluster_instance(task))
     return out
+
+
+def _task_run_fields(run: Run, task: TaskRun, host: str) -> dict[str, Any]:
+    """What a task's own run reports of itself, in `tasks[]` and when asked for as a run."""
+    return {
+        "run_id": task.run_id,
+        "state": _state(task.phase, task.outcome),
+        "status": _status(task.phase, task.outcome),
+        "start_time": task.ready_ms,
+        "end_time": task.end_ms,
+        "run_duration": task.end_ms - task.ready_ms if task.end_ms else 0,
+        "queue_duration": 0,
+        "run_page_url": run_page_url(host, run.job_id, task.run_id),
+        **_durations(task),
+    }
 
 
 def _run_common(run: Run, host: str) -> dict[str, Any]:

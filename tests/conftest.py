@@ -1,8 +1,11 @@
-"""Fixtures shared by every suite: a started local workspace, an SDK client for it, and Git remotes."""
+"""Fixtures shared by every suite: a started local workspace, an SDK client for it, Git remotes, and the built VSIX
+unpacked with an agent that runs its task against the local workspace (a tool cache shared by the whole session,
+so the first run prepares it and later runs reuse it)."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,6 +14,7 @@ import pytest
 from databricks.sdk import WorkspaceClient
 
 from dbcicd.localworkspace import LocalWorkspaceServer
+from task_harness import Agent, PackagedTask
 
 
 @pytest.fixture(scope="session")
@@ -106,3 +110,79 @@ def make_remote(tmp_path_factory: pytest.TempPathFactory) -> Callable[[dict[str,
         return remote
 
     return make
+
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+# What the VSIX is made from: a VSIX older than any of these is rebuilt before the tests use it.
+PACKAGE_SOURCES = (
+    "task.json",
+    "vss-extension.json",
+    "package-lock.json",
+    "pyproject.toml",
+    "images",
+    "docs/marketplace-overview.md",
+    "scripts",
+    "tasks/databricks",
+    "python_src/dbcicd",
+)
+_SKIPPED_DIRS = {"node_modules", "__pycache__", "tests"}
+BUILD_TIMEOUT_S = 600
+
+
+def _newest_source() -> float:
+    newest = 0.0
+    for source in PACKAGE_SOURCES:
+        path = REPO_ROOT / source
+        if path.is_file():
+            newest = max(newest, path.stat().st_mtime)
+        for folder, dirs, files in os.walk(path):
+            dirs[:] = [d for d in dirs if d not in _SKIPPED_DIRS]
+            newest = max([newest, *(Path(folder, f).stat().st_mtime for f in files)])
+    return newest
+
+
+def _run(command: list[str]) -> None:
+    done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
+    if done.returncode != 0:
+        pytest.fail(f"`{' '.join(command)}` failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+
+
+@pytest.fixture(scope="session")
+def node() -> str:
+    found = shutil.which("node")
+    if found is None:
+        pytest.skip("node is not installed: the extension's task runs on Node (CI installs Node 20)")
+    return found
+
+
+@pytest.fixture(scope="session")
+def vsix(node: str) -> Path:
+    """dist/*.vsix, packaged again with `npm run package` when it is missing or older than its sources."""
+    built = sorted((REPO_ROOT / "dist").glob("*.vsix"), key=lambda p: p.stat().st_mtime)
+    if not built or built[-1].stat().st_mtime < _newest_source():
+        npm = shutil.which("npm")
+        if npm is None:
+            pytest.fail("npm is missing: it packages the extension (`npm ci && npm run package`)")
+        if not (REPO_ROOT / "node_modules" / "tfx-cli").is_dir():
+            _run([npm, "ci", "--no-audit", "--no-fund"])
+        _run([npm, "run", "package"])
+        built = sorted((REPO_ROOT / "dist").glob("*.vsix"), key=lambda p: p.stat().st_mtime)
+    return built[-1]
+
+
+@pytest.fixture(scope="session")
+def packaged_task(vsix: Path, tmp_path_factory: pytest.TempPathFactory) -> PackagedTask:
+    return PackagedTask.from_vsix(vsix, tmp_path_factory.mktemp("vsix"))
+
+
+@pytest.fixture(scope="session")
+def tools_directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Agent.ToolsDirectory: empty at the start of the session, kept between tests as an agent keeps it."""
+    return tmp_path_factory.mktemp("agent-tools")
+
+
+@pytest.fixture
+def agent(
+    packaged_task: PackagedTask, node: str, local_workspace: LocalWorkspaceServer, tools_directory: Path, tmp_path: Path
+) -> Agent:
+    return Agent(packaged_task, node, local_workspace, tools_directory, tmp_path)

@@ -103,9 +103,9 @@ describe('the Databricks@1 YAML schema entry', () => {
   /** Validates a pipeline; on failure, the message holds the errors of each Databricks@1 step alone (readable). */
   function assertValid(doc, where) {
     if (validatePipeline(doc)) return;
-    const details = findSteps(doc).map((step) =>
-      validateStep(step) ? '' : JSON.stringify(validateStep.errors, null, 1),
-    );
+    const details = findSteps(doc)
+      .filter((step) => !validateStep(step))
+      .map(() => JSON.stringify(validateStep.errors, null, 1));
     assert.fail(
       `${where} does not validate:\n${details.join('\n') || JSON.stringify(validatePipeline.errors.slice(0, 5))}`,
     );
@@ -130,6 +130,12 @@ describe('the Databricks@1 YAML schema entry', () => {
       pipelines.some((p) => p.where.startsWith('docs/')),
       'the documentation has YAML examples',
     );
+    for (const file of ['azure-pipelines.yml', 'examples/lending-club/azure-pipelines.yml']) {
+      assert.ok(
+        pipelines.some((p) => p.where === file),
+        `${file} is one of the pipelines validated`,
+      );
+    }
     for (const { where, doc } of pipelines) {
       assertValid(doc, where);
     }

@@ -234,20 +234,30 @@ class Agent:
         }
 
     def start(
-        self, inputs: Mapping[str, str], variables: Mapping[str, str] | None = None, python: str | None = None
+        self,
+        inputs: Mapping[str, str],
+        variables: Mapping[str, str] | None = None,
+        python: str | None = None,
+        connections: Mapping[str, ServiceConnection] | None = None,
     ) -> subprocess.Popen[str]:
-        """Starts `node <target>` with the databricks connection (unless `connectionType` says otherwise)."""
+        """Starts `node <target>` with the databricks connection, unless `connectionType` says otherwise or
+        `connections` (input name -> connection) names the ones to pass."""
         bin_dir = python_bin(self.work / "python-bin", python or base_interpreter())
-        connections = {} if "connectionType" in inputs else {"databricksConnection": self.connection}
+        if connections is None:
+            connections = {} if "connectionType" in inputs else {"databricksConnection": self.connection}
         base = base_environment([bin_dir], self.work)
         env = self.task.environment(inputs, connections, self.variables(variables or {}), self.access_token, base)
         return start(self.task.command_line(self.node), env, self.sources)
 
     def run(
-        self, inputs: Mapping[str, str], variables: Mapping[str, str] | None = None, python: str | None = None
+        self,
+        inputs: Mapping[str, str],
+        variables: Mapping[str, str] | None = None,
+        python: str | None = None,
+        connections: Mapping[str, ServiceConnection] | None = None,
     ) -> TaskRun:
         started = time.monotonic()
-        return finish(self.start(inputs, variables, python), started)
+        return finish(self.start(inputs, variables, python, connections), started)
 
     def written_files(self) -> list[Path]:
         """Everything the task wrote for the agent (JUnit files, summaries) under Agent.TempDirectory."""

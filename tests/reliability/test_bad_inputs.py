@@ -1,0 +1,349 @@
+"""Bad inputs through the packaged task, run as the agent runs it: every row must fail the task with an error that
+names the input and says what to do about it, never crash (no traceback), and leave nothing behind — no run of its
+build still active, no Git folder under its tempFolder.
+
+The rows run two at a time when the first test needs them; most fail before any Databricks API call. A row with
+fault rules gets a local workspace of its own, so its faults touch no other row.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from databricks.sdk import WorkspaceClient
+from leftovers import assert_nothing_left
+from task_runs import HEADER, Agents, build_variables, run_all, unique
+
+from conftest import GitRemote
+from dbcicd.localworkspace import FaultRule, LocalWorkspaceServer
+from junit_reader import read
+from task_harness import Agent, PackagedTask, ServiceConnection, TaskRun
+
+NOTEBOOKS = {
+    "tests/test_ok.py": HEADER + "print('ok')\n",
+    "tests/bad_junit.py": HEADER
+    + "import os\n"
+    + "folder = dbutils.widgets.get('dbcicd_results_dir')\n"
+    + "os.makedirs(folder, exist_ok=True)\n"
+    + "open(os.path.join(folder, 'report.xml'), 'w').write('<testsuite><testcase')\n",
+}
+# What the task's probe reads from an interpreter: this one claims to be Python 3.8.
+TOO_OLD_PYTHON = (
+    "#!/bin/sh\n"
+    'echo \'{"version": [3, 8, 18], "executable": "/opt/python3.8/bin/python3", "implementation": "CPython"}\'\n'
+)
+EXPECTED_ROWS = 30
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+Connections = Callable[[Agent], Mapping[str, ServiceConnection]]
+Check = Callable[[TaskRun, Agent], None]
+
+
+@dataclass(frozen=True)
+class Row:
+    id: str
+    inputs: Mapping[str, str]  # `{name}` stands for one of the things `outcomes` prepares
+    error: str  # a regular expression one error must match: it names the input and says what to do
+    connections: Connections | None = None  # input name -> connection, instead of the agent's databricks one
+    faults: tuple[dict[str, Any], ...] = ()  # rules for a local workspace of the row's own
+    check: Check | None = None  # more to assert about the run
+
+
+@dataclass
+class Outcome:
+    run: TaskRun
+    agent: Agent
+    left_behind: str  # why assert_nothing_left failed; empty when nothing was left
+
+
+def with_url(url: str) -> Connections:
+    return lambda agent: {"databricksConnection": replace(agent.connection, url=url)}
+
+
+def with_credentials(scheme: str, parameters: Mapping[str, str]) -> Connections:
+    return lambda agent: {"databricksConnection": replace(agent.connection, scheme=scheme, parameters=parameters)}
+
+
+def oauth_with_wrong_secret(agent: Agent) -> Mapping[str, ServiceConnection]:
+    parameters = {"clientId": agent.workspace.oauth.client_id, "clientSecret": "not-the-secret-0000"}
+    return with_credentials("None", parameters)(agent)
+
+
+def service_principal(agent: Agent) -> Mapping[str, ServiceConnection]:
+    parameters = {"serviceprincipalid": "app-00000001", "tenantid": "tenant-1", "serviceprincipalkey": "key-00000001"}
+    arm = ServiceConnection(unique("arm"), "https://management.azure.com/", "ServicePrincipal", parameters)
+    return {"azureSubscription": arm}
+
+
+def junit_names_the_file(run: TaskRun, agent: Agent) -> None:
+    """The published results hold a failed test case naming the file that is not JUnit XML."""
+    [publish] = run.commands("results.publish")
+    results = [r for path in publish.properties["resultfiles"].split(",") for r in read(Path(path))]
+    assert any(r.outcome == "Failed" and "report.xml" in r.title for r in results), results
+
+
+ROWS = [
+    # --- the workspace and signing in ---
+    Row(
+        "empty host",
+        {"command": "cleanup"},
+        r"The Server URL of service connection 'databricksConnection' is empty; give the workspace URL, e\.g\. https",
+        with_url(""),
+    ),
+    Row(
+        "malformed host",
+        {"command": "cleanup"},
+        r"Server URL of service connection 'databricksConnection' is not a valid URL .* Expected e\.g\. https://adb",
+        with_url("https://adb 1234.azuredatabricks.net/"),
+    ),
+    Row(
+        "http for a remote host",
+        {"command": "cleanup"},
+        r"'databricksConnection' is not a valid URL .*plain http:// is only accepted for a local workspace .*use https",
+        with_url("http://adb-1234567890123456.7.azuredatabricks.net/"),
+    ),
+    Row(
+        "Token scheme without a token",
+        {"command": "cleanup"},
+        r"'databricksConnection' has scheme Token but no personal access token \(parameter apitoken\)",
+        with_credentials("Token", {}),
+    ),
+    Row(
+        "unknown connectionType",
+        {"command": "cleanup", "connectionType": "magic"},
+        r"Input 'connectionType' is 'magic'; it must be databricks, azureRM or environment",
+    ),
+    Row(
+        "connection missing",
+        {"command": "cleanup", "connectionType": "databricks"},
+        r"input 'databricksConnection' names no service connection\..*databricksConnection: my-databricks-connection",
+    ),
+    Row(
+        "environment without DATABRICKS_HOST",
+        {"command": "cleanup", "connectionType": "environment"},
+        r"DATABRICKS_HOST is not set.*DATABRICKS_HOST: \$\(DATABRICKS_HOST\)",
+    ),
+    Row(
+        "azureRM without workspaceUrl",
+        {"command": "cleanup", "connectionType": "azureRM"},
+        r"Input 'workspaceUrl' is required with connectionType azureRM: the URL of the Azure Databricks workspace",
+        service_principal,
+    ),
+    Row(
+        "azureRM with a malformed workspaceUrl",
+        {"command": "cleanup", "connectionType": "azureRM", "workspaceUrl": "adb-123 .azuredatabricks.net"},
+        r"Input 'workspaceUrl' is not a valid URL \('adb-123 \.azuredatabricks\.net'\).* Expected e\.g\. https://",
+        service_principal,
+    ),
+    Row(
+        "retryTimeoutSeconds not a number",
+        {"command": "cleanup", "retryTimeoutSeconds": "forever"},
+        r"Input 'retryTimeoutSeconds' must be a whole number of seconds \(1 or more\), got 'forever'",
+    ),
+    # --- the agent's Python ---
+    Row(
+        "pythonPath to a missing interpreter",
+        {"command": "cleanup", "pythonPath": "{no_python}"},
+        r"No Python 3\.10 or later was found \(.*no-python: not found\)\. Add a UsePythonVersion@0 step .*pythonPath",
+    ),
+    Row(
+        "Python too old",
+        {"command": "cleanup", "pythonPath": "{old_python}"},
+        r"No Python 3\.10 or later was found \(.*: Python 3\.8\.18 at .*\)\. Add a UsePythonVersion@0 step",
+    ),
+    # --- what to run ---
+    Row("unknown command", {"command": "deploy"}, r"Input 'command' is 'deploy'; it must be one of repo, run, test"),
+    Row(
+        "test without notebooks",
+        {"command": "test"},
+        r"Input 'notebooks' is required: the test notebooks, e\.g\. tests/test_\*",
+    ),
+    Row(
+        "notebooks and jobId together",
+        {"command": "run", "notebooks": "tests/test_ok", "jobId": "12"},
+        r"Give exactly one of 'notebooks', 'jobId' or 'jobName' for the run command",
+    ),
+    Row(
+        "glob matching nothing",
+        {"command": "test", "notebooks": "tests/zzz_*"},
+        r"notebooks: 'tests/zzz_\*' matches no notebook in /Repos/.* \(\d+ notebooks there, e\.g\. tests/",
+    ),
+    Row(
+        "'..' in notebooks",
+        {"command": "test", "notebooks": "../secrets"},
+        r"notebooks entry '\.\./secrets' must be relative to the Git folder, without '\.\.' \(e\.g\. tests/test_\*\)",
+    ),
+    Row(
+        "unknown job name",
+        {"command": "run", "jobName": "{missing_job}"},
+        r"jobName 'no-such-job-.*' matches no job\. Check the name or use jobId",
+    ),
+    Row(
+        "ambiguous job name",
+        {"command": "run", "jobName": "{twin_job}"},
+        r"jobName 'twin-job-.*' matches 2 jobs \(id \d+, id \d+\); use jobId to pick one",
+    ),
+    # --- where it runs ---
+    Row(
+        "unknown compute",
+        {"command": "test", "notebooks": "tests/test_ok", "compute": "gpu"},
+        r"compute 'gpu' is not one of: serverless, existingCluster, newCluster",
+    ),
+    Row(
+        "timeout of zero",
+        {"command": "test", "notebooks": "tests/test_ok", "timeoutMinutes": "0"},
+        r"Input 'timeoutMinutes' must be greater than 0, got '0'",
+    ),
+    Row(
+        "negative timeout",
+        {"command": "test", "notebooks": "tests/test_ok", "timeoutMinutes": "-5"},
+        r"Input 'timeoutMinutes' must be greater than 0, got '-5'",
+    ),
+    Row(
+        "timeout not a number",
+        {"command": "test", "notebooks": "tests/test_ok", "timeoutMinutes": "soon"},
+        r"Input 'timeoutMinutes' must be a number, got 'soon'",
+    ),
+    # --- Git folders and branches ---
+    Row(
+        "branch and tag together",
+        {"command": "test", "notebooks": "tests/test_ok", "branch": "main", "tag": "v1"},
+        r"Give either 'branch' or 'tag', not both",
+    ),
+    Row(
+        "unknown gitProvider",
+        {"command": "test", "notebooks": "tests/test_ok", "gitProvider": "svn"},
+        r"gitProvider 'svn' is not a Git provider Databricks knows: gitHub, gitHubEnterprise",
+    ),
+    Row(
+        "repo without repoPath",
+        {"command": "repo"},
+        r"Input 'repoPath' is required: the Git folder to update, e\.g\. /Repos/ci/my-project",
+    ),
+    Row(
+        "repoPath not /Repos/<folder>/<name>",
+        {"command": "repo", "repoPath": "/Repos/project"},
+        r"repoPath '/Repos/project' is not allowed: Git folders under /Repos must be exactly /Repos/<folder>/<name>",
+    ),
+    Row(
+        "repoPath is a plain folder",
+        {"command": "repo", "repoPath": "{plain_folder}"},
+        r"/Shared/.*/plain exists and is a directory, not a Git folder\. Choose another repoPath",
+    ),
+    Row(
+        "negative olderThanHours",
+        {"command": "cleanup", "olderThanHours": "-1"},
+        r"Input 'olderThanHours' must be at least 0, got '-1'",
+    ),
+    # --- results ---
+    Row(
+        "publishTestResults neither true nor false",
+        {"command": "test", "notebooks": "tests/test_ok", "publishTestResults": "maybe"},
+        r"Input 'publishTestResults' must be true or false, got 'maybe'",
+    ),
+    Row(
+        "notebookResultsDir nobody can read back",
+        {"command": "test", "notebooks": "tests/test_ok", "notebookResultsDir": "/tmp/results"},
+        r"Input 'notebookResultsDir' '/tmp/results' must be under /Volumes/<catalog>/<schema>/<volume>, /Workspace/",
+    ),
+    Row(
+        "malformed JUnit written by a notebook",
+        {"command": "test", "notebooks": "tests/bad_junit"},
+        r"/tests_bad_junit/report\.xml is not valid JUnit XML: not well-formed",
+        check=junit_names_the_file,
+    ),
+]
+
+
+@contextmanager
+def workspace_for(
+    row: Row, shared: LocalWorkspaceServer, client: WorkspaceClient
+) -> Iterator[tuple[LocalWorkspaceServer, WorkspaceClient]]:
+    """The shared local workspace, or for a row with faults one of its own with those rules."""
+    if not row.faults:
+        yield shared, client
+        return
+    with LocalWorkspaceServer(faults=[FaultRule.parse(rule) for rule in row.faults]) as own:
+        yield own, WorkspaceClient(host=own.host, token=own.token, auth_type="pat")
+
+
+@pytest.fixture(scope="module")
+def outcomes(
+    packaged_task: PackagedTask,
+    node: str,
+    local_workspace: LocalWorkspaceServer,
+    client: WorkspaceClient,
+    tools_directory: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
+) -> Iterator[dict[str, Outcome]]:
+    """Every row run once through the task, two at a time, with what it left behind."""
+    base = tmp_path_factory.mktemp("bad-inputs")
+    remote = GitRemote(tmp_path_factory.mktemp("git"))
+    variables = build_variables(remote.url, remote.commit(NOTEBOOKS, "notebooks"))
+    remote.tag("v1")
+    old_python = base / "python3.8"
+    old_python.write_text(TOO_OLD_PYTHON)
+    old_python.chmod(0o755)
+    twin_job = unique("twin-job")
+    twins = [client.jobs.create(name=twin_job).job_id for _ in range(2)]
+    plain_folder = f"/Shared/{unique('bad-plain')}/plain"
+    client.workspace.mkdirs(plain_folder)
+    names = {
+        "no_python": str(base / "no-python"),
+        "old_python": str(old_python),
+        "missing_job": unique("no-such-job"),
+        "twin_job": twin_job,
+        "plain_folder": plain_folder,
+    }
+    agents = Agents(packaged_task, node, tools_directory, base / "agents")
+
+    def run(row: Row) -> Outcome:
+        parent = f"/Repos/{unique('bad')}"
+        with workspace_for(row, local_workspace, client) as (workspace, workspace_client):
+            agent = agents.new(workspace, "row")
+            inputs = {"gitProvider": "gitHub", "tempFolder": parent}
+            inputs.update(
+                {key: PLACEHOLDER.sub(lambda m: names.get(m[1], m[0]), value) for key, value in row.inputs.items()}
+            )
+            connections = row.connections(agent) if row.connections else None
+            task_run = agent.run(inputs, variables, connections=connections)
+            try:
+                assert_nothing_left(workspace_client, agent.build_id, parent)
+                left_behind = ""
+            except AssertionError as err:
+                left_behind = str(err)
+        return Outcome(task_run, agent, left_behind)
+
+    started = time.monotonic()
+    results = run_all(ROWS, run)
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    reporter.write_line(f"\n{len(ROWS)} bad-input rows through the task in {time.monotonic() - started:.1f} s")
+    yield {row.id: outcome for row, outcome in zip(ROWS, results, strict=True)}
+    for job_id in twins:
+        client.jobs.delete(job_id)
+
+
+def test_the_table_has_enough_rows() -> None:
+    """At least 30 distinct bad inputs are tried."""
+    assert len({row.id for row in ROWS}) == len(ROWS) >= EXPECTED_ROWS
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[row.id for row in ROWS])
+def test_bad_input_fails_naming_the_input_and_the_fix(row: Row, outcomes: dict[str, Outcome]) -> None:
+    """The task fails with an error naming the input and what to do, without a traceback, leaving nothing behind."""
+    outcome = outcomes[row.id]
+    run = outcome.run
+    assert run.result == "Failed", f"{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
+    assert any(re.search(row.error, error, re.DOTALL) for error in run.errors), (row.error, run.errors)
+    assert "Traceback (most recent call last)" not in run.stderr, run.stderr[-3000:]  # the core did not crash
+    assert outcome.left_behind == ""
+    if row.check is not None:
+        row.check(run, outcome.agent)

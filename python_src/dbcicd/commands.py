@@ -17,12 +17,13 @@ from databricks.sdk.errors import DatabricksError
 from databricks.sdk.service import jobs
 
 from .collect import ResultFile, collect, notebook_results_root
-from .errors import Cancelled, ConfigurationError, RunFailed
+from .errors import Cancelled, ConfigurationError, DbcicdError, RunFailed
 from .gitfolders import GitFolder, GitFolders, check_folder_path, check_temp_parent, provider_for, public_url
 from .inputs import TaskRequest
 from .notebooks import resolve, split_patterns
 from .output import Output, retries_reported, task_state
 from .pipeline import BuildContext, GitRef, parse_ref
+from .refusals import explain_refusal
 from .runs import Compute, NotebookRun, find_job, parse_parameters, run_job, submit
 from .teardown import Teardown, cleanup_client
 from .tempnames import repo_name_from_url, temporary_name
@@ -71,6 +72,11 @@ def execute(request: TaskRequest, client: WorkspaceClient, output: Output) -> Ou
     try:
         with retries_reported(output):
             return _COMMANDS[command](ctx)
+    except (DatabricksError, DbcicdError) as err:
+        explained = explain_refusal(err, request.inputs)
+        if explained is None:
+            raise
+        raise explained from err
     finally:
         ctx.teardown.run()
 

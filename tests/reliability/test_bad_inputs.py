@@ -110,10 +110,24 @@ ROWS = [
         with_url("http://adb-1234567890123456.7.azuredatabricks.net/"),
     ),
     Row(
+        "wrong token (401)",
+        {"command": "test", "notebooks": "tests/test_ok"},
+        r"did not accept the credentials of the service connection of input 'databricksConnection' \(401 "
+        r".*update its personal access token or OAuth secret",
+        with_credentials("Token", {"apitoken": "dapi-not-the-token-0000"}),
+    ),
+    Row(
         "Token scheme without a token",
         {"command": "cleanup"},
         r"'databricksConnection' has scheme Token but no personal access token \(parameter apitoken\)",
         with_credentials("Token", {}),
+    ),
+    Row(
+        "no permission (403)",
+        {"command": "test", "notebooks": "tests/test_ok"},
+        r"403 PERMISSION_DENIED.*The identity of the service connection of input 'databricksConnection' lacks a "
+        r"permission the step needs: grant it",
+        faults=({"route": "POST /api/2.0/workspace/mkdirs", "status": 403},),
     ),
     Row(
         "unknown connectionType",

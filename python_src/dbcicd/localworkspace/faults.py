@@ -2,9 +2,9 @@
 
 A rule matches `"METHOD /path"` with `*` wildcards (e.g. `"POST /api/*/jobs/runs/submit"`, `"* /api/2.0/repos*"`).
 It fires for the next `times` matching calls (after skipping `offset`), or with `probability` drawn from its own
-seeded generator so a failing test can be replayed. What it does: add `latency_ms`, answer `status` (429 carries
-`Retry-After`), or `drop` the connection `before` the handler runs or `after` it (the state change is kept, the
-response is lost) — the case that makes idempotency necessary.
+seeded generator so a failing test can be replayed. What it does: add `latency_ms`, answer `status` (403 stands
+for a permission the caller lacks, 429 carries `Retry-After`), or `drop` the connection `before` the handler runs
+or `after` it (the state change is kept, the response is lost) — the case that makes idempotency necessary.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from .errors import invalid_parameter
 from .request import typed_field
 
 _STATUS_ERRORS = {
+    403: ("PERMISSION_DENIED", "You do not have permission for this request (injected fault)."),
     429: ("REQUEST_LIMIT_EXCEEDED", "Too many requests. Please wait a moment and try again."),
     500: ("INTERNAL_ERROR", "Internal error (injected fault)."),
     502: ("BAD_GATEWAY", "Bad gateway (injected fault)."),

@@ -231,7 +231,11 @@ def _databricks_connection(endpoint: Mapping[str, Any]) -> Connection:
         return Connection(f"the personal access token of {where}", {"host": host, "token": token, "auth_type": "pat"})
     if client_id and client_secret:
         settings = {"host": host, "client_id": client_id, "client_secret": client_secret, "auth_type": "oauth-m2m"}
-        return Connection(f"the OAuth client {client_id} of {where}", settings)
+        hint = (
+            f"Check the client id and secret in the {where}: the secret must be a current OAuth secret of that "
+            "service principal (workspace settings > Identity and access > Service principals > Secrets)."
+        )
+        return Connection(f"the OAuth client {client_id} of {where}", settings, hint=hint)
     raise ConfigurationError(
         f"The {where} (scheme '{scheme}') has no usable credentials: expected scheme Token with parameter "
         "apitoken (a personal access token), or parameters clientId and clientSecret (a service principal's "

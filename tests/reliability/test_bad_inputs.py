@@ -117,6 +117,13 @@ ROWS = [
         with_credentials("Token", {"apitoken": "dapi-not-the-token-0000"}),
     ),
     Row(
+        "wrong OAuth secret",
+        {"command": "cleanup"},
+        r"Cannot sign in to Databricks with the OAuth client [-0-9a-f]+ of service connection 'databricksConnection'"
+        r".*Check the client id and secret",
+        oauth_with_wrong_secret,
+    ),
+    Row(
         "Token scheme without a token",
         {"command": "cleanup"},
         r"'databricksConnection' has scheme Token but no personal access token \(parameter apitoken\)",

@@ -103,7 +103,9 @@ class CommandWriter:
     def _write(self, lines: list[str]) -> None:
         with self._lock:
             pending = self._new_secrets()
-            self.stream.write("".join(line + "\n" for line in (*pending, *lines)))
+            text = "".join(line + "\n" for line in (*pending, *lines))
+            # Text from a run may hold lone surrogates, which no stream can encode: '?' instead of a crash.
+            self.stream.write(text.encode("utf-8", "replace").decode("utf-8"))
             self.stream.flush()
 
     def _new_secrets(self) -> list[str]:

@@ -30,7 +30,7 @@ from databricks.sdk.service import jobs
 
 from .errors import ConfigurationError
 from .inputs import TaskRequest
-from .junit import FAILED, MAX_MESSAGE_CHARS, MAX_NAME_CHARS, MAX_TEXT_CHARS, SKIPPED, bounded, clean, outcome_of
+from .junit import FAILED, MAX_MESSAGE_CHARS, MAX_NAME_CHARS, MAX_TEXT_CHARS, SKIPPED, bounded, outcome_of, safe_text
 from .pipeline import environment_name, variable
 from .secrets import redact, register_secret
 
@@ -188,7 +188,8 @@ def _result(case: ET.Element) -> Any:
 
     outcome = outcome_of(case)
     problem = next((case.find(tag) for tag in ("failure", "error", "skipped") if case.find(tag) is not None), None)
-    name, classname = _text(case.get("name", ""), MAX_NAME_CHARS), _text(case.get("classname", ""), MAX_NAME_CHARS)
+    name = safe_text(case.get("name", ""), MAX_NAME_CHARS)
+    classname = safe_text(case.get("classname", ""), MAX_NAME_CHARS)
     message = (problem.get("message") or problem.text or "") if problem is not None else ""
     trace = (problem.text or "") if problem is not None and outcome == FAILED else ""
     return TestCaseResult(
@@ -199,8 +200,8 @@ def _result(case: ET.Element) -> Any:
         outcome=_OUTCOMES.get(outcome, "Passed"),
         state="Completed",
         duration_in_ms=round(_seconds(case.get("time")) * 1000),
-        error_message=_text(message, MAX_MESSAGE_CHARS) or None,
-        stack_trace=_text(trace, MAX_TEXT_CHARS) or None,
+        error_message=safe_text(message, MAX_MESSAGE_CHARS) or None,
+        stack_trace=safe_text(trace, MAX_TEXT_CHARS) or None,
     )
 
 
@@ -228,10 +229,6 @@ def _post_comment(clients: _Clients, settings: RestSettings, summary: str) -> No
         comments=[Comment(content=content, comment_type="text", parent_comment_id=0)], status="closed"
     )
     clients.git().create_thread(thread, settings.repository_id, int(settings.pull_request_id), project=settings.project)
-
-
-def _text(value: str, limit: int) -> str:
-    return bounded(clean(redact(value)), limit)
 
 
 def _seconds(value: str | None) -> float:

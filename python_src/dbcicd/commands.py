@@ -20,10 +20,12 @@ from .collect import ResultFile, collect, notebook_results_root
 from .errors import Cancelled, ConfigurationError, DbcicdError, RunFailed
 from .gitfolders import GitFolder, GitFolders, check_folder_path, check_temp_parent, provider_for, public_url
 from .inputs import TaskRequest
+from .junit import MAX_MESSAGE_CHARS, safe_text
 from .notebooks import resolve, split_patterns
 from .output import Output, retries_reported, task_state
 from .pipeline import BuildContext, GitRef, parse_ref
 from .refusals import explain_refusal
+from .results import first_line
 from .runs import Compute, NotebookRun, find_job, parse_parameters, run_job, submit
 from .teardown import Teardown, cleanup_client
 from .tempnames import repo_name_from_url, temporary_name
@@ -324,7 +326,7 @@ def _verdict(run: jobs.Run, outputs: dict[str, jobs.RunOutput]) -> tuple[bool, s
         error = outputs.get(task.task_key or "", jobs.RunOutput()).error or (
             task.state.state_message if task.state else ""
         )
-        first = (error or "").strip().splitlines()[0] if (error or "").strip() else ""
+        first = safe_text(first_line(error or ""), MAX_MESSAGE_CHARS)
         failed.append(f"{task.task_key}: {task_state(task)}" + (f" - {first}" if first else ""))
     detail = "; ".join(failed[:10]) + (f"; and {len(failed) - 10} more" if len(failed) > 10 else "")
     return False, f"Run {run.run_id} {state}: {detail or message}"

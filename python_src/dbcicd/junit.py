@@ -86,6 +86,13 @@ def clean(text: str) -> str:
     return _ILLEGAL_XML.sub("", text)
 
 
+def safe_text(text: str, limit: int) -> str:
+    """Text from a run, fit to show anywhere: secrets masked, then characters XML cannot hold (lone surrogates,
+    control characters) removed, then cut to `limit`. Masking comes first: a cut through a secret would leave a
+    part of it that no longer matches."""
+    return bounded(clean(redact(text)), limit)
+
+
 def bounded(text: str, limit: int) -> str:
     """`text` cut to at most `limit` characters, keeping a quarter from the head and the rest from the tail.
 
@@ -204,9 +211,9 @@ def _seconds(value: float) -> str:
 def _sanitize(root: ET.Element) -> None:
     for element in root.iter():
         for key, value in element.attrib.items():
-            element.set(key, bounded(clean(redact(value)), _ATTRIBUTE_LIMITS.get(key, MAX_TEXT_CHARS)))
+            element.set(key, safe_text(value, _ATTRIBUTE_LIMITS.get(key, MAX_TEXT_CHARS)))
         limit = _TEXT_LIMITS.get(str(element.tag), MAX_TEXT_CHARS)
         if element.text:
-            element.text = bounded(clean(redact(element.text)), limit)
+            element.text = safe_text(element.text, limit)
         if element.tail:
             element.tail = clean(redact(element.tail))

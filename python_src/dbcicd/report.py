@@ -42,6 +42,9 @@ if TYPE_CHECKING:
 DEFAULT_DIRECTORY = "dbcicd-results"
 CONSOLE_TRACE_LINES = 8
 MAX_TEST_ISSUES = 10
+# The agent passes every variable to later steps in their environment: one value may hold 32,766 characters on
+# Windows and 128 KiB on Linux, beyond which those steps cannot start.
+MAX_VARIABLE_CHARS = 32_000
 _UNSAFE_FILE_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
@@ -184,7 +187,21 @@ def _tell_agent(
         if report.summary_file is not None:
             writer.command("task.uploadsummary", None, str(report.summary_file))
     for name, value in report.variables.items():
-        writer.set_variable(name, value)
+        writer.set_variable(name, _variable_value(writer, name, value))
+
+
+def _variable_value(writer: CommandWriter, name: str, value: str) -> str:
+    """`value`, cut (with a warning) when too long for the environment of the steps that follow."""
+    if len(value) <= MAX_VARIABLE_CHARS:
+        return value
+    writer.command(
+        "task.logissue",
+        {"type": "warning"},
+        f"Output variable {name} holds {len(value):,} characters; only the first {MAX_VARIABLE_CHARS:,} are kept, "
+        "because the agent hands variables to later steps in their environment, where longer values break them. "
+        "Return less from dbutils.notebook.exit, e.g. the path of a file holding the rest.",
+    )
+    return redact(value)[:MAX_VARIABLE_CHARS]  # masked before the cut, which could split a secret
 
 
 def _group_lines(case: Case) -> list[str]:

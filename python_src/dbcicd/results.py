@@ -16,7 +16,19 @@ from datetime import datetime, timezone
 from databricks.sdk.service import jobs
 
 from .collect import ResultFile
-from .junit import FAILED, PASSED, SKIPPED, Case, JUnitFormatError, Suite, parse_document, prefix_suites
+from .junit import (
+    FAILED,
+    MAX_MESSAGE_CHARS,
+    MAX_TEXT_CHARS,
+    PASSED,
+    SKIPPED,
+    Case,
+    JUnitFormatError,
+    Suite,
+    parse_document,
+    prefix_suites,
+    safe_text,
+)
 from .output import task_seconds, task_state
 
 PASSING_STATES = frozenset({"SUCCESS", "SUCCESS_WITH_FAILURES"})
@@ -53,7 +65,7 @@ def task_case(task: jobs.RunTask, output: jobs.RunOutput | None, base_folder: st
     output = output or jobs.RunOutput()
     case = Case(name=task.task_key or str(task.run_id), classname=task_source(task, base_folder))
     case.time = (task.execution_duration or 0) / 1000 or task_seconds(task)
-    case.system_out = task_output_text(task, output)
+    case.system_out = safe_text(task_output_text(task, output), MAX_TEXT_CHARS)
     message = (task.state.state_message if task.state else "") or ""
     if state in PASSING_STATES:
         case.outcome = PASSED
@@ -63,8 +75,8 @@ def task_case(task: jobs.RunTask, output: jobs.RunOutput | None, base_folder: st
     else:
         error = (output.error or "").strip() or message.strip() or f"The task ended {state}"
         case.outcome = FAILED
-        case.message = first_line(error)
-        case.text = output.error_trace or error
+        case.message = safe_text(first_line(error), MAX_MESSAGE_CHARS)
+        case.text = safe_text(output.error_trace or error, MAX_TEXT_CHARS)
     return case
 
 
@@ -119,8 +131,8 @@ def _problem(file: ResultFile, message: str) -> Case:
         name=f"{file.task_key}: {posixpath.basename(file.path) or file.path}",
         classname=file.path,
         outcome=FAILED,
-        message=first_line(message),
-        text=message,
+        message=safe_text(first_line(message), MAX_MESSAGE_CHARS),
+        text=safe_text(message, MAX_TEXT_CHARS),
     )
 
 

@@ -23,11 +23,19 @@ from task_runs import HEADER, Agents, build_variables, run_all, unique
 
 from conftest import GitRemote
 from dbcicd.localworkspace import FaultRule, LocalWorkspaceServer
+from dbcicd.report import MAX_VARIABLE_CHARS
 from junit_reader import read
 from task_harness import Agent, PackagedTask, ServiceConnection, TaskRun
 
 NOTEBOOKS = {
     "tests/test_ok.py": HEADER + "print('ok')\n",
+    "tests/huge_error.py": HEADER + "print('x' * 10_000_000)\nraise ValueError('boom ' + 'y' * 10_000_000)\n",
+    "tests/huge_exit.py": HEADER + "dbutils.notebook.exit('z' * 10_000_000)\n",
+    "tests/garbled.py": HEADER
+    + "import sys\n"
+    + "sys.stdout.buffer.write(b'\\xff\\xfe\\x80 not UTF-8\\n')\n"
+    + "sys.stdout.flush()\n"
+    + "raise ValueError('garbled \\udcff \\ud800 \\x00 \\x1b[31m end')\n",
     "tests/bad_junit.py": HEADER
     + "import os\n"
     + "folder = dbutils.widgets.get('dbcicd_results_dir')\n"
@@ -39,6 +47,7 @@ TOO_OLD_PYTHON = (
     "#!/bin/sh\n"
     'echo \'{"version": [3, 8, 18], "executable": "/opt/python3.8/bin/python3", "implementation": "CPython"}\'\n'
 )
+MAX_LOG_CHARS = 1_000_000  # for a step whose notebooks print, raise and return 10 MB each
 EXPECTED_ROWS = 30
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
@@ -80,6 +89,16 @@ def service_principal(agent: Agent) -> Mapping[str, ServiceConnection]:
     parameters = {"serviceprincipalid": "app-00000001", "tenantid": "tenant-1", "serviceprincipalkey": "key-00000001"}
     arm = ServiceConnection(unique("arm"), "https://management.azure.com/", "ServicePrincipal", parameters)
     return {"azureSubscription": arm}
+
+
+def output_is_bounded(run: TaskRun, agent: Agent) -> None:
+    """The log, the files and the variables stay small although the notebooks printed, raised and returned 10 MB."""
+    assert len(run.stdout) < MAX_LOG_CHARS, f"the log holds {len(run.stdout):,} characters"
+    for path in agent.written_files():
+        assert path.stat().st_size < MAX_LOG_CHARS, f"{path.name} holds {path.stat().st_size:,} bytes"
+    assert max(map(len, run.variables.values())) <= MAX_VARIABLE_CHARS
+    warnings = [c.data for c in run.commands("task.logissue") if c.properties.get("type") == "warning"]
+    assert any(re.match(r"Output variable notebookOutput\w* holds [\d,]+ characters", w) for w in warnings), warnings
 
 
 def junit_names_the_file(run: TaskRun, agent: Agent) -> None:
@@ -279,6 +298,18 @@ ROWS = [
         {"command": "test", "notebooks": "tests/bad_junit"},
         r"/tests_bad_junit/report\.xml is not valid JUnit XML: not well-formed",
         check=junit_names_the_file,
+    ),
+    Row(
+        "huge notebook output",
+        {"command": "test", "notebooks": "tests/huge_*"},
+        r"tests_huge_error FAILED \(http://.*\): ValueError: boom y+",
+        check=output_is_bounded,
+    ),
+    # The harness decodes the task's output as strict UTF-8: this row passing means the log stayed valid text.
+    Row(
+        "non-UTF-8 notebook output",
+        {"command": "test", "notebooks": "tests/garbled"},
+        r"tests_garbled FAILED \(http://.*\): ValueError: garbled .* end",
     ),
 ]
 

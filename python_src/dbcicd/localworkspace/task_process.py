@@ -182,7 +182,7 @@ def _read_result(path: Path) -> dict[str, Any] | None:
 
 def truncate(text: str, limit: int = MAX_OUTPUT_BYTES) -> tuple[str, bool]:
     """The first `limit` bytes of a text (UTF-8, never cutting a character) and whether anything was cut."""
-    data = text.encode("utf-8")
+    data = text.encode("utf-8", "surrogatepass")  # a notebook may return lone surrogates
     if len(data) <= limit:
         return text, False
     return data[:limit].decode("utf-8", "ignore"), True
@@ -208,7 +208,7 @@ def logs(task: TaskRun) -> tuple[str, bool]:
 
 
 def tail_text(text: str, limit: int = MAX_OUTPUT_BYTES) -> tuple[str, bool]:
-    data = text.encode("utf-8")
+    data = text.encode("utf-8", "surrogatepass")  # a notebook may return lone surrogates
     if len(data) <= limit:
         return text, False
     return data[-limit:].decode("utf-8", "ignore"), True

@@ -119,9 +119,11 @@ def _timeout_seconds(ctx: Context) -> int:
 
 
 def _compute(ctx: Context) -> Compute:
-    return Compute.from_inputs(
+    compute = Compute.from_inputs(
         ctx.request.text("compute"), ctx.request.text("existingClusterId"), ctx.request.text("newClusterJson")
     )
+    compute.check(ctx.client)
+    return compute
 
 
 def _prepare_folder(ctx: Context, folder: GitFolder, ref: GitRef, expected: str) -> GitFolder:

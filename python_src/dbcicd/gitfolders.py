@@ -104,7 +104,9 @@ def _workspace_path(path: str, what: str, example: str) -> list[str]:
         path = path[len("/Workspace") :]
     parts = path.split("/")
     if not path.startswith("/") or any(p in ("", ".", "..") for p in parts[1:]):
-        raise ConfigurationError(f"{what} '{path}' must be an absolute workspace path such as {example}")
+        raise ConfigurationError(
+            f"{what} '{path}' must be an absolute workspace path without '.' or '..' parts, such as {example}"
+        )
     return parts
 
 
@@ -187,7 +189,10 @@ class GitFolders:
         try:
             self.client.repos.update(folder.id, **{ref.kind: ref.name})  # type: ignore[arg-type]
         except DatabricksError as err:
-            raise ConfigurationError(f"Cannot check out {ref} in {folder.path}: {err}") from err
+            raise ConfigurationError(
+                f"Cannot check out {ref} in {folder.path}: {err}. Check input '{ref.kind}' (by default the branch "
+                f"being built) and that the {ref.kind} exists in {public_url(folder.url)}."
+            ) from err
         # PATCH answers nothing in the SDK's model: read the folder back for its head commit.
         updated = GitFolder.from_sdk(self.client.repos.get(folder.id))
         head = (updated.head_commit or "?")[:12]

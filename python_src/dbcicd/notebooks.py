@@ -85,7 +85,11 @@ def resolve(client: WorkspaceClient, folder: str, patterns: Iterable[str]) -> li
             try:
                 status = client.workspace.get_status(path)
             except NotFound:
-                raise ConfigurationError(f"notebooks: '{raw}' does not exist in {folder}") from None
+                listing = _all_notebooks(client, folder) if listing is None else listing
+                raise ConfigurationError(
+                    f"notebooks: '{raw}' does not exist in {folder}; give paths relative to the repository's root "
+                    f"({len(listing)} notebooks there{_examples(listing, folder)})"
+                ) from None
             if status.object_type != ObjectType.NOTEBOOK:
                 kind = status.object_type.value.lower() if status.object_type else "object"
                 raise ConfigurationError(f"notebooks: '{raw}' in {folder} is a {kind}, not a notebook")

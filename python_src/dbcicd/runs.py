@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from databricks.sdk import WorkspaceClient
-from databricks.sdk.errors import DatabricksError
+from databricks.sdk.errors import DatabricksError, NotFound
 from databricks.sdk.service import compute, jobs
 
 from .errors import ConfigurationError, RunFailed
@@ -22,6 +22,10 @@ RESULTS_PARAMETER = "dbcicd_results_dir"
 COMPUTE_KINDS = ("serverless", "existingCluster", "newCluster")
 _TASK_KEY_CHARS = re.compile(r"[^A-Za-z0-9_-]+")
 MAX_TASK_KEY = 100
+NEW_CLUSTER_EXAMPLE = (
+    'Give a cluster spec such as {"spark_version": "15.4.x-scala2.12", "node_type_id": "Standard_DS3_v2", '
+    '"num_workers": 1}.'
+)
 
 
 def parse_parameters(text: str, what: str = "parameters") -> dict[str, str]:
@@ -34,7 +38,8 @@ def parse_parameters(text: str, what: str = "parameters") -> dict[str, str]:
             loaded = json.loads(text)
         except json.JSONDecodeError as err:
             raise ConfigurationError(
-                f"{what} is not valid JSON: {err.msg} at line {err.lineno} column {err.colno}"
+                f"{what} is not valid JSON: {err.msg} at line {err.lineno} column {err.colno}. Give one JSON object, "
+                'e.g. {"env": "staging"}, or key=value lines.'
             ) from None
         if not isinstance(loaded, dict):
             raise ConfigurationError(f"{what} must be a JSON object or key=value lines")
@@ -78,20 +83,35 @@ class Compute:
             raise ConfigurationError(f"compute '{kind}' is not one of: {', '.join(COMPUTE_KINDS)}")
         if kind == "existingCluster":
             if not existing_cluster_id.strip():
-                raise ConfigurationError("compute is existingCluster but existingClusterId is empty")
+                raise ConfigurationError(
+                    "existingClusterId is empty but compute is existingCluster: give the cluster's id (e.g. "
+                    "0123-456789-abcdefgh), or set compute to serverless or newCluster."
+                )
             return cls(kind, existing_cluster_id=existing_cluster_id.strip())
         if kind == "newCluster":
             try:
                 spec = json.loads(new_cluster_json)
             except json.JSONDecodeError as err:
-                raise ConfigurationError(f"newClusterJson is not valid JSON: {err.msg} at line {err.lineno}") from None
-            if not isinstance(spec, dict) or not spec:
                 raise ConfigurationError(
-                    "newClusterJson must be a JSON object such as "
-                    '{"spark_version": "15.4.x-scala2.12", "node_type_id": "...", "num_workers": 1}'
-                )
+                    f"newClusterJson is not valid JSON: {err.msg} at line {err.lineno}. {NEW_CLUSTER_EXAMPLE}"
+                ) from None
+            if not isinstance(spec, dict) or not spec:
+                raise ConfigurationError(f"newClusterJson must be a JSON object. {NEW_CLUSTER_EXAMPLE}")
             return cls(kind, new_cluster=compute.ClusterSpec.from_dict(spec))
         return cls(kind)
+
+    def check(self, client: WorkspaceClient) -> None:
+        """Fail before anything is created when existingClusterId names no cluster of the workspace."""
+        if self.kind != "existingCluster":
+            return
+        try:
+            client.clusters.get(self.existing_cluster_id)
+        except NotFound:
+            raise ConfigurationError(
+                f"existingClusterId '{self.existing_cluster_id}' is not a cluster of this workspace: give the id of "
+                "an existing cluster (the cluster's page, More > View JSON: cluster_id), or set compute to "
+                "serverless or newCluster."
+            ) from None
 
     def apply(self, task: jobs.SubmitTask) -> None:
         if self.kind == "existingCluster":
@@ -157,7 +177,9 @@ def find_job(client: WorkspaceClient, job_id: str, job_name: str) -> jobs.Job:
         try:
             return client.jobs.get(int(job_id))
         except DatabricksError as err:
-            raise ConfigurationError(f"jobId {job_id}: {err}") from err
+            raise ConfigurationError(
+                f"jobId {job_id}: {err} Check jobId (the number in the job's URL), or give jobName instead."
+            ) from err
     matches = list(client.jobs.list(name=job_name.strip()))
     if len(matches) == 1:
         return client.jobs.get(int(matches[0].job_id))  # type: ignore[arg-type]

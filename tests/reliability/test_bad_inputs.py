@@ -211,6 +211,12 @@ ROWS = [
         r"Give exactly one of 'notebooks', 'jobId' or 'jobName' for the run command",
     ),
     Row(
+        "missing notebook",
+        {"command": "test", "notebooks": "tests/nope"},
+        r"notebooks: 'tests/nope' does not exist in /Repos/.*; give paths relative to the repository's root "
+        r"\(\d+ notebooks there, e\.g\. tests/",
+    ),
+    Row(
         "glob matching nothing",
         {"command": "test", "notebooks": "tests/zzz_*"},
         r"notebooks: 'tests/zzz_\*' matches no notebook in /Repos/.* \(\d+ notebooks there, e\.g\. tests/",
@@ -219,6 +225,11 @@ ROWS = [
         "'..' in notebooks",
         {"command": "test", "notebooks": "../secrets"},
         r"notebooks entry '\.\./secrets' must be relative to the Git folder, without '\.\.' \(e\.g\. tests/test_\*\)",
+    ),
+    Row(
+        "unknown job id",
+        {"command": "run", "jobId": "987654321"},
+        r"jobId 987654321: .*Check jobId \(the number in the job's URL\), or give jobName instead",
     ),
     Row(
         "unknown job name",
@@ -230,11 +241,31 @@ ROWS = [
         {"command": "run", "jobName": "{twin_job}"},
         r"jobName 'twin-job-.*' matches 2 jobs \(id \d+, id \d+\); use jobId to pick one",
     ),
+    Row(
+        "invalid JSON in parameters",
+        {"command": "test", "notebooks": "tests/test_ok", "parameters": '{"env": "staging",}'},
+        r"parameters is not valid JSON: .* at line 1 column \d+\. Give one JSON object, e\.g\.",
+    ),
     # --- where it runs ---
     Row(
         "unknown compute",
         {"command": "test", "notebooks": "tests/test_ok", "compute": "gpu"},
         r"compute 'gpu' is not one of: serverless, existingCluster, newCluster",
+    ),
+    Row(
+        "existingCluster without an id",
+        {"command": "test", "notebooks": "tests/test_ok", "compute": "existingCluster"},
+        r"existingClusterId is empty but compute is existingCluster: give the cluster's id",
+    ),
+    Row(
+        "unknown existing cluster",
+        {"command": "test", "notebooks": "tests/test_ok", "compute": "existingCluster", "existingClusterId": "0000-x"},
+        r"existingClusterId '0000-x' is not a cluster of this workspace: give the id of an existing cluster",
+    ),
+    Row(
+        "invalid JSON in the new cluster spec",
+        {"command": "test", "notebooks": "tests/test_ok", "compute": "newCluster", "newClusterJson": "{workers: 1}"},
+        r"newClusterJson is not valid JSON: .*\. Give a cluster spec such as \{\"spark_version\"",
     ),
     Row(
         "timeout of zero",
@@ -252,6 +283,16 @@ ROWS = [
         r"Input 'timeoutMinutes' must be a number, got 'soon'",
     ),
     # --- Git folders and branches ---
+    Row(
+        "missing branch",
+        {"command": "test", "notebooks": "tests/test_ok", "branch": "no-such-branch"},
+        r"Cannot check out branch 'no-such-branch' in /Repos/.*Check input 'branch' .*exists in file://",
+    ),
+    Row(
+        "missing tag",
+        {"command": "test", "notebooks": "tests/test_ok", "tag": "v9.9.9"},
+        r"Cannot check out tag 'v9\.9\.9' in /Repos/.*Check input 'tag' .*exists in file://",
+    ),
     Row(
         "branch and tag together",
         {"command": "test", "notebooks": "tests/test_ok", "branch": "main", "tag": "v1"},
@@ -271,6 +312,16 @@ ROWS = [
         "repoPath not /Repos/<folder>/<name>",
         {"command": "repo", "repoPath": "/Repos/project"},
         r"repoPath '/Repos/project' is not allowed: Git folders under /Repos must be exactly /Repos/<folder>/<name>",
+    ),
+    Row(
+        "'..' in repoPath",
+        {"command": "repo", "repoPath": "/Repos/ci/../prod"},
+        r"repoPath '/Repos/ci/\.\./prod' must be an absolute workspace path without '\.' or '\.\.' parts, such as",
+    ),
+    Row(
+        "'..' in tempFolder",
+        {"command": "test", "notebooks": "tests/test_ok", "tempFolder": "/Repos/../Shared"},
+        r"tempFolder '/Repos/\.\./Shared' must be an absolute workspace path without '\.' or '\.\.' parts, such as",
     ),
     Row(
         "repoPath is a plain folder",

@@ -12,7 +12,7 @@ const { runCore, resultOf } = require('./child');
 const { coreCommand, prepareCore } = require('./core');
 const { loadManifest, taskJsonPath, taskVersion } = require('./manifest');
 const { findPython } = require('./python');
-const { readRequest } = require('./request');
+const { readRequest, secretsOf } = require('./request');
 
 async function run() {
   const manifestPath = taskJsonPath();
@@ -20,6 +20,7 @@ async function run() {
   try {
     const manifest = loadManifest(manifestPath);
     const { document, notices } = readRequest(tl, manifest);
+    secretsOf(document).forEach((secret) => tl.setSecret(secret));
     notices.forEach((notice) => console.log(notice));
     const python = findPython(document.inputs.pythonPath || '', tl);
     console.log(tl.loc('PythonFound', python.version.join('.'), python.command));

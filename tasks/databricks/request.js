@@ -47,6 +47,12 @@ const ENDPOINT_DATA_KEYS = ['environmentAuthorityUrl'];
 /** The built-in connection whose `AccessToken` parameter is System.AccessToken. */
 const SYSTEM_CONNECTION = 'SYSTEMVSSCONNECTION';
 
+/** Endpoint parameters that are not secrets (as PUBLIC_ENDPOINT_PARAMETERS in dbcicd/task.py). */
+const PUBLIC_PARAMETERS = ['serviceprincipalid', 'tenantid', 'clientid', 'scope', 'scopelevel'];
+
+/** Shorter values are not credentials; masking them would mangle the log (as MIN_SECRET_LENGTH in dbcicd/secrets.py). */
+const MIN_SECRET_LENGTH = 6;
+
 /** A value that is nothing but a macro, e.g. `$(Build.Repository.Uri)`: the agent leaves undefined ones as they are. */
 const UNEXPANDED = /^\$\([A-Za-z0-9_.]+\)$/;
 
@@ -145,4 +151,22 @@ function readVariables(tl, env) {
   return variables;
 }
 
-module.exports = { readRequest, PIPELINE_VARIABLES, ENDPOINT_DATA_KEYS };
+/**
+ * Every credential in the document, line by line (the agent refuses multi-line secrets): what the agent must be
+ * told to mask before anything else is printed.
+ * @param {RequestDocument} document @returns {string[]}
+ */
+function secretsOf(document) {
+  const values = [document.variables['System.AccessToken'] || ''];
+  for (const endpoint of Object.values(document.endpoints)) {
+    for (const [name, value] of Object.entries(endpoint.parameters)) {
+      if (!PUBLIC_PARAMETERS.includes(name.toLowerCase())) {
+        values.push(String(value));
+      }
+    }
+  }
+  const lines = values.flatMap((value) => value.split(/\r\n|\r|\n/)).map((line) => line.trim());
+  return [...new Set(lines.filter((line) => line.length >= MIN_SECRET_LENGTH))];
+}
+
+module.exports = { readRequest, secretsOf, PIPELINE_VARIABLES, ENDPOINT_DATA_KEYS };

@@ -5,7 +5,7 @@ const assert = require('node:assert/strict');
 const fs = require('fs');
 const path = require('path');
 const { describe, it } = require('node:test');
-const { PIPELINE_VARIABLES, readRequest } = require('../request');
+const { PIPELINE_VARIABLES, readRequest, secretsOf } = require('../request');
 const { TASK_JSON } = require('./helpers');
 
 const ARM_ID = '7d1f3a0e-2b4c-4e8f-9a6d-5c3b2a1f0e9d';
@@ -143,5 +143,28 @@ describe('readRequest', () => {
       [...named].filter((name) => !passed.includes(name)),
       [],
     );
+  });
+});
+
+describe('secretsOf', () => {
+  it('lists System.AccessToken and every secret endpoint parameter, line by line, without the public ones', () => {
+    const document = {
+      inputs: {},
+      variables: { 'System.AccessToken': TOKEN, 'Build.BuildId': '12' },
+      endpoints: {
+        azureSubscription: {
+          id: ARM_ID,
+          url: '',
+          scheme: 'ServicePrincipal',
+          parameters: {
+            serviceprincipalid: 'app-000001',
+            tenantid: 'tenant-000001',
+            serviceprincipalkey: 'first-key-line\nsecond-key-line',
+          },
+          data: {},
+        },
+      },
+    };
+    assert.deepEqual(secretsOf(document), [TOKEN, 'first-key-line', 'second-key-line']);
   });
 });

@@ -9,9 +9,14 @@ const { DATABRICKS_CONNECTION, SECRETS, resultOf, runTask, startTask, temporaryD
 const TEST_INPUTS = { command: 'test', notebooks: 'tests/test_*' };
 const CONNECTED = { connections: { databricksConnection: DATABRICKS_CONNECTION } };
 
+/** No secret printed, but where it is announced to the agent (task.setsecret), which hides it from the log. */
 function assertNoSecret(stdout) {
+  const shown = stdout
+    .split(/\r?\n/)
+    .filter((line) => !line.startsWith('##vso[task.setsecret]'))
+    .join('\n');
   for (const secret of Object.values(SECRETS)) {
-    assert.ok(!stdout.includes(secret), `a secret was printed:\n${stdout}`);
+    assert.ok(!shown.includes(secret), `a secret was printed:\n${stdout}`);
   }
 }
 
@@ -40,6 +45,20 @@ describe('Databricks@1 entry point', () => {
     assert.equal(core.document.variables['System.OidcRequestUri'], 'https://oidc.example/');
     assert.ok(core.args.includes('-I'), 'Python runs isolated from the agent PYTHON* settings');
     assertNoSecret(tr.stdout);
+  });
+
+  it('announces every secret to the agent before it prints anything but debug lines', async () => {
+    const { tr } = await runTask({ inputs: TEST_INPUTS, ...CONNECTED });
+    const lines = tr.stdout.split(/\r?\n/).filter((line) => line && !line.startsWith('##vso[task.debug]'));
+    const announced = lines.findIndex((line) => !line.startsWith('##vso[task.setsecret]'));
+    assert.deepEqual(
+      lines
+        .slice(0, announced)
+        .map((line) => line.slice('##vso[task.setsecret]'.length))
+        .sort(),
+      Object.values(SECRETS).sort(),
+      tr.stdout,
+    );
   });
 
   it('passes the Python output through to the agent', async () => {

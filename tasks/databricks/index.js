@@ -12,15 +12,14 @@ const { runCore, resultOf } = require('./child');
 const { coreCommand, prepareCore } = require('./core');
 const { loadManifest, taskJsonPath, taskVersion } = require('./manifest');
 const { findPython } = require('./python');
-const { readRequest, secretsOf } = require('./request');
+const { readRequest } = require('./request');
 
 async function run() {
   const manifestPath = taskJsonPath();
   tl.setResourcePath(manifestPath);
   try {
     const manifest = loadManifest(manifestPath);
-    const { document, notices } = readRequest(tl, manifest);
-    secretsOf(document).forEach((secret) => tl.setSecret(secret));
+    const { document, notices } = readRequest(tl, manifest, process.env, (secret) => tl.setSecret(secret));
     notices.forEach((notice) => console.log(notice));
     const python = findPython(document.inputs.pythonPath || '', tl);
     console.log(tl.loc('PythonFound', python.version.join('.'), python.command));

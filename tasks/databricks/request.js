@@ -72,13 +72,18 @@ const UNEXPANDED = /^\$\([A-Za-z0-9_.]+\)$/;
  */
 
 /**
- * Reads everything the core needs from the agent.
+ * Reads everything the core needs from the agent, announcing each secret (`announce`, e.g. tl.setSecret) the moment
+ * it is read: System.AccessToken before any input, since the task library writes every input value it reads to a
+ * debug line and an input may hold `$(System.AccessToken)`; the connections' secrets as soon as they are read.
  * @param {TaskLib} tl the task library (or a stand-in in tests)
  * @param {TaskManifest} manifest task.json
  * @param {NodeJS.ProcessEnv} env where a user may have mapped SYSTEM_ACCESSTOKEN with `env:`
+ * @param {(secret: string) => void} announce
  * @returns {{document: RequestDocument, notices: string[]}} notices: what the user should know (ignored inputs)
  */
-function readRequest(tl, manifest, env = process.env) {
+function readRequest(tl, manifest, env = process.env, announce = () => undefined) {
+  const variables = readVariables(tl, env);
+  secretLines([variables['System.AccessToken'] || '']).forEach(announce);
   const notices = [];
   const visible = visibleValues(manifest, (name) => (tl.getInput(name, false) || '').trim());
   for (const { name, rule } of visible.ignored) {
@@ -98,9 +103,10 @@ function readRequest(tl, manifest, env = process.env) {
   for (const input of manifest.inputs) {
     if (input.type.startsWith('connectedService:') && values[input.name]) {
       endpoints[input.name] = readEndpoint(tl, input.name, values[input.name]);
+      secretLines(endpointSecrets(endpoints[input.name])).forEach(announce);
     }
   }
-  return { document: { inputs: values, endpoints, variables: readVariables(tl, env) }, notices };
+  return { document: { inputs: values, endpoints, variables }, notices };
 }
 
 /** @param {TaskLib} tl @param {string} inputName @param {string} id @returns {Endpoint} */
@@ -151,22 +157,20 @@ function readVariables(tl, env) {
   return variables;
 }
 
+/** @param {Endpoint} endpoint @returns {string[]} the values of its authorization parameters that are secrets */
+function endpointSecrets(endpoint) {
+  return Object.entries(endpoint.parameters)
+    .filter(([name]) => !PUBLIC_PARAMETERS.includes(name.toLowerCase()))
+    .map(([, value]) => String(value));
+}
+
 /**
- * Every credential in the document, line by line (the agent refuses multi-line secrets): what the agent must be
- * told to mask before anything else is printed.
- * @param {RequestDocument} document @returns {string[]}
+ * Secrets as the agent takes them: line by line (it refuses multi-line values), none too short to be a credential.
+ * @param {string[]} values @returns {string[]}
  */
-function secretsOf(document) {
-  const values = [document.variables['System.AccessToken'] || ''];
-  for (const endpoint of Object.values(document.endpoints)) {
-    for (const [name, value] of Object.entries(endpoint.parameters)) {
-      if (!PUBLIC_PARAMETERS.includes(name.toLowerCase())) {
-        values.push(String(value));
-      }
-    }
-  }
+function secretLines(values) {
   const lines = values.flatMap((value) => value.split(/\r\n|\r|\n/)).map((line) => line.trim());
   return [...new Set(lines.filter((line) => line.length >= MIN_SECRET_LENGTH))];
 }
 
-module.exports = { readRequest, secretsOf, PIPELINE_VARIABLES, ENDPOINT_DATA_KEYS };
+module.exports = { readRequest, PIPELINE_VARIABLES, ENDPOINT_DATA_KEYS };

@@ -5,7 +5,7 @@ const assert = require('node:assert/strict');
 const fs = require('fs');
 const path = require('path');
 const { describe, it } = require('node:test');
-const { PIPELINE_VARIABLES, readRequest, secretsOf } = require('../request');
+const { PIPELINE_VARIABLES, readRequest } = require('../request');
 const { TASK_JSON } = require('./helpers');
 
 const ARM_ID = '7d1f3a0e-2b4c-4e8f-9a6d-5c3b2a1f0e9d';
@@ -146,25 +146,28 @@ describe('readRequest', () => {
   });
 });
 
-describe('secretsOf', () => {
-  it('lists System.AccessToken and every secret endpoint parameter, line by line, without the public ones', () => {
-    const document = {
-      inputs: {},
-      variables: { 'System.AccessToken': TOKEN, 'Build.BuildId': '12' },
-      endpoints: {
-        azureSubscription: {
-          id: ARM_ID,
-          url: '',
-          scheme: 'ServicePrincipal',
-          parameters: {
-            serviceprincipalid: 'app-000001',
-            tenantid: 'tenant-000001',
-            serviceprincipalkey: 'first-key-line\nsecond-key-line',
-          },
-          data: {},
-        },
+describe('readRequest announcing secrets', () => {
+  it('announces System.AccessToken before reading any input, then each secret line of a connection', () => {
+    const auth = {
+      scheme: 'ServicePrincipal',
+      parameters: {
+        serviceprincipalid: 'app-000001',
+        tenantid: 'tenant-000001',
+        serviceprincipalkey: 'first-key-line\nsecond-key-line',
       },
     };
-    assert.deepEqual(secretsOf(document), [TOKEN, 'first-key-line', 'second-key-line']);
+    const tl = agent({
+      inputs: { command: 'cleanup', connectionType: 'azureRM', azureSubscription: ARM_ID },
+      endpoints: { [ARM_ID]: { url: 'https://management.azure.com/', auth } },
+    });
+    const events = [];
+    const getInput = tl.getInput;
+    tl.getInput = (name) => (events.push(`input ${name}`), getInput(name));
+    readRequest(tl, TASK_JSON, {}, (secret) => events.push(`secret ${secret}`));
+    assert.equal(events[0], `secret ${TOKEN}`);
+    assert.deepEqual(
+      events.filter((event) => event.startsWith('secret')),
+      [`secret ${TOKEN}`, 'secret first-key-line', 'secret second-key-line'],
+    );
   });
 });

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
+from contextlib import ExitStack
 from typing import Any, TextIO
 
 from .errors import EXIT_FAILED, EXIT_OK, DbcicdError
@@ -36,28 +37,31 @@ def main(stdin: TextIO, stdout: TextIO, environ: Mapping[str, str] | None = None
     from .azdo import AzureDevOpsOutput, CommandWriter
     from .azdo_rest import RestSettings
     from .commands import execute
+    from .debuglog import debug_requested, sdk_debug_log
     from .report import ReportSettings, publish, task_report_directory
     from .teardown import Interrupts
 
     environ = os.environ if environ is None else environ
     writer = CommandWriter(stdout)
     output = AzureDevOpsOutput(writer)
-    try:
-        request = TaskRequest.from_json(stdin.read())
-        register_request_secrets(request)
-        rest = RestSettings.from_request(request, environ)
-        with Interrupts():
-            client = workspace_client(request.inputs, request.endpoints, request.variables, environ)
-            outcome = execute(request, client, output)
-    except DbcicdError as err:
-        writer.command("task.logissue", {"type": "error"}, err.message)
-        return err.exit_code
-    finally:
-        output.close()
-    settings = ReportSettings.from_request(request, task_report_directory(request, environ))
-    report = publish(outcome, settings, writer, stdout, rest)
-    output.info(("OK: " if report.success else "FAILED: ") + report.message)
-    return EXIT_OK if report.success else EXIT_FAILED
+    with ExitStack() as debug:
+        try:
+            request = TaskRequest.from_json(stdin.read())
+            register_request_secrets(request)
+            debug.enter_context(sdk_debug_log(writer, debug_requested(request.variables)))
+            rest = RestSettings.from_request(request, environ)
+            with Interrupts():
+                client = workspace_client(request.inputs, request.endpoints, request.variables, environ)
+                outcome = execute(request, client, output)
+        except DbcicdError as err:
+            writer.command("task.logissue", {"type": "error"}, err.message)
+            return err.exit_code
+        finally:
+            output.close()
+        settings = ReportSettings.from_request(request, task_report_directory(request, environ))
+        report = publish(outcome, settings, writer, stdout, rest)
+        output.info(("OK: " if report.success else "FAILED: ") + report.message)
+        return EXIT_OK if report.success else EXIT_FAILED
 
 
 if __name__ == "__main__":

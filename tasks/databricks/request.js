@@ -15,7 +15,7 @@ const { visibleValues } = require('./manifest');
 /**
  * Pipeline variables the core reads: `dbcicd.pipeline.VARIABLES` (which build, commit and step this is) and what
  * signing in and reporting need (workload identity federation, azure-devops-oidc, pull request comments, the
- * report folder).
+ * report folder), and System.Debug (the core then logs databricks-sdk's requests as debug lines).
  * System.AccessToken is added separately because it is a secret.
  */
 const PIPELINE_VARIABLES = [
@@ -39,6 +39,7 @@ const PIPELINE_VARIABLES = [
   'System.PlanId',
   'System.HostType',
   'Agent.TempDirectory',
+  'System.Debug',
 ];
 
 /** Endpoint data parameters the core reads (keys as Azure DevOps spells them). */

@@ -248,7 +248,7 @@ def announced_first(run: TaskRun) -> set[str]:
     return announced
 
 
-def test_the_process_watch_sees_a_child_command_line(tmp_path: Path) -> None:
+def test_the_process_watch_sees_a_child_command_line() -> None:
     """The watch reads the command line of a process started below the one watched (Linux /proc only)."""
     if not supported():
         pytest.skip("no Linux /proc here: the command lines of the task's processes are not checked")

@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 from .azdo import CommandWriter
+from .output import debug_records
 from .pipeline import variable
 from .secrets import MASK, registered_secrets
 
@@ -67,12 +68,5 @@ def sdk_debug_log(writer: CommandWriter, enabled: bool) -> Iterator[None]:
     if not enabled:
         yield
         return
-    logger = logging.getLogger(SDK_LOGGER)
-    handler, level = _AgentDebugLines(writer), logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    try:
+    with debug_records(SDK_LOGGER, _AgentDebugLines(writer)):
         yield
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)

@@ -156,10 +156,10 @@ class _RetryReporter(logging.Handler):
 
 
 @contextmanager
-def retries_reported(output: Output) -> Iterator[None]:
-    """While active, every retry the SDK makes (429, 503, dropped connections) shows as a warning line."""
-    logger = logging.getLogger(SDK_RETRY_LOGGER)
-    handler, level = _RetryReporter(output), logger.level
+def debug_records(logger_name: str, handler: logging.Handler) -> Iterator[None]:
+    """While active, `handler` gets the logger's records down to DEBUG (the logger's level is restored after)."""
+    logger = logging.getLogger(logger_name)
+    level = logger.level
     logger.addHandler(handler)
     if logger.getEffectiveLevel() > logging.DEBUG:
         logger.setLevel(logging.DEBUG)
@@ -168,3 +168,10 @@ def retries_reported(output: Output) -> Iterator[None]:
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
+
+
+@contextmanager
+def retries_reported(output: Output) -> Iterator[None]:
+    """While active, every retry the SDK makes (429, 503, dropped connections) shows as a warning line."""
+    with debug_records(SDK_RETRY_LOGGER, _RetryReporter(output)):
+        yield

@@ -350,7 +350,7 @@ def test(ctx: Context) -> Outcome:
     folders = ctx.folders
     quick = GitFolders(cleanup_client(ctx.client), ctx.output)
     ctx.teardown.add(f"delete the temporary Git folder {path}", lambda: _delete_temporary(quick, path, ctx.output))
-    folder = folders.create(path, url, provider, ctx.request.lines("sparseCheckout"))
+    folder = folders.ensure(path, url, provider, ctx.request.lines("sparseCheckout"), new_path=True)
     folder = _prepare_folder(ctx, folder, ref, expected)
     spec = _notebook_run(ctx, folder.path, resolve(ctx.client, folder.path, notebooks), parameters, timeout, compute)
     outcome = _submit_and_wait(ctx, "test", spec)

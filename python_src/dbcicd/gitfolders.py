@@ -167,14 +167,18 @@ class GitFolders:
         self.output.info(f"Created Git folder {path} (id {info.id}) from {public_url(url)}")
         return GitFolder.from_sdk(info)
 
-    def ensure(self, path: str, url: str, provider: str, sparse: list[str]) -> GitFolder:
-        """The Git folder at `path` for `url`: found, or created. Refuses a folder of another repository."""
-        existing = self.find(path)
+    def ensure(self, path: str, url: str, provider: str, sparse: list[str], *, new_path: bool = False) -> GitFolder:
+        """The Git folder at `path` for `url`: found, or created. Refuses a folder of another repository.
+
+        `new_path`: nobody else uses `path` (a temporary folder's unique name), so it is not looked up first. A
+        folder found there anyway was made by this very create: the SDK retried it after its answer was lost.
+        """
+        existing = None if new_path else self.find(path)
         if existing is None:
             try:
                 return self.create(path, url, provider, sparse)
             except ResourceAlreadyExists:
-                existing = self.find(path)  # another build created it a moment ago
+                existing = self.find(path)  # another build created it a moment ago, or our lost first attempt
                 if existing is None:
                     raise
         if not same_repository(existing.url, url):

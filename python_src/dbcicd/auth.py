@@ -44,6 +44,7 @@ from databricks.sdk.credentials_provider import (
 )
 
 from . import __version__
+from .apicalls import name_calls
 from .errors import ConfigurationError, DbcicdError
 from .secrets import install_log_redaction, redact, register_secret
 from .workload_identity import (
@@ -157,7 +158,7 @@ def connect(connection: Connection, retry_timeout: int = DEFAULT_RETRY_TIMEOUT_S
         raise ConfigurationError(redact("\n".join(filter(None, (message, connection.hint))))) from None
     config.retry_timeout_seconds = retry_timeout
     config.http_timeout_seconds = HTTP_TIMEOUT_SECONDS
-    return WorkspaceClient(config=config)
+    return name_calls(WorkspaceClient(config=config))
 
 
 def retry_timeout_seconds(inputs: Mapping[str, str]) -> int:

@@ -16,6 +16,7 @@ from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import DatabricksError
 from databricks.sdk.service import jobs
 
+from .apicalls import api_error
 from .collect import ResultFile, collect, notebook_results_root
 from .errors import Cancelled, ConfigurationError, DbcicdError, RunFailed
 from .gitfolders import GitFolder, GitFolders, check_folder_path, check_temp_parent, provider_for, public_url
@@ -76,9 +77,11 @@ def execute(request: TaskRequest, client: WorkspaceClient, output: Output) -> Ou
             return _COMMANDS[command](ctx)
     except (DatabricksError, DbcicdError) as err:
         explained = explain_refusal(err, request.inputs)
-        if explained is None:
-            raise
-        raise explained from err
+        if explained is not None:
+            raise explained from err
+        if isinstance(err, DatabricksError):
+            raise api_error(err) from err
+        raise
     finally:
         ctx.teardown.run()
 

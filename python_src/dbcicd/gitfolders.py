@@ -12,6 +12,7 @@ from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import DatabricksError, NotFound, ResourceAlreadyExists
 from databricks.sdk.service.workspace import ObjectType, SparseCheckout
 
+from .apicalls import refused
 from .errors import ConfigurationError, RunFailed
 from .output import Output
 from .pipeline import GitRef
@@ -193,6 +194,8 @@ class GitFolders:
         try:
             self.client.repos.update(folder.id, **{ref.kind: ref.name})  # type: ignore[arg-type]
         except DatabricksError as err:
+            if not refused(err):  # the service failed, not the ref
+                raise RunFailed(f"Cannot check out {ref} in {folder.path}: {err}") from err
             raise ConfigurationError(
                 f"Cannot check out {ref} in {folder.path}: {err}. Check input '{ref.kind}' (by default the branch "
                 f"being built) and that the {ref.kind} exists in {public_url(folder.url)}."

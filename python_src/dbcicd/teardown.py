@@ -16,6 +16,7 @@ from types import FrameType
 
 from databricks.sdk import WorkspaceClient
 
+from .apicalls import name_calls
 from .errors import Cancelled
 from .output import Output
 
@@ -52,7 +53,7 @@ def cleanup_client(client: WorkspaceClient) -> WorkspaceClient:
     config = client.config.copy()
     config.http_timeout_seconds = 3
     config.retry_timeout_seconds = int(CLEANUP_BUDGET_S)
-    return WorkspaceClient(config=config)
+    return name_calls(WorkspaceClient(config=config))
 
 
 class Teardown:

@@ -289,7 +289,7 @@ def _run_command(args: argparse.Namespace) -> int:
     from .azdo import AzureDevOpsOutput, CommandWriter, azure_devops_active
     from .azdo_rest import RestSettings
     from .commands import execute
-    from .output import Output, choose_output
+    from .output import Output, choose_output, retries_reported
     from .report import ReportSettings, publish
     from .secrets import redact
     from .teardown import Interrupts
@@ -300,7 +300,8 @@ def _run_command(args: argparse.Namespace) -> int:
     output: Output = AzureDevOpsOutput(writer) if writer else choose_output(sys.stdout)
     try:
         with Interrupts():
-            client = workspace_client(request.inputs, request.endpoints, request.variables, os.environ)
+            with retries_reported(output):  # signing in probes the host: its retries show as well
+                client = workspace_client(request.inputs, request.endpoints, request.variables, os.environ)
             outcome = execute(request, client, output)
     finally:
         output.close()

@@ -74,7 +74,10 @@ def execute(request: TaskRequest, client: WorkspaceClient, output: Output) -> Ou
     ctx = Context(request, client, output, build, Teardown(output))
     try:
         with retries_reported(output):
-            return _COMMANDS[command](ctx)
+            try:
+                return _COMMANDS[command](ctx)
+            finally:
+                ctx.teardown.run()  # its retries are reported too
     except (DatabricksError, DbcicdError) as err:
         explained = explain_refusal(err, request.inputs)
         if explained is not None:
@@ -82,8 +85,6 @@ def execute(request: TaskRequest, client: WorkspaceClient, output: Output) -> Ou
         if isinstance(err, DatabricksError):
             raise api_error(err) from err
         raise
-    finally:
-        ctx.teardown.run()
 
 
 # --- inputs shared by several commands -----------------------------------------------------------------------

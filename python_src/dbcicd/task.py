@@ -38,6 +38,7 @@ def main(stdin: TextIO, stdout: TextIO, environ: Mapping[str, str] | None = None
     from .azdo_rest import RestSettings
     from .commands import execute
     from .debuglog import debug_requested, sdk_debug_log
+    from .output import retries_reported
     from .report import ReportSettings, publish, task_report_directory
     from .teardown import Interrupts
 
@@ -51,7 +52,8 @@ def main(stdin: TextIO, stdout: TextIO, environ: Mapping[str, str] | None = None
             debug.enter_context(sdk_debug_log(writer, debug_requested(request.variables)))
             rest = RestSettings.from_request(request, environ)
             with Interrupts():
-                client = workspace_client(request.inputs, request.endpoints, request.variables, environ)
+                with retries_reported(output):  # signing in probes the host: its retries show as well
+                    client = workspace_client(request.inputs, request.endpoints, request.variables, environ)
                 outcome = execute(request, client, output)
         except DbcicdError as err:
             writer.command("task.logissue", {"type": "error"}, err.message)

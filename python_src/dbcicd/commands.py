@@ -257,7 +257,7 @@ def _wait_and_collect(ctx: Context, command: str, run_id: int, timeout: int, bas
         ) from None
     forget()
     outcome = Outcome(command, run=finished, base_folder=base_folder)
-    outcome.task_outputs = _task_outputs(ctx.client, finished)
+    outcome.task_outputs = _task_outputs(ctx.client, finished, ctx.output)
     if ctx.request.flag("publishTestResults", True):
         # Now, before clean-up: a temporary Git folder takes the files written inside it along when deleted.
         outcome.result_files = collect(ctx.client, finished)
@@ -282,17 +282,21 @@ def _cancel_by_name(client: WorkspaceClient, run_name: str) -> None:
             client.jobs.cancel_run(candidate.run_id)
 
 
-def _task_outputs(client: WorkspaceClient, run: jobs.Run) -> dict[str, jobs.RunOutput]:
-    """get-output of every task run (the parent of a multi-task run has none), fetched concurrently."""
+def _task_outputs(client: WorkspaceClient, run: jobs.Run, output: Output) -> dict[str, jobs.RunOutput]:
+    """get-output of every task run (the parent of a multi-task run has none), fetched concurrently. One that cannot
+    be read is a warning: the task's state and test results stand, only its exit value (an output variable) is
+    missing."""
     tasks = [t for t in run.tasks or [] if t.run_id is not None]
     if not tasks:
         return {}
 
     def fetch(task: jobs.RunTask) -> tuple[str, jobs.RunOutput]:
+        key = task.task_key or str(task.run_id)
         try:
-            return task.task_key or str(task.run_id), client.jobs.get_run_output(task.run_id)  # type: ignore[arg-type]
+            return key, client.jobs.get_run_output(task.run_id)  # type: ignore[arg-type]
         except DatabricksError as err:
-            return task.task_key or str(task.run_id), jobs.RunOutput(error=f"Could not read the task's output: {err}")
+            output.warning(f"Could not read the output of task {key} ({err}): its exit value is not in the outputs")
+            return key, jobs.RunOutput(error=f"Could not read the task's output: {err}")
 
     with ThreadPoolExecutor(max_workers=min(OUTPUT_FETCH_THREADS, len(tasks))) as pool:
         return dict(pool.map(fetch, tasks))

@@ -28,7 +28,7 @@ from .pipeline import BuildContext, GitRef, parse_ref
 from .refusals import explain_refusal
 from .results import first_line
 from .runs import Compute, NotebookRun, find_job, parse_parameters, run_job, submit
-from .teardown import Teardown, cleanup_client
+from .teardown import CLEANUP_BUDGET_S, InFlight, Teardown, cleanup_client
 from .tempnames import repo_name_from_url, temporary_name
 from .waiting import RunWatcher, WaitTimedOut
 
@@ -235,9 +235,11 @@ def _notebook_run(
 def _submit_and_wait(ctx: Context, command: str, spec: NotebookRun) -> Outcome:
     token = ctx.build.idempotency_token(f"submit:{command}")
     quick = cleanup_client(ctx.client)
-    # Registered before submitting: if the submit is interrupted, the run is found by its unique name.
-    forget = ctx.teardown.add(f"cancel the run '{spec.run_name}'", lambda: _cancel_by_name(quick, spec.run_name))
-    run_id = submit(ctx.client, spec, token)
+    submitting = InFlight(lambda: submit(ctx.client, spec, token))
+    forget = ctx.teardown.add(
+        f"cancel the run '{spec.run_name}'", lambda: _cancel_submitted(quick, submitting, spec.run_name)
+    )
+    run_id = submitting.result()
     forget()
     return _wait_and_collect(ctx, command, run_id, spec.timeout_seconds, spec.base_folder)
 
@@ -274,6 +276,16 @@ def _cancel_if_active(client: WorkspaceClient, run_id: int) -> None:
         jobs.RunLifeCycleState.INTERNAL_ERROR,
     ):
         client.jobs.cancel_run(run_id)
+
+
+def _cancel_submitted(client: WorkspaceClient, submitting: InFlight[int], run_name: str) -> None:
+    """Cancel the run an interrupted or failed submit may have started: the one it answers with, else (no answer in
+    time, or an error after the server may have acted) any active run of its unique name."""
+    run_id = submitting.settled(CLEANUP_BUDGET_S)
+    if run_id is not None:
+        _cancel_if_active(client, run_id)
+    else:
+        _cancel_by_name(client, run_name)
 
 
 def _cancel_by_name(client: WorkspaceClient, run_name: str) -> None:
@@ -357,8 +369,11 @@ def test(ctx: Context) -> Outcome:
 
     folders = ctx.folders
     quick = GitFolders(cleanup_client(ctx.client), ctx.output)
-    ctx.teardown.add(f"delete the temporary Git folder {path}", lambda: _delete_temporary(quick, path, ctx.output))
-    folder = folders.ensure(path, url, provider, ctx.request.lines("sparseCheckout"), new_path=True)
+    creating = InFlight(lambda: folders.ensure(path, url, provider, ctx.request.lines("sparseCheckout"), new_path=True))
+    ctx.teardown.add(
+        f"delete the temporary Git folder {path}", lambda: _delete_temporary(quick, creating, path, ctx.output)
+    )
+    folder = creating.result()
     folder = _prepare_folder(ctx, folder, ref, expected)
     spec = _notebook_run(ctx, folder.path, resolve(ctx.client, folder.path, notebooks), parameters, timeout, compute)
     outcome = _submit_and_wait(ctx, "test", spec)
@@ -366,7 +381,8 @@ def test(ctx: Context) -> Outcome:
     return outcome
 
 
-def _delete_temporary(folders: GitFolders, path: str, output: Output) -> None:
+def _delete_temporary(folders: GitFolders, creating: InFlight[GitFolder], path: str, output: Output) -> None:
+    creating.settled(CLEANUP_BUDGET_S)  # a create still under way would make the folder after it was looked for
     if folders.delete_at(path):
         output.info(f"Deleted the temporary Git folder {path}")
 

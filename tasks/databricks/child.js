@@ -6,12 +6,31 @@
  *
  * Cancellation: the agent sends SIGINT, then SIGTERM 7.5 s later, then kills this process only (not its children),
  * and the task library does not forward signals. So both are passed on to Python, which cancels the Databricks run
- * and deletes its temporary Git folder. On Windows the agent's Ctrl+C reaches every process of the console group,
- * Python included, and `kill()` would terminate Python outright, so nothing is forwarded there.
+ * and deletes its temporary Git folder. A signal that reaches Python while its interpreter is still starting can be
+ * lost, so it is sent again every RESEND_MS until Python exits (the core acts on the first and ignores the others).
+ * On Windows the agent's Ctrl+C reaches every process of the console group, Python included, and `kill()` would
+ * terminate Python outright, so nothing is forwarded there.
  */
 const { spawn } = require('child_process');
 
 const FORWARDED_SIGNALS = /** @type {const} */ (['SIGINT', 'SIGTERM']);
+const RESEND_MS = 1000;
+
+/** Signals that came before the core started, passed on as soon as it has. */
+const held = /** @type {NodeJS.Signals[]} */ ([]);
+const hold = (/** @type {NodeJS.Signals} */ signal) => {
+  held.push(signal);
+};
+
+/**
+ * Until the core runs, SIGINT/SIGTERM are held rather than ending this process at once (Node's default for a signal
+ * nobody listens to), so that a cancellation while the task starts still reaches the core and ends as cancelled.
+ */
+function holdSignals() {
+  for (const signal of FORWARDED_SIGNALS) {
+    process.on(signal, hold);
+  }
+}
 
 /** Exit codes of `python -m dbcicd task`. */
 const EXIT = { OK: 0, FAILED: 1, CONFIGURATION: 2, OUT_OF_MEMORY: 137, CANCELLED: 130 };
@@ -36,16 +55,25 @@ function runCore(command, input, { env, tl, platform = process.platform }) {
       env,
       windowsHide: true,
     });
+    /** @type {NodeJS.Timeout | undefined} */
+    let resend;
     const forward = (/** @type {NodeJS.Signals} */ signal) => {
       console.log(tl.loc('Cancelling', signal));
       if (platform !== 'win32') {
         child.kill(signal);
+        clearInterval(resend);
+        resend = setInterval(() => child.kill(signal), RESEND_MS);
       }
     };
     for (const signal of FORWARDED_SIGNALS) {
       process.on(signal, forward);
+      process.removeListener(signal, hold);
     }
-    const stopForwarding = () => FORWARDED_SIGNALS.forEach((signal) => process.removeListener(signal, forward));
+    held.splice(0).forEach(forward);
+    const stopForwarding = () => {
+      clearInterval(resend);
+      FORWARDED_SIGNALS.forEach((signal) => process.removeListener(signal, forward));
+    };
     child.on('error', (err) => {
       stopForwarding();
       reject(new Error(tl.loc('StartFailed', command.command, err.message)));
@@ -79,10 +107,14 @@ function resultOf(exit, tl) {
     case EXIT.OUT_OF_MEMORY:
       return { result: 'Failed', message: tl.loc('ResultOutOfMemory') };
     case null:
+      // Python ends by SIGINT/SIGTERM itself only outside its cancellation handling: starting up, or reporting.
+      if (exit.signal && /** @type {readonly string[]} */ (FORWARDED_SIGNALS).includes(exit.signal)) {
+        return { result: 'Cancelled', message: tl.loc('ResultCancelledOutside', exit.signal) };
+      }
       return { result: 'Failed', message: tl.loc('ResultKilled', exit.signal) };
     default:
       return { result: 'Failed', message: tl.loc('ResultUnexpected', exit.code) };
   }
 }
 
-module.exports = { runCore, resultOf, EXIT };
+module.exports = { holdSignals, runCore, resultOf, EXIT };

@@ -8,13 +8,14 @@
 const os = require('os');
 const path = require('path');
 const tl = require('azure-pipelines-task-lib/task');
-const { runCore, resultOf } = require('./child');
+const { holdSignals, runCore, resultOf } = require('./child');
 const { coreCommand, prepareCore } = require('./core');
 const { loadManifest, taskJsonPath, taskVersion } = require('./manifest');
 const { findPython } = require('./python');
 const { readRequest } = require('./request');
 
 async function run() {
+  holdSignals();
   const manifestPath = taskJsonPath();
   tl.setResourcePath(manifestPath);
   try {

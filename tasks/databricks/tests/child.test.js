@@ -33,6 +33,14 @@ describe('resultOf', () => {
       { result: 'Failed', message: 'ResultKilled SIGKILL' },
     ],
     [
+      { code: null, signal: 'SIGINT' },
+      { result: 'Cancelled', message: 'ResultCancelledOutside SIGINT' },
+    ],
+    [
+      { code: null, signal: 'SIGTERM' },
+      { result: 'Cancelled', message: 'ResultCancelledOutside SIGTERM' },
+    ],
+    [
       { code: 3, signal: null },
       { result: 'Failed', message: 'ResultUnexpected 3' },
     ],

@@ -4,7 +4,8 @@
 // - install_wheels.py WHEELS SET TARGET: creates TARGET with its completion marker;
 // - the core (`-I -u -X utf8 -c <bootstrap> SITE`): records the request document from stdin, prints a logging
 //   command, then exits with FAKE_PYTHON_EXIT, or with FAKE_PYTHON_WAIT=signal says READY and exits 130 on
-//   SIGINT/SIGTERM (recording the signal).
+//   SIGINT/SIGTERM (recording the signal); FAKE_PYTHON_WAIT=signal-twice misses the first signal (as an interpreter
+//   still starting can) and exits on the second.
 // Every call is appended as one JSON line to FAKE_PYTHON_LOG.
 'use strict';
 const fs = require('fs');
@@ -31,10 +32,13 @@ if (code.includes('python_implementation')) {
   process.stdin.on('end', () => {
     record({ call: 'core', args, document: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
     console.log('##vso[task.setvariable variable=runId;isoutput=true]42');
-    if (process.env.FAKE_PYTHON_WAIT === 'signal') {
+    if (process.env.FAKE_PYTHON_WAIT?.startsWith('signal')) {
+      let missed = process.env.FAKE_PYTHON_WAIT === 'signal-twice' ? 1 : 0;
       const stop = (signal) => {
         record({ call: 'signal', signal });
-        process.exit(130);
+        if (missed-- <= 0) {
+          process.exit(130);
+        }
       };
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);

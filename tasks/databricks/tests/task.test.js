@@ -142,6 +142,21 @@ describe('Databricks@1 entry point', () => {
     assert.match(stdout, /loc_mock_Cancelling SIGINT/);
   });
 
+  it('sends the signal again while Python runs on (a signal can be lost while its interpreter starts)', async () => {
+    const task = startTask({ inputs: TEST_INPUTS, ...CONNECTED, fake: { FAKE_PYTHON_WAIT: 'signal-twice' } });
+    await waitFor(() => task.output().includes('READY'));
+    task.child.kill('SIGINT');
+    const { commands } = await task.exited;
+    assert.deepEqual(
+      task.calls().filter((call) => call.call === 'signal'),
+      [
+        { call: 'signal', signal: 'SIGINT' },
+        { call: 'signal', signal: 'SIGINT' },
+      ],
+    );
+    assert.equal(resultOf(commands), 'Cancelled');
+  });
+
   it('forwards SIGTERM to Python', async () => {
     const task = startTask({ inputs: TEST_INPUTS, ...CONNECTED, fake: { FAKE_PYTHON_WAIT: 'signal' } });
     await waitFor(() => task.output().includes('READY'));

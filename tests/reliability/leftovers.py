@@ -3,6 +3,8 @@ name) and Git folders. Every reliability test ends by asserting that nothing of 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import jobs
 
@@ -21,9 +23,27 @@ def git_folders_under(client: WorkspaceClient, parent: str) -> list[str]:
     return [repo.path or "" for repo in client.repos.list(path_prefix=parent.rstrip("/") + "/")]
 
 
+@dataclass
+class Leftovers:
+    """What a build has in the workspace: all its runs, the ones still active, and the Git folders under `parent`."""
+
+    build_id: str
+    parent: str
+    runs: list[jobs.BaseRun]
+    active: list[int]
+    folders: list[str]
+
+    @classmethod
+    def of(cls, client: WorkspaceClient, build_id: str, parent: str) -> Leftovers:
+        active = [run.run_id or 0 for run in runs_of_build(client, build_id, active_only=True)]
+        return cls(build_id, parent, runs_of_build(client, build_id), active, git_folders_under(client, parent))
+
+    def assert_none(self, context: str = "") -> None:
+        """No run of the build still active and no Git folder under `parent`; `context` follows the failure."""
+        assert self.active == [], f"runs of build {self.build_id} still active: {self.active}\n{context}"
+        assert self.folders == [], f"Git folders left under {self.parent}: {self.folders}\n{context}"
+
+
 def assert_nothing_left(client: WorkspaceClient, build_id: str, parent: str) -> None:
     """No run of the build still active and no Git folder under `parent`."""
-    active = [run.run_id for run in runs_of_build(client, build_id, active_only=True)]
-    assert active == [], f"runs of build {build_id} still active: {active}"
-    folders = git_folders_under(client, parent)
-    assert folders == [], f"Git folders left under {parent}: {folders}"
+    Leftovers.of(client, build_id, parent).assert_none()

@@ -1,6 +1,6 @@
 """The lending-club example, unchanged, on the local workspace: the staging flow through `dbcicd run` (train and
-evaluate, promote only a better model) and its integration-test notebook through `dbcicd test`, whose pytest cases
-(the example's unit tests and its pipeline tests) come back as test results."""
+evaluate, promote only a better model) with the file registry. The integration-test notebook runs through the
+packaged task in test_demo.py."""
 
 from __future__ import annotations
 
@@ -10,12 +10,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from databricks.sdk import WorkspaceClient
 
 from dbcicd.cli import main
 from dbcicd.localworkspace import LocalWorkspaceServer
-from junit_reader import read
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "lending-club"
 SKIPPED_FOLDERS = {"__pycache__", ".pytest_cache", ".ruff_cache"}
@@ -53,8 +51,8 @@ def test_staging_flow_promotes_only_a_better_model(
     """Train and evaluate, as a staging pipeline runs it: the first model is promoted; after the next batch, a
     deliberately worse model gets `promote` false (the gate a later stage reads) and production stays.
 
-    Uses the file registry (the fallback without MLflow) in the workspace's DBFS; the next test uses MLflow, and the
-    integration notebook it runs also checks that the promote notebook refuses a worse model.
+    Uses the file registry (the fallback without MLflow) in the workspace's DBFS; test_demo.py runs the same flow
+    with MLflow through the packaged task.
     """
     remote = make_remote(example_files())
     parent = f"/Repos/{unique('staging')}"
@@ -81,38 +79,3 @@ def test_staging_flow_promotes_only_a_better_model(
     registry = local_workspace.workspace.dbfs_root / data / "registry" / "lending_club_income"
     assert json.loads((registry / "aliases.json").read_text()) == {"challenger": "2", "production": version}
     assert worse["notebookOutput_production_version"] == version
-
-
-def test_integration_notebook_through_dbcicd_test(
-    cli_env: Path,
-    make_remote: Callable[[dict[str, str]], Any],
-    local_workspace: LocalWorkspaceServer,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """`dbcicd test -n 'tests/test_*'` runs the integration notebook: unit and pipeline tests become test cases,
-    MLflow tracks under the workspace root, and the test model is gone afterwards."""
-    remote = make_remote(example_files())
-    parent = f"/Repos/{unique('ci')}"
-    args = ["test", "--git-url", remote.url, "--git-provider", "gitHub", "--branch", "main", "--temp-folder", parent]
-    assert main([*args, "-n", "tests/test_*", "--report-dir", "out"]) == 0
-
-    cases = [case for file in (cli_env / "out").rglob("*.xml") for case in read(file)]
-    titles = {case.title: case.outcome for case in cases}
-    assert titles["tests_test_pipeline"] == "Passed"
-    assert len(cases) > 40 and {case.outcome for case in cases} == {"Passed"}
-    for name in (
-        "test_first_model_is_promoted_when_nothing_is_in_production",
-        "test_a_worse_model_is_not_recommended",
-        "test_promotion_refuses_a_worse_model",
-        "test_gradient_boosting_beats_the_baseline_on_curated_data",
-    ):
-        assert titles.get(name) == "Passed", sorted(titles)
-
-    from mlflow import MlflowClient
-
-    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
-    store = (local_workspace.root / "mlflow").as_uri()
-    mlflow = MlflowClient(tracking_uri=store, registry_uri=store)
-    experiment = mlflow.get_experiment_by_name("/Shared/lending-club-tests")
-    assert experiment is not None and mlflow.search_runs([experiment.experiment_id])
-    assert not [m.name for m in mlflow.search_registered_models() if "_test_" in m.name]

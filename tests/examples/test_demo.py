@@ -1,0 +1,59 @@
+"""The Quickstart's demo (examples/lending-club/demo.py), run as a user runs it, with the packaged task of this
+session: the integration notebook's pytest cases come back one by one, MLflow tracks under the workspace root, the
+first model is promoted and the deliberately weak one is not, each decision following from its metrics."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from junit_reader import read
+from task_harness import PackagedTask
+
+DEMO = Path(__file__).resolve().parents[2] / "examples" / "lending-club" / "demo.py"
+DECISION = re.compile(r"Decision: (PROMOTE|KEEP PRODUCTION) — candidate v(\d+) RMSE ([\d,]+), (.*)")
+
+
+def test_demo_runs_the_pipeline_through_the_task(
+    packaged_task: PackagedTask, tools_directory: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Exit 0; the test step publishes the notebook's pytest cases individually; staging promotes the first model,
+    keeps the weak baseline out, and each printed decision follows from the printed RMSEs."""
+    out = tmp_path / "demo"
+    args = ["--task-folder", str(packaged_task.folder), "--tools", str(tools_directory), "--out", str(out)]
+    done = subprocess.run([sys.executable, str(DEMO), *args], capture_output=True, text=True, timeout=170)
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr
+
+    decisions = DECISION.findall(done.stdout)
+    assert [(verdict, version) for verdict, version, _, _ in decisions] == [("PROMOTE", "1"), ("KEEP PRODUCTION", "2")]
+    (_, _, _, nothing_yet), (_, _, weak_rmse, production) = decisions
+    assert nothing_yet == "no model in production yet"
+    assert float(weak_rmse.replace(",", "")) > float(production.removeprefix("production RMSE ").replace(",", ""))
+    assert "Production is now version 1" in done.stdout
+
+    junit = [Path(line.split("JUnit:", 1)[1].strip()) for line in done.stdout.splitlines() if "JUnit:" in line]
+    cases = {case.title: case.outcome for file in junit for case in read(file)}
+    assert len(cases) > 40 and set(cases.values()) == {"Passed"}
+    for name in (
+        "tests_test_pipeline",
+        "test_first_model_is_promoted_when_nothing_is_in_production",
+        "test_a_worse_model_is_not_recommended",
+        "test_promotion_refuses_a_worse_model",
+        "test_gradient_boosting_beats_the_baseline_on_curated_data",
+    ):
+        assert cases.get(name) == "Passed", sorted(cases)
+    assert re.search(r"Summary: .*summary\.md", done.stdout)
+
+    from mlflow import MlflowClient
+
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    store = (out / "workspace" / "mlflow").as_uri()
+    mlflow = MlflowClient(tracking_uri=store, registry_uri=store)
+    experiment = mlflow.get_experiment_by_name("/Shared/lending-club-tests")
+    assert experiment is not None and mlflow.search_runs([experiment.experiment_id])
+    assert not [m.name for m in mlflow.search_registered_models() if "_test_" in m.name]
+    assert str(mlflow.get_model_version_by_alias("lending_club_income", "production").version) == "1"

@@ -1,0 +1,30 @@
+"""The README's Quickstart is what it promises: two commands in one sh block right under its heading, the first
+running the demo that tests/examples/test_demo.py runs, the second the suite `.ci/run` runs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def quickstart_commands() -> list[str]:
+    readme = ROOT.joinpath("README.md").read_text(encoding="utf-8")
+    match = re.search(r"^## Quickstart\n\n```sh\n(.*?)```", readme, re.MULTILINE | re.DOTALL)
+    assert match, "README.md: a ```sh block must follow the '## Quickstart' heading directly"
+    return match.group(1).splitlines()
+
+
+def test_two_commands_the_first_runs_the_demo() -> None:
+    """Exactly two lines; the first installs the demo extra, builds the task and runs examples/lending-club/demo.py."""
+    first, second = quickstart_commands()
+    assert '".[demo]"' in first and "npm ci" in first and "npm run build" in first
+    assert first.endswith("python3 examples/lending-club/demo.py")
+    assert second
+
+
+def test_ci_runs_the_second_command() -> None:
+    """.ci/run runs the second line as it is."""
+    ci_lines = ROOT.joinpath(".ci", "run").read_text(encoding="utf-8").splitlines()
+    assert quickstart_commands()[1] in ci_lines

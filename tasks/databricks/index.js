@@ -5,17 +5,18 @@
  * with the task, and runs `python -m dbcicd task` with the request document on stdin. The core does the work and
  * talks to the agent itself (logging commands); this file turns its exit code into the task result.
  */
+const { holdSignals, runCore, resultOf } = require('./child');
+
+holdSignals(); // first of all: loading the task library takes a while, and a cancel meanwhile must not be fatal
 const os = require('os');
 const path = require('path');
 const tl = require('azure-pipelines-task-lib/task');
-const { holdSignals, runCore, resultOf } = require('./child');
 const { coreCommand, prepareCore } = require('./core');
 const { loadManifest, taskJsonPath, taskVersion } = require('./manifest');
 const { findPython } = require('./python');
 const { readRequest } = require('./request');
 
 async function run() {
-  holdSignals();
   const manifestPath = taskJsonPath();
   tl.setResourcePath(manifestPath);
   try {

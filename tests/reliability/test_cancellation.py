@@ -1,0 +1,225 @@
+"""Cancelling a `test` step: SIGINT to the packaged task's Node process, as the agent sends it, at random points.
+
+Each phase of a step gets the same number of trials: while Node and the core start (before the folder exists),
+while the folder is created and checked out, just before and while the run is submitted, while it runs, while its
+outputs and result files are read, and while the folder is looked up and deleted. A latency fault on the phase's
+endpoint widens its window; the signal comes at a seeded random moment after that endpoint's first call arrives
+(the seed is printed; DBCICD_CANCEL_SEED=<seed> replays it).
+
+Each trial must end before the agent's SIGTERM (7.5 s after SIGINT) with the result Cancelled, no run of its build
+active or left to run on (a run it started ends CANCELED unless it had already finished), and no Git folder. One
+other end is accepted: a signal in the first tenth of a second, while Node itself starts and before the entry point's
+first line runs, ends Node with no output at all; the agent then records the step as cancelled, and nothing started.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import random
+import signal
+import statistics
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from databricks.sdk.service import jobs
+from faulty_steps import ENDPOINTS, LATENCY_MS, REPOSITORY, WorkspacePool, rule, step_inputs
+from leftovers import Leftovers
+from task_runs import Agents, build_variables, run_all, unique
+
+from conftest import GitRemote
+from dbcicd.localworkspace import LocalWorkspaceServer
+from task_harness import PackagedTask, TaskRun, finish, interrupt
+
+AGENT_SIGTERM_AFTER_S = 7.5  # the agent sends SIGTERM this long after SIGINT
+TRIALS_PER_PHASE = 5
+WORKERS = 3
+SEED = int(os.environ.get("DBCICD_CANCEL_SEED") or random.SystemRandom().randrange(10**6))
+REACH_TIMEOUT_S = 60
+LATENCY_S = LATENCY_MS / 1000
+
+
+@dataclass(frozen=True)
+class Phase:
+    """A part of the step: the signal comes `window_s` or less after the first call to `trigger` (an ENDPOINTS
+    name; None: the start of the process); `slow` endpoints answer LATENCY_MS late."""
+
+    name: str
+    trigger: str | None
+    window_s: float
+    slow: tuple[str, ...] = ()
+    run_ends_cancelled: bool = False  # a run of the build can only have ended CANCELED
+    inputs: dict[str, str] = field(default_factory=dict)
+
+
+PHASES = [
+    Phase("starting", None, 1.5),
+    Phase("creating-folder", "repos-create", LATENCY_S, slow=("repos-create",)),
+    Phase("checking-out", "repos-update", LATENCY_S, slow=("repos-update",)),
+    Phase("before-submit", "workspace-list", LATENCY_S, slow=("workspace-list",)),
+    Phase("submitting", "runs-submit", LATENCY_S, slow=("runs-submit",), run_ends_cancelled=True),
+    Phase("waiting", "runs-get", 3.0, run_ends_cancelled=True, inputs={"parameters": "sleep_s=5"}),
+    Phase("reading-outputs", "runs-get-output", LATENCY_S, slow=("runs-get-output",)),
+    Phase("reading-results", "workspace-export", LATENCY_S, slow=("workspace-export",)),
+    Phase("finding-folder", "workspace-get-status", LATENCY_S, slow=("workspace-get-status",)),
+    Phase("deleting-folder", "repos-delete", LATENCY_S, slow=("repos-delete",)),
+]
+
+
+@dataclass(frozen=True)
+class Plan:
+    index: int
+    phase: Phase
+    delay_s: float
+
+    @property
+    def id(self) -> str:
+        return f"{self.index:02d}-{self.phase.name}"
+
+
+_random = random.Random(SEED)
+PLANS = [
+    Plan(index, PHASES[index % len(PHASES)], round(_random.uniform(0, PHASES[index % len(PHASES)].window_s), 3))
+    for index in range(TRIALS_PER_PHASE * len(PHASES))
+]
+
+
+@dataclass
+class Trial:
+    plan: Plan
+    signalled: bool
+    exit_s: float | None  # from SIGINT to the process's exit; None: still running at AGENT_SIGTERM_AFTER_S
+    run: TaskRun
+    left: Leftovers
+
+    @property
+    def result(self) -> str | None:
+        complete = self.run.commands("task.complete")
+        return complete[0].properties["result"] if complete else None
+
+    @property
+    def ended_before_the_task_ran(self) -> bool:
+        """Node ended by the signal with no output: before the entry point's first line (see the module docstring)."""
+        return self.run.returncode == -signal.SIGINT and not self.run.stdout.strip()
+
+
+@contextmanager
+def arrivals(server: LocalWorkspaceServer, route: str) -> Iterator[list[float]]:
+    """The monotonic times at which calls matching `route` arrive at the server, while active."""
+    times: list[float] = []
+    original = server.count
+
+    def count(method: str, path: str) -> None:
+        if fnmatch.fnmatchcase(f"{method} {path}", route):
+            times.append(time.monotonic())
+        original(method, path)
+
+    server.count = count  # type: ignore[method-assign]
+    try:
+        yield times
+    finally:
+        server.count = original  # type: ignore[method-assign]
+
+
+def wait_for(times: list[float], process: subprocess.Popen[str]) -> bool:
+    """Whether a first arrival came before the process ended (polled every 20 ms, at most REACH_TIMEOUT_S)."""
+    deadline = time.monotonic() + REACH_TIMEOUT_S
+    while not times:
+        if process.poll() is not None or time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def interrupted_exit(process: subprocess.Popen[str]) -> float | None:
+    """SIGINT, then the seconds until the process exits; None (and killed) if it still runs at the agent's SIGTERM."""
+    interrupt(process)
+    sent = time.monotonic()
+    try:
+        process.wait(timeout=AGENT_SIGTERM_AFTER_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return None
+    return time.monotonic() - sent
+
+
+def run_trial(agents: Agents, pool: WorkspacePool, build: tuple[str, str], plan: Plan) -> Trial:
+    phase = plan.phase
+    parent = f"/Repos/{unique('cancel')}"
+    with pool.lease() as server:
+        server.faults.replace([rule(endpoint, "latency") for endpoint in phase.slow])
+        agent = agents.new(server, f"cancel-{plan.id}")
+        with arrivals(server, ENDPOINTS[phase.trigger] if phase.trigger else "* *") as times:
+            started = time.monotonic()
+            process = agent.start(step_inputs(parent, **phase.inputs), build_variables(*build))
+            reached = phase.trigger is None or wait_for(times, process)
+            time.sleep(max(0.0, (times[0] if phase.trigger and times else started) + plan.delay_s - time.monotonic()))
+            signalled = reached and process.poll() is None
+            exit_s = interrupted_exit(process) if signalled else None
+            run = finish(process, started)
+            # A call still in flight when the process ended (the server keeps acting on it) is answered at most
+            # LATENCY_S after it arrived: only then is what the step left behind final.
+            time.sleep(max(0.0, max(times, default=0.0) + LATENCY_S + 0.2 - time.monotonic()))
+        server.faults.replace([])
+        left = Leftovers.of(pool.client(server), agent.build_id, parent)
+        settle_runs(pool, server, left)
+    return Trial(plan, signalled, exit_s, run, left)
+
+
+def settle_runs(pool: WorkspacePool, server: LocalWorkspaceServer, left: Leftovers) -> None:
+    """Reads the runs again until none is still stopping (a cancelled task is killed within a second)."""
+    client = pool.client(server)
+    deadline = time.monotonic() + 10
+    for index, run in enumerate(left.runs):
+        while time.monotonic() < deadline:
+            left.runs[index] = client.jobs.get_run(run.run_id or 0)
+            if left.runs[index].state and left.runs[index].state.life_cycle_state == jobs.RunLifeCycleState.TERMINATED:
+                break
+            time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def trials(
+    packaged_task: PackagedTask, node: str, tools_directory: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Trial]]:
+    """Every planned trial, WORKERS at a time."""
+    print(f"\ncancellation trials: seed {SEED} (replay with DBCICD_CANCEL_SEED={SEED})")
+    remote = GitRemote(tmp_path_factory.mktemp("git"))
+    build = (remote.url, remote.commit(REPOSITORY, "build"))
+    agents = Agents(packaged_task, node, tools_directory, tmp_path_factory.mktemp("cancel"))
+    with WorkspacePool(WORKERS) as pool:
+        done = run_all(PLANS, lambda plan: run_trial(agents, pool, build, plan), WORKERS)
+    yield {trial.plan.id: trial for trial in done}
+
+
+@pytest.mark.parametrize("plan", PLANS, ids=[plan.id for plan in PLANS])
+def test_sigint(plan: Plan, trials: dict[str, Trial]) -> None:
+    """SIGINT in this phase: the task exits in time, Cancelled, no run going on, no Git folder."""
+    trial = trials[plan.id]
+    log = f"seed {SEED}, signal {plan.delay_s} s into {plan.phase.name}\n{trial.run.stdout}{trial.run.stderr}"
+
+    assert trial.signalled, f"the step ended before the signal\n{log}"
+    assert trial.exit_s is not None, f"still running {AGENT_SIGTERM_AFTER_S} s after SIGINT\n{log}"
+    assert trial.result == "Cancelled" or trial.ended_before_the_task_ran, log
+    trial.left.assert_none(log)
+    if plan.phase.run_ends_cancelled:
+        states = [run.state.result_state if run.state else None for run in trial.left.runs]
+        assert set(states) <= {jobs.RunResultState.CANCELED}, f"runs went on after the cancel: {states}\n{log}"
+
+
+def test_exit_times(trials: dict[str, Trial], capsys: pytest.CaptureFixture[str]) -> None:
+    """Every trial exits before the agent's SIGTERM; the distribution of exit times is printed."""
+    times = sorted(trial.exit_s for trial in trials.values() if trial.exit_s is not None)
+    assert len(times) == len(trials)
+    p95 = times[max(0, round(0.95 * len(times)) - 1)]
+    with capsys.disabled():
+        print(
+            f"\nSIGINT to exit over {len(times)} trials (seed {SEED}): median {statistics.median(times):.2f} s, "
+            f"p95 {p95:.2f} s, max {times[-1]:.2f} s (the agent's SIGTERM comes at {AGENT_SIGTERM_AFTER_S} s)"
+        )
+    assert times[-1] < AGENT_SIGTERM_AFTER_S

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dbcicd.localagent import AgentCommand, PackagedTask, ServiceConnection, commands
+from dbcicd.localagent import AgentCommand, PackagedTask, ServiceConnection, commands, step_variables
 from dbcicd.localworkspace import LocalWorkspaceServer
 
 
@@ -124,23 +124,7 @@ class Agent:
         return [self.workspace.token, self.access_token, *confidential]
 
     def variables(self, extra: Mapping[str, str]) -> dict[str, str]:
-        return {
-            "Build.BuildId": self.build_id,
-            "System.JobAttempt": "1",
-            "System.JobId": str(uuid.uuid4()),
-            "System.TaskInstanceId": str(uuid.uuid4()),
-            "System.CollectionUri": "https://dev.azure.com/example/",
-            "System.TeamFoundationCollectionUri": "https://dev.azure.com/example/",
-            "System.TeamProject": "example",
-            "System.TeamProjectId": str(uuid.uuid4()),
-            "System.PlanId": str(uuid.uuid4()),
-            "System.HostType": "build",
-            "System.DefaultWorkingDirectory": str(self.sources),
-            "Build.SourcesDirectory": str(self.sources),
-            "Agent.TempDirectory": str(self.temp),
-            "Agent.ToolsDirectory": str(self.tools),
-            **extra,
-        }
+        return {**step_variables(self.build_id, self.sources, self.temp, self.tools), **extra}
 
     def start(
         self,

@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from dbcicd.localagent import PackagedTask, ServiceConnection, commands, lines
+from dbcicd.localagent import PackagedTask, ServiceConnection, commands, lines, step_variables
 from dbcicd.localworkspace import LocalWorkspaceServer
 
 EXAMPLE = Path(__file__).resolve().parent
@@ -67,21 +67,12 @@ class LocalAgent:
         self.access_token = uuid.uuid4().hex
 
     def variables(self, git_url: str, commit: str) -> dict[str, str]:
+        """A CI build of main at `commit`, as the agent describes it to each step."""
         return {
-            "Build.BuildId": "1",
+            **step_variables("1", self.work, self.temp, self.tools),
             "Build.Repository.Uri": git_url,
             "Build.SourceBranch": "refs/heads/main",
             "Build.SourceVersion": commit,
-            "Build.SourcesDirectory": str(self.work),
-            "System.DefaultWorkingDirectory": str(self.work),
-            "System.JobAttempt": "1",
-            "System.JobId": str(uuid.uuid4()),
-            "System.TaskInstanceId": str(uuid.uuid4()),
-            "System.CollectionUri": "https://dev.azure.com/example/",
-            "System.TeamProject": "lending-club",
-            "System.HostType": "build",
-            "Agent.TempDirectory": str(self.temp),
-            "Agent.ToolsDirectory": str(self.tools),
         }
 
     def run(self, inputs: Mapping[str, str], git_url: str, commit: str) -> StepResult:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import uuid
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -32,6 +33,26 @@ _MACRO = re.compile(r"\$\(([A-Za-z0-9_.]+)\)")
 def environment_name(name: str) -> str:
     """How the agent names a variable in the environment: upper case, `.` and spaces as `_`."""
     return name.upper().replace(".", "_").replace(" ", "_")
+
+
+def step_variables(build_id: str, sources: Path, temp: Path, tools: Path) -> dict[str, str]:
+    """The predefined variables the agent gives a step of a build job (each step a task instance id of its own)."""
+    return {
+        "Build.BuildId": build_id,
+        "System.JobAttempt": "1",
+        "System.JobId": str(uuid.uuid4()),
+        "System.TaskInstanceId": str(uuid.uuid4()),
+        "System.CollectionUri": "https://dev.azure.com/example/",
+        "System.TeamFoundationCollectionUri": "https://dev.azure.com/example/",
+        "System.TeamProject": "example",
+        "System.TeamProjectId": str(uuid.uuid4()),
+        "System.PlanId": str(uuid.uuid4()),
+        "System.HostType": "build",
+        "System.DefaultWorkingDirectory": str(sources),
+        "Build.SourcesDirectory": str(sources),
+        "Agent.TempDirectory": str(temp),
+        "Agent.ToolsDirectory": str(tools),
+    }
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from _localserver import local_workspace, upload_notebook
 from dbcicd.azdo import CommandWriter
 from dbcicd.collect import collect
 from dbcicd.commands import Outcome, _task_outputs
+from dbcicd.output import PlainOutput
 from dbcicd.report import ReportSettings, publish
 
 TARGET_S = 3.0
@@ -70,7 +71,7 @@ def report_once(client: WorkspaceClient, run: jobs.Run, directory: Path) -> tupl
     """Seconds to fetch outputs, collect the notebooks' files and publish; and how many test cases went out."""
     start = time.perf_counter()
     outcome = Outcome("run", success=False, message="bench", run=run)
-    outcome.task_outputs = _task_outputs(client, run)
+    outcome.task_outputs = _task_outputs(client, run, PlainOutput(io.StringIO()))
     outcome.result_files = collect(client, run)
     report = publish(outcome, ReportSettings(directory), CommandWriter(io.StringIO()), io.StringIO())
     elapsed = time.perf_counter() - start

@@ -9,6 +9,7 @@ it alone (`WorkspacePool`): its fault rules and call counts belong to that step,
 
 from __future__ import annotations
 
+import fnmatch
 import queue
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -80,6 +81,42 @@ def rule(endpoint: str, kind: str, **options: Any) -> FaultRule:
     return FaultRule.parse({"route": ENDPOINTS[endpoint], **FAULT_KINDS[kind], **options})
 
 
+def kind_of(fault: FaultRule) -> str:
+    """The FAULT_KINDS name of a rule."""
+    if fault.status is not None:
+        return str(fault.status)
+    return f"drop-{fault.drop}" if fault.drop else "latency"
+
+
+@dataclass(frozen=True)
+class Call:
+    """One API call of a step: its ENDPOINTS name (None for others) and the fault it met (a FAULT_KINDS name)."""
+
+    endpoint: str | None
+    kind: str | None
+
+
+@contextmanager
+def calls_of(server: LocalWorkspaceServer) -> Iterator[list[Call]]:
+    """Every call the server receives while active, in order, with the fault each met."""
+    calls: list[Call] = []
+    pick = server.faults.pick
+
+    def logged(method: str, path: str) -> FaultRule | None:
+        fault = pick(method, path)
+        endpoint = next(
+            (name for name, route in ENDPOINTS.items() if fnmatch.fnmatchcase(f"{method} {path}", route)), None
+        )
+        calls.append(Call(endpoint, kind_of(fault) if fault else None))
+        return fault
+
+    server.faults.pick = logged  # type: ignore[method-assign]
+    try:
+        yield calls
+    finally:
+        server.faults.pick = pick  # type: ignore[method-assign]
+
+
 def step_inputs(temp_folder: str, **extra: str) -> dict[str, str]:
     """The inputs of a `test` step of the notebooks in REPOSITORY, its temporary Git folder under `temp_folder`."""
     return {"command": "test", "gitProvider": "gitHub", "notebooks": "tests/test_*", "tempFolder": temp_folder, **extra}
@@ -129,6 +166,7 @@ class StepResult:
     run: TaskRun
     agent: Agent
     fired: list[int]  # per rule, in the order given
+    calls: list[Call]
     left: Leftovers
 
     @property
@@ -158,10 +196,11 @@ def run_step(
     """One `test` step of `build` (repository URL, commit) with `rules` injected, on a workspace of its own, its
     temporary folder under a parent of its own (so nothing another step left is counted as this one's)."""
     parent = f"/Repos/{unique(name)}"
-    with pool.lease() as server:
+    with pool.lease() as server, calls_of(server) as calls:
         server.faults.replace(rules)
         agent = agents.new(server, name)
         run = agent.run(step_inputs(parent, **(inputs or {})), build_variables(*build))
         fired = [rule.fired for rule in rules]
         server.faults.replace([])
-        return StepResult(run, agent, fired, Leftovers.of(pool.client(server), agent.build_id, parent))
+        step_calls = list(calls)
+    return StepResult(run, agent, fired, step_calls, Leftovers.of(pool.client(server), agent.build_id, parent))

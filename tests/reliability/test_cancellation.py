@@ -32,8 +32,8 @@ from faulty_steps import ENDPOINTS, LATENCY_MS, REPOSITORY, WorkspacePool, rule,
 from leftovers import Leftovers
 from task_runs import Agents, build_variables, run_all, unique
 
-from conftest import GitRemote
 from dbcicd.localworkspace import LocalWorkspaceServer
+from git_remote import GitRemote
 from task_harness import PackagedTask, TaskRun, finish, interrupt
 
 AGENT_SIGTERM_AFTER_S = 7.5  # the agent sends SIGTERM this long after SIGINT

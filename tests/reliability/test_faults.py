@@ -2,12 +2,10 @@
 the agent runs it.
 
 Each fault fires once (a persistent one is its own case): 429 with Retry-After, 503, 500, the connection dropped
-before the server acted and after it acted (the change made, the answer lost), and a latency spike. The SDK retries
-429, 503 and lost connections — repeating a POST is safe because runs/submit carries an idempotency token and a Git
-folder created by a lost request is recognised at the step's own unique path — and the step succeeds with its
-results, the retry shown as a warning. A 500 is not retried (the SDK's policy: the server may have acted, or the
-request may be at fault): where the step cannot do without the call it fails with an error naming the call, where it
-can (the optional discovery probe, a task's exit value) it goes on, and clean-up calls are tried again. Every case
+before the server acted and after it acted (the change made, the answer lost), and a latency spike. What the step
+must end with is expectations.py's: retried to success with a warning, or, for a 500 on a call the step cannot do
+without, failed with an error naming the call. Repeating a POST is safe: runs/submit carries an idempotency token,
+and a Git folder made by a request whose answer was lost is recognised at the step's own unique path. Every case
 ends with exactly the runs it should have made, none of them active, and no Git folder.
 
 The cases run three at a time, each on a local workspace of its own, when the first test needs them.
@@ -21,11 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from expectations import SERVER_ERROR, SUCCEEDED, Expected, api_call, problems
 from faulty_steps import (
     ENDPOINTS,
-    EXIT_VALUE,
     FAULT_KINDS,
-    PASSED,
     REPOSITORY,
     RETRY_REASONS,
     RETRY_WARNING,
@@ -36,63 +33,24 @@ from faulty_steps import (
 )
 from task_runs import Agents, run_all
 
-from conftest import GitRemote
 from dbcicd.localworkspace import FaultRule
+from git_remote import GitRemote
 from task_harness import PackagedTask
 
 WORKERS = 3
 RETRY_BUDGET_S = 3  # retryTimeoutSeconds of the case whose fault never ends
 
 
-@dataclass(frozen=True)
-class Expected:
-    """What a case must end with: the task's result, how many runs its build made, and regular expressions that one
-    error and one warning of the task must match (empty: no requirement)."""
-
-    result: str
-    runs: int
-    error: str = ""
-    warning: str = ""
-
-
-def retried(endpoint: str, kind: str) -> Expected:
+def retried(kind: str) -> Expected:
     return Expected("Succeeded", 1, warning=re.escape(RETRY_WARNING + RETRY_REASONS[kind]))
-
-
-def api_call(endpoint: str) -> str:
-    """How an error names the call to `endpoint`: its method and path (ids as digits)."""
-    method, path = ENDPOINTS[endpoint].split(" ", 1)
-    return re.escape(f"{method} {path}").replace(r"\*", r"\d+") + r"\b"
-
-
-CLEANUP_RETRIED = r"Clean-up: delete the temporary Git folder \S+ failed \(.*Internal error.*\); trying again"
-# A 500 answered once. Before the run: nothing was made, the step fails naming the call. After it: the run is
-# cancelled (runs-get) or its results are unreadable (export): fail, the results are what the step is for. A task's
-# exit value only feeds output variables: warn. Clean-up calls are tried again until the folder is gone.
-SERVER_ERROR: dict[str, Expected] = {
-    "discovery": Expected("Succeeded", 1),
-    "mkdirs": Expected("Failed", 0, error=api_call("mkdirs")),
-    "repos-create": Expected("Failed", 0, error=r"Creating the Git folder \S+ from \S+ failed: Internal error"),
-    "repos-update": Expected("Failed", 0, error=r"Cannot check out branch 'main' in \S+: Internal error"),
-    "repos-get": Expected("Failed", 0, error=api_call("repos-get")),
-    "workspace-list": Expected("Failed", 0, error=api_call("workspace-list")),
-    "runs-submit": Expected("Failed", 0, error=r"Submitting the run failed: Internal error"),
-    "runs-get": Expected("Failed", 1, error=api_call("runs-get")),
-    "runs-get-output": Expected(
-        "Succeeded", 1, warning=r"Could not read the output of task tests_test_checks \(.*Internal error"
-    ),
-    "workspace-export": Expected("Failed", 1, error=r"Could not read \S+/checks\.xml: Internal error"),
-    "workspace-get-status": Expected("Succeeded", 1, warning=CLEANUP_RETRIED),
-    "repos-delete": Expected("Succeeded", 1, warning=CLEANUP_RETRIED),
-}
 
 
 def expected(endpoint: str, kind: str) -> Expected:
     if kind == "500":
         return SERVER_ERROR[endpoint]
     if kind == "latency":
-        return Expected("Succeeded", 1)
-    return retried(endpoint, kind)
+        return SUCCEEDED
+    return retried(kind)
 
 
 @dataclass(frozen=True)
@@ -148,20 +106,8 @@ def test_fault(case: Case, results: dict[str, StepResult]) -> None:
     log = step.log
 
     assert step.fired[0] >= 1, f"the fault never fired: the step did not call {case.id}\n{log}"
-    assert step.run.result == want.result, log
+    assert problems(step, want) == [], log
     assert len(step.left.runs) == want.runs, f"runs of the build: {[r.run_id for r in step.left.runs]}\n{log}"
     step.left.assert_none(log)
-    assert "Traceback" not in step.run.stderr, log
-    if want.error:
-        assert any(re.search(want.error, error) for error in step.run.errors), (want.error, step.run.errors)
-        assert not [e for e in step.run.errors if "not configured correctly" in e], "a fault is not a bad input"
-    if want.warning:
-        warnings = [c.data for c in step.run.commands("task.logissue") if c.properties.get("type") == "warning"]
-        assert any(re.search(want.warning, warning) for warning in warnings), (want.warning, warnings)
-    elif want.result == "Succeeded":
+    if want.result == "Succeeded" and not want.warning:
         assert step.retry_warnings() == [], "nothing failed, so nothing was retried"
-    if want.result == "Succeeded":
-        assert step.test_results() >= PASSED, log
-        assert step.run.variables["resultState"] == "SUCCESS"
-        if case.id != "runs-get-output-500":
-            assert step.run.variables["notebookOutput"] == EXIT_VALUE

@@ -8,8 +8,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -17,11 +16,12 @@ from typing import Any
 import pytest
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import jobs
-from task_harness import Agent, ServiceConnection, TaskRun, base_interpreter, finish, interrupt
 
 from dbcicd.localworkspace import LocalWorkspaceServer
 from dbcicd.tempnames import temporary_name
 from junit_reader import read
+from server_calls import arrivals
+from task_harness import Agent, ServiceConnection, TaskRun, base_interpreter, finish, interrupt
 
 HEADER = "# Databricks notebook source\n"
 PASSING = HEADER + "import json\ndbutils.notebook.exit(json.dumps({'promote': True, 'auc': 0.91}))\n"
@@ -75,23 +75,6 @@ def assert_declared_outputs(agent: Agent, run: TaskRun) -> None:
     """Every output variable is declared in task.json (or is a notebookOutput_<key> one, described there)."""
     declared = {v["name"] for v in agent.task.manifest["outputVariables"]}
     assert {name for name in run.variables if not name.startswith("notebookOutput_")} <= declared
-
-
-@contextmanager
-def first_call_after(server: LocalWorkspaceServer) -> Iterator[list[float]]:
-    """Records the monotonic time of the first Databricks API request the server receives."""
-    times: list[float] = []
-    original = server.count
-
-    def count(method: str, path: str) -> None:
-        times.append(time.monotonic())
-        original(method, path)
-
-    server.count = count  # type: ignore[method-assign]
-    try:
-        yield times
-    finally:
-        server.count = original  # type: ignore[method-assign]
 
 
 def test_test_command_publishes_results_and_deletes_the_folder(
@@ -290,7 +273,7 @@ def test_start_up_time_on_an_empty_and_a_prepared_tool_cache(
     agent.tools = tmp_path / "empty-tools"
     figures = []
     for _ in ("empty", "cached"):
-        with first_call_after(local_workspace) as calls:
+        with arrivals(local_workspace) as calls:
             started = time.monotonic()
             run = finish(agent.start({"command": "cleanup", "tempFolder": f"/Repos/{unique('e2e-start')}"}), started)
         assert run.result == "Succeeded"

@@ -14,7 +14,6 @@ first line runs, ends Node with no output at all; the agent then records the ste
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import random
 import signal
@@ -22,7 +21,6 @@ import statistics
 import subprocess
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +32,7 @@ from task_runs import Agents, build_variables, run_all, unique
 
 from dbcicd.localworkspace import LocalWorkspaceServer
 from git_remote import GitRemote
+from server_calls import arrivals
 from task_harness import PackagedTask, TaskRun, finish, interrupt
 
 AGENT_SIGTERM_AFTER_S = 7.5  # the agent sends SIGTERM this long after SIGINT
@@ -106,24 +105,6 @@ class Trial:
     def ended_before_the_task_ran(self) -> bool:
         """Node ended by the signal with no output: before the entry point's first line (see the module docstring)."""
         return self.run.returncode == -signal.SIGINT and not self.run.stdout.strip()
-
-
-@contextmanager
-def arrivals(server: LocalWorkspaceServer, route: str) -> Iterator[list[float]]:
-    """The monotonic times at which calls matching `route` arrive at the server, while active."""
-    times: list[float] = []
-    original = server.count
-
-    def count(method: str, path: str) -> None:
-        if fnmatch.fnmatchcase(f"{method} {path}", route):
-            times.append(time.monotonic())
-        original(method, path)
-
-    server.count = count  # type: ignore[method-assign]
-    try:
-        yield times
-    finally:
-        server.count = original  # type: ignore[method-assign]
 
 
 def wait_for(times: list[float], process: subprocess.Popen[str]) -> bool:

@@ -1,0 +1,28 @@
+"""When calls reach a local workspace: for tests that time what a task does, or act at a given moment of it."""
+
+from __future__ import annotations
+
+import fnmatch
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from dbcicd.localworkspace import LocalWorkspaceServer
+
+
+@contextmanager
+def arrivals(server: LocalWorkspaceServer, route: str = "* *") -> Iterator[list[float]]:
+    """The monotonic times at which calls matching `route` (`METHOD /path` with `*` wildcards) arrive, while active."""
+    times: list[float] = []
+    original = server.count
+
+    def count(method: str, path: str) -> None:
+        if fnmatch.fnmatchcase(f"{method} {path}", route):
+            times.append(time.monotonic())
+        original(method, path)
+
+    server.count = count  # type: ignore[method-assign]
+    try:
+        yield times
+    finally:
+        server.count = original  # type: ignore[method-assign]

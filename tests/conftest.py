@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from databricks.sdk import WorkspaceClient
 
+from dbcicd.localagent import newest_source
 from dbcicd.localworkspace import LocalWorkspaceServer
 from git_remote import GitRemote
 from task_harness import Agent, PackagedTask
@@ -64,32 +65,7 @@ def make_remote(tmp_path_factory: pytest.TempPathFactory) -> Callable[[dict[str,
 
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-# What the VSIX is made from: a VSIX older than any of these is rebuilt before the tests use it.
-PACKAGE_SOURCES = (
-    "task.json",
-    "vss-extension.json",
-    "package-lock.json",
-    "pyproject.toml",
-    "images",
-    "docs/marketplace-overview.md",
-    "scripts",
-    "tasks/databricks",
-    "python_src/dbcicd",
-)
-_SKIPPED_DIRS = {"node_modules", "__pycache__", "tests"}
 BUILD_TIMEOUT_S = 600
-
-
-def _newest_source() -> float:
-    newest = 0.0
-    for source in PACKAGE_SOURCES:
-        path = REPO_ROOT / source
-        if path.is_file():
-            newest = max(newest, path.stat().st_mtime)
-        for folder, dirs, files in os.walk(path):
-            dirs[:] = [d for d in dirs if d not in _SKIPPED_DIRS]
-            newest = max([newest, *(Path(folder, f).stat().st_mtime for f in files)])
-    return newest
 
 
 def _run(command: list[str]) -> None:
@@ -110,7 +86,7 @@ def node() -> str:
 def vsix(node: str) -> Path:
     """dist/*.vsix, packaged again with `npm run package` when it is missing or older than its sources."""
     built = sorted((REPO_ROOT / "dist").glob("*.vsix"), key=lambda p: p.stat().st_mtime)
-    if not built or built[-1].stat().st_mtime < _newest_source():
+    if not built or built[-1].stat().st_mtime < newest_source(REPO_ROOT):
         npm = shutil.which("npm")
         if npm is None:
             pytest.fail("npm is missing: it packages the extension (`npm ci && npm run package`)")

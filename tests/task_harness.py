@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -16,7 +15,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dbcicd.localagent import AgentCommand, PackagedTask, ServiceConnection, commands, step_variables
+from dbcicd.localagent import (  # noqa: F401 (interrupt: tests import it from here)
+    AgentCommand,
+    PackagedTask,
+    ServiceConnection,
+    commands,
+    interrupt,
+    step_variables,
+)
 from dbcicd.localworkspace import LocalWorkspaceServer
 
 
@@ -66,11 +72,6 @@ def finish(process: subprocess.Popen[str], started: float, timeout: float = 120)
         stdout, stderr = process.communicate()
         raise AssertionError(f"the task did not finish within {timeout} s\n{stdout}\n{stderr}") from None
     return TaskRun(process.returncode, stdout, stderr, time.monotonic() - started)
-
-
-def interrupt(process: subprocess.Popen[str]) -> None:
-    """What the agent does first when a run is cancelled: SIGINT to the task's Node process only."""
-    process.send_signal(signal.SIGINT)
 
 
 def python_bin(folder: Path, interpreter: str) -> Path:

@@ -17,7 +17,9 @@ as .NET's ReadLine does. This reader shares nothing with the writer (`dbcicd.azd
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import subprocess
 import uuid
 import zipfile
@@ -53,6 +55,39 @@ def step_variables(build_id: str, sources: Path, temp: Path, tools: Path) -> dic
         "Agent.TempDirectory": str(temp),
         "Agent.ToolsDirectory": str(tools),
     }
+
+
+# What `npm run build` and `npm run package` make the task from, in a checkout of this repository.
+PACKAGE_SOURCES = (
+    "task.json",
+    "vss-extension.json",
+    "package-lock.json",
+    "pyproject.toml",
+    "images",
+    "docs/marketplace-overview.md",
+    "scripts",
+    "tasks/databricks",
+    "python_src/dbcicd",
+)
+_NOT_PACKAGED = {"node_modules", "__pycache__", "tests"}
+
+
+def newest_source(checkout: Path) -> float:
+    """When the newest file the task is packaged from last changed: a build older than this runs stale code."""
+    newest = 0.0
+    for source in PACKAGE_SOURCES:
+        path = checkout / source
+        if path.is_file():
+            newest = max(newest, path.stat().st_mtime)
+        for folder, dirs, files in os.walk(path):
+            dirs[:] = [d for d in dirs if d not in _NOT_PACKAGED]
+            newest = max([newest, *(Path(folder, f).stat().st_mtime for f in files)])
+    return newest
+
+
+def interrupt(process: subprocess.Popen[str]) -> None:
+    """What the agent does first when a run is cancelled: SIGINT to the task's Node process only."""
+    process.send_signal(signal.SIGINT)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,9 @@ starts it (Node, inputs and a service connection in the environment, logging com
 3. the next batch, with a deliberately weak model (`model=baseline`), which must not be promoted.
 
 It prints where the JUnit files and the summary are, and each promotion decision with the metrics it follows from.
-Everything goes under ./dbcicd-demo (replaced on every run). Exit code 0 when every step did what it should.
+Everything goes under ./dbcicd-demo (replaced on every run). Exit code 0 when every step did what it should. The
+task is the one `npm run build` stages in build/extension; the demo runs that build first when the staged task is
+missing or older than its sources. Ctrl+C cancels the running step as the agent would and stops the workspace.
 """
 
 from __future__ import annotations
@@ -27,12 +29,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from dbcicd.localagent import PackagedTask, ServiceConnection, commands, lines, step_variables
+from dbcicd.localagent import PackagedTask, ServiceConnection, commands, interrupt, lines, newest_source, step_variables
 from dbcicd.localworkspace import LocalWorkspaceServer
 
 EXAMPLE = Path(__file__).resolve().parent
 REPOSITORY = EXAMPLE.parents[1]
 STAGED_TASK = REPOSITORY / "build" / "extension" / "tasks" / "databricks"
+BUILD_TIMEOUT_S = 600
+CANCEL_WAIT_S = 60  # for a cancelled step to stop its run and delete its temporary Git folder
 NOT_PUBLISHED = {"__pycache__", ".pytest_cache", ".ruff_cache", "demo.py"}
 STAGING_FOLDER = "/Repos/staging/lending-club"
 ROWS = "2000"  # applications per batch: enough for the models to differ clearly, small enough to train in seconds
@@ -97,9 +101,13 @@ class LocalAgent:
         )
         assert process.stdout is not None
         log = []
-        for line in process.stdout:
-            log.append(line)
-            show(line.rstrip("\n"))
+        try:
+            for line in process.stdout:
+                log.append(line)
+                show(line.rstrip("\n"))
+        except KeyboardInterrupt:
+            cancel(process)
+            raise
         process.wait()
         stdout = "".join(log)
         [complete] = commands(stdout, "task.complete") or [None]
@@ -111,6 +119,19 @@ class LocalAgent:
             junit_files=[Path(p) for files in published for p in files.split(",") if p],
             summary=Path(summaries[-1]) if summaries else None,
         )
+
+
+def cancel(process: subprocess.Popen[str]) -> None:
+    """Ctrl+C: cancel the step as the agent does (SIGINT; the task then cancels its run and deletes its temporary Git
+    folder) and wait for it while the local workspace still answers; killed if it does not end in time."""
+    interrupt(process)
+    try:
+        stdout, _ = process.communicate(timeout=CANCEL_WAIT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        stdout, _ = process.communicate()
+    for line in lines(stdout):
+        show(line)
 
 
 def show(line: str) -> None:
@@ -279,10 +300,34 @@ def run_demo(task: PackagedTask, node: str, out: Path, tools: Path) -> None:
 
 
 def task_folder(given: Path | None) -> PackagedTask:
-    folder = given or STAGED_TASK
-    if not (folder / "task.json").is_file() or not (folder / "wheels").is_dir():
-        raise DemoFailed(f"No packaged task in {folder}: run `npm ci && npm run build` in {REPOSITORY} first")
-    return PackagedTask.from_folder(folder)
+    """The task folder given, else the staged one, built first when missing or older than its sources."""
+    if given is not None:
+        if not (given / "task.json").is_file():
+            raise DemoFailed(f"--task-folder {given} holds no task.json: give the Databricks@1 task's folder")
+        return PackagedTask.from_folder(given)
+    built = STAGED_TASK / "wheels" / "manifest.json"  # written last by `npm run build`
+    if not built.is_file() or built.stat().st_mtime < newest_source(REPOSITORY):
+        build_task()
+    return PackagedTask.from_folder(STAGED_TASK)
+
+
+def build_task() -> None:
+    """`npm run build`: the task folder as the extension ships it (Node entry point, the core's wheels)."""
+    npm = shutil.which("npm")
+    if npm is None:
+        raise DemoFailed("npm is not on the PATH: it builds the task (it comes with Node, https://nodejs.org)")
+    heading(f"Building the task: npm run build (staged in {STAGED_TASK.relative_to(REPOSITORY)})")
+    # The wheels are built by this Python's pip.
+    env = {**os.environ, "PYTHON": sys.executable}
+    try:
+        done = subprocess.run(
+            [npm, "run", "build"], cwd=REPOSITORY, env=env, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S
+        )
+    except subprocess.TimeoutExpired:
+        raise DemoFailed(f"npm run build did not finish within {BUILD_TIMEOUT_S} s") from None
+    if done.returncode != 0:
+        raise DemoFailed(f"npm run build failed ({done.returncode}):\n{done.stdout}{done.stderr}")
+    print(*(f"  {line}" for line in lines(done.stdout)[-2:]), sep="\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -292,6 +337,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tools", type=Path, help="Agent.ToolsDirectory, kept between runs (default: in --out)")
     args = parser.parse_args(argv)
     started = time.monotonic()
+    # One OpenMP thread per notebook process: the local workspace runs the notebooks on this machine, beside each
+    # other and whatever else runs, and scikit-learn's gradient boosting with a thread per core then spends its time
+    # waiting for busy cores (the whole demo took twice as long on two busy cores).
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     try:
         node = shutil.which("node")
         if node is None:

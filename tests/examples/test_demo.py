@@ -1,6 +1,8 @@
-"""The Quickstart's demo (examples/lending-club/demo.py), run as a user runs it, with the packaged task of this
-session: the integration notebook's pytest cases come back one by one, MLflow tracks under the workspace root, the
-first model is promoted and the deliberately weak one is not, each decision following from its metrics."""
+"""The Quickstart's demo (examples/lending-club/demo.py), run as a user runs it, with the task unpacked from the
+VSIX: the example runs unchanged on the local workspace, the integration notebook's pytest cases come back one by
+one, MLflow tracks under the workspace root, the first model is promoted and the deliberately weak one is not, each
+decision following from its metrics. (The example's staging flow, train_and_evaluate then promote, runs both in
+the integration notebook and in the demo's staging job.)"""
 
 from __future__ import annotations
 

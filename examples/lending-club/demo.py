@@ -10,7 +10,8 @@ starts it (Node, inputs and a service connection in the environment, logging com
 3. the next batch, with a deliberately weak model (`model=baseline`), which must not be promoted.
 
 It prints where the JUnit files and the summary are, and each promotion decision with the metrics it follows from.
-Everything goes under ./dbcicd-demo (replaced on every run). Exit code 0 when every step did what it should. The
+Everything goes under ./dbcicd-demo, replaced on every run but for the agent's tool cache (tools/, where the task
+prepares its Python core once, as on a real agent). Exit code 0 when every step did what it should. The
 task is the one `npm run build` stages in build/extension; the demo runs that build first when the staged task is
 missing or older than its sources. Ctrl+C cancels the running step as the agent would and stops the workspace.
 """
@@ -330,11 +331,23 @@ def build_task() -> None:
     print(*(f"  {line}" for line in lines(done.stdout)[-2:]), sep="\n")
 
 
+def clear(out: Path, keep: Path) -> None:
+    """An empty `out`, but for `keep` when it is inside."""
+    out.mkdir(parents=True, exist_ok=True)
+    for child in out.iterdir():
+        if child == keep:
+            continue
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--task-folder", type=Path, help="the Databricks@1 task folder (default: npm run build's)")
     parser.add_argument("--out", type=Path, default=Path("dbcicd-demo"), help="where everything goes (replaced)")
-    parser.add_argument("--tools", type=Path, help="Agent.ToolsDirectory, kept between runs (default: in --out)")
+    parser.add_argument("--tools", type=Path, help="Agent.ToolsDirectory, kept between runs (default: --out/tools)")
     args = parser.parse_args(argv)
     started = time.monotonic()
     # One OpenMP thread per notebook process: the local workspace runs the notebooks on this machine, beside each
@@ -347,9 +360,9 @@ def main(argv: list[str] | None = None) -> int:
             raise DemoFailed("node is not on the PATH: the task runs on Node 20 or later (https://nodejs.org)")
         task = task_folder(args.task_folder)
         out = args.out.resolve()
-        shutil.rmtree(out, ignore_errors=True)
-        out.mkdir(parents=True)
-        run_demo(task, node, out, (args.tools or out / "tools").resolve())
+        tools = (args.tools or out / "tools").resolve()
+        clear(out, keep=tools)
+        run_demo(task, node, out, tools)
     except DemoFailed as failure:
         print(f"\nThe demo failed: {failure}", file=sys.stderr)
         return 1

@@ -30,8 +30,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from dbcicd.localagent import PackagedTask, ServiceConnection, commands, interrupt, lines, newest_source, step_variables
-from dbcicd.localworkspace import LocalWorkspaceServer
+try:
+    from dbcicd.localagent import (
+        PackagedTask,
+        ServiceConnection,
+        commands,
+        interrupt,
+        lines,
+        newest_source,
+        step_variables,
+    )
+    from dbcicd.localworkspace import LocalWorkspaceServer
+except ModuleNotFoundError as missing:
+    sys.exit(
+        f"The demo needs {missing.name}, which {sys.executable} lacks: run "
+        f'`python3 -m pip install -e ".[demo]"` in {Path(__file__).resolve().parents[2]} first'
+    )
 
 EXAMPLE = Path(__file__).resolve().parent
 REPOSITORY = EXAMPLE.parents[1]

@@ -17,9 +17,10 @@ def quickstart_commands() -> list[str]:
 
 
 def test_two_commands_the_first_runs_the_demo() -> None:
-    """Exactly two lines; the first installs the demo extra, builds the task and runs examples/lending-club/demo.py."""
+    """Exactly two lines; the first installs the demo extra and runs examples/lending-club/demo.py (which builds the
+    task when needed)."""
     first, second = quickstart_commands()
-    assert '".[demo]"' in first and "npm ci" in first and "npm run build" in first
+    assert '".[demo]"' in first
     assert first.endswith("python3 examples/lending-club/demo.py")
     assert second
 

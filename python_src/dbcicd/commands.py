@@ -74,10 +74,14 @@ def execute(request: TaskRequest, client: WorkspaceClient, output: Output) -> Ou
     ctx = Context(request, client, output, build, Teardown(output))
     try:
         with retries_reported(output):
+            cancelled = False
             try:
                 return _COMMANDS[command](ctx)
+            except Cancelled:
+                cancelled = True
+                raise
             finally:
-                ctx.teardown.run()  # its retries are reported too
+                ctx.teardown.run(hurry=cancelled)  # its retries are reported too
     except (DatabricksError, DbcicdError) as err:
         explained = explain_refusal(err, request.inputs)
         if explained is not None:

@@ -23,7 +23,8 @@ from .apicalls import name_calls
 from .errors import Cancelled
 from .output import Output
 
-CLEANUP_BUDGET_S = 4.0
+CLEANUP_BUDGET_S = 4.0  # a cancelled step's: the agent sends SIGTERM 7.5 s after SIGINT
+UNHURRIED_BUDGET_S = 60.0  # a step that ends by itself
 RETRY_PAUSE_S = 0.5
 Made = TypeVar("Made")
 _SIGNALS = tuple(s for s in (getattr(signal, "SIGINT", None), getattr(signal, "SIGTERM", None)) if s is not None)
@@ -108,15 +109,17 @@ def cleanup_client(client: WorkspaceClient) -> WorkspaceClient:
 class Teardown:
     """Clean-up actions registered as resources are made, run last-in-first-out, each until it succeeds.
 
-    Actions run in threads and are waited for at most CLEANUP_BUDGET_S in total, so a hanging API cannot keep the
-    step alive past the agent's kill. Every action is safe to repeat (cancel a run, delete a folder), and the SDK
-    retries neither a 500 nor anything once its own short budget is spent, so a failed action is tried again while
-    the budget lasts; what still fails becomes a warning naming what may be left behind.
+    Actions run in threads. A cancelled step waits for them at most CLEANUP_BUDGET_S in total, so a hanging API
+    cannot keep it alive past the agent's kill; a step that ends by itself may wait UNHURRIED_BUDGET_S for a slow
+    workspace. Every action is safe to repeat (cancel a run, delete a folder), and the SDK retries neither a 500 nor
+    anything once its own short budget is spent, so a failed action is tried again while the budget lasts; what
+    still fails becomes a warning naming what may be left behind.
     """
 
     def __init__(self, output: Output) -> None:
         self.output = output
         self._actions: list[tuple[str, Callable[[], None]]] = []
+        self._deadline = 0.0
 
     def add(self, description: str, action: Callable[[], None]) -> Callable[[], None]:
         """Register an action; returns a function that unregisters it (when the resource is gone anyway)."""
@@ -124,20 +127,21 @@ class Teardown:
         self._actions.append(entry)
         return lambda: self._actions.remove(entry) if entry in self._actions else None
 
-    def run(self) -> None:
-        """Run every action within the budget. A signal that comes meanwhile must not cut clean-up short: it is
-        raised once clean-up is done."""
-        deadline = time.monotonic() + CLEANUP_BUDGET_S
+    def run(self, *, hurry: bool) -> None:
+        """Run every action within the budget (`hurry`: the step is being cancelled). A signal that comes meanwhile
+        hurries clean-up but must not cut it short: it is raised once clean-up is done."""
+        self._deadline = time.monotonic() + (CLEANUP_BUDGET_S if hurry else UNHURRIED_BUDGET_S)
         cancelled: Cancelled | None = None
         while self._actions:
             description, action = self._actions.pop()
-            attempt = InFlight(partial(self._until_done, description, action, deadline))
+            attempt = InFlight(partial(self._until_done, description, action))
             while True:
                 try:
-                    finished = attempt.finished(max(0.1, deadline - time.monotonic()))
+                    finished = attempt.finished(max(0.1, self._deadline - time.monotonic()))
                     break
                 except Cancelled as err:
                     cancelled = err
+                    self._deadline = min(self._deadline, time.monotonic() + CLEANUP_BUDGET_S)
             if not finished:
                 self.output.warning(f"Clean-up did not finish in time: {description}. Check it by hand.")
             elif attempt.error is not None:
@@ -145,14 +149,14 @@ class Teardown:
         if cancelled is not None:
             raise cancelled
 
-    def _until_done(self, description: str, action: Callable[[], None], deadline: float) -> None:
+    def _until_done(self, description: str, action: Callable[[], None]) -> None:
         """Run `action`, again after RETRY_PAUSE_S while it fails and the deadline allows; raises the last error."""
         while True:
             try:
                 action()
                 return
             except Exception as err:
-                if time.monotonic() + RETRY_PAUSE_S >= deadline:
+                if time.monotonic() + RETRY_PAUSE_S >= self._deadline:
                     raise
                 self.output.warning(f"Clean-up: {description} failed ({err}); trying again")
                 time.sleep(RETRY_PAUSE_S)

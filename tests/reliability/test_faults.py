@@ -77,7 +77,9 @@ PERSISTENT = Case(
     ),
     {"retryTimeoutSeconds": str(RETRY_BUDGET_S)},
 )
-CASES.append(PERSISTENT)
+# Clean-up that takes longer than a cancelled step's budget: a step that ends by itself waits for it.
+SLOW_CLEANUP = Case("repos-delete-503-slow", lambda: [rule("repos-delete", "503", times=4)], retried("503"))
+CASES += [PERSISTENT, SLOW_CLEANUP]
 
 
 @pytest.fixture(scope="module")

@@ -40,8 +40,9 @@ def name_calls(client: WorkspaceClient) -> WorkspaceClient:
         try:
             return request(method, path, url, **kwargs)
         except TimeoutError as err:
+            last = _reason(err.__cause__).rstrip(".")
             raise RunFailed(
-                f"Databricks API call {call} still failing after retrying for {budget} s: {_reason(err.__cause__)}. "
+                f"Databricks API call {call} still failing after retrying for {budget} s: {last}. "
                 "Check the workspace's status; if it needs longer to recover, raise input retryTimeoutSeconds."
             ) from err
         except DatabricksError as err:

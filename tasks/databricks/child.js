@@ -37,7 +37,8 @@ const EXIT = { OK: 0, FAILED: 1, CONFIGURATION: 2, OUT_OF_MEMORY: 137, CANCELLED
 
 /**
  * @typedef {{command: string, args: string[]}} Command
- * @typedef {{code: number | null, signal: NodeJS.Signals | null}} Exit
+ * @typedef {{code: number | null, signal: NodeJS.Signals | null, cancelledBy?: NodeJS.Signals | null}} Exit
+ *   `cancelledBy`: the first signal passed on to the core, if any
  * @typedef {{loc(key: string, ...args: unknown[]): string}} Localizer
  */
 
@@ -57,7 +58,10 @@ function runCore(command, input, { env, tl, platform = process.platform }) {
     });
     /** @type {NodeJS.Timeout | undefined} */
     let resend;
+    /** @type {NodeJS.Signals | null} */
+    let cancelledBy = null;
     const forward = (/** @type {NodeJS.Signals} */ signal) => {
+      cancelledBy = cancelledBy || signal;
       console.log(tl.loc('Cancelling', signal));
       if (platform !== 'win32') {
         child.kill(signal);
@@ -80,7 +84,7 @@ function runCore(command, input, { env, tl, platform = process.platform }) {
     });
     child.on('close', (code, signal) => {
       stopForwarding();
-      resolve({ code, signal });
+      resolve({ code, signal, cancelledBy });
     });
     // A core that exits before reading everything (e.g. on a bad interpreter) closes the pipe: its exit code counts.
     child.stdin.on('error', () => undefined);
@@ -95,6 +99,12 @@ function runCore(command, input, { env, tl, platform = process.platform }) {
  * @returns {{result: 'Succeeded' | 'Failed' | 'Cancelled', message: string}}
  */
 function resultOf(exit, tl) {
+  // A core that fails once cancelled was stopped by the cancellation: a signal while its interpreter was still
+  // starting ends Python with a KeyboardInterrupt in its start-up code, which exits 1 (it never ran anything).
+  const failedWhileCancelled = exit.code !== EXIT.OK && exit.code !== EXIT.CANCELLED && exit.code !== null;
+  if (exit.cancelledBy && failedWhileCancelled) {
+    return { result: 'Cancelled', message: tl.loc('ResultCancelledOutside', exit.cancelledBy) };
+  }
   switch (exit.code) {
     case EXIT.OK:
       return { result: 'Succeeded', message: '' };

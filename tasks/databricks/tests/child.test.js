@@ -44,6 +44,18 @@ describe('resultOf', () => {
       { code: 3, signal: null },
       { result: 'Failed', message: 'ResultUnexpected 3' },
     ],
+    [
+      { code: 1, signal: null, cancelledBy: 'SIGINT' },
+      { result: 'Cancelled', message: 'ResultCancelledOutside SIGINT' },
+    ],
+    [
+      { code: 0, signal: null, cancelledBy: 'SIGINT' },
+      { result: 'Succeeded', message: '' },
+    ],
+    [
+      { code: 130, signal: null, cancelledBy: 'SIGTERM' },
+      { result: 'Cancelled', message: 'ResultCancelled' },
+    ],
   ]) {
     it(`maps ${JSON.stringify(exit)} to ${expected.result}`, () => {
       assert.deepEqual(resultOf(exit, tl), expected);

@@ -37,15 +37,19 @@ def api_call(endpoint: str) -> str:
 
 SUCCEEDED = Expected("Succeeded", 1)
 CLEANUP_RETRIED = r"Clean-up: delete the temporary Git folder \S+ failed \(.*Internal error.*\); trying again"
-# A 500 on the first call of each endpoint.
-SERVER_ERROR: dict[str, Expected] = {
+# A 500 on a call made before the run was submitted (get-status: looking up a folder whose create lost its answer).
+SERVER_ERROR_BEFORE_SUBMIT: dict[str, Expected] = {
     "discovery": SUCCEEDED,  # only a probe: signing in goes on without it
     "mkdirs": Expected("Failed", 0, error=api_call("mkdirs")),
     "repos-create": Expected("Failed", 0, error=r"Creating the Git folder \S+ from \S+ failed: Internal error"),
     "repos-update": Expected("Failed", 0, error=r"Cannot check out branch 'main' in \S+: Internal error"),
     "repos-get": Expected("Failed", 0, error=api_call("repos-get")),
     "workspace-list": Expected("Failed", 0, error=api_call("workspace-list")),
+    "workspace-get-status": Expected("Failed", 0, error=api_call("workspace-get-status")),
     "runs-submit": Expected("Failed", 0, error=r"Submitting the run failed: Internal error"),
+}
+# After it (get-status, repos-get and repos-delete: deleting the folder).
+SERVER_ERROR_AFTER_SUBMIT: dict[str, Expected] = {
     "runs-get": Expected("Failed", 1, error=api_call("runs-get")),
     "runs-get-output": Expected(
         "Succeeded",
@@ -53,16 +57,20 @@ SERVER_ERROR: dict[str, Expected] = {
         warning=r"Could not read the output of task tests_test_checks \(.*Internal error",
         exit_value=False,
     ),
+    "workspace-list": Expected("Failed", 1, error=r"Could not list \S+: Internal error"),
     "workspace-export": Expected("Failed", 1, error=r"Could not read \S+/checks\.xml: Internal error"),
     "workspace-get-status": Expected("Succeeded", 1, warning=CLEANUP_RETRIED),
+    "repos-get": Expected("Succeeded", 1, warning=CLEANUP_RETRIED),
     "repos-delete": Expected("Succeeded", 1, warning=CLEANUP_RETRIED),
 }
-# A 500 on a call of these endpoints made after the run was submitted: listing the results, reading the folder back
-# while deleting it.
-SERVER_ERROR_AFTER_SUBMIT: dict[str, Expected] = {
-    "workspace-list": Expected("Failed", 1, error=r"Could not list \S+: Internal error"),
-    "repos-get": Expected("Succeeded", 1, warning=CLEANUP_RETRIED),
-}
+
+
+def server_error(endpoint: str, submitted: bool) -> Expected:
+    """What a step must end with when a call to `endpoint` answers 500, before or after the run was submitted (a
+    clean-up call ends the same whenever it comes)."""
+    before, after = SERVER_ERROR_BEFORE_SUBMIT, SERVER_ERROR_AFTER_SUBMIT
+    first, other = (after, before) if submitted else (before, after)
+    return first.get(endpoint) or other[endpoint]
 
 
 def expected_after(calls: Iterable[Call]) -> Expected:
@@ -72,10 +80,7 @@ def expected_after(calls: Iterable[Call]) -> Expected:
     warnings: list[Expected] = []
     for call in calls:
         if call.kind == "500" and call.endpoint is not None:
-            table = (
-                SERVER_ERROR_AFTER_SUBMIT if submitted and call.endpoint in SERVER_ERROR_AFTER_SUBMIT else SERVER_ERROR
-            )
-            expected = table[call.endpoint]
+            expected = server_error(call.endpoint, submitted)
             if expected.result == "Failed":
                 return expected
             warnings.append(expected)

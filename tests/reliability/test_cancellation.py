@@ -198,9 +198,11 @@ def test_exit_times(trials: dict[str, Trial], capsys: pytest.CaptureFixture[str]
     times = sorted(trial.exit_s for trial in trials.values() if trial.exit_s is not None)
     assert len(times) == len(trials)
     p95 = times[max(0, round(0.95 * len(times)) - 1)]
+    slowest = {phase.name: max(t.exit_s or 0 for t in trials.values() if t.plan.phase == phase) for phase in PHASES}
     with capsys.disabled():
         print(
             f"\nSIGINT to exit over {len(times)} trials (seed {SEED}): median {statistics.median(times):.2f} s, "
-            f"p95 {p95:.2f} s, max {times[-1]:.2f} s (the agent's SIGTERM comes at {AGENT_SIGTERM_AFTER_S} s)"
+            f"p95 {p95:.2f} s, max {times[-1]:.2f} s (the agent's SIGTERM comes at {AGENT_SIGTERM_AFTER_S} s)\n"
+            "slowest per phase: " + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in slowest.items())
         )
     assert times[-1] < AGENT_SIGTERM_AFTER_S

@@ -74,7 +74,9 @@ def main(argv: list[str] | None = None) -> int:
             host=server_env["DATABRICKS_HOST"], token=server_env["DATABRICKS_TOKEN"], auth_type="pat"
         )
         imports = [
-            timed([sys.executable, "-c", "import dbcicd.cli, dbcicd.commands, dbcicd.auth"], env, base)
+            timed(
+                [sys.executable, "-c", "import dbcicd.entry.cli, dbcicd.steps.commands, dbcicd.connect.auth"], env, base
+            )
             for _ in range(args.repeat)
         ]
         bare = [timed([sys.executable, "-c", "pass"], env, base) for _ in range(args.repeat)]

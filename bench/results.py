@@ -22,11 +22,11 @@ from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import jobs
 
 from _localserver import local_workspace, upload_notebook
-from dbcicd.azdo import CommandWriter
-from dbcicd.collect import collect
-from dbcicd.commands import Outcome, _task_outputs
+from dbcicd.azdo.logging_commands import CommandWriter
 from dbcicd.output import PlainOutput
-from dbcicd.report import ReportSettings, publish
+from dbcicd.results.collect import collect
+from dbcicd.results.report import ReportSettings, publish
+from dbcicd.steps.commands import Outcome, _task_outputs
 
 TARGET_S = 3.0
 FOLDER = "/Shared/bench-results"

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO / "tests"), str(REPO / "tests" / "reliability")]
+sys.path[:0] = [str(REPO / "tests"), str(REPO / "tests" / "reliability"), str(REPO / "tools")]
 
 from expectations import Expected, expected_after, problems  # noqa: E402
 from faulty_steps import ENDPOINTS, FAULT_KINDS, REPOSITORY, StepResult, WorkspacePool, rule, run_step  # noqa: E402
@@ -42,9 +42,9 @@ from leaks import Secret, files_since, leaks  # noqa: E402
 from task_runs import Agents, run_all  # noqa: E402
 
 from _localserver import percentile  # noqa: E402
-from dbcicd.localagent import PackagedTask  # noqa: E402
 from dbcicd.localworkspace import FaultRule  # noqa: E402
 from git_remote import GitRemote  # noqa: E402
+from localagent import PackagedTask  # noqa: E402
 
 LATENCY_MS = 1000
 OVERHEAD_TARGET_S = 3.5  # bench/overhead.py's 2.0 s for `dbcicd test`, plus the task's 1.5 s start-up (Node, Python)

@@ -31,7 +31,7 @@ from databricks_cli.sdk.service import JobsService
 
 from _localserver import local_workspace, percentile, upload_notebook
 from dbcicd.output import PlainOutput
-from dbcicd.waiting import RunWatcher
+from dbcicd.steps.waiting import RunWatcher
 
 NOTEBOOK = """# Databricks notebook source
 import time

@@ -3,7 +3,7 @@ reference the logging-command writer is tested against; it shares no code with t
 
 from __future__ import annotations
 
-from dbcicd.localagent import AgentCommand, commands, lines, parse, unescape
+from localagent import AgentCommand, commands, lines, parse, unescape
 
 __all__ = ["AgentCommand", "commands", "groups", "lines", "parse", "unescape"]
 

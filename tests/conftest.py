@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from databricks.sdk import WorkspaceClient
 
-from dbcicd.localagent import newest_source
 from dbcicd.localworkspace import LocalWorkspaceServer
 from git_remote import GitRemote
+from localagent import newest_source
 from task_harness import Agent, PackagedTask
 
 

@@ -15,7 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dbcicd.localagent import (  # noqa: F401 (interrupt: tests import it from here)
+from dbcicd.localworkspace import LocalWorkspaceServer
+from localagent import (  # noqa: F401 (interrupt: tests import it from here)
     AgentCommand,
     PackagedTask,
     ServiceConnection,
@@ -23,7 +24,6 @@ from dbcicd.localagent import (  # noqa: F401 (interrupt: tests import it from h
     interrupt,
     step_variables,
 )
-from dbcicd.localworkspace import LocalWorkspaceServer
 
 
 @dataclass

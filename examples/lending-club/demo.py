@@ -30,8 +30,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))  # the agent emulation
 try:
-    from dbcicd.localagent import (
+    from localagent import (
         PackagedTask,
         ServiceConnection,
         commands,

@@ -1,5 +1,5 @@
 """`python -m dbcicd` is the same as the `dbcicd` command."""
 
-from dbcicd.cli import entrypoint
+from dbcicd.entry.cli import entrypoint
 
 entrypoint()

@@ -21,7 +21,11 @@ const NODE_ONLY_INPUTS = ['pythonPath'];
 function inputsReadByCore() {
   const names = new Set();
   const dir = join(ROOT, 'python_src', 'dbcicd');
-  for (const file of readdirSync(dir).filter((name) => name.endsWith('.py'))) {
+  // The core's own modules, in every room but the local workspace (which serves the API, it reads no inputs).
+  const files = readdirSync(dir, { recursive: true }).filter(
+    (name) => name.endsWith('.py') && !name.startsWith('localworkspace'),
+  );
+  for (const file of files) {
     const source = readFileSync(join(dir, file), 'utf8');
     const pattern = /(?:\.(?:text|required|flag|number|lines)\(|inputs\.get\(|inputs\[)"([A-Za-z]+)"/g;
     for (const match of source.matchAll(pattern)) {

@@ -63,7 +63,7 @@ describe('vss-extension.json', () => {
 
   it('declares exactly the parameters the core reads from a databricks connection, secrets confidential', () => {
     const declared = endpointType.authenticationSchemes.flatMap((s) => s.inputDescriptors.map((d) => d.id)).sort();
-    const reader = pythonFunction('python_src/dbcicd/auth.py', '_databricks_connection');
+    const reader = pythonFunction('python_src/dbcicd/connect/auth.py', '_databricks_connection');
     const read = [...reader.matchAll(/_parameter\(endpoint, "(\w+)"\)/g)].map((match) => match[1]);
     assert.deepEqual(declared, [...new Set(read)].sort());
     const m2m = scheme('none');

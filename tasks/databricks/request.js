@@ -13,7 +13,7 @@
 const { visibleValues } = require('./manifest');
 
 /**
- * Pipeline variables the core reads: `dbcicd.pipeline.VARIABLES` (which build, commit and step this is) and what
+ * Pipeline variables the core reads: `dbcicd.options.build.VARIABLES` (which build, commit and step this is) and what
  * signing in and reporting need (workload identity federation, azure-devops-oidc, pull request comments, the
  * report folder), and System.Debug (the core then logs databricks-sdk's requests as debug lines).
  * System.AccessToken is added separately because it is a secret.
@@ -48,7 +48,7 @@ const ENDPOINT_DATA_KEYS = ['environmentAuthorityUrl'];
 /** The built-in connection whose `AccessToken` parameter is System.AccessToken. */
 const SYSTEM_CONNECTION = 'SYSTEMVSSCONNECTION';
 
-/** Endpoint parameters that are not secrets (as PUBLIC_ENDPOINT_PARAMETERS in dbcicd/task.py). */
+/** Endpoint parameters that are not secrets (as PUBLIC_ENDPOINT_PARAMETERS in dbcicd/entry/task.py). */
 const PUBLIC_PARAMETERS = ['serviceprincipalid', 'tenantid', 'clientid', 'scope', 'scopelevel'];
 
 /** Shorter values are not credentials; masking them would mangle the log (as MIN_SECRET_LENGTH in dbcicd/secrets.py). */

@@ -23,11 +23,11 @@ import requests
 from databricks.sdk.errors import NotFound
 
 from dbcicd import auth
-from dbcicd.auth import workspace_client
+from dbcicd.connect.auth import workspace_client
+from dbcicd.connect.workload_identity import AZURE_DATABRICKS_SCOPE, JWT_BEARER, WORKLOAD_IDENTITY_AUTH_TYPE
 from dbcicd.errors import ConfigurationError
 from dbcicd.localworkspace import LocalWorkspaceServer
-from dbcicd.localworkspace.compute import USER_NAME
-from dbcicd.workload_identity import AZURE_DATABRICKS_SCOPE, JWT_BEARER, WORKLOAD_IDENTITY_AUTH_TYPE
+from dbcicd.localworkspace.services.compute import USER_NAME
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 CLIENT_ID = "3f1c5a7e-0b9d-4e7a-9d2f-6c8e1b4a2d90"

@@ -16,9 +16,9 @@ import pytest
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import jobs
 
-from dbcicd.cli import main
+from dbcicd.entry.cli import main
 from dbcicd.localworkspace import FaultRule, LocalWorkspaceServer
-from dbcicd.tempnames import temporary_name
+from dbcicd.steps.tempnames import temporary_name
 
 PASSING = "# Databricks notebook source\nimport os\ndbutils.notebook.exit(os.getcwd())\n"
 FAILING = "# Databricks notebook source\nraise ValueError('expected 3, got 4')\n"

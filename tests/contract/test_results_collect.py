@@ -11,9 +11,9 @@ import pytest
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import jobs
 
-from dbcicd.cli import main
-from dbcicd.collect import collect
-from dbcicd.junit import MAX_TEXT_CHARS
+from dbcicd.entry.cli import main
+from dbcicd.results.collect import collect
+from dbcicd.results.junit import MAX_TEXT_CHARS
 from junit_reader import by_title, read
 
 # Writes a JUnit file bigger than one DBFS read (1 MB), one in a subfolder, and a file that is not XML.

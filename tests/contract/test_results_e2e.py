@@ -15,9 +15,9 @@ from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import jobs
 
 from azdo_agent import commands, groups, lines
-from dbcicd.cli import main
+from dbcicd.entry.cli import main
+from dbcicd.entry.task import main as task_main
 from dbcicd.localworkspace import LocalWorkspaceServer
-from dbcicd.task import main as task_main
 from junit_reader import AzureResult, by_title
 
 HEADER = "# Databricks notebook source\n"

@@ -10,7 +10,7 @@ from databricks.sdk.service import jobs, workspace
 
 from dbcicd.localworkspace import FaultRule, LocalWorkspaceServer
 from dbcicd.output import PlainOutput
-from dbcicd.waiting import BASE_INTERVAL_S, MAX_INTERVAL_S, RunWatcher, WaitTimedOut
+from dbcicd.steps.waiting import BASE_INTERVAL_S, MAX_INTERVAL_S, RunWatcher, WaitTimedOut
 
 SLEEPER = "# Databricks notebook source\nimport time\ntime.sleep(float(dbutils.widgets.get('s')))\n"
 

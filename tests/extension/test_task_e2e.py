@@ -18,7 +18,7 @@ from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import jobs
 
 from dbcicd.localworkspace import LocalWorkspaceServer
-from dbcicd.tempnames import temporary_name
+from dbcicd.steps.tempnames import temporary_name
 from junit_reader import read
 from server_calls import arrivals
 from task_harness import Agent, ServiceConnection, TaskRun, base_interpreter, finish, interrupt

@@ -23,7 +23,7 @@ from task_runs import HEADER, Agents, build_variables, run_all, unique
 
 from conftest import GitRemote
 from dbcicd.localworkspace import FaultRule, LocalWorkspaceServer
-from dbcicd.report import MAX_VARIABLE_CHARS
+from dbcicd.results.report import MAX_VARIABLE_CHARS
 from junit_reader import read
 from task_harness import Agent, PackagedTask, ServiceConnection, TaskRun
 

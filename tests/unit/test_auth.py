@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from databricks.sdk.config import Config
 
-from dbcicd.auth import (
+from dbcicd.connect.auth import (
     CONNECTION_HELP,
     DEFAULT_RETRY_TIMEOUT_SECONDS,
     Connection,
@@ -17,9 +17,9 @@ from dbcicd.auth import (
     resolve_connection,
     retry_timeout_seconds,
 )
+from dbcicd.connect.workload_identity import WORKLOAD_IDENTITY_AUTH_TYPE
 from dbcicd.errors import ConfigurationError
 from dbcicd.secrets import MASK, redact
-from dbcicd.workload_identity import WORKLOAD_IDENTITY_AUTH_TYPE
 
 AZURE_HOST = "https://adb-1234567890123456.7.azuredatabricks.net"
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"

@@ -11,7 +11,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from azdo_agent import commands, parse
-from dbcicd.azdo import (
+from dbcicd.azdo.logging_commands import (
     AzureDevOpsOutput,
     CommandWriter,
     azure_devops_active,

@@ -9,11 +9,11 @@ import pytest
 from databricks.sdk.service import jobs
 
 from azdo_agent import commands, groups
-from dbcicd.azdo import CommandWriter
-from dbcicd.collect import ResultFile
-from dbcicd.commands import Outcome
-from dbcicd.report import Report, ReportSettings, publish
-from dbcicd.variables import exit_value_variables
+from dbcicd.azdo.logging_commands import CommandWriter
+from dbcicd.results.collect import ResultFile
+from dbcicd.results.report import Report, ReportSettings, publish
+from dbcicd.results.variables import exit_value_variables
+from dbcicd.steps.commands import Outcome
 from junit_reader import by_title
 
 FOLDER = "/Repos/ci/demo"

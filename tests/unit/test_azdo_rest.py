@@ -21,13 +21,13 @@ from typing import Any
 import pytest
 from databricks.sdk.service import jobs
 
-from dbcicd.azdo_rest import INSTALL_HINT, RestSettings
-from dbcicd.cli import main
-from dbcicd.collect import ResultFile
-from dbcicd.commands import Outcome
+from dbcicd.azdo.rest import INSTALL_HINT, RestSettings
+from dbcicd.entry.cli import main
 from dbcicd.errors import ConfigurationError
-from dbcicd.inputs import TaskRequest
-from dbcicd.report import ReportSettings, publish
+from dbcicd.options.request import TaskRequest
+from dbcicd.results.collect import ResultFile
+from dbcicd.results.report import ReportSettings, publish
+from dbcicd.steps.commands import Outcome
 
 pytest.importorskip("azure.devops", reason=f"the optional azure-devops client is not installed ({INSTALL_HINT})")
 

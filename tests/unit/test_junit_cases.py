@@ -6,9 +6,9 @@ from typing import Any
 
 from databricks.sdk.service import jobs
 
-from dbcicd.collect import ResultFile
-from dbcicd.junit import FAILED, PASSED, SKIPPED
-from dbcicd.results import notebook_results, run_suite, task_case, task_source
+from dbcicd.results.cases import notebook_results, run_suite, task_case, task_source
+from dbcicd.results.collect import ResultFile
+from dbcicd.results.junit import FAILED, PASSED, SKIPPED
 
 FOLDER = "/Repos/ci/demo"
 

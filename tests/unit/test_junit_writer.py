@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from dbcicd.junit import (
+from dbcicd.results.junit import (
     CUT_MARKER,
     FAILED,
     MAX_MESSAGE_CHARS,

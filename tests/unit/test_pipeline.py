@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from dbcicd.errors import ConfigurationError
-from dbcicd.pipeline import BuildContext, GitRef, parse_ref
-from dbcicd.tempnames import created_at, repo_name_from_url, temporary_name
+from dbcicd.options.build import BuildContext, GitRef, parse_ref
+from dbcicd.steps.tempnames import created_at, repo_name_from_url, temporary_name
 
 
 @pytest.mark.parametrize(

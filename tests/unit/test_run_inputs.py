@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from dbcicd.errors import ConfigurationError
-from dbcicd.gitfolders import check_folder_path, check_temp_parent, provider_for, public_url, same_repository
-from dbcicd.notebooks import glob_to_regex, split_patterns
-from dbcicd.runs import Compute, parse_parameters, task_keys
+from dbcicd.steps.gitfolders import check_folder_path, check_temp_parent, provider_for, public_url, same_repository
+from dbcicd.steps.notebooks import glob_to_regex, split_patterns
+from dbcicd.steps.runs import Compute, parse_parameters, task_keys
 
 
 def test_parameters_from_lines_and_json() -> None:

@@ -6,8 +6,8 @@ work it would do against a real workspace.
 
 from __future__ import annotations
 
-from .faults import FaultRule
-from .server import LocalWorkspaceServer
+from .http.faults import FaultRule
+from .http.server import LocalWorkspaceServer
 from .workspace import LocalWorkspace
 
 __all__ = ["FaultRule", "LocalWorkspace", "LocalWorkspaceServer"]

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .compute import Clusters, Identity
-from .dbfs_api import Dbfs
-from .files_api import Files
-from .jobs import Jobs
-from .repos import Repos
-from .workspace_api import WorkspaceApi
-from .workspace_fs import WorkspaceTree
+from .jobs.api import Jobs
+from .services.compute import Clusters, Identity
+from .services.dbfs_api import Dbfs
+from .services.files_api import Files
+from .services.repos import Repos
+from .services.workspace_api import WorkspaceApi
+from .storage.workspace_fs import WorkspaceTree
 
 
 class LocalWorkspace:

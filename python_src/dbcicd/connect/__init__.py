@@ -1,0 +1,1 @@
+"""Signing in and talking to the workspace: credentials, workload identity, naming API calls, explaining refusals."""

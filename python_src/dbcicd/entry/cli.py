@@ -1,0 +1,380 @@
+"""The `dbcicd` command line. Errors become messages and exit codes here, and only here.
+
+Exit codes: 0 success, 1 the run or its tests failed, 2 usage or configuration error, 130 cancelled.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import EXIT_CANCELLED, EXIT_FAILED, EXIT_OK, EXIT_USAGE, DbcicdError
+
+if TYPE_CHECKING:
+    from ..options.request import TaskRequest
+
+AUTH_HELP = """\
+authentication: databricks-sdk unified auth from the environment, e.g.
+  DATABRICKS_HOST=https://adb-123.4.azuredatabricks.net DATABRICKS_TOKEN=dapi...   (personal access token)
+  DATABRICKS_HOST=... DATABRICKS_CLIENT_ID=... DATABRICKS_CLIENT_SECRET=...       (OAuth machine-to-machine)
+  DATABRICKS_HOST=... ARM_CLIENT_ID=... ARM_CLIENT_SECRET=... ARM_TENANT_ID=...  (Azure service principal)
+Try it offline with `dbcicd local serve` and the two variables it prints.
+
+exit codes: 0 success, 1 run or tests failed, 2 usage or configuration error, 130 cancelled
+"""
+
+EXAMPLES = {
+    "repo": """examples:
+  dbcicd repo --repo-path /Repos/ci/my-project --branch main
+  dbcicd repo --repo-path /Repos/prod/my-project --tag v1.4.0 --git-url https://github.com/org/my-project
+""",
+    "run": """examples:
+  dbcicd run --repo-path /Repos/ci/my-project --notebooks 'jobs/train' --notebooks 'jobs/evaluate' -p env=staging
+  dbcicd run --notebooks jobs/train --commit 3f2a9c1 --git-url https://github.com/org/my-project   # no Git folder
+  dbcicd run --job-name nightly-retrain --timeout-minutes 120
+""",
+    "test": """examples:
+  dbcicd test --notebooks 'tests/test_*'                    # branch, commit and URL from the local checkout
+  dbcicd test --notebooks 'tests/**' --compute existingCluster --existing-cluster-id 0123-456789-abc
+""",
+    "cleanup": """examples:
+  dbcicd cleanup --temp-folder /Repos/ci --older-than-hours 24
+""",
+}
+
+LOCAL_SERVE_EPILOG = """\
+examples:
+  dbcicd local serve                       # temporary workspace on a free port
+  dbcicd local serve --port 8765 --root ./.local-workspace
+  dbcicd local serve --fault '{"route": "GET /api/*/jobs/runs/get", "status": 429, "times": 3}'
+
+Prints DATABRICKS_HOST=... and DATABRICKS_TOKEN=... once ready, then serves until Ctrl+C (SIGINT) or SIGTERM.
+The token may also be given in the environment as DBCICD_LOCAL_TOKEN (keeps it out of the process list).
+Fault rules can be changed at runtime: POST/PUT/DELETE {host}/__dbcicd/faults with the same JSON.
+"""
+
+# CLI flag -> task input name (the task's inputs, in kebab case).
+_INPUT_FLAGS = {
+    "git_url": "gitUrl",
+    "git_provider": "gitProvider",
+    "repo_path": "repoPath",
+    "branch": "branch",
+    "tag": "tag",
+    "commit": "commit",
+    "temp_folder": "tempFolder",
+    "older_than_hours": "olderThanHours",
+    "job_id": "jobId",
+    "job_name": "jobName",
+    "compute": "compute",
+    "existing_cluster_id": "existingClusterId",
+    "new_cluster_json": "newClusterJson",
+    "timeout_minutes": "timeoutMinutes",
+    "notebook_results_dir": "notebookResultsDir",
+    "test_run_title": "testRunTitle",
+}
+
+
+def _formatter(prog: str) -> argparse.HelpFormatter:
+    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=36)
+
+
+def _add_git(p: argparse.ArgumentParser, folder: bool = False) -> None:
+    g = p.add_argument_group("Git")
+    g.add_argument("--git-url", help="repository URL (default: the local checkout's origin, or the build's)")
+    g.add_argument("--git-provider", help="gitHub, azureDevOpsServices, gitLab, ... (default: from the URL's host)")
+    g.add_argument("--branch", help="branch to check out; refs/heads/x and refs/tags/v1 are understood")
+    g.add_argument("--tag", help="tag to check out (detached)")
+    g.add_argument("--commit", help="commit the checkout must be at (default: the one being built)")
+    if folder:
+        g.add_argument(
+            "--sparse-checkout",
+            action="append",
+            default=[],
+            metavar="PATTERN",
+            help="cone pattern to check out (repeatable); only when the folder is created",
+        )
+
+
+def _add_run(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("run")
+    g.add_argument(
+        "-n",
+        "--notebooks",
+        action="append",
+        default=[],
+        metavar="PATH_OR_GLOB",
+        help="notebook path or glob relative to the Git folder (repeatable), e.g. 'tests/test_*'",
+    )
+    g.add_argument(
+        "-p", "--parameter", action="append", default=[], metavar="KEY=VALUE", help="notebook parameter (repeatable)"
+    )
+    g.add_argument("--parameters", metavar="JSON", help="parameters as one JSON object")
+    g.add_argument(
+        "--compute",
+        choices=("serverless", "existingCluster", "newCluster"),
+        help="where to run (default: existingCluster when --existing-cluster-id is given, else serverless)",
+    )
+    g.add_argument("--existing-cluster-id", metavar="ID")
+    g.add_argument("--new-cluster-json", metavar="JSON", help="new cluster spec, e.g. '{\"spark_version\": ...}'")
+    g.add_argument("--timeout-minutes", metavar="N", help="cancel the run and fail after N minutes (default: 60)")
+    r = p.add_argument_group("results")
+    r.add_argument(
+        "--notebook-results-dir",
+        metavar="PATH",
+        help="where notebooks write JUnit XML (dbcicd_results_dir): /Volumes/..., /Workspace/... or dbfs:/... "
+        "(default: inside the Git folder, or dbfs:/tmp/dbcicd/results without one)",
+    )
+    r.add_argument("--test-run-title", metavar="TITLE", help="title of the published test run (default: run name)")
+    r.add_argument(
+        "--no-fail-on-test-failure",
+        action="store_true",
+        help="succeed although tests written by notebooks failed (failed tasks still fail)",
+    )
+    r.add_argument(
+        "--publish-azure-devops",
+        action="store_true",
+        help="publish the test cases as a test run through the Azure DevOps REST API (needs the azure-devops extra, "
+        "--var System.CollectionUri=... --var System.TeamProject=... and AZURE_DEVOPS_TOKEN)",
+    )
+    r.add_argument(
+        "--pull-request-comment",
+        action="store_true",
+        help="on a pull-request build (System.PullRequest.PullRequestId), post a status and the summary as a comment",
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dbcicd",
+        description="CI/CD for Databricks: Git folders, notebook runs, results.",
+        epilog=AUTH_HELP,
+        formatter_class=_formatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    common = argparse.ArgumentParser(add_help=False)
+    pipeline = common.add_argument_group("pipeline")
+    pipeline.add_argument(
+        "--var",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a pipeline variable, e.g. Build.SourceBranch=refs/heads/main (repeatable)",
+    )
+    pipeline.add_argument("--outputs-json", type=Path, metavar="FILE", help="also write the output variables to FILE")
+    pipeline.add_argument(
+        "--report-dir",
+        type=Path,
+        default=Path("dbcicd-results"),
+        metavar="DIR",
+        help="where JUnit XML and the Markdown summary are written (default: ./dbcicd-results)",
+    )
+    pipeline.add_argument(
+        "--azure-devops",
+        action="store_true",
+        help="speak to an Azure Pipelines agent (##vso logging commands) although TF_BUILD is not True",
+    )
+
+    def sub(name: str, help_text: str) -> argparse.ArgumentParser:
+        return commands.add_parser(
+            name,
+            parents=[common],
+            help=help_text,
+            description=help_text,
+            epilog=EXAMPLES[name] + "\n" + AUTH_HELP,
+            formatter_class=_formatter,
+        )
+
+    repo = sub("repo", "point a Git folder at a branch or tag (created if missing)")
+    repo.add_argument("--repo-path", required=True, help="the Git folder, e.g. /Repos/ci/my-project")
+    _add_git(repo, folder=True)
+
+    run = sub("run", "run notebooks (or an existing job), wait, report")
+    run.add_argument("--repo-path", help="Git folder holding the notebooks (omit to run at a commit via git_source)")
+    run.add_argument("--job-id", help="run this existing job instead of notebooks")
+    run.add_argument("--job-name", help="run the existing job with this exact name")
+    _add_git(run)
+    _add_run(run)
+
+    test = sub("test", "temporary Git folder at this commit, run the test notebooks, always delete it")
+    test.add_argument("--temp-folder", help="parent of temporary Git folders (default: /Repos/ci)")
+    _add_git(test, folder=True)
+    _add_run(test)
+
+    clean = sub("cleanup", "delete temporary Git folders left behind")
+    clean.add_argument("--temp-folder", help="parent of temporary Git folders (default: /Repos/ci)")
+    clean.add_argument("--older-than-hours", metavar="N", help="only folders made more than N hours ago (default 24)")
+
+    commands.add_parser(
+        "task",
+        help="the Azure Pipelines task's Python side: reads the request document from stdin",
+        description="Read one JSON request document from stdin (what the Databricks@1 task's Node entry point "
+        "writes) and run it. Exit codes as for the other commands.",
+    )
+
+    local = commands.add_parser("local", help="the offline local workspace")
+    local_commands = local.add_subparsers(dest="local_command", required=True, metavar="SUBCOMMAND")
+    serve = local_commands.add_parser(
+        "serve",
+        help="serve a local workspace on 127.0.0.1",
+        description="Serve an offline stand-in for the Databricks REST API on 127.0.0.1.",
+        epilog=LOCAL_SERVE_EPILOG,
+        formatter_class=_formatter,
+    )
+    serve.add_argument("--port", type=int, default=0, help="TCP port (default: any free port)")
+    serve.add_argument("--root", type=Path, help="folder holding the workspace's state (default: a temporary one)")
+    serve.add_argument("--token", help="the bearer token clients must send (default: random)")
+    serve.add_argument(
+        "--fault", action="append", default=[], metavar="JSON", help="a fault rule as a JSON object (repeatable)"
+    )
+    return parser
+
+
+def request_from_args(args: argparse.Namespace, environ: dict[str, str], cwd: Path) -> TaskRequest:
+    """The same request document the pipeline task builds, from flags, the environment and the local checkout."""
+    from ..options.build import VARIABLES, environment_name
+    from ..options.request import TaskRequest
+    from ..steps.gitfolders import same_repository
+    from .localgit import checkout_variables
+
+    inputs = {"command": args.command, "connectionType": "environment"}
+    for attr, name in _INPUT_FLAGS.items():
+        value = getattr(args, attr, None)
+        if value:
+            inputs[name] = str(value)
+    if getattr(args, "notebooks", None):
+        inputs["notebooks"] = "\n".join(args.notebooks)
+    if getattr(args, "sparse_checkout", None):
+        inputs["sparseCheckout"] = "\n".join(args.sparse_checkout)
+    if getattr(args, "parameters", None) or getattr(args, "parameter", None):
+        if args.parameters and args.parameter:
+            raise _Usage("give --parameters (JSON) or -p KEY=VALUE, not both")
+        inputs["parameters"] = args.parameters or "\n".join(args.parameter)
+    if getattr(args, "no_fail_on_test_failure", False):
+        inputs["failOnTestFailure"] = "false"
+    if getattr(args, "publish_azure_devops", False):
+        inputs["publishAzureDevOps"] = "true"
+    if getattr(args, "pull_request_comment", False):
+        inputs["pullRequestComment"] = "true"
+
+    variables: dict[str, str] = {}
+    if environ.get("TF_BUILD", "").lower() == "true":
+        variables.update({n: environ[environment_name(n)] for n in VARIABLES if environ.get(environment_name(n))})
+    elif args.command != "cleanup":
+        local = checkout_variables(cwd)
+        # The local checkout only speaks for the build when it is a clone of the repository being used.
+        if not inputs.get("gitUrl") or same_repository(local.get("Build.Repository.Uri", ""), inputs["gitUrl"]):
+            variables.update(local)
+    for item in args.var:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise _Usage(f"--var '{item}' is not NAME=VALUE")
+        variables[name.strip()] = value
+    return TaskRequest(inputs, {}, variables)
+
+
+class _Usage(Exception):
+    """A command-line mistake argparse cannot see."""
+
+
+def _run_command(args: argparse.Namespace) -> int:
+    from ..azdo.logging_commands import AzureDevOpsOutput, CommandWriter, azure_devops_active
+    from ..azdo.rest import RestSettings
+    from ..connect.auth import workspace_client
+    from ..output import Output, choose_output, retries_reported
+    from ..results.report import ReportSettings, publish
+    from ..secrets import redact
+    from ..steps.commands import execute
+    from ..steps.teardown import Interrupts
+
+    request = request_from_args(args, dict(os.environ), Path.cwd())
+    rest = RestSettings.from_request(request, os.environ)
+    writer = CommandWriter(sys.stdout) if azure_devops_active(os.environ, args.azure_devops) else None
+    output: Output = AzureDevOpsOutput(writer) if writer else choose_output(sys.stdout)
+    try:
+        with Interrupts():
+            with retries_reported(output):  # signing in probes the host: its retries show as well
+                client = workspace_client(request.inputs, request.endpoints, request.variables, os.environ)
+            outcome = execute(request, client, output)
+    finally:
+        output.close()
+    settings = ReportSettings.from_request(request, args.report_dir)
+    report = publish(outcome, settings, writer, sys.stdout, rest)
+    variables = {name: redact(value) for name, value in report.variables.items()}
+    if writer is None:
+        for name, value in variables.items():
+            print(f"{name}={value}")
+    if args.outputs_json:
+        args.outputs_json.write_text(json.dumps(variables, indent=2) + "\n", encoding="utf-8")
+    print(redact(("OK: " if report.success else "FAILED: ") + report.message), file=sys.stderr)
+    return EXIT_OK if report.success else EXIT_FAILED
+
+
+def _local_serve(args: argparse.Namespace) -> int:
+    from ..localworkspace import FaultRule, LocalWorkspaceServer
+    from ..localworkspace.http.errors import ApiError
+
+    rules = []
+    for spec in args.fault:
+        try:
+            rules.append(FaultRule.parse(json.loads(spec)))
+        except json.JSONDecodeError as err:
+            raise _Usage(f"--fault '{spec}' is not valid JSON: {err}") from None
+        except ApiError as err:
+            raise _Usage(f"--fault '{spec}': {err.message}") from None
+    if args.root is not None:
+        args.root.mkdir(parents=True, exist_ok=True)
+    try:
+        server = LocalWorkspaceServer(
+            root=args.root, port=args.port, token=args.token or os.environ.get("DBCICD_LOCAL_TOKEN"), faults=rules
+        )
+    except OSError as err:
+        raise _Usage(f"cannot listen on 127.0.0.1:{args.port}: {err.strerror or err}") from None
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    server.start()
+    for name, value in server.environment().items():
+        print(f"{name}={value}", flush=True)
+    print(f"Serving the local workspace from {server.root} (Ctrl+C to stop)", file=sys.stderr, flush=True)
+    while not stop.wait(0.5):
+        pass
+    server.stop()
+    print("Local workspace stopped.", file=sys.stderr, flush=True)
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with explicit arguments; returns the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "local":
+            return _local_serve(args)
+        if args.command == "task":
+            from .task import main as task_main
+
+            return task_main(sys.stdin, sys.stdout)
+        return _run_command(args)
+    except _Usage as err:
+        print(f"dbcicd: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except DbcicdError as err:
+        from ..secrets import redact
+
+        label = "cancelled" if err.exit_code == EXIT_CANCELLED else "error"
+        print(f"dbcicd: {label}: {redact(err.message)}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        return EXIT_CANCELLED
+
+
+def entrypoint() -> None:
+    sys.exit(main(sys.argv[1:]))

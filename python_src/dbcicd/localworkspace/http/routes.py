@@ -1,0 +1,70 @@
+"""The routing table: every endpoint the local workspace answers, one line each.
+
+Paths, methods and API versions are Databricks' own; the logic lives in one module per service.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .router import Router
+
+if TYPE_CHECKING:
+    from ..services.oauth import OAuth
+    from ..workspace import LocalWorkspace
+
+JOBS_API_VERSIONS = ("2.0", "2.1", "2.2")
+
+
+def build_router(ws: LocalWorkspace, oauth: OAuth) -> Router:
+    r = Router()
+    r.add("GET", "/.well-known/databricks-config", oauth.host_metadata)
+    r.add("GET", "/oidc/.well-known/oauth-authorization-server", oauth.authorization_server)
+    r.add("POST", "/oidc/v1/token", oauth.token)
+    r.add("GET", "/api/2.0/preview/scim/v2/Me", ws.identity.me)
+
+    r.add("GET", "/api/2.0/clusters/list", ws.clusters.list)
+    r.add("GET", "/api/2.0/clusters/get", ws.clusters.get)
+    r.add("GET", "/api/2.1/clusters/list", ws.clusters.list)
+    r.add("GET", "/api/2.1/clusters/get", ws.clusters.get)
+
+    r.add("POST", "/api/2.0/repos", ws.repos.create)
+    r.add("GET", "/api/2.0/repos", ws.repos.list)
+    r.add("GET", "/api/2.0/repos/{repo_id}", ws.repos.get)
+    r.add("PATCH", "/api/2.0/repos/{repo_id}", ws.repos.update)
+    r.add("DELETE", "/api/2.0/repos/{repo_id}", ws.repos.delete)
+
+    r.add("GET", "/api/2.0/workspace/get-status", ws.workspace_api.get_status)
+    r.add("GET", "/api/2.0/workspace/list", ws.workspace_api.list)
+    r.add("GET", "/api/2.0/workspace/export", ws.workspace_api.export)
+    r.add("POST", "/api/2.0/workspace/import", ws.workspace_api.import_)
+    r.add("POST", "/api/2.0/workspace/mkdirs", ws.workspace_api.mkdirs)
+    r.add("POST", "/api/2.0/workspace/delete", ws.workspace_api.delete)
+
+    r.add("POST", "/api/2.0/fs/create-download-url", ws.files.create_download_url)
+    r.add("HEAD", "/api/2.0/fs/files{path*}", ws.files.head)
+    r.add("GET", "/api/2.0/fs/files{path*}", ws.files.download)
+    r.add("PUT", "/api/2.0/fs/files{path*}", ws.files.upload)
+    r.add("DELETE", "/api/2.0/fs/files{path*}", ws.files.delete)
+    r.add("HEAD", "/api/2.0/fs/directories{path*}", ws.files.directory_metadata)
+    r.add("GET", "/api/2.0/fs/directories{path*}", ws.files.list_directory)
+    r.add("PUT", "/api/2.0/fs/directories{path*}", ws.files.create_directory)
+    r.add("DELETE", "/api/2.0/fs/directories{path*}", ws.files.delete_directory)
+
+    r.add("GET", "/api/2.0/dbfs/get-status", ws.dbfs.get_status)
+    r.add("GET", "/api/2.0/dbfs/list", ws.dbfs.list)
+    r.add("GET", "/api/2.0/dbfs/read", ws.dbfs.read)
+
+    for v in JOBS_API_VERSIONS:
+        r.add("POST", f"/api/{v}/jobs/create", ws.jobs.create)
+        r.add("GET", f"/api/{v}/jobs/get", ws.jobs.get)
+        r.add("GET", f"/api/{v}/jobs/list", ws.jobs.list)
+        r.add("POST", f"/api/{v}/jobs/delete", ws.jobs.delete)
+        r.add("POST", f"/api/{v}/jobs/run-now", ws.jobs.run_now)
+        r.add("POST", f"/api/{v}/jobs/runs/submit", ws.jobs.submit)
+        r.add("GET", f"/api/{v}/jobs/runs/get", ws.jobs.get_run)
+        r.add("GET", f"/api/{v}/jobs/runs/get-output", ws.jobs.get_run_output)
+        r.add("GET", f"/api/{v}/jobs/runs/list", ws.jobs.list_runs)
+        r.add("POST", f"/api/{v}/jobs/runs/cancel", ws.jobs.cancel_run)
+        r.add("POST", f"/api/{v}/jobs/runs/delete", ws.jobs.delete_run)
+    return r

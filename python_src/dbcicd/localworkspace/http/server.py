@@ -1,0 +1,264 @@
+"""The HTTP face of the local workspace: a threaded server on 127.0.0.1 speaking Databricks' REST dialect.
+
+Usable three ways: `dbcicd local serve` (prints DATABRICKS_HOST/DATABRICKS_TOKEN, serves until SIGINT/SIGTERM),
+in-process (`with LocalWorkspaceServer() as server: WorkspaceClient(host=server.host, token=server.token)`),
+and as the pytest fixture `local_workspace` (tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import json
+import secrets
+import shutil
+import socket
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from collections import Counter
+from collections.abc import Iterable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from ..services.oauth import DISCOVERY_PATH, TOKEN_PATH, OAuth
+from ..workspace import LocalWorkspace
+from .errors import ApiError, unauthenticated
+from .faults import FaultInjector, FaultRule
+from .request import Request, Response
+from .router import Router
+from .routes import build_router
+
+MAX_BODY_BYTES = 64 * 1024 * 1024
+ADMIN_PREFIX = "/__dbcicd/"
+UNAUTHENTICATED_PATHS = frozenset({"/.well-known/databricks-config", DISCOVERY_PATH, TOKEN_PATH})
+
+
+class _DropConnection(Exception):
+    """Close the connection without answering (fault injection)."""
+
+
+class LocalWorkspaceServer:
+    """A local workspace served over HTTP on 127.0.0.1."""
+
+    def __init__(
+        self,
+        root: Path | str | None = None,
+        port: int = 0,
+        token: str | None = None,
+        faults: Iterable[FaultRule] = (),
+    ) -> None:
+        self._owns_root = root is None
+        self.root = Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="dbcicd-local-"))
+        self.token = token or "dapi-local-" + secrets.token_hex(16)
+        self.faults = FaultInjector(list(faults))
+        self.calls: Counter[str] = Counter()
+        self._calls_lock = threading.Lock()
+        self._httpd = _HTTPServer(("127.0.0.1", port), _Handler)
+        self._httpd.app = self
+        self.port = self._httpd.server_address[1]
+        self.host = f"http://127.0.0.1:{self.port}"
+        self.workspace = LocalWorkspace(self.root, host=self.host)
+        self.oauth = OAuth(self.host, self.token)
+        self.router: Router = build_router(self.workspace, self.oauth)
+        self._thread: threading.Thread | None = None
+
+    # --- life cycle ---------------------------------------------------------------------------------------
+    def start(self) -> LocalWorkspaceServer:
+        """Serve in a background thread (for in-process use)."""
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="local-workspace", daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve on the calling thread until `stop()` is called from elsewhere (e.g. a signal handler)."""
+        self._httpd.serve_forever(poll_interval=0.2)
+
+    def stop(self) -> None:
+        """Stop serving, kill active runs, and remove the root if it was a temporary one."""
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self.workspace.close()
+        if self._owns_root:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> LocalWorkspaceServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def environment(self) -> dict[str, str]:
+        """The variables a Databricks client needs to talk to this workspace."""
+        return {"DATABRICKS_HOST": self.host, "DATABRICKS_TOKEN": self.token}
+
+    # --- request handling ---------------------------------------------------------------------------------
+    def authorized(self, header: str | None) -> bool:
+        expected = f"Bearer {self.token}".encode()
+        return header is not None and hmac.compare_digest(header.encode(), expected)
+
+    def count(self, method: str, path: str) -> None:
+        with self._calls_lock:
+            self.calls[f"{method} {path}"] += 1
+
+    def admin(self, req: Request) -> Any:
+        """Test-only endpoints outside /api: fault rules and per-endpoint call counts."""
+        name = req.path[len(ADMIN_PREFIX) :].rstrip("/")
+        if name == "faults":
+            if req.method == "GET":
+                return {"rules": self.faults.describe()}
+            if req.method == "DELETE":
+                self.faults.replace([])
+                return {}
+            if req.method in ("POST", "PUT"):
+                body = req.json()
+                specs = body.get("rules", [body] if "route" in body else [])
+                if not isinstance(specs, list):
+                    raise ApiError(400, "INVALID_PARAMETER_VALUE", "'rules' must be an array of fault rules")
+                rules = [FaultRule.parse(spec) for spec in specs]
+                (self.faults.replace if req.method == "PUT" else self.faults.add)(rules)
+                return {"rules": self.faults.describe()}
+        if name == "calls" and req.method in ("GET", "DELETE"):
+            with self._calls_lock:
+                snapshot = dict(self.calls)
+                if req.method == "DELETE":
+                    self.calls.clear()
+            return {"calls": snapshot}
+        raise ApiError(404, "ENDPOINT_NOT_FOUND", f"No admin endpoint '{req.method} {req.path}'")
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+    app: LocalWorkspaceServer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client hanging up mid-request is routine (timeouts, cancelled pipelines): not worth a trace.
+        exc = sys.exc_info()[1]
+        if not isinstance(exc, (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; with Nagle's algorithm and delayed ACKs each response would
+    # wait ~40 ms for the client's ACK.
+    disable_nagle_algorithm = True
+    server: _HTTPServer
+    server_version = "dbcicd-local-workspace"
+    sys_version = ""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # request logs would drown test output; the call counter records traffic instead
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_GET
+
+    def _dispatch(self) -> None:
+        app = self.server.app
+        path, _, query = self.path.partition("?")
+        try:
+            body = self._read_body()
+        except ApiError as err:
+            self.close_connection = True
+            self._send_error(err)
+            return
+        req = Request(self.command, path, query, self.headers, body)
+        try:
+            if path.startswith(ADMIN_PREFIX):
+                self._require_auth(app, req)
+                self._send(app.admin(req))
+                return
+            app.count(self.command, path)
+            rule = app.faults.pick(self.command, path)
+            if rule is not None and rule.latency_ms:
+                time.sleep(rule.latency_ms / 1000)
+            if rule is not None and rule.drop == "before":
+                raise _DropConnection
+            if rule is not None and rule.status is not None:
+                code, message = rule.error()
+                headers = {"Retry-After": str(rule.retry_after)} if rule.retry_after is not None else {}
+                raise ApiError(rule.status, code, message, headers)
+            self._require_auth(app, req)
+            route, req.params = app.router.match(self.command, path)
+            result = route.handler(req)
+            if rule is not None and rule.drop == "after":
+                raise _DropConnection
+            self._send(result)
+        except _DropConnection:
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+        except ApiError as err:
+            self._send_error(err)
+        except Exception as err:  # never let one bad request take the server down
+            traceback.print_exc(file=sys.stderr)
+            self._send_error(ApiError(500, "INTERNAL_ERROR", f"Internal error: {type(err).__name__}: {err}"))
+
+    def _require_auth(self, app: LocalWorkspaceServer, req: Request) -> None:
+        if req.path in UNAUTHENTICATED_PATHS:
+            return
+        header = self.headers.get("Authorization")
+        if not app.authorized(header):
+            detail = "no credentials were sent" if header is None else "the token is not valid for this workspace"
+            raise unauthenticated(f"Unauthorized: {detail}. Send 'Authorization: Bearer <DATABRICKS_TOKEN>'.")
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            return self._read_chunked()
+        length_header = self.headers.get("Content-Length") or "0"
+        try:
+            length = int(length_header)
+        except ValueError:
+            raise ApiError(400, "BAD_REQUEST", f"Invalid Content-Length '{length_header}'") from None
+        if length < 0:
+            raise ApiError(400, "BAD_REQUEST", f"Invalid Content-Length '{length_header}'")
+        if length > MAX_BODY_BYTES:
+            raise _too_large()
+        return self.rfile.read(length) if length else b""
+
+    def _read_chunked(self) -> bytes:
+        chunks, total = [], 0
+        while True:
+            size_line = self.rfile.readline(1024).split(b";")[0].strip()
+            try:
+                size = int(size_line, 16)
+            except ValueError:
+                raise ApiError(400, "BAD_REQUEST", "Malformed chunked request body") from None
+            if size == 0:
+                while self.rfile.readline(1024).strip():
+                    pass  # trailers
+                return b"".join(chunks)
+            total += size
+            if total > MAX_BODY_BYTES:
+                raise _too_large()
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline(8)
+
+    def _send_error(self, err: ApiError) -> None:
+        self._send(Response(json.dumps(err.body()).encode(), err.status, "application/json", err.headers))
+
+    def _send(self, result: Any) -> None:
+        if not isinstance(result, Response):
+            result = Response(json.dumps(result).encode(), 200, "application/json")
+        self.send_response(result.status)
+        self.send_header("Content-Type", result.content_type)
+        for name, value in result.headers.items():
+            self.send_header(name, value)
+        if "Content-Length" not in result.headers:
+            self.send_header("Content-Length", str(len(result.body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(result.body)
+
+
+def _too_large() -> ApiError:
+    return ApiError(413, "REQUEST_LIMIT_EXCEEDED", f"The request body exceeds {MAX_BODY_BYTES // 2**20} MiB")

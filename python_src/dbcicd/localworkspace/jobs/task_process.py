@@ -1,0 +1,214 @@
+"""One task run, one process: find what to execute, write the kernel's spec, start it, kill it, read its result.
+
+The notebook kernel (runtime/kernel.py) is started as `python kernel.py spec.json` in its own process group
+(session), so that cancel and timeouts kill everything the notebook started, not just the interpreter. It writes
+`{"exit_value", "error", "error_trace"}` to the result file; exit code 0 means success, 1 failure, and a killed
+kernel writes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..http.errors import ApiError
+from ..runtime.notebook_files import find_notebook
+from ..storage.workspace_fs import normalize_path
+from .job_spec import EXECUTABLE_TASK_TYPES
+from .run_model import TaskOutput, TaskRun
+
+if TYPE_CHECKING:
+    from ..workspace import LocalWorkspace
+
+KERNEL = Path(__file__).resolve().parents[1] / "runtime" / "kernel.py"
+MAX_OUTPUT_BYTES = 5 * 1024 * 1024  # notebook_output.result and logs: "the first 5 MB"
+LIBRARIES_FOLDER = "libraries"  # in the workspace's state folder: %pip environments, kept across runs and restarts
+SPEC_FILE, STDOUT_FILE, STDERR_FILE, RESULT_FILE = "spec.json", "stdout.txt", "stderr.txt", "result.json"
+
+
+class TaskSetupError(Exception):
+    """The task cannot start; `code` is the termination code runs/get shows (RESOURCE_NOT_FOUND ...)."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a task executes: the file on disk, its workspace path, and the Git folder or checkout it lives in."""
+
+    kind: str  # notebook | python_file
+    file: Path
+    workspace_path: str
+    repo_root: Path | None
+
+
+def locate(ws: LocalWorkspace, task: TaskRun, checkout: Path | None) -> Target:
+    """The notebook or Python file of a task; TaskSetupError when it is missing or cannot run here."""
+    spec = task.spec
+    if spec.kind not in EXECUTABLE_TASK_TYPES:
+        raise TaskSetupError(
+            f"{spec.kind} is not supported by the local workspace; it runs notebook_task and spark_python_task",
+            "FEATURE_DISABLED",
+        )
+    notebook = spec.kind == "notebook_task"
+    kind = "notebook" if notebook else "python_file"
+    path = spec.body["notebook_path" if notebook else "python_file"]
+    if spec.body["source"] == "GIT":
+        assert checkout is not None
+        relative = path.strip("/")
+        base = checkout.joinpath(*relative.split("/"))
+        file = find_notebook(base) if notebook else (base if base.is_file() else None)
+        if file is None:
+            what = "Notebook" if notebook else "Python file"
+            raise TaskSetupError(f"{what} not found in the Git repository: {relative}", "RESOURCE_NOT_FOUND")
+        return Target(kind, file, "/" + relative, checkout)
+    if notebook:
+        return _workspace_target(ws, kind, path, lambda: ws.tree.notebook_file(path))
+    if path.startswith("dbfs:/"):
+        file = ws.dbfs_root.joinpath(*[p for p in path[len("dbfs:/") :].split("/") if p not in ("", ".", "..")])
+        if not file.is_file():
+            raise TaskSetupError(f"File not found: {path}", "RESOURCE_NOT_FOUND")
+        return Target(kind, file, path, None)
+    if ":" in path.split("/")[0]:
+        raise TaskSetupError(
+            f"Cannot read {path}: the local workspace runs Python files from the workspace and dbfs:/ only",
+            "RESOURCE_NOT_FOUND",
+        )
+    return _workspace_target(ws, kind, path, lambda: _workspace_file(ws, path))
+
+
+def _workspace_target(ws: LocalWorkspace, kind: str, path: str, find: Callable[[], Path]) -> Target:
+    try:
+        file = find()
+    except ApiError as err:
+        raise TaskSetupError(err.message, "RESOURCE_NOT_FOUND") from None
+    clean = normalize_path(path)
+    repo = ws.tree.repo_containing(clean)
+    return Target(kind, file, clean, ws.tree.disk_path(repo[0]) if repo else None)
+
+
+def _workspace_file(ws: LocalWorkspace, path: str) -> Path:
+    found = ws.tree.locate(path, "python_file")
+    if found is None or found[1] not in ("FILE", "NOTEBOOK"):
+        raise TaskSetupError(f"File not found in the workspace: {normalize_path(path)}", "RESOURCE_NOT_FOUND")
+    return found[0]
+
+
+def write_spec(ws: LocalWorkspace, task: TaskRun, target: Target) -> Path:
+    """The kernel's instructions for this task, written to the task's folder."""
+    task.folder.mkdir(parents=True, exist_ok=True)
+    sys_path = [str(target.file.parent)]
+    if target.repo_root is not None and str(target.repo_root) not in sys_path:
+        sys_path.append(str(target.repo_root))
+    spec = {
+        "kind": target.kind,
+        "file": str(target.file),
+        "workspace_path": target.workspace_path,
+        "parameters": task.widgets,
+        "argv": task.argv,
+        "cwd": str(target.file.parent),
+        "sys_path": sys_path,
+        "workspace_root": str(ws.tree.root),
+        "dbfs_root": str(ws.dbfs_root),
+        "volumes_root": str(ws.volumes_root),
+        "result_file": str(task.folder / RESULT_FILE),
+        "libraries_root": str(ws.state_root / LIBRARIES_FOLDER),
+    }
+    path = task.folder / SPEC_FILE
+    path.write_text(json.dumps(spec, indent=1), encoding="utf-8")
+    return path
+
+
+def launch(spec_path: Path, cwd: Path, folder: Path, environment: Mapping[str, str]) -> subprocess.Popen[bytes]:
+    """Start the kernel in a new process group, with `environment` added to the server's, stdout and stderr going
+    to files in the task's folder."""
+    group: dict[str, Any] = (
+        {"start_new_session": True} if os.name == "posix" else {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}  # type: ignore[attr-defined]
+    )
+    env = {**os.environ, **environment, "PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"}
+    with (folder / STDOUT_FILE).open("wb") as out, (folder / STDERR_FILE).open("wb") as err:
+        return subprocess.Popen(
+            [sys.executable, str(KERNEL), str(spec_path)],
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            env=env,
+            **group,
+        )
+
+
+def kill_tree(process: subprocess.Popen[bytes]) -> None:
+    """Kill the process and everything in its group; harmless when they are already gone."""
+    if os.name == "posix":
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+    elif process.poll() is None:
+        subprocess.run(["taskkill", "/T", "/F", "/PID", str(process.pid)], capture_output=True, check=False)
+
+
+def collect(task: TaskRun, returncode: int) -> tuple[bool, TaskOutput]:
+    """(succeeded, output) from the kernel's exit code and result file."""
+    result = _read_result(task.folder / RESULT_FILE)
+    if returncode == 0:
+        exit_value = result.get("exit_value") if result else None
+        return True, TaskOutput(exit_value=None if exit_value is None else str(exit_value))
+    if result and result.get("error"):
+        return False, TaskOutput(error=str(result["error"]), error_trace=result.get("error_trace"))
+    how = f"was killed by signal {-returncode}" if returncode < 0 else f"exited with code {returncode}"
+    stderr = tail(task.folder / STDERR_FILE, 64 * 1024)[0]
+    error = f"Fatal error: the Python process {how} without reporting a result"
+    return False, TaskOutput(error=error, error_trace=stderr or None)
+
+
+def _read_result(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def truncate(text: str, limit: int = MAX_OUTPUT_BYTES) -> tuple[str, bool]:
+    """The first `limit` bytes of a text (UTF-8, never cutting a character) and whether anything was cut."""
+    data = text.encode("utf-8", "surrogatepass")  # a notebook may return lone surrogates
+    if len(data) <= limit:
+        return text, False
+    return data[:limit].decode("utf-8", "ignore"), True
+
+
+def tail(path: Path, limit: int = MAX_OUTPUT_BYTES) -> tuple[str, bool]:
+    """The last `limit` bytes of a log file, and whether the start was cut (the end holds the error)."""
+    try:
+        with path.open("rb") as fh:
+            size = fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, size - limit))
+            return fh.read().decode("utf-8", "replace"), size > limit
+    except OSError:
+        return "", False
+
+
+def logs(task: TaskRun) -> tuple[str, bool]:
+    """What a Python file task wrote to stdout, then stderr (runs/get-output `logs`, `logs_truncated`)."""
+    out, out_cut = tail(task.folder / STDOUT_FILE)
+    err, err_cut = tail(task.folder / STDERR_FILE)
+    text, cut = tail_text(out + err)
+    return text, cut or out_cut or err_cut
+
+
+def tail_text(text: str, limit: int = MAX_OUTPUT_BYTES) -> tuple[str, bool]:
+    data = text.encode("utf-8", "surrogatepass")  # a notebook may return lone surrogates
+    if len(data) <= limit:
+        return text, False
+    return data[-limit:].decode("utf-8", "ignore"), True

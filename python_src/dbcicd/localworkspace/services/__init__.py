@@ -1,0 +1,1 @@
+"""The local workspace's REST services besides Jobs: identity and compute, OAuth, Repos, Workspace, Files, DBFS."""

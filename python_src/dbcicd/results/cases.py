@@ -1,0 +1,145 @@
+"""A finished run as test results: one test case per task, plus the JUnit files the notebooks wrote.
+
+Per task: classname = the notebook path relative to the Git folder (or what the task runs), name = the task key,
+time = its execution seconds. A failed task carries `failure` with the error's first line as message and the
+error trace as text; EXCLUDED, UPSTREAM_FAILED, UPSTREAM_CANCELED and DISABLED tasks are skipped with the reason;
+the notebook's exit value, the task's logs (excerpt) and its run page go to `system-out`.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from databricks.sdk.service import jobs
+
+from ..output import task_seconds, task_state
+from .collect import ResultFile
+from .junit import (
+    FAILED,
+    MAX_MESSAGE_CHARS,
+    MAX_TEXT_CHARS,
+    PASSED,
+    SKIPPED,
+    Case,
+    JUnitFormatError,
+    Suite,
+    parse_document,
+    prefix_suites,
+    safe_text,
+)
+
+PASSING_STATES = frozenset({"SUCCESS", "SUCCESS_WITH_FAILURES"})
+SKIP_REASONS = {
+    "EXCLUDED": "its run_if condition was not met",
+    "UPSTREAM_FAILED": "a task it depends on failed",
+    "UPSTREAM_CANCELED": "a task it depends on was cancelled",
+    "DISABLED": "the task is disabled",
+}
+# Other kinds of task, named by the field that holds them (classname when there is no file to name).
+_TASK_KINDS = ("python_wheel_task", "sql_task", "dbt_task", "run_job_task", "pipeline_task", "spark_jar_task",
+               "spark_submit_task", "condition_task", "for_each_task", "dashboard_task", "power_bi_task",
+               "clean_rooms_notebook_task", "gen_ai_compute_task")  # fmt: skip
+MAX_LOG_EXCERPT_CHARS = 16_000
+
+
+@dataclass
+class NotebookResults:
+    """The notebooks' own JUnit documents (suites renamed `<task key>.<suite>`), and a failed case per bad file."""
+
+    documents: list[tuple[ResultFile, ET.Element]] = field(default_factory=list)
+    problems: list[Case] = field(default_factory=list)
+
+
+def run_suite(run: jobs.Run, outputs: dict[str, jobs.RunOutput], base_folder: str) -> Suite:
+    """One suite named after the run, one case per task in the run's order."""
+    started = datetime.fromtimestamp(run.start_time / 1000, tz=timezone.utc) if run.start_time else None
+    cases = [task_case(task, outputs.get(task.task_key or str(task.run_id)), base_folder) for task in run.tasks or []]
+    return Suite(name=run.run_name or f"run {run.run_id}", cases=cases, timestamp=started)
+
+
+def task_case(task: jobs.RunTask, output: jobs.RunOutput | None, base_folder: str) -> Case:
+    state = task_state(task)
+    output = output or jobs.RunOutput()
+    case = Case(name=task.task_key or str(task.run_id), classname=task_source(task, base_folder))
+    case.time = (task.execution_duration or 0) / 1000 or task_seconds(task)
+    case.system_out = safe_text(task_output_text(task, output), MAX_TEXT_CHARS)
+    message = (task.state.state_message if task.state else "") or ""
+    if state in PASSING_STATES:
+        case.outcome = PASSED
+    elif state in SKIP_REASONS:
+        case.outcome = SKIPPED
+        case.message = f"{state}: {message or SKIP_REASONS[state]}"
+    else:
+        error = (output.error or "").strip() or message.strip() or f"The task ended {state}"
+        case.outcome = FAILED
+        case.message = safe_text(first_line(error), MAX_MESSAGE_CHARS)
+        case.text = safe_text(output.error_trace or error, MAX_TEXT_CHARS)
+    return case
+
+
+def task_source(task: jobs.RunTask, base_folder: str) -> str:
+    """What a task runs, as a "test file": a notebook or Python file path relative to the Git folder if in it."""
+    if task.notebook_task is not None:
+        return _relative(task.notebook_task.notebook_path, base_folder)
+    if task.spark_python_task is not None:
+        return _relative(task.spark_python_task.python_file, base_folder)
+    return next((kind for kind in _TASK_KINDS if getattr(task, kind, None) is not None), task.task_key or "task")
+
+
+def task_output_text(task: jobs.RunTask, output: jobs.RunOutput) -> str:
+    """The exit value, an excerpt of the logs and the run page: what `system-out` and the log group show."""
+    parts = []
+    result = output.notebook_output.result if output.notebook_output else None
+    if result is not None:
+        cut = " (truncated by Databricks)" if output.notebook_output and output.notebook_output.truncated else ""
+        parts.append(f"Exit value{cut}: {result}")
+    if output.logs:
+        logs = output.logs[-MAX_LOG_EXCERPT_CHARS:]
+        cut = " (end)" if len(output.logs) > MAX_LOG_EXCERPT_CHARS or output.logs_truncated else ""
+        parts.append(f"Logs{cut}:\n{logs.rstrip()}")
+    if task.run_page_url:
+        parts.append(f"Run page: {task.run_page_url}")
+    return "\n".join(parts)
+
+
+def first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")
+
+
+def notebook_results(files: list[ResultFile]) -> NotebookResults:
+    """Parse what the notebooks wrote; an unreadable or malformed file becomes a failed case naming it."""
+    results = NotebookResults()
+    for file in files:
+        if file.content is None:
+            results.problems.append(_problem(file, file.error or f"{file.path} could not be read"))
+            continue
+        try:
+            root = parse_document(file.content)
+        except JUnitFormatError as err:
+            results.problems.append(_problem(file, f"{file.path} is not valid JUnit XML: {err}"))
+            continue
+        prefix_suites(root, file.task_key)
+        results.documents.append((file, root))
+    return results
+
+
+def _problem(file: ResultFile, message: str) -> Case:
+    return Case(
+        name=f"{file.task_key}: {posixpath.basename(file.path) or file.path}",
+        classname=file.path,
+        outcome=FAILED,
+        message=safe_text(first_line(message), MAX_MESSAGE_CHARS),
+        text=safe_text(message, MAX_TEXT_CHARS),
+    )
+
+
+def _relative(path: str | None, base_folder: str) -> str:
+    path = path or ""
+    base = base_folder.removeprefix("/Workspace").rstrip("/")
+    plain = path.removeprefix("/Workspace")
+    if base and plain.startswith(base + "/"):
+        return plain[len(base) + 1 :]
+    return path

@@ -1,0 +1,196 @@
+"""Reading back the result files notebooks wrote: every `*.xml` under each task's `dbcicd_results_dir`.
+
+A notebook sees its results folder as a path of its file system; dbcicd reads it through the API that serves that
+place, with databricks-sdk only:
+
+- `/Workspace/...` (inside the Git folder, the default for runs in one): Workspace API list + export;
+- `/Volumes/<catalog>/<schema>/<volume>/...`: Files API directory listing + download;
+- `/dbfs/...` or `dbfs:/...` (the default for runs at a commit): DBFS list + read in 1 MB chunks (its maximum).
+
+A folder that does not exist means the notebook wrote nothing. Any other failure to read becomes a `ResultFile`
+with an `error`, so it is reported as a failed test case rather than lost or crashing the report.
+"""
+
+from __future__ import annotations
+
+import base64
+import posixpath
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from databricks.sdk import WorkspaceClient
+from databricks.sdk.errors import DatabricksError, NotFound
+from databricks.sdk.service import jobs
+from databricks.sdk.service.workspace import ExportFormat, ObjectType
+
+from ..errors import ConfigurationError
+from ..steps.runs import RESULTS_PARAMETER
+
+DBFS_CHUNK_BYTES = 1024 * 1024  # the most one DBFS read returns
+MAX_FILE_BYTES = 50 * 1024 * 1024  # well below what a test run attachment may be (75 MB)
+COLLECT_THREADS = 8
+RESULTS_INPUT = "notebookResultsDir"
+
+
+@dataclass(frozen=True)
+class ResultFile:
+    """One file a task wrote: its content, or why it could not be read. `path` is as the notebook named it."""
+
+    task_key: str
+    path: str
+    content: bytes | None = None
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class _Entry:
+    path: str  # the API's path
+    size: int | None
+
+
+class _Store:
+    """One place notebooks write to: how to find its `*.xml` files and read one."""
+
+    def __init__(self, shown_prefix: str, list_xml: Callable[[str], Iterator[_Entry]], read: Callable[[_Entry], bytes]):
+        self.shown_prefix = shown_prefix
+        self.list_xml = list_xml
+        self.read = read
+
+
+def notebook_results_root(value: str) -> str:
+    """The `notebookResultsDir` input as a path notebooks can write to ('' when not given).
+
+    `dbfs:/x` becomes `/dbfs/x`, the form a notebook's open() understands; anything outside the three readable
+    places is refused here, before a run starts, rather than found unreadable after it.
+    """
+    value = value.strip().rstrip("/")
+    if not value:
+        return ""
+    if value.startswith("dbfs:/"):
+        value = "/dbfs/" + value[len("dbfs:/") :].lstrip("/")
+    parts = [p for p in value.split("/") if p]
+    if not value.startswith("/") or ".." in parts:
+        raise ConfigurationError(f"Input '{RESULTS_INPUT}' must be an absolute path without '..', got '{value}'")
+    if parts[:1] == ["Volumes"] and len(parts) < 4:
+        raise ConfigurationError(
+            f"Input '{RESULTS_INPUT}' '{value}' must name a volume: /Volumes/<catalog>/<schema>/<volume>[/folder]"
+        )
+    if parts[:1] not in (["Volumes"], ["Workspace"], ["dbfs"]) or len(parts) < 2:
+        raise ConfigurationError(
+            f"Input '{RESULTS_INPUT}' '{value}' must be under /Volumes/<catalog>/<schema>/<volume>, /Workspace/ "
+            "or dbfs:/ (where notebooks can write and dbcicd can read back)"
+        )
+    return value
+
+
+def results_dirs(run: jobs.Run) -> dict[str, str]:
+    """task_key -> the `dbcicd_results_dir` its notebook was given (run-level notebook_params win, as on Databricks)."""
+    overriding = (run.overriding_parameters.notebook_params if run.overriding_parameters else None) or {}
+    dirs = {}
+    for task in run.tasks or []:
+        if task.notebook_task is None:
+            continue
+        params = {**(task.notebook_task.base_parameters or {}), **overriding}
+        if params.get(RESULTS_PARAMETER):
+            dirs[task.task_key or str(task.run_id)] = params[RESULTS_PARAMETER]
+    return dirs
+
+
+def collect(client: WorkspaceClient, run: jobs.Run) -> list[ResultFile]:
+    """Every `*.xml` the run's tasks wrote to their results folders, read concurrently; ordered by task, path."""
+    dirs = results_dirs(run)
+    if not dirs:
+        return []
+    with ThreadPoolExecutor(max_workers=min(COLLECT_THREADS, len(dirs))) as pool:
+        found = list(pool.map(lambda item: _collect_folder(client, *item), sorted(dirs.items())))
+    return [result for results in found for result in results]
+
+
+def _collect_folder(client: WorkspaceClient, task_key: str, folder: str) -> list[ResultFile]:
+    store, api_path = _store_for(client, folder.rstrip("/"))
+    if store is None:
+        error = f"{RESULTS_PARAMETER} '{folder}' is not under /Workspace, /Volumes or /dbfs: its files cannot be read"
+        return [ResultFile(task_key, folder, error=error)]
+    try:
+        entries = sorted(store.list_xml(api_path), key=lambda e: e.path)
+    except NotFound:
+        return []
+    except DatabricksError as err:
+        return [ResultFile(task_key, folder, error=f"Could not list {folder}: {err}")]
+    return [_read(store, task_key, entry) for entry in entries]
+
+
+def _read(store: _Store, task_key: str, entry: _Entry) -> ResultFile:
+    shown = store.shown_prefix + entry.path
+    if entry.size is not None and entry.size > MAX_FILE_BYTES:
+        limit = MAX_FILE_BYTES >> 20
+        return ResultFile(task_key, shown, error=f"{shown} is {entry.size} bytes, over the {limit} MB dbcicd reads")
+    try:
+        return ResultFile(task_key, shown, content=store.read(entry))
+    except DatabricksError as err:
+        return ResultFile(task_key, shown, error=f"Could not read {shown}: {err}")
+
+
+def _store_for(client: WorkspaceClient, folder: str) -> tuple[_Store | None, str]:
+    """The store behind a notebook's path, and the path as that store's API names it."""
+    if folder == "/Workspace" or folder.startswith("/Workspace/"):
+        return _workspace(client), folder[len("/Workspace") :] or "/"
+    if folder.startswith("/Volumes/"):
+        return _volumes(client), folder
+    for prefix in ("/dbfs/", "dbfs:/"):
+        if folder.startswith(prefix):
+            return _dbfs(client), "/" + folder[len(prefix) :].lstrip("/")
+    return None, folder
+
+
+def _is_xml(path: str) -> bool:
+    return path.lower().endswith(".xml")
+
+
+def _workspace(client: WorkspaceClient) -> _Store:
+    def list_xml(folder: str) -> Iterator[_Entry]:
+        for info in client.workspace.list(folder, recursive=True):
+            if info.object_type == ObjectType.FILE and info.path and _is_xml(info.path):
+                yield _Entry(info.path, info.size)
+
+    def read(entry: _Entry) -> bytes:
+        return client.workspace.download(entry.path, format=ExportFormat.AUTO).read()
+
+    return _Store("/Workspace", list_xml, read)
+
+
+def _volumes(client: WorkspaceClient) -> _Store:
+    def list_xml(folder: str) -> Iterator[_Entry]:
+        pending = [folder]
+        while pending:
+            for entry in client.files.list_directory_contents(pending.pop()):
+                if entry.is_directory and entry.path:
+                    pending.append(entry.path)
+                elif entry.path and _is_xml(entry.path):
+                    yield _Entry(entry.path, entry.file_size)
+
+    def read(entry: _Entry) -> bytes:
+        contents = client.files.download(entry.path).contents
+        return contents.read() if contents is not None else b""
+
+    return _Store("", list_xml, read)
+
+
+def _dbfs(client: WorkspaceClient) -> _Store:
+    def list_xml(folder: str) -> Iterator[_Entry]:
+        for info in client.dbfs.list(folder, recursive=True):
+            if not info.is_dir and info.path and _is_xml(info.path):
+                yield _Entry(posixpath.normpath(info.path.removeprefix("dbfs:")), info.file_size)
+
+    def read(entry: _Entry) -> bytes:
+        chunks, offset = [], 0
+        while entry.size is None or offset < entry.size:
+            block = client.dbfs.read(entry.path, offset=offset, length=DBFS_CHUNK_BYTES)
+            if not block.bytes_read:
+                break
+            chunks.append(base64.b64decode(block.data or ""))
+            offset += block.bytes_read
+        return b"".join(chunks)
+
+    return _Store("dbfs:", list_xml, read)

@@ -1,0 +1,269 @@
+"""The one place that turns a command's Outcome into what the user gets back: files, log, variables, verdict.
+
+Files (in `ReportSettings.directory`): `dbcicd-run-<id>.xml` (one test case per task, plus a failed case per result
+file that could not be read), `dbcicd-run-<id>-<task>-<n>-<name>.xml` per JUnit file a notebook wrote (suites
+renamed `<task>.<suite>`), and `dbcicd-run-<id>-summary.md`.
+
+In a pipeline (logging commands): a log group per task with its output and error, an issue per failure with the
+run page, `results.publish` of every JUnit file, `task.uploadsummary`, and every output variable with
+`isoutput=true`. Elsewhere: a short console report naming the failures and the files.
+
+With `rest` settings (azdo_rest.py), the test cases also go to Azure DevOps as a test run through its REST API,
+and a pull request gets a status and the summary as a comment.
+
+The verdict: the command's own, and failed when notebook-written tests failed while `failOnTestFailure` is on, or
+when results could not be written or published.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from ..azdo.logging_commands import CommandWriter
+from ..azdo.rest import RestSettings, publish_results
+from ..options.build import variable
+from ..options.request import TaskRequest
+from ..output import task_seconds, task_state
+from ..secrets import redact
+from .cases import NotebookResults, first_line, notebook_results, run_suite
+from .junit import FAILED, SKIPPED, Case, Suite, Tally, failed_cases, suites_element, tally, write_document
+from .summary import NotebookFile, markdown
+from .variables import exit_value_variables
+
+if TYPE_CHECKING:
+    from ..steps.commands import Outcome
+
+DEFAULT_DIRECTORY = "dbcicd-results"
+CONSOLE_TRACE_LINES = 8
+MAX_TEST_ISSUES = 10
+# The agent passes every variable to later steps in their environment: one value may hold 32,766 characters on
+# Windows and 128 KiB on Linux, beyond which those steps cannot start.
+MAX_VARIABLE_CHARS = 32_000
+_UNSAFE_FILE_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    """Where files go, and the `Results` inputs of the task."""
+
+    directory: Path
+    publish_test_results: bool = True
+    test_run_title: str = ""
+    fail_on_test_failure: bool = True
+
+    @classmethod
+    def from_request(cls, request: TaskRequest, directory: Path) -> ReportSettings:
+        return cls(
+            directory=directory,
+            publish_test_results=request.flag("publishTestResults", True),
+            test_run_title=request.text("testRunTitle"),
+            fail_on_test_failure=request.flag("failOnTestFailure", True),
+        )
+
+
+def task_report_directory(request: TaskRequest, environ: Mapping[str, str]) -> Path:
+    """In a pipeline task: under `Agent.TempDirectory`, which the agent empties after every job."""
+    temp = variable(request.variables, "Agent.TempDirectory") or environ.get("AGENT_TEMPDIRECTORY", "")
+    return Path(temp or tempfile.gettempdir()) / DEFAULT_DIRECTORY
+
+
+@dataclass
+class Report:
+    success: bool
+    message: str
+    variables: dict[str, str]
+    junit_files: list[Path] = field(default_factory=list)
+    summary_file: Path | None = None
+    summary: str = ""
+    task_tally: Tally = field(default_factory=Tally)
+    notebook_tally: Tally = field(default_factory=Tally)
+
+
+def publish(
+    outcome: Outcome,
+    settings: ReportSettings,
+    writer: CommandWriter | None,
+    stream: TextIO,
+    rest: RestSettings | None = None,
+) -> Report:
+    """Write the files and tell the agent (`writer`) or the console (`stream`) about them; returns the verdict."""
+    report, suite, notebooks = _build(outcome, settings)
+    if rest is not None and outcome.run is not None and suite is not None:
+        documents = [suites_element(_suites(suite, notebooks)), *(root for _, root in notebooks.documents)]
+        for problem in publish_results(rest, outcome.run, documents, report.success, report.summary):
+            report.success = False
+            report.message += f"; {problem}"
+    if writer is not None:
+        _tell_agent(writer, outcome, settings, report, suite, notebooks)
+    else:
+        _tell_console(stream, report, suite, notebooks)
+    return report
+
+
+def _build(outcome: Outcome, settings: ReportSettings) -> tuple[Report, Suite | None, NotebookResults]:
+    variables = {**outcome.outputs, **exit_value_variables(outcome.run, outcome.task_outputs)}
+    report = Report(outcome.success, outcome.message, variables)
+    notebooks = notebook_results(outcome.result_files) if settings.publish_test_results else NotebookResults()
+    run = outcome.run
+    if run is None:
+        return report, None, notebooks
+    suite = run_suite(run, outcome.task_outputs, outcome.base_folder)
+    report.task_tally = tally(suites_element([suite]))
+    report.notebook_tally = sum((tally(root) for _, root in notebooks.documents), Tally())
+    report.notebook_tally += Tally(failed=len(notebooks.problems))
+    if report.notebook_tally.failed and settings.fail_on_test_failure:
+        report.success = False
+        report.message += f"; {report.notebook_tally.failed} test(s) written by notebooks failed"
+    summary = markdown(run, suite.cases, _files(notebooks), notebooks.problems, report.message, _details(outcome))
+    report.summary = redact(summary)
+    stem = settings.directory / f"dbcicd-run-{run.run_id}"
+    try:
+        if settings.publish_test_results:
+            report.junit_files = _write_junit(stem, suite, notebooks)
+        settings.directory.mkdir(parents=True, exist_ok=True)
+        report.summary_file = Path(f"{stem}-summary.md").resolve()
+        report.summary_file.write_text(report.summary, encoding="utf-8")
+    except OSError as err:
+        # The run's verdict stands; results nobody can see are a failure of this step.
+        report.success, report.summary_file = False, None
+        report.message += f"; the results could not be written to {settings.directory}: {err.strerror or err}"
+    return report, suite, notebooks
+
+
+def _suites(suite: Suite, notebooks: NotebookResults) -> list[Suite]:
+    """The run's own suite, and one of failed cases for the result files that could not be read."""
+    if not notebooks.problems:
+        return [suite]
+    return [suite, Suite(name=f"{suite.name}: result files", cases=notebooks.problems, timestamp=suite.timestamp)]
+
+
+def _write_junit(stem: Path, suite: Suite, notebooks: NotebookResults) -> list[Path]:
+    written = [write_document(suites_element(_suites(suite, notebooks)), Path(f"{stem}.xml"))]
+    for number, (file, root) in enumerate(notebooks.documents, 1):
+        name = _UNSAFE_FILE_CHARS.sub("_", f"{file.task_key}-{number}-{posixpath.basename(file.path)}")
+        written.append(write_document(root, Path(f"{stem}-{name}")))
+    return [path.resolve() for path in written]
+
+
+def _files(notebooks: NotebookResults) -> list[NotebookFile]:
+    return [NotebookFile(file.task_key, file.path, tally(root), root) for file, root in notebooks.documents]
+
+
+def _details(outcome: Outcome) -> dict[str, str]:
+    head = outcome.outputs.get("headCommit", "")
+    return {"Git folder": outcome.outputs.get("repoPath", "") or outcome.base_folder, "at": head[:12]}
+
+
+# --- in a pipeline --------------------------------------------------------------------------------------------
+def _tell_agent(
+    writer: CommandWriter,
+    outcome: Outcome,
+    settings: ReportSettings,
+    report: Report,
+    suite: Suite | None,
+    notebooks: NotebookResults,
+) -> None:
+    run = outcome.run
+    if run is not None and suite is not None:
+        by_key = {case.name: case for case in suite.cases}
+        for task in run.tasks or []:
+            case = by_key[task.task_key or str(task.run_id)]
+            writer.group(f"{case.name}: {task_state(task)} ({task_seconds(task):.1f} s)", _group_lines(case))
+        for task in run.tasks or []:
+            case = by_key[task.task_key or str(task.run_id)]
+            if case.outcome == FAILED:
+                where = f" ({task.run_page_url})" if task.run_page_url else ""
+                issue = f"{case.name} {task_state(task)}{where}: {case.message}"
+                writer.command("task.logissue", {"type": "error"}, issue)
+        _test_issues(writer, notebooks)
+        if report.junit_files:
+            writer.command("results.publish", _publish_properties(settings, run.run_name or "", report.junit_files))
+        if report.summary_file is not None:
+            writer.command("task.uploadsummary", None, str(report.summary_file))
+    for name, value in report.variables.items():
+        writer.set_variable(name, _variable_value(writer, name, value))
+
+
+def _variable_value(writer: CommandWriter, name: str, value: str) -> str:
+    """`value`, cut (with a warning) when too long for the environment of the steps that follow."""
+    if len(value) <= MAX_VARIABLE_CHARS:
+        return value
+    writer.command(
+        "task.logissue",
+        {"type": "warning"},
+        f"Output variable {name} holds {len(value):,} characters; only the first {MAX_VARIABLE_CHARS:,} are kept, "
+        "because the agent hands variables to later steps in their environment, where longer values break them. "
+        "Return less from dbutils.notebook.exit, e.g. the path of a file holding the rest.",
+    )
+    return redact(value)[:MAX_VARIABLE_CHARS]  # masked before the cut, which could split a secret
+
+
+def _group_lines(case: Case) -> list[str]:
+    lines = [f"Source: {case.classname}"]
+    if case.system_out:
+        lines.append(case.system_out)
+    if case.outcome == SKIPPED:
+        lines.append(f"Skipped: {case.message}")
+    elif case.outcome == FAILED:
+        lines += [f"Error: {case.message}", case.text]
+    return lines
+
+
+def _test_issues(writer: CommandWriter, notebooks: NotebookResults) -> None:
+    """One issue per file that could not be read, one per failed test a notebook reported (the first few)."""
+    for problem in notebooks.problems:
+        writer.command("task.logissue", {"type": "error"}, problem.message)
+    failing = [(file, case) for file, root in notebooks.documents for case in failed_cases(root)]
+    for file, case in failing[:MAX_TEST_ISSUES]:
+        name = ".".join(filter(None, (case.get("classname"), case.get("name"))))
+        problem = case.find("failure") if case.find("failure") is not None else case.find("error")
+        message = first_line(problem.get("message", "") or problem.text or "") if problem is not None else ""
+        writer.command("task.logissue", {"type": "error"}, f"{file.task_key}: test {name} failed: {message}")
+    if len(failing) > MAX_TEST_ISSUES:
+        more = len(failing) - MAX_TEST_ISSUES
+        writer.command("task.logissue", {"type": "error"}, f"and {more} more failed tests (see the Tests tab)")
+
+
+def _publish_properties(settings: ReportSettings, run_name: str, files: list[Path]) -> dict[str, str]:
+    return {
+        "type": "JUnit",
+        "runTitle": settings.test_run_title or run_name,
+        "mergeResults": "true",
+        "publishRunAttachments": "true",
+        "failTaskOnFailedTests": "true" if settings.fail_on_test_failure else "false",
+        "resultFiles": ",".join(str(path) for path in files),
+    }
+
+
+# --- on a console ---------------------------------------------------------------------------------------------
+def _tell_console(stream: TextIO, report: Report, suite: Suite | None, notebooks: NotebookResults) -> None:
+    lines: list[str] = []
+    if suite is not None:
+        t = report.task_tally
+        lines.append(f"Tasks: {t.passed} passed, {t.failed} failed, {t.skipped} skipped")
+        for case in suite.cases:
+            if case.outcome == FAILED:
+                lines.append(f"  FAILED {case.name} ({case.classname}): {case.message}")
+                trace = case.text.rstrip().splitlines()[-CONSOLE_TRACE_LINES:]
+                lines += [f"      {line}" for line in trace if line.strip() != case.message]
+    if notebooks.documents or notebooks.problems:
+        n = report.notebook_tally
+        lines.append(f"Tests written by notebooks: {n.passed} passed, {n.failed} failed, {n.skipped} skipped")
+        for problem in notebooks.problems:
+            lines.append(f"  FAILED {problem.message}")
+        for file, root in notebooks.documents:
+            for case in failed_cases(root):
+                lines.append(f"  FAILED {file.task_key}: {case.get('classname', '')}.{case.get('name', '')}")
+    if report.junit_files:
+        lines.append("JUnit: " + ", ".join(str(p) for p in report.junit_files))
+    if report.summary_file is not None:
+        lines.append(f"Summary: {report.summary_file}")
+    for line in lines:
+        print(redact(line), file=stream)
+    stream.flush()

@@ -1,0 +1,121 @@
+"""The Markdown summary of a run: the verdict, a table of tasks (state, duration, link), the tests the notebooks
+wrote, and the first lines of every error. Shown as a tab of the pipeline run (`task.uploadsummary`) and kept as a
+file outside pipelines.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+
+from databricks.sdk.service import jobs
+
+from ..output import task_seconds, task_state
+from .junit import FAILED, Case, Tally, failed_cases
+
+ICONS = {"SUCCESS": "✅", "SUCCESS_WITH_FAILURES": "✅", "EXCLUDED": "⏭️", "UPSTREAM_FAILED": "⏭️",
+         "UPSTREAM_CANCELED": "⏭️", "DISABLED": "⏭️"}  # fmt: skip
+FAILED_ICON = "❌"
+TRACE_LINES = 8
+MAX_FAILED_TESTS_LISTED = 20
+
+
+@dataclass(frozen=True)
+class NotebookFile:
+    """One JUnit file a notebook wrote, as the summary lists it."""
+
+    task_key: str
+    path: str
+    tally: Tally
+    root: ET.Element
+
+
+def markdown(
+    run: jobs.Run,
+    cases: list[Case],
+    files: list[NotebookFile],
+    problems: list[Case],
+    verdict: str,
+    details: dict[str, str],
+) -> str:
+    """The whole summary. `details` are extra facts for the header line, e.g. {"Git folder": "/Repos/ci/x"}."""
+    state = task_state(run)
+    lines = [f"## Databricks run {run.run_id}: {state}", ""]
+    title = _cell(run.run_name or f"run {run.run_id}")
+    header = [f"[{title}]({run.run_page_url})" if run.run_page_url else title]
+    header += [f"{name} `{_code(value)}`" for name, value in details.items() if value]
+    lines += [" · ".join(header), "", _cell(verdict), ""]
+    lines += _task_table(run, cases)
+    if files or problems:
+        lines += _notebook_tests(files, problems)
+    failed = [case for case in cases if case.outcome == FAILED]
+    if failed:
+        lines += ["", "### Errors", ""]
+        for case in failed:
+            lines += [f"**{_cell(case.name)}** ({_cell(case.classname)}): {_cell(case.message)}", ""]
+            lines += [*_fenced(_last_lines(case.text, TRACE_LINES)), ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _task_table(run: jobs.Run, cases: list[Case]) -> list[str]:
+    by_key = {case.name: case for case in cases}
+    rows = ["| Task | Source | State | Duration | Run |", "| --- | --- | --- | --- | --- |"]
+    for task in run.tasks or []:
+        key = task.task_key or str(task.run_id)
+        case = by_key.get(key)
+        state = task_state(task)
+        link = f"[open]({task.run_page_url})" if task.run_page_url else ""
+        source = _cell(case.classname) if case else ""
+        rows.append(
+            f"| {_cell(key)} | {source} | {ICONS.get(state, FAILED_ICON)} {state} | {task_seconds(task):.1f} s "
+            f"| {link} |"
+        )
+    return rows
+
+
+def _notebook_tests(files: list[NotebookFile], problems: list[Case]) -> list[str]:
+    total = sum((f.tally for f in files), Tally(failed=len(problems)))
+    lines = ["", "### Tests written by notebooks", ""]
+    lines += [f"{total.passed} passed, {total.failed} failed, {total.skipped} skipped", ""]
+    lines += ["| Task | File | Passed | Failed | Skipped |", "| --- | --- | --- | --- | --- |"]
+    for f in files:
+        name = _cell(posixpath.basename(f.path))
+        lines.append(f"| {_cell(f.task_key)} | {name} | {f.tally.passed} | {f.tally.failed} | {f.tally.skipped} |")
+    for case in problems:
+        lines.append(f"| {_cell(case.name.partition(':')[0])} | {_cell(case.message)} | | {FAILED_ICON} | |")
+    failing = [(f.task_key, case) for f in files for case in failed_cases(f.root)]
+    if failing:
+        lines += ["", "Failed tests:", ""]
+        for task_key, case in failing[:MAX_FAILED_TESTS_LISTED]:
+            name = ".".join(filter(None, (case.get("classname"), case.get("name"))))
+            problem = case.find("failure") if case.find("failure") is not None else case.find("error")
+            message = problem.get("message", "") if problem is not None else ""
+            lines.append(f"- {_cell(task_key)}: `{_code(name)}` {_cell(message.splitlines()[0] if message else '')}")
+        if len(failing) > MAX_FAILED_TESTS_LISTED:
+            lines.append(f"- and {len(failing) - MAX_FAILED_TESTS_LISTED} more (see the Tests tab)")
+    return lines
+
+
+def _cell(text: str) -> str:
+    """Text safe inside a table cell or a line: one line, no table or HTML syntax."""
+    one_line = " ".join(text.split())
+    return one_line.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _code(text: str) -> str:
+    return " ".join(text.split()).replace("`", "'")
+
+
+def _last_lines(text: str, count: int) -> str:
+    lines = text.rstrip().splitlines()
+    shown = lines[-count:]
+    return "\n".join((["..."] if len(lines) > count else []) + shown)
+
+
+def _fenced(text: str) -> list[str]:
+    """A code block whose fence is longer than any run of backticks inside it."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence, text, fence]

@@ -1,0 +1,1 @@
+"""The commands — repo, run, test, cleanup — and their machinery: Git folders, runs, waiting, teardown."""

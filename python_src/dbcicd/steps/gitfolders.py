@@ -1,0 +1,256 @@
+"""Databricks Git folders (Repos API): ensure, switch, verify, and temporary ones that never outlive the step."""
+
+from __future__ import annotations
+
+import contextlib
+import posixpath
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from urllib.parse import urlsplit, urlunsplit
+
+from databricks.sdk import WorkspaceClient
+from databricks.sdk.errors import DatabricksError, NotFound, ResourceAlreadyExists
+from databricks.sdk.service.workspace import ObjectType, SparseCheckout
+
+from ..connect.apicalls import refused
+from ..errors import ConfigurationError, RunFailed
+from ..options.build import GitRef
+from ..output import Output
+from .tempnames import created_at
+
+# Host -> Repos API provider, as the Databricks Terraform provider guesses it.
+_PROVIDERS_BY_HOST = {
+    "github.com": "gitHub",
+    "dev.azure.com": "azureDevOpsServices",
+    "gitlab.com": "gitLab",
+    "bitbucket.org": "bitbucketCloud",
+}
+PROVIDERS = (
+    "gitHub",
+    "gitHubEnterprise",
+    "bitbucketCloud",
+    "bitbucketServer",
+    "gitLab",
+    "gitLabEnterpriseEdition",
+    "azureDevOpsServices",
+    "awsCodeCommit",
+)
+
+
+@dataclass(frozen=True)
+class GitFolder:
+    """A Git folder as the Repos API describes it."""
+
+    id: int
+    path: str
+    url: str
+    branch: str | None
+    head_commit: str | None
+
+    @classmethod
+    def from_sdk(cls, info: object) -> GitFolder:
+        return cls(
+            id=int(info.id),  # type: ignore[attr-defined]
+            path=info.path or "",  # type: ignore[attr-defined]
+            url=info.url or "",  # type: ignore[attr-defined]
+            branch=info.branch or None,  # type: ignore[attr-defined]
+            head_commit=info.head_commit_id or None,  # type: ignore[attr-defined]
+        )
+
+
+def public_url(url: str) -> str:
+    """The URL without credentials: `https://user:token@host/x` -> `https://host/x` (never sent to Databricks)."""
+    parts = urlsplit(url.strip())
+    if parts.scheme in ("http", "https") and "@" in parts.netloc:
+        parts = parts._replace(netloc=parts.netloc.rsplit("@", 1)[1])
+    return urlunsplit(parts)
+
+
+def same_repository(a: str, b: str) -> bool:
+    """Whether two Git URLs name the same repository (case, credentials, `.git` and slashes aside)."""
+
+    def key(url: str) -> str:
+        url = public_url(url).rstrip("/")
+        url = url[:-4] if url.endswith(".git") else url
+        parts = urlsplit(url)
+        return urlunsplit(parts._replace(netloc=parts.netloc.lower(), scheme=parts.scheme.lower()))
+
+    return key(a) == key(b)
+
+
+def provider_for(url: str, explicit: str = "") -> str:
+    """The Repos API provider: the `gitProvider` input (any casing), else guessed from the URL's host."""
+    if explicit:
+        for name in PROVIDERS:
+            if name.lower() == explicit.strip().lower():
+                return name
+        raise ConfigurationError(
+            f"gitProvider '{explicit}' is not a Git provider Databricks knows: {', '.join(PROVIDERS)}"
+        )
+    host = (urlsplit(url).hostname or "").lower()
+    if host.endswith(".visualstudio.com"):
+        return "azureDevOpsServices"
+    if host in _PROVIDERS_BY_HOST:
+        return _PROVIDERS_BY_HOST[host]
+    raise ConfigurationError(
+        f"Cannot tell the Git provider of '{public_url(url)}'. Set gitProvider (CLI: --git-provider) to one of: "
+        + ", ".join(PROVIDERS)
+    )
+
+
+def _workspace_path(path: str, what: str, example: str) -> list[str]:
+    """The parts of an absolute workspace path without `..`; the `/Workspace` prefix notebooks see is accepted."""
+    path = path.strip().rstrip("/")
+    if path == "/Workspace" or path.startswith("/Workspace/"):
+        path = path[len("/Workspace") :]
+    parts = path.split("/")
+    if not path.startswith("/") or any(p in ("", ".", "..") for p in parts[1:]):
+        raise ConfigurationError(
+            f"{what} '{path}' must be an absolute workspace path without '.' or '..' parts, such as {example}"
+        )
+    return parts
+
+
+def check_folder_path(path: str, what: str = "repoPath") -> str:
+    """A Git folder path Databricks accepts: absolute, no `..`, and under /Repos exactly `/Repos/<folder>/<name>`."""
+    parts = _workspace_path(path, what, "/Repos/ci/my-project")
+    if parts[1] == "Repos" and len(parts) != 4:
+        raise ConfigurationError(
+            f"{what} '{'/'.join(parts)}' is not allowed: Git folders under /Repos must be exactly "
+            "/Repos/<folder>/<name>, e.g. /Repos/ci/my-project"
+        )
+    return "/".join(parts)
+
+
+def check_temp_parent(path: str) -> str:
+    """The `tempFolder` input: where temporary Git folders go; under /Repos exactly `/Repos/<folder>`."""
+    parts = _workspace_path(path, "tempFolder", "/Repos/ci")
+    if parts[1] == "Repos" and len(parts) != 3:
+        raise ConfigurationError(
+            f"tempFolder '{'/'.join(parts)}' is not allowed: under /Repos it must be exactly /Repos/<folder> "
+            "(e.g. /Repos/ci), because Git folders there must be /Repos/<folder>/<name>"
+        )
+    return "/".join(parts)
+
+
+class GitFolders:
+    """Git folder operations through the SDK, with errors a pipeline user can act on."""
+
+    def __init__(self, client: WorkspaceClient, output: Output) -> None:
+        self.client = client
+        self.output = output
+
+    def find(self, path: str) -> GitFolder | None:
+        """The Git folder at `path`, None if nothing is there; an error if something else is."""
+        try:
+            status = self.client.workspace.get_status(path)
+        except NotFound:
+            return None
+        if status.object_type != ObjectType.REPO:
+            kind = status.object_type.value.lower() if status.object_type else "object"
+            raise ConfigurationError(f"{path} exists and is a {kind}, not a Git folder. Choose another repoPath.")
+        return GitFolder.from_sdk(self.client.repos.get(int(status.object_id)))  # type: ignore[arg-type]
+
+    def create(self, path: str, url: str, provider: str, sparse: list[str]) -> GitFolder:
+        """Create a Git folder (its parent folder too); the clone happens on the Databricks side."""
+        self.client.workspace.mkdirs(posixpath.dirname(path))
+        try:
+            info = self.client.repos.create(
+                url=public_url(url),
+                provider=provider,
+                path=path,
+                sparse_checkout=SparseCheckout(patterns=sparse) if sparse else None,
+            )
+        except ResourceAlreadyExists:
+            raise
+        except DatabricksError as err:
+            raise RunFailed(f"Creating the Git folder {path} from {public_url(url)} failed: {err}") from err
+        self.output.info(f"Created Git folder {path} (id {info.id}) from {public_url(url)}")
+        return GitFolder.from_sdk(info)
+
+    def ensure(self, path: str, url: str, provider: str, sparse: list[str], *, new_path: bool = False) -> GitFolder:
+        """The Git folder at `path` for `url`: found, or created. Refuses a folder of another repository.
+
+        `new_path`: nobody else uses `path` (a temporary folder's unique name), so it is not looked up first. A
+        folder found there anyway was made by this very create: the SDK retried it after its answer was lost.
+        """
+        existing = None if new_path else self.find(path)
+        if existing is None:
+            try:
+                return self.create(path, url, provider, sparse)
+            except ResourceAlreadyExists:
+                existing = self.find(path)  # another build created it a moment ago, or our lost first attempt
+                if existing is None:
+                    raise
+        if not same_repository(existing.url, url):
+            raise ConfigurationError(
+                f"{path} is a Git folder of {existing.url}, not of {public_url(url)}. "
+                "Use another repoPath, or delete that folder first."
+            )
+        return existing
+
+    def checkout(self, folder: GitFolder, ref: GitRef) -> GitFolder:
+        """Switch to a branch (pulling its latest commit) or a tag (detached)."""
+        try:
+            self.client.repos.update(folder.id, **{ref.kind: ref.name})  # type: ignore[arg-type]
+        except DatabricksError as err:
+            if not refused(err):  # the service failed, not the ref
+                raise RunFailed(f"Cannot check out {ref} in {folder.path}: {err}") from err
+            raise ConfigurationError(
+                f"Cannot check out {ref} in {folder.path}: {err}. Check input '{ref.kind}' (by default the branch "
+                f"being built) and that the {ref.kind} exists in {public_url(folder.url)}."
+            ) from err
+        # PATCH answers nothing in the SDK's model: read the folder back for its head commit.
+        updated = GitFolder.from_sdk(self.client.repos.get(folder.id))
+        head = (updated.head_commit or "?")[:12]
+        self.output.info(f"{folder.path} is at {ref} ({head})")
+        return updated
+
+    @staticmethod
+    def verify_head(folder: GitFolder, ref: GitRef, expected_commit: str) -> None:
+        """Fail when the folder's head is not the commit being built (the branch moved on since)."""
+        if not expected_commit or not folder.head_commit:
+            return
+        if folder.head_commit.lower().startswith(expected_commit.lower()):
+            return
+        raise RunFailed(
+            f"The Git folder {folder.path} is at {folder.head_commit[:12]}, this build is {expected_commit[:12]}: "
+            f"{ref} has moved on since the build started. A Git folder can only follow a branch's latest commit; "
+            "re-run the build for the newer commit, or run from the exact commit with `run` without repoPath."
+        )
+
+    def delete(self, folder_id: int) -> None:
+        with contextlib.suppress(NotFound):
+            self.client.repos.delete(folder_id)
+
+    def delete_at(self, path: str) -> bool:
+        """Delete the Git folder at `path` if there is one (also when its creation was interrupted)."""
+        try:
+            folder = self.find(path)
+        except ConfigurationError:
+            return False
+        if folder is None:
+            return False
+        self.delete(folder.id)
+        return True
+
+    def cleanup(self, parent: str, older_than: timedelta, now: datetime | None = None) -> tuple[list[str], int]:
+        """Delete temporary folders directly under `parent` made more than `older_than` ago.
+
+        Only names that `tempnames` produces are considered, so nothing else in `parent` is ever touched.
+        Returns (deleted paths, folders kept).
+        """
+        now = now or datetime.now(timezone.utc)
+        deleted, kept = [], 0
+        for info in self.client.repos.list(path_prefix=parent.rstrip("/") + "/"):
+            path = info.path or ""
+            if posixpath.dirname(path) != parent.rstrip("/"):
+                continue
+            made = created_at(posixpath.basename(path))
+            if made is None or now - made < older_than:
+                kept += 1
+                continue
+            self.delete(int(info.id))  # type: ignore[arg-type]
+            deleted.append(path)
+            self.output.info(f"Deleted {path} (made {made:%Y-%m-%d %H:%M} UTC)")
+        return deleted, kept

@@ -1,0 +1,210 @@
+"""Starting runs: notebooks as the tasks of ONE runs/submit, or run-now of an existing job.
+
+Every start carries an idempotency token derived from the build, so a retried call returns the run it already
+started instead of starting a second one.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from databricks.sdk import WorkspaceClient
+from databricks.sdk.errors import DatabricksError, NotFound
+from databricks.sdk.service import compute, jobs
+
+from ..errors import ConfigurationError, RunFailed
+
+RESULTS_PARAMETER = "dbcicd_results_dir"
+COMPUTE_KINDS = ("serverless", "existingCluster", "newCluster")
+_TASK_KEY_CHARS = re.compile(r"[^A-Za-z0-9_-]+")
+MAX_TASK_KEY = 100
+NEW_CLUSTER_EXAMPLE = (
+    'Give a cluster spec such as {"spark_version": "15.4.x-scala2.12", "node_type_id": "Standard_DS3_v2", '
+    '"num_workers": 1}.'
+)
+
+
+def parse_parameters(text: str, what: str = "parameters") -> dict[str, str]:
+    """`key=value` lines, or one JSON object; values become strings as Databricks widgets hold them."""
+    text = text.strip()
+    if not text:
+        return {}
+    if text.startswith("{"):
+        try:
+            loaded = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ConfigurationError(
+                f"{what} is not valid JSON: {err.msg} at line {err.lineno} column {err.colno}. Give one JSON object, "
+                'e.g. {"env": "staging"}, or key=value lines.'
+            ) from None
+        if not isinstance(loaded, dict):
+            raise ConfigurationError(f"{what} must be a JSON object or key=value lines")
+        return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in loaded.items()}
+    params: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip():
+            raise ConfigurationError(f"{what} line {number} '{line.strip()}' is not key=value (or give a JSON object)")
+        params[key.strip()] = value.strip()
+    return params
+
+
+def task_keys(relative_paths: list[str]) -> list[str]:
+    """Readable, unique task keys from notebook paths: `tests/test_io` -> `tests_test_io`."""
+    keys: list[str] = []
+    for rel in relative_paths:
+        base = _TASK_KEY_CHARS.sub("_", rel).strip("_")[:MAX_TASK_KEY] or "notebook"
+        key, n = base, 2
+        while key in keys:
+            suffix = f"_{n}"
+            key, n = base[: MAX_TASK_KEY - len(suffix)] + suffix, n + 1
+        keys.append(key)
+    return keys
+
+
+@dataclass(frozen=True)
+class Compute:
+    """Where tasks run: serverless (no cluster fields), an existing cluster, or a new job cluster."""
+
+    kind: str = "serverless"
+    existing_cluster_id: str = ""
+    new_cluster: compute.ClusterSpec | None = None
+
+    @classmethod
+    def from_inputs(cls, kind: str, existing_cluster_id: str, new_cluster_json: str) -> Compute:
+        kind = kind.strip() or ("existingCluster" if existing_cluster_id.strip() else "serverless")
+        if kind not in COMPUTE_KINDS:
+            raise ConfigurationError(f"compute '{kind}' is not one of: {', '.join(COMPUTE_KINDS)}")
+        if kind == "existingCluster":
+            if not existing_cluster_id.strip():
+                raise ConfigurationError(
+                    "existingClusterId is empty but compute is existingCluster: give the cluster's id (e.g. "
+                    "0123-456789-abcdefgh), or set compute to serverless or newCluster."
+                )
+            return cls(kind, existing_cluster_id=existing_cluster_id.strip())
+        if kind == "newCluster":
+            try:
+                spec = json.loads(new_cluster_json)
+            except json.JSONDecodeError as err:
+                raise ConfigurationError(
+                    f"newClusterJson is not valid JSON: {err.msg} at line {err.lineno}. {NEW_CLUSTER_EXAMPLE}"
+                ) from None
+            if not isinstance(spec, dict) or not spec:
+                raise ConfigurationError(f"newClusterJson must be a JSON object. {NEW_CLUSTER_EXAMPLE}")
+            return cls(kind, new_cluster=compute.ClusterSpec.from_dict(spec))
+        return cls(kind)
+
+    def check(self, client: WorkspaceClient) -> None:
+        """Fail before anything is created when existingClusterId names no cluster of the workspace."""
+        if self.kind != "existingCluster":
+            return
+        try:
+            client.clusters.get(self.existing_cluster_id)
+        except NotFound:
+            raise ConfigurationError(
+                f"existingClusterId '{self.existing_cluster_id}' is not a cluster of this workspace: give the id of "
+                "an existing cluster (the cluster's page, More > View JSON: cluster_id), or set compute to "
+                "serverless or newCluster."
+            ) from None
+
+    def apply(self, task: jobs.SubmitTask) -> None:
+        if self.kind == "existingCluster":
+            task.existing_cluster_id = self.existing_cluster_id
+        elif self.kind == "newCluster":
+            task.new_cluster = self.new_cluster
+
+
+@dataclass
+class NotebookRun:
+    """The notebooks of one run and how to reach them: inside a Git folder, or at a commit via git_source."""
+
+    run_name: str
+    notebooks: list[str]  # workspace paths (Git folder) or paths relative to the repository root (git_source)
+    base_folder: str  # the Git folder the notebooks live in ('' with git_source)
+    parameters: dict[str, str]
+    compute: Compute
+    results_root: str  # the folder under which each task gets its own dbcicd_results_dir
+    timeout_seconds: int
+    git_source: jobs.GitSource | None = None
+    task_keys: list[str] = field(default_factory=list)
+
+    def tasks(self) -> list[jobs.SubmitTask]:
+        relative = [posixpath.relpath(p, self.base_folder) if self.base_folder else p for p in self.notebooks]
+        self.task_keys = task_keys(relative)
+        out = []
+        for key, path in zip(self.task_keys, self.notebooks, strict=True):
+            params = {**self.parameters, RESULTS_PARAMETER: posixpath.join(self.results_root, key)}
+            task = jobs.SubmitTask(
+                task_key=key,
+                notebook_task=jobs.NotebookTask(
+                    notebook_path=path,
+                    base_parameters=params,
+                    source=jobs.Source.GIT if self.git_source else jobs.Source.WORKSPACE,
+                ),
+                timeout_seconds=self.timeout_seconds or None,
+            )
+            self.compute.apply(task)
+            out.append(task)
+        return out
+
+
+def submit(client: WorkspaceClient, spec: NotebookRun, idempotency_token: str) -> int:
+    """Start the notebooks as one multi-task run; returns its run id."""
+    try:
+        waiter = client.jobs.submit(
+            run_name=spec.run_name,
+            tasks=spec.tasks(),
+            git_source=spec.git_source,
+            idempotency_token=idempotency_token,
+            timeout_seconds=spec.timeout_seconds or None,
+        )
+    except DatabricksError as err:
+        raise RunFailed(f"Submitting the run failed: {err}") from err
+    return int(waiter.run_id)  # type: ignore[arg-type]
+
+
+def find_job(client: WorkspaceClient, job_id: str, job_name: str) -> jobs.Job:
+    """The job named by `jobId` or `jobName`; a name matching zero or several jobs is an error listing them."""
+    if job_id.strip():
+        if not job_id.strip().isdigit():
+            raise ConfigurationError(f"jobId '{job_id}' must be a number (the job's id in its URL)")
+        try:
+            return client.jobs.get(int(job_id))
+        except DatabricksError as err:
+            raise ConfigurationError(
+                f"jobId {job_id}: {err} Check jobId (the number in the job's URL), or give jobName instead."
+            ) from err
+    matches = list(client.jobs.list(name=job_name.strip()))
+    if len(matches) == 1:
+        return client.jobs.get(int(matches[0].job_id))  # type: ignore[arg-type]
+    if not matches:
+        similar = [j for j in client.jobs.list(limit=100) if job_name.strip().lower() in _job_name(j).lower()]
+        hint = "; similar: " + ", ".join(f"'{_job_name(j)}' (id {j.job_id})" for j in similar[:10]) if similar else ""
+        raise ConfigurationError(f"jobName '{job_name}' matches no job{hint}. Check the name or use jobId.")
+    listed = ", ".join(f"id {j.job_id}" for j in matches[:20])
+    raise ConfigurationError(f"jobName '{job_name}' matches {len(matches)} jobs ({listed}); use jobId to pick one.")
+
+
+def _job_name(job: jobs.BaseJob) -> str:
+    return (job.settings.name if job.settings else None) or ""
+
+
+def run_job(client: WorkspaceClient, job: jobs.Job, parameters: Mapping[str, str], idempotency_token: str) -> int:
+    """run-now: job-level parameters when the job declares them, notebook parameters otherwise."""
+    declared = job.settings.parameters if job.settings else None
+    try:
+        waiter = client.jobs.run_now(
+            job_id=int(job.job_id),  # type: ignore[arg-type]
+            job_parameters=dict(parameters) if declared and parameters else None,
+            notebook_params=dict(parameters) if parameters and not declared else None,
+            idempotency_token=idempotency_token,
+        )
+    except DatabricksError as err:
+        raise RunFailed(f"Starting job {job.job_id} failed: {err}") from err
+    return int(waiter.run_id)  # type: ignore[arg-type]

@@ -1,0 +1,162 @@
+"""Leaving nothing behind: cancellation by signal, and clean-up that runs on every way out of a command.
+
+The first SIGINT/SIGTERM raises `Cancelled` in the main thread, which interrupts whatever call is under way; the
+`finally` blocks then cancel the Databricks run and delete the temporary Git folder. Later signals are ignored so
+they cannot interrupt that clean-up, which has a short time budget of its own (the agent sends SIGTERM 7.5 s after
+SIGINT and kills the process 2.5 s later). A call that makes something (a Git folder, a run) is made `InFlight`, so
+that clean-up can wait for what it made instead of looking for it before the server has made it.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Callable
+from functools import partial
+from types import FrameType
+from typing import Generic, TypeVar
+
+from databricks.sdk import WorkspaceClient
+
+from ..connect.apicalls import name_calls
+from ..errors import Cancelled
+from ..output import Output
+
+CLEANUP_BUDGET_S = 4.0  # a cancelled step's: the agent sends SIGTERM 7.5 s after SIGINT
+UNHURRIED_BUDGET_S = 60.0  # a step that ends by itself
+RETRY_PAUSE_S = 0.5
+Made = TypeVar("Made")
+_SIGNALS = tuple(s for s in (getattr(signal, "SIGINT", None), getattr(signal, "SIGTERM", None)) if s is not None)
+
+
+class Interrupts:
+    """While active, the first SIGINT/SIGTERM raises `Cancelled`; the ones after it are only noted."""
+
+    def __init__(self) -> None:
+        self.received: str | None = None
+        self._previous: dict[int, object] = {}
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.received is not None:
+            return
+        self.received = signal.Signals(signum).name
+        raise Cancelled(f"Cancelled ({self.received}): stopping the run and cleaning up")
+
+    def __enter__(self) -> Interrupts:
+        if threading.current_thread() is threading.main_thread():
+            for sig in _SIGNALS:
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)  # type: ignore[arg-type]
+
+
+class InFlight(Generic[Made]):
+    """A call that makes something remotely (a Git folder, a run), made in a thread of its own.
+
+    A signal interrupts the main thread waiting in `result()`, not the call: its request has been sent and the server
+    acts on it whether or not the answer is read. Clean-up waits for that answer (`settled`) and removes what the
+    call made; had the request been cut off, the folder or run would appear after clean-up had looked for it.
+    """
+
+    def __init__(self, call: Callable[[], Made]) -> None:
+        self._done = threading.Event()
+        self._made: Made | None = None
+        self._error: BaseException | None = None
+        threading.Thread(target=self._run, args=(call,), name="in flight", daemon=True).start()
+
+    def _run(self, call: Callable[[], Made]) -> None:
+        try:
+            self._made = call()
+        except BaseException as err:  # raised again by result()
+            self._error = err
+        finally:
+            self._done.set()
+
+    def result(self) -> Made:
+        """What the call made, or its error; a signal interrupts the wait."""
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        return self._made  # type: ignore[return-value]
+
+    def finished(self, timeout: float) -> bool:
+        """Whether the call has ended, waiting up to `timeout` (an Event, not Thread.join: a signal that interrupts
+        join() makes Python 3.11 take the thread for stopped while it still runs)."""
+        return self._done.wait(timeout)
+
+    @property
+    def error(self) -> BaseException | None:
+        return self._error
+
+    def settled(self, timeout: float) -> Made | None:
+        """What the call made once it has answered; None if it failed or has not answered within `timeout`."""
+        self.finished(timeout)
+        return self._made
+
+
+def cleanup_client(client: WorkspaceClient) -> WorkspaceClient:
+    """A client for clean-up calls: same credentials, short timeouts, so clean-up fits in the agent's grace time."""
+    config = client.config.copy()
+    config.http_timeout_seconds = 3
+    config.retry_timeout_seconds = int(CLEANUP_BUDGET_S)
+    return name_calls(WorkspaceClient(config=config))
+
+
+class Teardown:
+    """Clean-up actions registered as resources are made, run last-in-first-out, each until it succeeds.
+
+    Actions run in threads. A cancelled step waits for them at most CLEANUP_BUDGET_S in total, so a hanging API
+    cannot keep it alive past the agent's kill; a step that ends by itself may wait UNHURRIED_BUDGET_S for a slow
+    workspace. Every action is safe to repeat (cancel a run, delete a folder), and the SDK retries neither a 500 nor
+    anything once its own short budget is spent, so a failed action is tried again while the budget lasts; what
+    still fails becomes a warning naming what may be left behind.
+    """
+
+    def __init__(self, output: Output) -> None:
+        self.output = output
+        self._actions: list[tuple[str, Callable[[], None]]] = []
+        self._deadline = 0.0
+
+    def add(self, description: str, action: Callable[[], None]) -> Callable[[], None]:
+        """Register an action; returns a function that unregisters it (when the resource is gone anyway)."""
+        entry = (description, action)
+        self._actions.append(entry)
+        return lambda: self._actions.remove(entry) if entry in self._actions else None
+
+    def run(self, *, hurry: bool) -> None:
+        """Run every action within the budget (`hurry`: the step is being cancelled). A signal that comes meanwhile
+        hurries clean-up but must not cut it short: it is raised once clean-up is done."""
+        self._deadline = time.monotonic() + (CLEANUP_BUDGET_S if hurry else UNHURRIED_BUDGET_S)
+        cancelled: Cancelled | None = None
+        while self._actions:
+            description, action = self._actions.pop()
+            attempt = InFlight(partial(self._until_done, description, action))
+            while True:
+                try:
+                    finished = attempt.finished(max(0.1, self._deadline - time.monotonic()))
+                    break
+                except Cancelled as err:
+                    cancelled = err
+                    self._deadline = min(self._deadline, time.monotonic() + CLEANUP_BUDGET_S)
+            if not finished:
+                self.output.warning(f"Clean-up did not finish in time: {description}. Check it by hand.")
+            elif attempt.error is not None:
+                self.output.warning(f"Clean-up failed: {description}: {attempt.error}")
+        if cancelled is not None:
+            raise cancelled
+
+    def _until_done(self, description: str, action: Callable[[], None]) -> None:
+        """Run `action`, again after RETRY_PAUSE_S while it fails and the deadline allows; raises the last error."""
+        while True:
+            try:
+                action()
+                return
+            except Exception as err:
+                if time.monotonic() + RETRY_PAUSE_S >= self._deadline:
+                    raise
+                self.output.warning(f"Clean-up: {description} failed ({err}); trying again")
+                time.sleep(RETRY_PAUSE_S)

@@ -93,17 +93,21 @@ function runCore(command, input, { env, tl, platform = process.platform }) {
 }
 
 /**
+ * @typedef {'Succeeded' | 'Failed' | 'Canceled'} Result the agent's names (its TaskResult enum)
+ */
+
+/**
  * The task result for the core's exit.
  * @param {Exit} exit
  * @param {Localizer} tl
- * @returns {{result: 'Succeeded' | 'Failed' | 'Cancelled', message: string}}
+ * @returns {{result: Result, message: string}}
  */
 function resultOf(exit, tl) {
   // A core that fails once cancelled was stopped by the cancellation: a signal while its interpreter was still
   // starting ends Python with a KeyboardInterrupt in its start-up code, which exits 1 (it never ran anything).
   const failedWhileCancelled = exit.code !== EXIT.OK && exit.code !== EXIT.CANCELLED && exit.code !== null;
   if (exit.cancelledBy && failedWhileCancelled) {
-    return { result: 'Cancelled', message: tl.loc('ResultCancelledOutside', exit.cancelledBy) };
+    return { result: 'Canceled', message: tl.loc('ResultCancelledOutside', exit.cancelledBy) };
   }
   switch (exit.code) {
     case EXIT.OK:
@@ -113,13 +117,13 @@ function resultOf(exit, tl) {
     case EXIT.CONFIGURATION:
       return { result: 'Failed', message: tl.loc('ResultConfiguration') };
     case EXIT.CANCELLED:
-      return { result: 'Cancelled', message: tl.loc('ResultCancelled') };
+      return { result: 'Canceled', message: tl.loc('ResultCancelled') };
     case EXIT.OUT_OF_MEMORY:
       return { result: 'Failed', message: tl.loc('ResultOutOfMemory') };
     case null:
       // Python ends by SIGINT/SIGTERM itself only outside its cancellation handling: starting up, or reporting.
       if (exit.signal && /** @type {readonly string[]} */ (FORWARDED_SIGNALS).includes(exit.signal)) {
-        return { result: 'Cancelled', message: tl.loc('ResultCancelledOutside', exit.signal) };
+        return { result: 'Canceled', message: tl.loc('ResultCancelledOutside', exit.signal) };
       }
       return { result: 'Failed', message: tl.loc('ResultKilled', exit.signal) };
     default:
@@ -127,4 +131,24 @@ function resultOf(exit, tl) {
   }
 }
 
-module.exports = { holdSignals, runCore, resultOf, EXIT };
+/**
+ * Tells the agent the step's result with `task.complete`. The agent reads `result` with a case-sensitive
+ * `Enum.TryParse<TaskResult>` and fails the command on any other value (azure-pipelines-agent,
+ * src/Agent.Worker/TaskCommandExtension.cs, TaskCompleteCommand; src/Agent.Worker/WorkerCommandManager.cs logs
+ * "Unable to process command ... successfully" and marks the step's commands failed). Its member is `Canceled`,
+ * while the task library's `TaskResult.Cancelled` is written as its enum name, "Cancelled" (azure-pipelines-task-lib,
+ * node/task.ts, setResult), which the agent rejects (azure-pipelines-tasks pull request #9020 corrected the
+ * logging-command docs for that reason). So a cancelled step is reported with the agent's own spelling.
+ * @param {Result} result
+ * @param {string} message
+ * @param {{setResult(result: number, message: string): void, command(name: string, properties: object, message: string): void, TaskResult: Record<string, number>}} tl
+ */
+function complete(result, message, tl) {
+  if (result === 'Canceled') {
+    tl.command('task.complete', { result: 'Canceled' }, message);
+  } else {
+    tl.setResult(tl.TaskResult[result], message);
+  }
+}
+
+module.exports = { holdSignals, runCore, resultOf, complete, EXIT };

@@ -5,7 +5,7 @@
  * with the task, and runs `python -m dbcicd task` with the request document on stdin. The core does the work and
  * talks to the agent itself (logging commands); this file turns its exit code into the task result.
  */
-const { holdSignals, runCore, resultOf } = require('./child');
+const { complete, holdSignals, runCore, resultOf } = require('./child');
 
 holdSignals(); // first of all: loading the task library takes a while, and a cancel meanwhile must not be fatal
 const os = require('os');
@@ -32,7 +32,7 @@ async function run() {
     });
     const exit = await runCore(coreCommand(python, site), JSON.stringify(document), { env: process.env, tl });
     const { result, message } = resultOf(exit, tl);
-    tl.setResult(tl.TaskResult[result], message);
+    complete(result, message, tl);
   } catch (err) {
     tl.setResult(tl.TaskResult.Failed, /** @type {Error} */ (err).message);
   }

@@ -2,7 +2,8 @@
 'use strict';
 const assert = require('node:assert/strict');
 const { describe, it } = require('node:test');
-const { resultOf } = require('../child');
+const taskLib = require('azure-pipelines-task-lib/task');
+const { complete, resultOf } = require('../child');
 
 const tl = { loc: (key, ...args) => [key, ...args].join(' ') };
 
@@ -22,7 +23,7 @@ describe('resultOf', () => {
     ],
     [
       { code: 130, signal: null },
-      { result: 'Cancelled', message: 'ResultCancelled' },
+      { result: 'Canceled', message: 'ResultCancelled' },
     ],
     [
       { code: 137, signal: null },
@@ -34,11 +35,11 @@ describe('resultOf', () => {
     ],
     [
       { code: null, signal: 'SIGINT' },
-      { result: 'Cancelled', message: 'ResultCancelledOutside SIGINT' },
+      { result: 'Canceled', message: 'ResultCancelledOutside SIGINT' },
     ],
     [
       { code: null, signal: 'SIGTERM' },
-      { result: 'Cancelled', message: 'ResultCancelledOutside SIGTERM' },
+      { result: 'Canceled', message: 'ResultCancelledOutside SIGTERM' },
     ],
     [
       { code: 3, signal: null },
@@ -46,7 +47,7 @@ describe('resultOf', () => {
     ],
     [
       { code: 1, signal: null, cancelledBy: 'SIGINT' },
-      { result: 'Cancelled', message: 'ResultCancelledOutside SIGINT' },
+      { result: 'Canceled', message: 'ResultCancelledOutside SIGINT' },
     ],
     [
       { code: 0, signal: null, cancelledBy: 'SIGINT' },
@@ -54,11 +55,43 @@ describe('resultOf', () => {
     ],
     [
       { code: 130, signal: null, cancelledBy: 'SIGTERM' },
-      { result: 'Cancelled', message: 'ResultCancelled' },
+      { result: 'Canceled', message: 'ResultCancelled' },
     ],
   ]) {
     it(`maps ${JSON.stringify(exit)} to ${expected.result}`, () => {
       assert.deepEqual(resultOf(exit, tl), expected);
+    });
+  }
+});
+
+describe('complete', () => {
+  const recorder = () => {
+    const sent = /** @type {any[]} */ ([]);
+    return {
+      sent,
+      TaskResult: taskLib.TaskResult,
+      setResult: (/** @type {number} */ result, /** @type {string} */ message) =>
+        sent.push({ result: taskLib.TaskResult[result], message }),
+      command: (/** @type {string} */ name, /** @type {any} */ properties, /** @type {string} */ message) =>
+        sent.push({ name, ...properties, message }),
+    };
+  };
+
+  it("writes a cancelled step as the agent's TaskResult member Canceled", () => {
+    const tl = recorder();
+    complete('Canceled', 'stopped', tl);
+    assert.deepEqual(tl.sent, [{ name: 'task.complete', result: 'Canceled', message: 'stopped' }]);
+  });
+
+  it("does not use the task library's TaskResult.Cancelled, whose name the agent does not know", () => {
+    assert.equal(taskLib.TaskResult[taskLib.TaskResult.Cancelled], 'Cancelled');
+  });
+
+  for (const result of /** @type {const} */ (['Succeeded', 'Failed'])) {
+    it(`passes ${result} to the task library's setResult`, () => {
+      const tl = recorder();
+      complete(result, 'm', tl);
+      assert.deepEqual(tl.sent, [{ result, message: 'm' }]);
     });
   }
 });

@@ -71,7 +71,7 @@ describe('Databricks@1 entry point', () => {
   for (const [exit, result, message] of [
     ['1', 'Failed', 'loc_mock_ResultFailed'],
     ['2', 'Failed', 'loc_mock_ResultConfiguration'],
-    ['130', 'Cancelled', 'loc_mock_ResultCancelled'],
+    ['130', 'Canceled', 'loc_mock_ResultCancelled'],
     ['137', 'Failed', 'loc_mock_ResultOutOfMemory'],
     ['9', 'Failed', 'loc_mock_ResultUnexpected 9'],
   ]) {
@@ -138,7 +138,7 @@ describe('Databricks@1 entry point', () => {
       task.calls().filter((call) => call.call === 'signal'),
       [{ call: 'signal', signal: 'SIGINT' }],
     );
-    assert.equal(resultOf(commands), 'Cancelled');
+    assert.equal(resultOf(commands), 'Canceled');
     assert.match(stdout, /loc_mock_Cancelling SIGINT/);
   });
 
@@ -154,7 +154,7 @@ describe('Databricks@1 entry point', () => {
         { call: 'signal', signal: 'SIGINT' },
       ],
     );
-    assert.equal(resultOf(commands), 'Cancelled');
+    assert.equal(resultOf(commands), 'Canceled');
   });
 
   it('forwards SIGTERM to Python', async () => {

@@ -22,7 +22,7 @@ import pytest
 import requests
 from databricks.sdk.errors import NotFound
 
-from dbcicd import auth
+from dbcicd.connect import auth
 from dbcicd.connect.auth import workspace_client
 from dbcicd.connect.workload_identity import AZURE_DATABRICKS_SCOPE, JWT_BEARER, WORKLOAD_IDENTITY_AUTH_TYPE
 from dbcicd.errors import ConfigurationError

@@ -12,7 +12,7 @@ from databricks.sdk.errors import BadRequest, DatabricksError, ResourceAlreadyEx
 from databricks.sdk.service.workspace import ObjectType, SparseCheckout, SparseCheckoutUpdate
 
 from dbcicd.localworkspace import LocalWorkspaceServer
-from dbcicd.localworkspace import repos as repos_module
+from dbcicd.localworkspace.services import repos as repos_module
 
 NOTEBOOK = "# Databricks notebook source\nprint('hello')\n"
 FILES = {"nb/hello.py": NOTEBOOK, "src/lib/util.py": "X = 1\n", "docs/readme.md": "# demo\n", "top.txt": "top\n"}

@@ -1,6 +1,7 @@
 """The packaged Databricks@1 task, run as the Azure Pipelines agent runs it, for the tests: an agent job with a
-clean environment against the local workspace (the agent's environment and its reading of the task's stdout are
-`dbcicd.localagent`'s), and finishing, timing and interrupting the task's process.
+clean environment against the local workspace (the agent's environment, its choice of handler, its reading of the
+task's stdout, its cancelling and the step's record are tools/localagent.py's), and finishing and timing the task's
+process.
 """
 
 from __future__ import annotations
@@ -11,38 +12,50 @@ import subprocess
 import sys
 import time
 import uuid
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from dbcicd.localworkspace import LocalWorkspaceServer
-from localagent import (  # noqa: F401 (interrupt: tests import it from here)
+from localagent import (  # noqa: F401 (cancel, interrupt: tests import them from here)
+    SYSTEM_CONNECTION,
     AgentCommand,
+    AgentSettings,
     PackagedTask,
     ServiceConnection,
+    StepRecord,
+    cancel,
+    cancellation_of,
     commands,
     interrupt,
+    step_record,
     step_variables,
 )
 
 
 @dataclass
 class TaskRun:
-    """A finished run of the task: exit code, output, and how long it took."""
+    """A finished run of the task: exit code, output, how long it took, and the step as the agent records it."""
 
     returncode: int
     stdout: str
     stderr: str
     seconds: float
+    record: StepRecord
 
     def commands(self, name: str) -> list[AgentCommand]:
         return commands(self.stdout, name)
 
     @property
     def result(self) -> str:
-        """The result of the one `task.complete` command (the agent takes the task's result from it)."""
-        [complete] = self.commands("task.complete")
-        return complete.properties["result"]
+        """The step's result as the agent settles it (its TaskResult name: Succeeded, Failed, Canceled, ...)."""
+        return self.record.result.name
+
+    @property
+    def completes(self) -> list[str]:
+        """The `result` of every task.complete command, as the task wrote it."""
+        return [c.properties.get("result", "") for c in self.commands("task.complete")]
 
     @property
     def variables(self) -> dict[str, str]:
@@ -53,9 +66,14 @@ class TaskRun:
 
     @property
     def errors(self) -> list[str]:
-        """Error issues: the core's `task.logissue` and the task library's `task.issue`."""
-        issues = self.commands("task.logissue") + self.commands("task.issue")
-        return [c.data for c in issues if c.properties.get("type") == "error"]
+        """The step's error issues as the agent keeps them: the first 10 (of the core's `task.logissue`, the task
+        library's `task.issue` and the agent's own), masked."""
+        return self.record.errors
+
+    @property
+    def failed_commands(self) -> list[str]:
+        """The agent's errors about logging commands it could not process."""
+        return [error for error in self.errors if error.startswith("Unable to process command")]
 
 
 def start(command: list[str], env: Mapping[str, str], cwd: Path) -> subprocess.Popen[str]:
@@ -64,14 +82,28 @@ def start(command: list[str], env: Mapping[str, str], cwd: Path) -> subprocess.P
     )
 
 
+@dataclass(frozen=True)
+class _Step:
+    command_line: list[str]
+    secrets: list[str]
+
+
+# What the agent knows about each step it started: its command line and the job's secrets.
+_STEPS: weakref.WeakKeyDictionary[subprocess.Popen[str], _Step] = weakref.WeakKeyDictionary()
+
+
 def finish(process: subprocess.Popen[str], started: float, timeout: float = 120) -> TaskRun:
+    """Waits for the task's process; the run with the step's record (Canceled if `cancel` cancelled it)."""
     try:
         stdout, stderr = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         process.kill()
         stdout, stderr = process.communicate()
         raise AssertionError(f"the task did not finish within {timeout} s\n{stdout}\n{stderr}") from None
-    return TaskRun(process.returncode, stdout, stderr, time.monotonic() - started)
+    step = _STEPS.get(process, _Step(list(map(str, process.args)), []))  # type: ignore[arg-type]
+    cancelled = cancellation_of(process) is not None
+    record = step_record(stdout, process.returncode, step.secrets, cancelled, step.command_line)
+    return TaskRun(process.returncode, stdout, stderr, time.monotonic() - started, record)
 
 
 def python_bin(folder: Path, interpreter: str) -> Path:
@@ -102,10 +134,11 @@ class Agent:
     """One agent job: runs the packaged task with its inputs against the local workspace."""
 
     task: PackagedTask
-    node: str
+    node: str | Mapping[str, str]  # the Node binary of the folder the agent picks, or binaries by folder name
     workspace: LocalWorkspaceServer
     tools: Path
     work: Path
+    settings: AgentSettings = field(default_factory=AgentSettings)
     access_token: str = field(default_factory=lambda: "azdo-access-" + uuid.uuid4().hex)
     build_id: str = field(default_factory=lambda: str(uuid.uuid4().int % 10**8))
 
@@ -141,7 +174,13 @@ class Agent:
             connections = {} if "connectionType" in inputs else {"databricksConnection": self.connection}
         base = base_environment([bin_dir], self.work)
         env = self.task.environment(inputs, connections, self.variables(variables or {}), self.access_token, base)
-        return start(self.task.command_line(self.node), env, self.sources)
+        command = self.task.command_line(self.node, self.settings)
+        process = start(command, env, self.sources)
+        system = ServiceConnection(SYSTEM_CONNECTION, "", "OAuth", {"AccessToken": self.access_token})
+        # The agent masks the job's secret variables and the secret parameters of every endpoint (Worker.cs).
+        secrets = [self.access_token, *(s for c in [system, *connections.values()] for s in c.secrets)]
+        _STEPS[process] = _Step(command, secrets)
+        return process
 
     def run(
         self,

@@ -13,6 +13,11 @@ data are unescaped by replacing `%3B`, `%0D`, `%0A`, `%5D` and then `%AZP25` (th
 CommandStringConvertor.Unescape, with percent decoding on, its default). Lines are split at `\\r` and `\\n` only,
 as .NET's ReadLine does. This reader shares nothing with the writer (`dbcicd.azdo.logging_commands`),
 so that each checks the other.
+
+It also picks the handler and Node the agent would (`select_handler`), cancels as the agent does (`cancel`: SIGINT,
+SIGTERM, kill) and keeps the step's record as the agent does (`step_record`: the result from task.complete, read as
+the agent's TaskResult enum, a failed command failing the step; at most 10 error and 10 warning issues; secrets
+masked). Each part cites the agent source it follows; what no source settles is said where it is modelled.
 """
 
 from __future__ import annotations
@@ -22,10 +27,13 @@ import os
 import re
 import signal
 import subprocess
+import time
 import uuid
+import weakref
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +99,112 @@ def interrupt(process: subprocess.Popen[str]) -> None:
     process.send_signal(signal.SIGINT)
 
 
+# How the agent stops a task's process when the run is cancelled (azure-pipelines-agent src/Agent.Sdk/ProcessInvoker.cs,
+# CancelAndKillProcessTree; ProcessInvoker.MacLinux.cs, SendPosixSignal and NixKillProcessTree): SIGINT to the process,
+# up to SIGINT_TIMEOUT_S for it to exit, then SIGTERM and up to SIGTERM_TIMEOUT_S, then Process.Kill() of that process
+# (not its children). The Node handler takes the timeouts from the knobs PROCESS_SIGINT_TIMEOUT and
+# PROCESS_SIGTERM_TIMEOUT, 7500 and 2500 ms by default (src/Agent.Sdk/Knob/AgentKnobs.cs; Handlers/NodeHandler.cs),
+# and asks for no forced kill (killProcessOnCancel: false). With the knob USE_GRACEFUL_PROCESS_SHUTDOWN (off by
+# default) the agent stops after SIGINT; not modelled.
+SIGINT_TIMEOUT_S = 7.5
+SIGTERM_TIMEOUT_S = 2.5
+
+
+@dataclass
+class Cancellation:
+    """What the agent sent to a cancelled task's process, in order: (signal, seconds after the cancel began), and
+    when the process exited."""
+
+    sent: list[tuple[str, float]] = field(default_factory=list)
+    exited_s: float | None = None
+
+    @property
+    def by_sigint(self) -> bool:
+        """Whether the process exited on SIGINT, before the agent's SIGTERM."""
+        return [name for name, _ in self.sent] == ["SIGINT"] and self.exited_s is not None
+
+
+_CANCELLED: weakref.WeakKeyDictionary[subprocess.Popen[str], Cancellation] = weakref.WeakKeyDictionary()
+
+
+def cancel(
+    process: subprocess.Popen[str], sigint_timeout: float = SIGINT_TIMEOUT_S, sigterm_timeout: float = SIGTERM_TIMEOUT_S
+) -> Cancellation:
+    """Cancels the step as the agent does (see SIGINT_TIMEOUT_S); returns once the process has exited. The step's
+    result is then Canceled whatever the task said (see `step_record`)."""
+    done = _CANCELLED.setdefault(process, Cancellation())
+    began = time.monotonic()
+    steps: list[tuple[str, Callable[[], None], float | None]] = [
+        ("SIGINT", lambda: process.send_signal(signal.SIGINT), sigint_timeout),
+        ("SIGTERM", lambda: process.send_signal(signal.SIGTERM), sigterm_timeout),
+        ("SIGKILL", process.kill, None),
+    ]
+    for name, send, timeout in steps:
+        if process.poll() is not None:
+            break
+        send()
+        done.sent.append((name, time.monotonic() - began))
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            continue
+        break
+    done.exited_s = time.monotonic() - began
+    return done
+
+
+def cancellation_of(process: subprocess.Popen[str]) -> Cancellation | None:
+    """How `cancel` cancelled this process; None if it was not cancelled."""
+    return _CANCELLED.get(process)
+
+
+# The Node execution handlers of task.json: the first agent release that knows each (the first release tag of
+# microsoft/azure-pipelines-agent whose src/Agent.Worker/TaskManager.cs has its ExecutionData property: an agent
+# ignores entries it does not know), and its HandlerData.Priority (TaskManager.cs; TaskRunner.GetHandlerData runs the
+# handler of lowest priority among those the task declares and the agent knows).
+NODE_HANDLERS: dict[str, tuple[tuple[int, int, int], int]] = {
+    "Node24": ((4, 265, 0), 101),
+    "Node20_1": ((3, 230, 2), 102),
+    "Node16": ((2, 206, 1), 103),
+    "Node10": ((2, 144, 0), 104),
+    "Node": ((0, 0, 0), 105),
+}
+# The agent's Node folders (externals/<folder>/bin/node; Handlers/NodeHandler.cs) and the Node major each holds.
+NODE_FOLDERS = {"node24": 24, "node20_1": 20, "node16": 16, "node10": 10, "node": 6}
+NEWEST_AGENT = (4, 999, 0)
+
+
+@dataclass(frozen=True)
+class AgentSettings:
+    """The agent a step runs on, as far as it matters to the task: its version, and the knob
+    AGENT_USE_NODE24_WITH_HANDLER_DATA (UseNode24withHandlerData in src/Agent.Sdk/Knob/AgentKnobs.cs, default false;
+    also a pipeline feature Microsoft can turn on)."""
+
+    version: tuple[int, int, int] = NEWEST_AGENT
+    use_node24_with_handler_data: bool = False
+
+
+class NoHandler(Exception):
+    """The agent knows none of the task's handlers: the step fails before it starts ("A supported task execution
+    handler was not found", SupportedTaskHandlerNotFound* in TaskRunner.cs)."""
+
+
+def select_handler(execution: Mapping[str, Any], agent: AgentSettings) -> tuple[str, str]:
+    """(handler, Node folder) as the agent picks them. The handler: the lowest priority among the Node handlers of
+    `execution` that the agent's version knows (TaskRunner.GetHandlerData). The folder: NodeHandler.cs
+    GetNodeLocationLegacy (the default; UseEnhancedNodeSelection off): Node24 handler data runs on node24 only with the
+    knob UseNode24withHandlerData, else on node20_1, the default folder; Node20_1 on node20_1, Node16 on node16,
+    Node10 on node10, Node on node. Not modelled: the knobs that force one Node for every task (AGENT_USE_NODE10,
+    AGENT_USE_NODE20_1, AGENT_USE_NODE24), the glibc fallbacks, and containers."""
+    known = [h for h in execution if h in NODE_HANDLERS and agent.version >= NODE_HANDLERS[h][0]]
+    if not known:
+        raise NoHandler(f"agent {'.'.join(map(str, agent.version))} knows none of the handlers {sorted(execution)}")
+    handler = min(known, key=lambda h: NODE_HANDLERS[h][1])
+    if handler == "Node24":
+        return handler, "node24" if agent.use_node24_with_handler_data else "node20_1"
+    return handler, {"Node20_1": "node20_1", "Node16": "node16", "Node10": "node10", "Node": "node"}[handler]
+
+
 @dataclass(frozen=True)
 class ServiceConnection:
     """A service connection as the agent hands it to a task."""
@@ -100,6 +214,11 @@ class ServiceConnection:
     scheme: str
     parameters: Mapping[str, str]
     data: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def secrets(self) -> list[str]:
+        """The values the agent masks: every authorization parameter but those MaskingUtil says are no secret."""
+        return [value for key, value in self.parameters.items() if value and is_secret_auth_parameter(key)]
 
     def environment(self) -> dict[str, str]:
         env = {
@@ -130,15 +249,26 @@ class PackagedTask:
         """A task folder as staged by `npm run build` (build/extension/tasks/databricks)."""
         return cls(folder, json.loads((folder / "task.json").read_text(encoding="utf-8")))
 
-    def command_line(self, node: str) -> list[str]:
-        """`node <target>` with the handler the agent would choose for this Node: Node24 on 24+, else Node20_1."""
+    def handler(self, agent: AgentSettings | None = None) -> tuple[str, str]:
+        """The execution handler the agent runs this task with, and the Node folder it runs it on."""
+        return select_handler(self.manifest["execution"], agent or AgentSettings())
+
+    def command_line(self, node: str | Mapping[str, str], agent: AgentSettings | None = None) -> list[str]:
+        """`node <target>` as the agent starts it: the target of the handler the agent picks, on the Node folder it
+        picks for it (see `select_handler`). `node` is the binary for that folder, or a mapping of folder names
+        ("node16", "node20_1", "node24") to binaries; its Node major version must be the folder's."""
+        handler, folder = self.handler(agent)
+        binary = node if isinstance(node, str) else node[folder]
         major = int(
             subprocess.run(
-                [node, "-p", "process.versions.node.split('.')[0]"], capture_output=True, text=True, check=True
+                [binary, "-p", "process.versions.node.split('.')[0]"], capture_output=True, text=True, check=True
             ).stdout
         )
-        handler = "Node24" if major >= 24 and "Node24" in self.manifest["execution"] else "Node20_1"
-        return [node, str(self.folder / self.manifest["execution"][handler]["target"])]
+        if major != NODE_FOLDERS[folder]:
+            raise ValueError(
+                f"the agent runs handler {handler} on {folder} (Node {NODE_FOLDERS[folder]}): {binary} is Node {major}"
+            )
+        return [binary, str(self.folder / self.manifest["execution"][handler]["target"])]
 
     def environment(
         self,
@@ -214,3 +344,249 @@ def commands(stdout: str, name: str | None = None) -> list[AgentCommand]:
     """Every command the agent would run, in order (only those called `name` when given)."""
     found = [c for c in (parse(line) for line in lines(stdout)) if c is not None]
     return [c for c in found if name is None or c.name == name]
+
+
+class TaskResult(IntEnum):
+    """The agent's TaskResult. The enum is defined in the Microsoft.TeamFoundation.DistributedTask.WebApi package, not
+    in the agent's repository; its members and their order are those the agent's code uses: TaskResult.Canceled
+    (src/Agent.Worker/StepsRunner.cs, JobRunner.cs) and the ordering that MergeTaskResults relies on
+    (src/Microsoft.VisualStudio.Services.Agent/Util/TaskResultUtil.cs: Succeeded, SucceededWithIssues, then Failed,
+    Canceled, Skipped, Abandoned; "currentResult > TaskResult.Failed" means Canceled, Skipped or Abandoned)."""
+
+    Succeeded = 0
+    SucceededWithIssues = 1
+    Failed = 2
+    Canceled = 3
+    Skipped = 4
+    Abandoned = 5
+
+
+def merge_results(current: TaskResult | None, coming: TaskResult) -> TaskResult:
+    """TaskResultUtil.MergeTaskResults: the worse of the two, except that Canceled, Skipped and Abandoned stay."""
+    if current is None:
+        return coming
+    if current > TaskResult.Failed:
+        return current
+    return max(current, coming)
+
+
+def parse_result(text: str) -> TaskResult | None:
+    """`Enum.TryParse<TaskResult>(text)` as TaskCompleteCommand calls it (src/Agent.Worker/TaskCommandExtension.cs):
+    case-sensitive member names (surrounding white space ignored) or the number of a member. .NET also accepts
+    numbers of no member and comma-separated lists; tasks do not write those, and they are not modelled."""
+    text = text.strip()
+    if text.lstrip("+-").isdigit():
+        return TaskResult(int(text)) if int(text) in TaskResult._value2member_map_ else None
+    return TaskResult.__members__.get(text)
+
+
+# The endpoint authorization parameters the agent does not mask (src/Agent.Sdk/Util/MaskingUtil.cs,
+# IsEndpointAuthorizationParametersSecret; Worker.cs masks every other non-empty parameter of every endpoint of the
+# job). MaskingUtil names them by EndpointAuthorizationParameters constants of the
+# Microsoft.VisualStudio.Services.ServiceEndpoints.WebApi package, which is not public source: their spelling here is
+# the constants' names in camel case. The comparison is case-insensitive.
+NOT_MASKED_AUTH_PARAMETERS = frozenset(
+    name.lower()
+    for name in (
+        "role",
+        "scope",
+        "tenantId",
+        "issuedAt",
+        "expiresAt",
+        "audience",
+        "authenticationType",
+        "authorizationType",
+        "accessTokenType",
+        "accessTokenFetchingMethod",
+        "useWindowsSecurity",
+        "unsecured",
+        "oAuthAccessTokenIsSupplied",
+        "completeCallbackPayload",
+        "acceptUntrustedCertificates",
+    )
+)
+
+
+def is_secret_auth_parameter(key: str) -> bool:
+    return key.lower() not in NOT_MASKED_AUTH_PARAMETERS
+
+
+MASK = "***"
+
+
+class SecretMasker:
+    """The agent's secret masker, for the values it is given: each one in a log line or an issue becomes `***`.
+    The agent also masks a few encodings of secret variables (Worker.cs: %-escaped and base64 forms) and drops
+    secrets shorter than AZP_IGNORE_SECRETS_SHORTER_THAN; not modelled."""
+
+    def __init__(self, values: list[str] | None = None) -> None:
+        self.values: set[str] = set()
+        for value in values or []:
+            self.add(value)
+
+    def add(self, value: str) -> None:
+        if value:
+            self.values.add(value)
+
+    def mask(self, text: str) -> str:
+        for value in sorted(self.values, key=len, reverse=True):
+            text = text.replace(value, MASK)
+        return text
+
+
+# ExecutionContext.cs: `_maxIssueCount = 10`; AddIssue keeps the first 10 errors and the first 10 warnings of a step
+# as its timeline record's issues and counts them all (ErrorCount, WarningCount); every one is also written to the
+# log (`##[error]`, `##[warning]`), masked.
+MAX_ISSUES = 10
+
+# The commands of the `task` area (src/Agent.Worker/TaskCommandExtension.cs, the IWorkerCommand classes' Name and
+# Aliases); another event of that area fails as an unknown command (WorkerCommandManager.cs: "CommandNotFound2").
+TASK_COMMANDS = frozenset(
+    {
+        "logdetail",
+        "uploadsummary",
+        "uploadfile",
+        "addattachment",
+        "logissue",
+        "issue",
+        "complete",
+        "setprogress",
+        "setsecret",
+        "setvariable",
+        "debug",
+        "settaskvariable",
+        "setendpoint",
+        "prependpath",
+    }
+)
+# The other areas the agent registers a command extension for (src/Agent.Worker/*CommandExtension.cs); a command of
+# an area not listed is ignored with a warning ("CommandNotFound").
+OTHER_AREAS = frozenset({"artifact", "build", "codecoverage", "results", "telemetry", "release", "plugininternal"})
+
+# src/Misc/layoutbin/en-US/strings.json
+DOCS_LINK = "http://go.microsoft.com/fwlink/?LinkId=817296"
+SEE_DOCS = f"Please reference documentation ({DOCS_LINK})"
+COMMAND_PROCESS_FAILED = "Unable to process command '{0}' successfully. " + SEE_DOCS
+COMMAND_NOT_FOUND2 = "##vso[{0}.{1}] is not a recognized command for {2} command extension. " + SEE_DOCS + "."
+INVALID_COMMAND_RESULT = "Command doesn't have valid result value."
+COMMAND_NOT_FOUND = "Cannot find command extension for ##vso[{0}.command]. " + SEE_DOCS
+COMMAND_KEYWORD_DETECTED = (
+    "'{0}' contains logging command keyword '##vso', but it's not a legal command. Please see the list of accepted "
+    "commands: https://go.microsoft.com/fwlink/?LinkId=817296"
+)
+PROCESS_EXIT_CODE = "Exit code {0} returned from process: file name '{1}', arguments '{2}'."
+
+
+@dataclass
+class Issue:
+    type: str  # "error" or "warning"
+    message: str
+
+
+@dataclass
+class StepRecord:
+    """The step as the agent records it: its result, the issues its timeline record keeps (at most MAX_ISSUES of each
+    type) and how many there were, and its log (masked)."""
+
+    result: TaskResult
+    issues: list[Issue]
+    error_count: int
+    warning_count: int
+    log: list[str]
+    commands: list[AgentCommand]
+
+    @property
+    def errors(self) -> list[str]:
+        return [issue.message for issue in self.issues if issue.type == "error"]
+
+    @property
+    def warnings(self) -> list[str]:
+        return [issue.message for issue in self.issues if issue.type == "warning"]
+
+
+class _Step:
+    def __init__(self, masker: SecretMasker) -> None:
+        self.masker = masker
+        self.result: TaskResult | None = None
+        self.command_result: TaskResult | None = None
+        self.issues: list[Issue] = []
+        self.counts = {"error": 0, "warning": 0}
+        self.log: list[str] = []
+        self.commands: list[AgentCommand] = []
+
+    def issue(self, kind: str, message: str) -> None:
+        message = self.masker.mask(message)
+        self.log.append(f"##[{kind}]{message}")
+        if self.counts[kind] < MAX_ISSUES:
+            self.issues.append(Issue(kind, message))
+        self.counts[kind] += 1
+
+    def line(self, line: str) -> None:
+        command = parse(line)
+        if command is None:
+            if "##vso" in line:
+                self.issue("warning", COMMAND_KEYWORD_DETECTED.format(line))
+            self.log.append(self.masker.mask(line))
+            return
+        area, _, event = command.name.partition(".")
+        if area != "task" and area not in OTHER_AREAS:
+            self.issue("warning", COMMAND_NOT_FOUND.format(area))
+            return
+        try:
+            self.run(area, event, command)
+        except ValueError as failure:
+            # WorkerCommandManager.TryProcessCommand: two errors, and the step's command result is Failed.
+            self.issue("error", COMMAND_PROCESS_FAILED.format(line))
+            self.issue("error", str(failure))
+            self.command_result = merge_results(self.command_result, TaskResult.Failed)
+            return
+        self.commands.append(command)
+
+    def run(self, area: str, event: str, command: AgentCommand) -> None:
+        if area != "task":
+            return
+        if event not in TASK_COMMANDS:
+            raise ValueError(COMMAND_NOT_FOUND2.format("task", event, "task"))
+        if event == "complete":
+            result = parse_result(command.properties.get("result", ""))
+            if result is None:
+                raise ValueError(INVALID_COMMAND_RESULT)
+            self.result = merge_results(self.result, result)
+        elif event in ("logissue", "issue"):
+            kind = command.properties.get("type", "")
+            if kind.lower() not in self.counts:
+                raise ValueError(f"issue type {kind} is not an expected issue type.")
+            self.issue(kind.lower(), command.data)
+        elif event == "setsecret":
+            self.masker.add(command.data)
+
+
+def step_record(
+    stdout: str, returncode: int, secrets: list[str], cancelled: bool = False, command_line: list[str] | None = None
+) -> StepRecord:
+    """The step's record once its process has ended: every line of stdout read as the agent reads it (commands run,
+    other lines logged, masked with `secrets` and the values of task.setsecret), then the result as StepsRunner.cs
+    settles it: Canceled when the agent cancelled the step (ProcessInvoker throws once the process is gone and
+    RunStepAsync sets Canceled, overriding task.complete); Failed when Node exited with another code than 0 (the Node
+    handler requires exit code 0: ProcessExitCodeException); else task.complete's result, Succeeded without one
+    (ExecutionContext.Complete); then merged with the commands' result (a failed command fails the step)."""
+    step = _Step(SecretMasker(secrets))
+    for line in lines(stdout):
+        step.line(line)
+    result = step.result
+    if cancelled:
+        result = TaskResult.Canceled
+    elif returncode != 0:
+        command = command_line or ["node"]
+        step.issue("error", PROCESS_EXIT_CODE.format(returncode, command[0], " ".join(command[1:])))
+        result = TaskResult.Failed
+    if step.command_result is not None:
+        result = merge_results(result, step.command_result)
+    return StepRecord(
+        result if result is not None else TaskResult.Succeeded,
+        step.issues,
+        step.counts["error"],
+        step.counts["warning"],
+        step.log,
+        step.commands,
+    )

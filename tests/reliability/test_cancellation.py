@@ -1,4 +1,5 @@
-"""Cancelling a `test` step: SIGINT to the packaged task's Node process, as the agent sends it, at random points.
+"""Cancelling a `test` step as the agent cancels it (SIGINT to the packaged task's Node process, SIGTERM 7.5 s later,
+then a kill 2.5 s after that: tools/localagent.py `cancel`), at random points.
 
 Each phase of a step gets the same number of trials: while Node and the core start (before the folder exists),
 while the folder is created and checked out, just before and while the run is submitted, while it runs, while its
@@ -6,10 +7,11 @@ outputs and result files are read, and while the folder is looked up and deleted
 endpoint widens its window; the signal comes at a seeded random moment after that endpoint's first call arrives
 (the seed is printed; DBCICD_CANCEL_SEED=<seed> replays it).
 
-Each trial must end before the agent's SIGTERM (7.5 s after SIGINT) with the result Cancelled, no run of its build
+Each trial must end before the agent's SIGTERM (7.5 s after SIGINT), the step Canceled with no logging command the
+agent could not process (the task's own task.complete, if it got to write one, says Canceled), no run of its build
 active or left to run on (a run it started ends CANCELED unless it had already finished), and no Git folder. One
 other end is accepted: a signal in the first tenth of a second, while Node itself starts and before the entry point's
-first line runs, ends Node with no output at all; the agent then records the step as cancelled, and nothing started.
+first line runs, ends Node with no output at all; the agent records the step as Canceled, and nothing started.
 """
 
 from __future__ import annotations
@@ -32,11 +34,12 @@ from task_runs import Agents, build_variables, run_all, unique
 
 from dbcicd.localworkspace import LocalWorkspaceServer
 from git_remote import GitRemote
+from localagent import SIGINT_TIMEOUT_S
 from server_calls import arrivals
-from task_harness import PackagedTask, TaskRun, finish, interrupt
+from task_harness import PackagedTask, TaskRun, cancel, finish
 
-AGENT_SIGTERM_AFTER_S = 7.5  # the agent sends SIGTERM this long after SIGINT
-TRIALS_PER_PHASE = 5
+AGENT_SIGTERM_AFTER_S = SIGINT_TIMEOUT_S  # the agent sends SIGTERM this long after SIGINT
+TRIALS_PER_PHASE = int(os.environ.get("DBCICD_CANCEL_TRIALS_PER_PHASE") or 5)  # fewer for a quick look
 WORKERS = 3
 SEED = int(os.environ.get("DBCICD_CANCEL_SEED") or random.SystemRandom().randrange(10**6))
 REACH_TIMEOUT_S = 60
@@ -97,9 +100,9 @@ class Trial:
     left: Leftovers
 
     @property
-    def result(self) -> str | None:
-        complete = self.run.commands("task.complete")
-        return complete[0].properties["result"] if complete else None
+    def result(self) -> str:
+        """The step's result as the agent records it."""
+        return self.run.result
 
     @property
     def ended_before_the_task_ran(self) -> bool:
@@ -118,15 +121,10 @@ def wait_for(times: list[float], process: subprocess.Popen[str]) -> bool:
 
 
 def interrupted_exit(process: subprocess.Popen[str]) -> float | None:
-    """SIGINT, then the seconds until the process exits; None (and killed) if it still runs at the agent's SIGTERM."""
-    interrupt(process)
-    sent = time.monotonic()
-    try:
-        process.wait(timeout=AGENT_SIGTERM_AFTER_S)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        return None
-    return time.monotonic() - sent
+    """The agent cancels the step: the seconds from SIGINT to the process's exit; None if the agent had to go on to
+    SIGTERM."""
+    cancelled = cancel(process)
+    return cancelled.exited_s if cancelled.by_sigint else None
 
 
 def run_trial(agents: Agents, pool: WorkspacePool, build: tuple[str, str], plan: Plan) -> Trial:
@@ -186,7 +184,9 @@ def test_sigint(plan: Plan, trials: dict[str, Trial]) -> None:
 
     assert trial.signalled, f"the step ended before the signal\n{log}"
     assert trial.exit_s is not None, f"still running {AGENT_SIGTERM_AFTER_S} s after SIGINT\n{log}"
-    assert trial.result == "Cancelled" or trial.ended_before_the_task_ran, log
+    assert trial.result == "Canceled", log
+    assert trial.run.failed_commands == [], log
+    assert set(trial.run.completes) <= {"Canceled"} and (trial.run.completes or trial.ended_before_the_task_ran), log
     trial.left.assert_none(log)
     if plan.phase.run_ends_cancelled:
         states = [run.state.result_state if run.state else None for run in trial.left.runs]

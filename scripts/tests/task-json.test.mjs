@@ -27,7 +27,7 @@ function inputsReadByCore() {
   );
   for (const file of files) {
     const source = readFileSync(join(dir, file), 'utf8');
-    const pattern = /(?:\.(?:text|required|flag|number|lines)\(|inputs\.get\(|inputs\[)"([A-Za-z]+)"/g;
+    const pattern = /(?:\.(?:text|required|flag|number|whole_seconds|lines)\(|inputs\.get\(|inputs\[)"([A-Za-z]+)"/g;
     for (const match of source.matchAll(pattern)) {
       names.add(match[1]);
     }
@@ -44,6 +44,11 @@ describe('task.json', () => {
     assert.ok(validate(task), JSON.stringify(validate.errors, null, 2));
   });
 
+  it('asks for an agent that knows the Node16 handler (2.206.1 or later)', () => {
+    const [major, minor, patch] = task.minimumAgentVersion.split('.').map(Number);
+    assert.ok(major > 2 || (major === 2 && (minor > 206 || (minor === 206 && patch >= 1))), task.minimumAgentVersion);
+  });
+
   it("meets tfx's rules: GUID id, name, friendlyName of at most 40 characters, instanceNameFormat", () => {
     assert.match(task.id, GUID);
     assert.match(task.name, /^[A-Za-z0-9-]+$/);
@@ -51,8 +56,9 @@ describe('task.json', () => {
     assert.ok(task.instanceNameFormat);
   });
 
-  it('runs on the Node24 and Node20_1 handlers only, whose target is in the task folder', () => {
-    assert.deepEqual(Object.keys(task.execution).sort(), ['Node20_1', 'Node24']);
+  it('runs on the Node24, Node20_1 and Node16 handlers, whose target is in the task folder', () => {
+    // Node16: agents 2.206.1 to 3.230.1 know no newer handler (README, "Agents and Azure DevOps Server").
+    assert.deepEqual(Object.keys(task.execution).sort(), ['Node16', 'Node20_1', 'Node24']);
     for (const handler of Object.values(task.execution)) {
       assert.ok(existsSync(join(TASK_DIR, handler.target)), `${handler.target} is missing`);
     }

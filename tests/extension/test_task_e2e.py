@@ -4,9 +4,11 @@ and that no secret appears anywhere in its output."""
 
 from __future__ import annotations
 
+import platform
 import shutil
 import subprocess
 import sys
+import tarfile
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
@@ -20,8 +22,9 @@ from databricks.sdk.service import jobs
 from dbcicd.localworkspace import LocalWorkspaceServer
 from dbcicd.steps.tempnames import temporary_name
 from junit_reader import read
+from localagent import SIGINT_TIMEOUT_S, AgentSettings
 from server_calls import arrivals
-from task_harness import Agent, ServiceConnection, TaskRun, base_interpreter, finish, interrupt
+from task_harness import Agent, PackagedTask, ServiceConnection, TaskRun, base_interpreter, cancel, finish
 
 HEADER = "# Databricks notebook source\n"
 PASSING = HEADER + "import json\ndbutils.notebook.exit(json.dumps({'promote': True, 'auc': 0.91}))\n"
@@ -42,7 +45,6 @@ FILES = {
     "broken/failing.py": FAILING,
     "slow/wait.py": SLOW,
 }
-AGENT_SIGTERM_AFTER_S = 7.5  # the agent sends SIGTERM this long after SIGINT, then kills Node 2.5 s later
 
 
 def unique(name: str) -> str:
@@ -224,7 +226,8 @@ def test_sigint_cancels_the_run_and_deletes_the_folder_in_time(
     client: WorkspaceClient,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """SIGINT to Node mid-run: the Databricks run ends CANCELED and the temporary folder is gone within 7.5 s."""
+    """The agent cancels the step mid-run: SIGINT alone ends it, before the agent's SIGTERM; the Databricks run ends
+    CANCELED, the temporary folder is gone, and the step is Canceled with no command the agent could not process."""
     remote = make_remote(FILES)
     parent = f"/Repos/{unique('e2e-cancel')}"
     inputs = {"command": "test", "gitProvider": "gitHub", "notebooks": "slow/wait", "tempFolder": parent}
@@ -232,23 +235,20 @@ def test_sigint_cancels_the_run_and_deletes_the_folder_in_time(
     process = agent.start(inputs, build(remote, remote.commit({}, "empty")))
     run_id = wait_for_running_run(client, agent.build_id, process)
 
-    interrupt(process)
-    interrupted = time.monotonic()
-    try:
-        process.wait(timeout=AGENT_SIGTERM_AFTER_S)
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"the task was still running {AGENT_SIGTERM_AFTER_S} s after SIGINT, when the agent sends SIGTERM")
-    elapsed = time.monotonic() - interrupted
+    cancelled = cancel(process)
     state = client.jobs.get_run(run_id).state
     folders = repos_under(client, parent)
     run = finish(process, started)
 
     with capsys.disabled():
-        print(f"\nDatabricks@1 cancelled, run CANCELED and folder deleted {elapsed:.2f} s after SIGINT")
-    assert elapsed < AGENT_SIGTERM_AFTER_S
+        print(f"\nDatabricks@1 cancelled, run CANCELED and folder deleted {cancelled.exited_s:.2f} s after SIGINT")
+    assert cancelled.by_sigint, f"the agent had to send {cancelled.sent}\n{run.stdout}\n{run.stderr}"
+    assert cancelled.exited_s is not None and cancelled.exited_s < SIGINT_TIMEOUT_S
     assert state is not None and state.result_state == jobs.RunResultState.CANCELED
     assert folders == []
-    assert run.result == "Cancelled"
+    assert run.result == "Canceled"
+    assert run.completes == ["Canceled"], "the task reports it with a result the agent knows"
+    assert run.failed_commands == []
     assert_no_secret(agent, run)
 
 
@@ -309,3 +309,59 @@ def test_runs_on_every_python_of_the_machine(agent: Agent, capsys: pytest.Captur
         assert f"Using Python {minor}." in run.stdout
     with capsys.disabled():
         print(f"\nDatabricks@1 ran on Python {', '.join(sorted(interpreters))}")
+
+
+NODE16 = "16.20.2"
+NODE_CACHE = Path(__file__).resolve().parents[2] / "build" / "test-node"
+# npm's error codes when the registry cannot be reached at all.
+UNREACHABLE = ("ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "ECONNREFUSED", "ECONNRESET", "ENETUNREACH", "network")
+
+
+@pytest.fixture(scope="session")
+def node16() -> str:
+    """Node 16 from the npm registry (the node-<os>-<cpu> package's bin/node), kept in build/test-node."""
+    os_name = {"linux": "linux", "darwin": "darwin"}.get(sys.platform)
+    cpu = {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64", "arm64": "arm64"}.get(platform.machine().lower())
+    if os_name is None or cpu is None:
+        pytest.skip(f"no Node {NODE16} package for {sys.platform} {platform.machine()} is used here")
+    binary = NODE_CACHE / f"node-{os_name}-{cpu}-{NODE16}" / "package" / "bin" / "node"
+    if binary.is_file():
+        return str(binary)
+    npm = shutil.which("npm")
+    assert npm is not None, "npm is needed to install Node 16"
+    NODE_CACHE.mkdir(parents=True, exist_ok=True)
+    packed = subprocess.run(
+        [npm, "pack", f"node-{os_name}-{cpu}@{NODE16}", "--pack-destination", str(NODE_CACHE), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if packed.returncode != 0:
+        if any(code in packed.stderr for code in UNREACHABLE):
+            pytest.skip(f"the npm registry is unreachable: {packed.stderr.strip()[-300:]}")
+        pytest.fail(f"npm pack node-{os_name}-{cpu}@{NODE16} failed:\n{packed.stderr}")
+    tarball = NODE_CACHE / f"node-{os_name}-{cpu}-{NODE16}.tgz"
+    with tarfile.open(tarball) as archive:
+        archive.extractall(binary.parents[2], filter="tar" if sys.version_info >= (3, 12) else None)
+    tarball.unlink()
+    return str(binary)
+
+
+def test_runs_on_node16_on_an_agent_without_node20(
+    packaged_task: PackagedTask,
+    node16: str,
+    local_workspace: LocalWorkspaceServer,
+    tools_directory: Path,
+    tmp_path: Path,
+) -> None:
+    """Agent 2.217.2 (the newest 2.x, run with Azure DevOps Server 2022.0.1) knows Node16 but neither Node20_1 nor
+    Node24: it runs the task's Node16 entry on its Node 16, which must work as on Node 20."""
+    settings = AgentSettings(version=(2, 217, 2))
+    agent = Agent(packaged_task, {"node16": node16}, local_workspace, tools_directory, tmp_path, settings=settings)
+    assert packaged_task.handler(settings) == ("Node16", "node16")
+    run = agent.run({"command": "cleanup", "tempFolder": f"/Repos/{unique('e2e-node16')}"})
+
+    assert run.result == "Succeeded", run.stdout + run.stderr
+    assert run.errors == []
+    assert run.variables == {"deletedCount": "0"}
+    assert_no_secret(agent, run)

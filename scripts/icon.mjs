@@ -1,6 +1,8 @@
 // Draws images/icon.png, the extension's 128x128 Marketplace icon: three stacked layers (a Databricks-like stack)
-// on a rounded red tile. Pixels are computed here and written with zlib, so the icon
-// is reproducible without an image editor or network access: `node scripts/icon.mjs`.
+// on a rounded red tile, and tasks/databricks/icon.png, the same at 32x32 for the task lists of the pipeline editors
+// (an icon.png of 32x32 pixels beside task.json: Microsoft's "Integrate custom build pipeline tasks with extensions"
+// docs page). Pixels are computed here and written with zlib, so the icons are reproducible without an image editor
+// or network access: `node scripts/icon.mjs`.
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -65,14 +67,34 @@ function chunk(type, data) {
   return out;
 }
 
-export function iconPng() {
+/** Pixel (x, y) of the icon at `size` (a divisor of SIZE): the average of the SIZE-pixel drawing's block. */
+function scaledPixel(x, y, size) {
+  const n = SIZE / size;
+  const sum = [0, 0, 0, 0];
+  for (let dy = 0; dy < n; dy++) {
+    for (let dx = 0; dx < n; dx++) {
+      const [r, g, b, a] = pixel(x * n + dx, y * n + dy);
+      [r * a, g * a, b * a, a].forEach((value, i) => (sum[i] += value));
+    }
+  }
+  const alpha = sum[3];
+  const rgb = sum.slice(0, 3).map((value) => (alpha ? Math.round(value / alpha) : 0));
+  return [...rgb, Math.round(alpha / (n * n))];
+}
+
+/** The icon as PNG bytes, `size` pixels square (SIZE or a divisor of it). */
+export function iconPng(size = SIZE) {
+  if (SIZE % size !== 0) {
+    throw new Error(`the icon is drawn at ${SIZE} px: ${size} does not divide it`);
+  }
+  const at = size === SIZE ? pixel : (/** @type {number} */ x, /** @type {number} */ y) => scaledPixel(x, y, size);
   const rows = [];
-  for (let y = 0; y < SIZE; y++) {
-    rows.push(Buffer.from([0, ...Array.from({ length: SIZE }, (_, x) => pixel(x, y)).flat()]));
+  for (let y = 0; y < size; y++) {
+    rows.push(Buffer.from([0, ...Array.from({ length: size }, (_, x) => at(x, y)).flat()]));
   }
   const header = Buffer.alloc(13);
-  header.writeUInt32BE(SIZE, 0);
-  header.writeUInt32BE(SIZE, 4);
+  header.writeUInt32BE(size, 0);
+  header.writeUInt32BE(size, 4);
   header.set([8, 6, 0, 0, 0], 8); // 8-bit RGBA, no interlace
   return Buffer.concat([
     Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
@@ -82,8 +104,13 @@ export function iconPng() {
   ]);
 }
 
+/** The icons this script writes, by path from the repository root, and their size. */
+export const ICONS = { 'images/icon.png': SIZE, 'tasks/databricks/icon.png': 32 };
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const target = join(dirname(fileURLToPath(import.meta.url)), '..', 'images', 'icon.png');
-  writeFileSync(target, iconPng());
-  console.log(`wrote ${target}`);
+  for (const [path, size] of Object.entries(ICONS)) {
+    const target = join(dirname(fileURLToPath(import.meta.url)), '..', path);
+    writeFileSync(target, iconPng(size));
+    console.log(`wrote ${target}`);
+  }
 }

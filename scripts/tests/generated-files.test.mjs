@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { iconPng } from '../icon.mjs';
+import { ICONS, iconPng } from '../icon.mjs';
 import { REFERENCE_PATH, taskReferenceMarkdown } from '../task-reference.mjs';
 import { ROOT, readJson } from './files.mjs';
 
@@ -21,7 +21,11 @@ describe('generated files', () => {
     }
   });
 
-  it('images/icon.png is what scripts/icon.mjs draws', () => {
-    assert.ok(readFileSync(join(ROOT, 'images', 'icon.png')).equals(iconPng()));
-  });
+  for (const [path, size] of Object.entries(ICONS)) {
+    it(`${path} is what scripts/icon.mjs draws, ${size}x${size}`, () => {
+      const png = readFileSync(join(ROOT, path));
+      assert.ok(png.equals(iconPng(size)), 'run `node scripts/icon.mjs`');
+      assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [size, size]);
+    });
+  }
 });

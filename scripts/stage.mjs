@@ -1,6 +1,6 @@
 // `npm run build`: assembles the extension as tfx packages it, in build/extension/ — the manifest, icon and
-// overview, and the task folder: task.json, its icon.png, the Node entry point with production node_modules only (the agent
-// runs no `npm install`), the wheel installer and the core's wheels. Tests are left out.
+// overview, and the task folder: task.json, its icon.png, the Node entry point with production node_modules only
+// (the agent runs no `npm install`), the wheel installer and the core's wheels. Tests are left out.
 import { copyFile, cp, mkdir, readdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -1,5 +1,8 @@
 """The product's errors: each carries the message a user reads and the exit code the CLI and the task use.
 
+Exit codes: 0 success, 1 the run or its tests failed, 2 configuration error (nothing started), 3 internal error (a
+bug), 130 cancelled.
+
 Library code raises these; only the boundaries (cli.py, the task entry) turn them into output and exit codes.
 """
 
@@ -8,6 +11,7 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_INTERNAL = 3  # a bug of dbcicd's: neither a failed run nor a configuration error
 EXIT_CANCELLED = 130
 
 

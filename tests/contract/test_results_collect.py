@@ -74,7 +74,7 @@ def test_results_dir_outside_readable_places_is_refused(
     code = main([*run_at_commit(remote.url, "--notebook-results-dir", "/tmp/results")])
     err = capsys.readouterr().err
     assert code == 2
-    assert "Input 'notebookResultsDir' '/tmp/results' must be under /Volumes/<catalog>/<schema>/<volume>" in err
+    assert "--notebook-results-dir '/tmp/results' must be under /Volumes/<catalog>/<schema>/<volume>" in err
 
 
 def test_unreadable_and_missing_folders(client: WorkspaceClient) -> None:

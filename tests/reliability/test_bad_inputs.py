@@ -1,15 +1,17 @@
 """Bad inputs through the packaged task, run as the agent runs it: every row must fail the task with an error that
 names the input and says what to do about it, never crash (no traceback), and leave nothing behind — no run of its
-build still active, no Git folder under its tempFolder.
+build still active, no Git folder under its tempFolder. An error that needs no answer from the workspace comes
+before the first API call: such a row runs against a workspace of its own, which must receive no call at all.
 
-The rows run two at a time when the first test needs them; most fail before any Databricks API call. A row with
-fault rules gets a local workspace of its own, so its faults touch no other row.
+The rows run two at a time when the first test needs them. A row with fault rules also gets a local workspace of its
+own, so its faults touch no other row.
 """
 
 from __future__ import annotations
 
 import re
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -63,6 +65,9 @@ class Row:
     connections: Connections | None = None  # input name -> connection, instead of the agent's databricks one
     faults: tuple[dict[str, Any], ...] = ()  # rules for a local workspace of the row's own
     check: Check | None = None  # more to assert about the run
+    # Only the workspace can tell (a notebook, job, cluster or branch that is not there; a refused credential): the
+    # row may call it. Every other error is found before the first call, and the row's workspace must see none.
+    asks_workspace: bool = False
 
 
 @dataclass
@@ -70,6 +75,7 @@ class Outcome:
     run: TaskRun
     agent: Agent
     left_behind: str  # why assert_nothing_left failed; empty when nothing was left
+    calls: Mapping[str, int]  # the API calls the row's own workspace received ({} for the shared one)
 
 
 def with_url(url: str) -> Connections:
@@ -134,6 +140,7 @@ ROWS = [
         r"did not accept the credentials of the service connection of input 'databricksConnection' \(401 "
         r".*update its personal access token or OAuth secret",
         with_credentials("Token", {"apitoken": "dapi-not-the-token-0000"}),
+        asks_workspace=True,
     ),
     Row(
         "wrong OAuth secret",
@@ -141,6 +148,7 @@ ROWS = [
         r"Cannot sign in to Databricks with the OAuth client [-0-9a-f]+ of service connection 'databricksConnection'"
         r".*Check the client id and secret",
         oauth_with_wrong_secret,
+        asks_workspace=True,
     ),
     Row(
         "Token scheme without a token",
@@ -154,6 +162,7 @@ ROWS = [
         r"403 PERMISSION_DENIED.*The identity of the service connection of input 'databricksConnection' lacks a "
         r"permission the step needs: grant it",
         faults=({"route": "POST /api/2.0/workspace/mkdirs", "status": 403},),
+        asks_workspace=True,
     ),
     Row(
         "unknown connectionType",
@@ -187,6 +196,11 @@ ROWS = [
         {"command": "cleanup", "retryTimeoutSeconds": "forever"},
         r"Input 'retryTimeoutSeconds' must be a whole number of seconds \(1 or more\), got 'forever'",
     ),
+    Row(
+        "retryTimeoutSeconds of zero",
+        {"command": "cleanup", "retryTimeoutSeconds": "0"},
+        r"Input 'retryTimeoutSeconds' must be a whole number of seconds \(1 or more\), got '0'",
+    ),
     # --- the agent's Python ---
     Row(
         "pythonPath to a missing interpreter",
@@ -208,18 +222,20 @@ ROWS = [
     Row(
         "notebooks and jobId together",
         {"command": "run", "notebooks": "tests/test_ok", "jobId": "12"},
-        r"Give exactly one of 'notebooks', 'jobId' or 'jobName' for the run command",
+        r"Give exactly one of notebooks, jobId or jobName for the run command",
     ),
     Row(
         "missing notebook",
         {"command": "test", "notebooks": "tests/nope"},
         r"notebooks: 'tests/nope' does not exist in /Repos/.*; give paths relative to the repository's root "
         r"\(\d+ notebooks there, e\.g\. tests/",
+        asks_workspace=True,
     ),
     Row(
         "glob matching nothing",
         {"command": "test", "notebooks": "tests/zzz_*"},
         r"notebooks: 'tests/zzz_\*' matches no notebook in /Repos/.* \(\d+ notebooks there, e\.g\. tests/",
+        asks_workspace=True,
     ),
     Row(
         "'..' in notebooks",
@@ -227,19 +243,27 @@ ROWS = [
         r"notebooks entry '\.\./secrets' must be relative to the Git folder, without '\.\.' \(e\.g\. tests/test_\*\)",
     ),
     Row(
+        "jobId not a number",
+        {"command": "run", "jobId": "nightly"},
+        r"jobId 'nightly' must be a number \(the job's id in its URL\), or give jobName instead",
+    ),
+    Row(
         "unknown job id",
         {"command": "run", "jobId": "987654321"},
         r"jobId 987654321: .*Check jobId \(the number in the job's URL\), or give jobName instead",
+        asks_workspace=True,
     ),
     Row(
         "unknown job name",
         {"command": "run", "jobName": "{missing_job}"},
         r"jobName 'no-such-job-.*' matches no job\. Check the name or use jobId",
+        asks_workspace=True,
     ),
     Row(
         "ambiguous job name",
         {"command": "run", "jobName": "{twin_job}"},
         r"jobName 'twin-job-.*' matches 2 jobs \(id \d+, id \d+\); use jobId to pick one",
+        asks_workspace=True,
     ),
     Row(
         "invalid JSON in parameters",
@@ -261,6 +285,7 @@ ROWS = [
         "unknown existing cluster",
         {"command": "test", "notebooks": "tests/test_ok", "compute": "existingCluster", "existingClusterId": "0000-x"},
         r"existingClusterId '0000-x' is not a cluster of this workspace: give the id of an existing cluster",
+        asks_workspace=True,
     ),
     Row(
         "invalid JSON in the new cluster spec",
@@ -278,6 +303,11 @@ ROWS = [
         r"Input 'timeoutMinutes' must be greater than 0, got '-5'",
     ),
     Row(
+        "timeout not finite",
+        {"command": "test", "notebooks": "tests/test_ok", "timeoutMinutes": "inf"},
+        r"Input 'timeoutMinutes' must be a finite number, got 'inf'",
+    ),
+    Row(
         "timeout not a number",
         {"command": "test", "notebooks": "tests/test_ok", "timeoutMinutes": "soon"},
         r"Input 'timeoutMinutes' must be a number, got 'soon'",
@@ -287,16 +317,18 @@ ROWS = [
         "missing branch",
         {"command": "test", "notebooks": "tests/test_ok", "branch": "no-such-branch"},
         r"Cannot check out branch 'no-such-branch' in /Repos/.*Check input 'branch' .*exists in file://",
+        asks_workspace=True,
     ),
     Row(
         "missing tag",
         {"command": "test", "notebooks": "tests/test_ok", "tag": "v9.9.9"},
         r"Cannot check out tag 'v9\.9\.9' in /Repos/.*Check input 'tag' .*exists in file://",
+        asks_workspace=True,
     ),
     Row(
         "branch and tag together",
         {"command": "test", "notebooks": "tests/test_ok", "branch": "main", "tag": "v1"},
-        r"Give either 'branch' or 'tag', not both",
+        r"Give either branch or tag, not both",
     ),
     Row(
         "unknown gitProvider",
@@ -327,6 +359,12 @@ ROWS = [
         "repoPath is a plain folder",
         {"command": "repo", "repoPath": "{plain_folder}"},
         r"/Shared/.*/plain exists and is a directory, not a Git folder\. Choose another repoPath",
+        asks_workspace=True,
+    ),
+    Row(
+        "olderThanHours not a number",
+        {"command": "cleanup", "olderThanHours": "a day"},
+        r"Input 'olderThanHours' must be a number, got 'a day'",
     ),
     Row(
         "negative olderThanHours",
@@ -340,6 +378,16 @@ ROWS = [
         r"Input 'publishTestResults' must be true or false, got 'maybe'",
     ),
     Row(
+        "failOnTestFailure neither true nor false",
+        {"command": "test", "notebooks": "tests/test_ok", "failOnTestFailure": "maybe"},
+        r"Input 'failOnTestFailure' must be true or false, got 'maybe'",
+    ),
+    Row(
+        "pullRequestComment neither true nor false",
+        {"command": "test", "notebooks": "tests/test_ok", "pullRequestComment": "sometimes"},
+        r"Input 'pullRequestComment' must be true or false, got 'sometimes'",
+    ),
+    Row(
         "notebookResultsDir nobody can read back",
         {"command": "test", "notebooks": "tests/test_ok", "notebookResultsDir": "/tmp/results"},
         r"Input 'notebookResultsDir' '/tmp/results' must be under /Volumes/<catalog>/<schema>/<volume>, /Workspace/",
@@ -349,18 +397,21 @@ ROWS = [
         {"command": "test", "notebooks": "tests/bad_junit"},
         r"/tests_bad_junit/report\.xml is not valid JUnit XML: not well-formed",
         check=junit_names_the_file,
+        asks_workspace=True,
     ),
     Row(
         "huge notebook output",
         {"command": "test", "notebooks": "tests/huge_*"},
         r"tests_huge_error FAILED \(http://.*\): ValueError: boom y+",
         check=output_is_bounded,
+        asks_workspace=True,
     ),
     # The harness decodes the task's output as strict UTF-8: this row passing means the log stayed valid text.
     Row(
         "non-UTF-8 notebook output",
         {"command": "test", "notebooks": "tests/garbled"},
         r"tests_garbled FAILED \(http://.*\): ValueError: garbled .* end",
+        asks_workspace=True,
     ),
 ]
 
@@ -369,8 +420,9 @@ ROWS = [
 def workspace_for(
     row: Row, shared: LocalWorkspaceServer, client: WorkspaceClient
 ) -> Iterator[tuple[LocalWorkspaceServer, WorkspaceClient]]:
-    """The shared local workspace, or for a row with faults one of its own with those rules."""
-    if not row.faults:
+    """The shared local workspace for a row that must ask it; one of the row's own for a row with faults (with
+    those rules) or one that must not call it at all (so that its calls, if any, are counted alone)."""
+    if row.asks_workspace and not row.faults:
         yield shared, client
         return
     with LocalWorkspaceServer(faults=[FaultRule.parse(rule) for rule in row.faults]) as own:
@@ -417,13 +469,15 @@ def outcomes(
                 {key: PLACEHOLDER.sub(lambda m: names.get(m[1], m[0]), value) for key, value in row.inputs.items()}
             )
             connections = row.connections(agent) if row.connections else None
+            before = Counter(workspace.calls)  # the row's own client signed in already (it reads host metadata)
             task_run = agent.run(inputs, variables, connections=connections)
+            calls = {} if workspace is local_workspace else dict(Counter(workspace.calls) - before)
             try:
                 assert_nothing_left(workspace_client, agent.build_id, parent)
                 left_behind = ""
             except AssertionError as err:
                 left_behind = str(err)
-        return Outcome(task_run, agent, left_behind)
+        return Outcome(task_run, agent, left_behind, calls)
 
     started = time.monotonic()
     results = run_all(ROWS, run)
@@ -448,5 +502,7 @@ def test_bad_input_fails_naming_the_input_and_the_fix(row: Row, outcomes: dict[s
     assert any(re.search(row.error, error, re.DOTALL) for error in run.errors), (row.error, run.errors)
     assert "Traceback (most recent call last)" not in run.stderr, run.stderr[-3000:]  # the core did not crash
     assert outcome.left_behind == ""
+    if not row.asks_workspace:
+        assert outcome.calls == {}, f"a configuration error found only after calling the workspace: {outcome.calls}"
     if row.check is not None:
         row.check(run, outcome.agent)

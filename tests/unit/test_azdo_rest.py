@@ -24,6 +24,8 @@ from databricks.sdk.service import jobs
 from dbcicd.azdo.rest import INSTALL_HINT, RestSettings
 from dbcicd.entry.cli import main
 from dbcicd.errors import ConfigurationError
+from dbcicd.options.names import TASK_NAMES
+from dbcicd.options.parse import parse_options
 from dbcicd.options.request import TaskRequest
 from dbcicd.results.collect import ResultFile
 from dbcicd.results.report import ReportSettings, publish
@@ -176,8 +178,14 @@ def request(organization_url: str, **inputs: str) -> TaskRequest:
     return TaskRequest({"testRunTitle": "Notebook tests", **inputs}, {}, variables)
 
 
+def rest_settings(asked: TaskRequest, environ: dict[str, str]) -> RestSettings | None:
+    """What the session makes of the request: its options first, then the REST settings from them."""
+    options = parse_options(TaskRequest({"command": "cleanup", **asked.inputs}, {}, asked.variables), TASK_NAMES)
+    return RestSettings.from_options(options, asked.variables, environ)
+
+
 def report(fake: FakeAzureDevOps, tmp_path: Path, **inputs: str) -> tuple[Any, str]:
-    rest = RestSettings.from_request(request(fake.url, **inputs), {"AZURE_DEVOPS_TOKEN": TOKEN})
+    rest = rest_settings(request(fake.url, **inputs), {"AZURE_DEVOPS_TOKEN": TOKEN})
     stream = io.StringIO()
     result = publish(outcome(), ReportSettings(tmp_path), None, stream, rest)
     return result, stream.getvalue()
@@ -250,10 +258,10 @@ def test_failures_to_publish_fail_the_step_and_never_show_the_token(
 def test_nothing_asked_means_no_client() -> None:
     """Without publishAzureDevOps, and pullRequestComment outside a pull-request build, nothing is set up."""
     plain = request("https://dev.azure.com/org/")
-    assert RestSettings.from_request(plain, {"AZURE_DEVOPS_TOKEN": TOKEN}) is None
+    assert rest_settings(plain, {"AZURE_DEVOPS_TOKEN": TOKEN}) is None
     plain.variables.pop("System.PullRequest.PullRequestId")
     plain.inputs["pullRequestComment"] = "true"
-    assert RestSettings.from_request(plain, {"AZURE_DEVOPS_TOKEN": TOKEN}) is None
+    assert rest_settings(plain, {"AZURE_DEVOPS_TOKEN": TOKEN}) is None
 
 
 def test_missing_settings_named_before_anything_runs(
@@ -274,4 +282,4 @@ def test_missing_client_package_names_the_extra(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setitem(sys.modules, "azure.devops", None)
     with pytest.raises(ConfigurationError, match=r'pip install "dbcicd\[azure-devops\]"'):
         asked = request("https://dev.azure.com/org/", publishAzureDevOps="true")
-        RestSettings.from_request(asked, {"AZURE_DEVOPS_TOKEN": TOKEN})
+        rest_settings(asked, {"AZURE_DEVOPS_TOKEN": TOKEN})

@@ -54,14 +54,18 @@ def test_variable_names_are_case_insensitive() -> None:
     assert ctx.build_id == "42"
 
 
-def test_idempotency_token_is_stable_per_step_and_attempt() -> None:
-    """The same step of the same attempt gets the same token; another attempt or step a different one."""
+def test_idempotency_token_is_one_invocations_own() -> None:
+    """One invocation gets the same token for the same purpose (an SDK retry re-sends it); a second invocation of
+    the same step of the same attempt — a second command in a script step, a re-run with the same build id, the
+    agent's retry of the step — gets another, and so starts a run of its own."""
     base = {"Build.BuildId": "9", "System.JobAttempt": "1", "System.TaskInstanceId": "step-a"}
-    token = BuildContext.from_variables(base).idempotency_token("submit")
-    assert token == BuildContext.from_variables(base).idempotency_token("submit")
+    invocation = BuildContext.from_variables(base)
+    token = invocation.idempotency_token("submit")
+    assert token == invocation.idempotency_token("submit")
     assert len(token) <= 64
-    assert token != BuildContext.from_variables({**base, "System.JobAttempt": "2"}).idempotency_token("submit")
-    assert token != BuildContext.from_variables({**base, "System.TaskInstanceId": "b"}).idempotency_token("submit")
+    assert token != invocation.idempotency_token("run-now:1")
+    assert token != BuildContext.from_variables(base).idempotency_token("submit")
+    assert invocation.invocation_tag != BuildContext.from_variables(base).invocation_tag
 
 
 def test_temporary_names_are_unique_and_dated() -> None:

@@ -24,13 +24,12 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from databricks.sdk.service import jobs
 
 from ..errors import ConfigurationError
 from ..options.build import environment_name, variable
-from ..options.request import TaskRequest
 from ..results.junit import (
     FAILED,
     MAX_MESSAGE_CHARS,
@@ -42,6 +41,9 @@ from ..results.junit import (
     safe_text,
 )
 from ..secrets import redact, register_secret
+
+if TYPE_CHECKING:
+    from ..options.parse import Options
 
 INSTALL_HINT = 'pip install "dbcicd[azure-devops]"'
 TOKEN_ENVIRONMENT = ("AZURE_DEVOPS_TOKEN", "SYSTEM_ACCESSTOKEN")
@@ -68,15 +70,17 @@ class RestSettings:
     test_run_title: str = ""
 
     @classmethod
-    def from_request(cls, request: TaskRequest, environ: Mapping[str, str]) -> RestSettings | None:
+    def from_options(
+        cls, options: Options, variables: Mapping[str, str], environ: Mapping[str, str]
+    ) -> RestSettings | None:
         """None when nothing is asked for; raises ConfigurationError naming what is missing (before any run)."""
 
         def value(name: str) -> str:
-            return variable(request.variables, name) or environ.get(environment_name(name), "").strip()
+            return variable(variables, name) or environ.get(environment_name(name), "").strip()
 
         pull_request_id = value("System.PullRequest.PullRequestId")
-        publish_test_run = request.flag("publishAzureDevOps", False)
-        comment = request.flag("pullRequestComment", False) and bool(pull_request_id)
+        publish_test_run = options.publish_azure_devops
+        comment = options.pull_request_comment and bool(pull_request_id)
         if not (publish_test_run or comment):
             return None
         token = value("System.AccessToken") or next((environ[n] for n in TOKEN_ENVIRONMENT if environ.get(n)), "")
@@ -90,7 +94,7 @@ class RestSettings:
             build_id=value("Build.BuildId"),
             repository_id=value("Build.Repository.ID"),
             pull_request_id=pull_request_id,
-            test_run_title=request.text("testRunTitle"),
+            test_run_title=options.test_run_title,
         )
         settings._check()
         return settings

@@ -1,6 +1,7 @@
 """The `dbcicd` command line. Errors become messages and exit codes here, and only here.
 
-Exit codes: 0 success, 1 the run or its tests failed, 2 usage or configuration error, 130 cancelled.
+Exit codes: 0 success, 1 the run or its tests failed, 2 usage or configuration error, 3 internal error (a bug),
+130 cancelled.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import EXIT_CANCELLED, EXIT_FAILED, EXIT_OK, EXIT_USAGE, DbcicdError
+from ..errors import EXIT_CANCELLED, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, DbcicdError
+from ..options.names import INPUT_FLAGS
 
 if TYPE_CHECKING:
     from ..options.request import TaskRequest
@@ -27,7 +29,8 @@ authentication: databricks-sdk unified auth from the environment, e.g.
   DATABRICKS_HOST=... ARM_CLIENT_ID=... ARM_CLIENT_SECRET=... ARM_TENANT_ID=...  (Azure service principal)
 Try it offline with `dbcicd local serve` and the two variables it prints.
 
-exit codes: 0 success, 1 run or tests failed, 2 usage or configuration error, 130 cancelled
+exit codes: 0 success, 1 run or tests failed, 2 usage or configuration error, 3 internal error (a bug),
+            130 cancelled
 """
 
 EXAMPLES = {
@@ -60,24 +63,15 @@ The token may also be given in the environment as DBCICD_LOCAL_TOKEN (keeps it o
 Fault rules can be changed at runtime: POST/PUT/DELETE {host}/__dbcicd/faults with the same JSON.
 """
 
-# CLI flag -> task input name (the task's inputs, in kebab case).
+# argparse destination -> task input name, for the flags whose value is the input's text as it is (the others —
+# lists, key=value pairs, switches — are turned into inputs one by one in request_from_args).
+_SHAPED_INPUTS = frozenset(
+    {"notebooks", "sparseCheckout", "parameters", "failOnTestFailure", "pullRequestComment", "publishAzureDevOps"}
+)
 _INPUT_FLAGS = {
-    "git_url": "gitUrl",
-    "git_provider": "gitProvider",
-    "repo_path": "repoPath",
-    "branch": "branch",
-    "tag": "tag",
-    "commit": "commit",
-    "temp_folder": "tempFolder",
-    "older_than_hours": "olderThanHours",
-    "job_id": "jobId",
-    "job_name": "jobName",
-    "compute": "compute",
-    "existing_cluster_id": "existingClusterId",
-    "new_cluster_json": "newClusterJson",
-    "timeout_minutes": "timeoutMinutes",
-    "notebook_results_dir": "notebookResultsDir",
-    "test_run_title": "testRunTitle",
+    flag.removeprefix("--").replace("-", "_"): name
+    for name, flag in INPUT_FLAGS.items()
+    if flag and name not in _SHAPED_INPUTS
 }
 
 
@@ -175,6 +169,11 @@ def _parser() -> argparse.ArgumentParser:
         default=Path("dbcicd-results"),
         metavar="DIR",
         help="where JUnit XML and the Markdown summary are written (default: ./dbcicd-results)",
+    )
+    pipeline.add_argument(
+        "--retry-timeout-seconds",
+        metavar="N",
+        help="how long a throttled (429) or unavailable (503) API call is retried (default: 120)",
     )
     pipeline.add_argument(
         "--azure-devops",
@@ -286,35 +285,36 @@ class _Usage(Exception):
 
 def _run_command(args: argparse.Namespace) -> int:
     from ..azdo.logging_commands import AzureDevOpsOutput, CommandWriter, azure_devops_active
-    from ..azdo.rest import RestSettings
-    from ..connect.auth import workspace_client
-    from ..output import Output, choose_output, retries_reported
-    from ..results.report import ReportSettings, publish
+    from ..options.names import CLI_NAMES
+    from ..output import Output, choose_output
     from ..secrets import redact
-    from ..steps.commands import execute
-    from ..steps.teardown import Interrupts
+    from .session import Entry, run_session
 
     request = request_from_args(args, dict(os.environ), Path.cwd())
-    rest = RestSettings.from_request(request, os.environ)
     writer = CommandWriter(sys.stdout) if azure_devops_active(os.environ, args.azure_devops) else None
     output: Output = AzureDevOpsOutput(writer) if writer else choose_output(sys.stdout)
-    try:
-        with Interrupts():
-            with retries_reported(output):  # signing in probes the host: its retries show as well
-                client = workspace_client(request.inputs, request.endpoints, request.variables, os.environ)
-            outcome = execute(request, client, output)
-    finally:
-        output.close()
-    settings = ReportSettings.from_request(request, args.report_dir)
-    report = publish(outcome, settings, writer, sys.stdout, rest)
-    variables = {name: redact(value) for name, value in report.variables.items()}
+    ending = run_session(request, Entry(CLI_NAMES, output, writer, sys.stdout, os.environ, args.report_dir))
+    if not ending.reported:
+        if ending.exit_code == EXIT_CANCELLED:
+            label = "cancelled"
+        elif ending.exit_code == EXIT_INTERNAL:
+            label = "internal error"
+        else:
+            label = "error"
+        if writer is not None:
+            writer.command("task.logissue", {"type": "error"}, ending.message)
+        print(f"dbcicd: {label}: {ending.message}", file=sys.stderr)
+        if ending.trace:
+            print(ending.trace, file=sys.stderr)
+        return ending.exit_code
+    variables = {name: redact(value) for name, value in ending.variables.items()}
     if writer is None:
         for name, value in variables.items():
             print(f"{name}={value}")
     if args.outputs_json:
         args.outputs_json.write_text(json.dumps(variables, indent=2) + "\n", encoding="utf-8")
-    print(redact(("OK: " if report.success else "FAILED: ") + report.message), file=sys.stderr)
-    return EXIT_OK if report.success else EXIT_FAILED
+    print(redact(("OK: " if ending.exit_code == EXIT_OK else "FAILED: ") + ending.message), file=sys.stderr)
+    return ending.exit_code
 
 
 def _local_serve(args: argparse.Namespace) -> int:

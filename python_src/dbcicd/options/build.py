@@ -86,7 +86,7 @@ class BuildContext:
     source_commit: str
     pull_request: str  # the pull request id, '' for other builds
     note: str  # how the ref was chosen, for the log
-    invocation: str = field(default_factory=lambda: secrets.token_hex(8))  # this command, outside a pipeline
+    invocation: str = field(default_factory=lambda: secrets.token_hex(8))  # new for every invocation
 
     @classmethod
     def from_variables(cls, variables: Mapping[str, str]) -> BuildContext:
@@ -123,11 +123,21 @@ class BuildContext:
         )
 
     def idempotency_token(self, purpose: str) -> str:
-        """A token that is the same when the same step of the same build attempt retries a call, else new.
+        """A token of this invocation alone, for one thing it starts (`purpose`).
 
-        Outside a pipeline (no build id) each command invocation has tokens of its own, so retries within one
-        command still never start a second run, and the next command starts a new one.
+        Databricks answers a repeated token with the run it already started (runs/submit and run-now,
+        `idempotency_token`: "If a run with the provided token already exists, the request does not create a new run
+        but returns the ID of the existing run instead"). The SDK re-sends the same request body when it retries a
+        call, so such a retry still gets the run it started. Nothing else shares the token: not a second command in
+        the same script step (same System.TaskInstanceId), not a re-run with the same build id, and not the agent's
+        retry of a failed step (`retryCountOnTaskFailure`: the agent keeps the step's TaskInstanceId and runs its
+        handler again, microsoft/azure-pipelines-agent src/Agent.Worker/TaskRunner.cs and RetryHelper), each of
+        which must start a run of its own.
         """
-        parts = (self.build_id, self.job_attempt, self.step_id) if self.build_id else ("local", self.invocation)
-        key = "\x1f".join((*parts, purpose))
+        key = "\x1f".join((self.build_id, self.job_attempt, self.step_id, self.invocation, purpose))
         return "dbcicd-" + hashlib.sha256(key.encode()).hexdigest()[:57]
+
+    @property
+    def invocation_tag(self) -> str:
+        """Ten characters unique to this invocation: in the run name, so that a run can be told to be ours."""
+        return self.idempotency_token("invocation")[-10:]

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ConfigurationError
+from .names import INPUT_FLAGS
 
 COMMANDS = ("repo", "run", "test", "cleanup")
 
@@ -43,42 +44,10 @@ class TaskRequest:
         return cls(inputs, parts["endpoints"], variables)
 
     def text(self, name: str, default: str = "") -> str:
+        """The input's value, stripped; `default` when empty. Only inputs declared in options/names.py are read."""
+        if name not in INPUT_FLAGS:
+            raise KeyError(f"input {name!r} is read but not declared in dbcicd.options.names.INPUT_FLAGS")
         return (self.inputs.get(name) or "").strip() or default
-
-    def required(self, name: str, hint: str = "") -> str:
-        value = self.text(name)
-        if not value:
-            raise ConfigurationError(f"Input '{name}' is required{': ' + hint if hint else ''}")
-        return value
-
-    def flag(self, name: str, default: bool) -> bool:
-        value = self.text(name).lower()
-        if not value:
-            return default
-        if value in ("true", "yes", "1", "on"):
-            return True
-        if value in ("false", "no", "0", "off"):
-            return False
-        raise ConfigurationError(f"Input '{name}' must be true or false, got '{self.text(name)}'")
-
-    def number(self, name: str, default: float, minimum: float | None = None) -> float:
-        raw = self.text(name)
-        if not raw:
-            return default
-        try:
-            value = float(raw)
-        except ValueError:
-            raise ConfigurationError(f"Input '{name}' must be a number, got '{raw}'") from None
-        if minimum is not None and value < minimum:
-            raise ConfigurationError(f"Input '{name}' must be at least {minimum:g}, got '{raw}'")
-        return value
 
     def lines(self, name: str) -> list[str]:
         return [line.strip() for line in self.text(name).splitlines() if line.strip()]
-
-    @property
-    def command(self) -> str:
-        command = self.required("command", f"one of {', '.join(COMMANDS)}")
-        if command not in COMMANDS:
-            raise ConfigurationError(f"Input 'command' is '{command}'; it must be one of {', '.join(COMMANDS)}")
-        return command

@@ -25,6 +25,7 @@ from databricks.sdk.service import jobs
 from databricks.sdk.service.workspace import ExportFormat, ObjectType
 
 from ..errors import ConfigurationError
+from ..options.names import TASK_NAMES, Names
 from ..steps.runs import RESULTS_PARAMETER
 
 DBFS_CHUNK_BYTES = 1024 * 1024  # the most one DBFS read returns
@@ -58,7 +59,7 @@ class _Store:
         self.read = read
 
 
-def notebook_results_root(value: str) -> str:
+def notebook_results_root(value: str, names: Names = TASK_NAMES) -> str:
     """The `notebookResultsDir` input as a path notebooks can write to ('' when not given).
 
     `dbfs:/x` becomes `/dbfs/x`, the form a notebook's open() understands; anything outside the three readable
@@ -71,14 +72,14 @@ def notebook_results_root(value: str) -> str:
         value = "/dbfs/" + value[len("dbfs:/") :].lstrip("/")
     parts = [p for p in value.split("/") if p]
     if not value.startswith("/") or ".." in parts:
-        raise ConfigurationError(f"Input '{RESULTS_INPUT}' must be an absolute path without '..', got '{value}'")
+        raise ConfigurationError(f"{names.input(RESULTS_INPUT)} must be an absolute path without '..', got '{value}'")
     if parts[:1] == ["Volumes"] and len(parts) < 4:
         raise ConfigurationError(
-            f"Input '{RESULTS_INPUT}' '{value}' must name a volume: /Volumes/<catalog>/<schema>/<volume>[/folder]"
+            f"{names.input(RESULTS_INPUT)} '{value}' must name a volume: /Volumes/<catalog>/<schema>/<volume>[/folder]"
         )
     if parts[:1] not in (["Volumes"], ["Workspace"], ["dbfs"]) or len(parts) < 2:
         raise ConfigurationError(
-            f"Input '{RESULTS_INPUT}' '{value}' must be under /Volumes/<catalog>/<schema>/<volume>, /Workspace/ "
+            f"{names.input(RESULTS_INPUT)} '{value}' must be under /Volumes/<catalog>/<schema>/<volume>, /Workspace/ "
             "or dbfs:/ (where notebooks can write and dbcicd can read back)"
         )
     return value

@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, TextIO
 from ..azdo.logging_commands import CommandWriter
 from ..azdo.rest import RestSettings, publish_results
 from ..options.build import variable
-from ..options.request import TaskRequest
 from ..output import task_seconds, task_state
 from ..secrets import redact
 from .cases import NotebookResults, first_line, notebook_results, run_suite
@@ -37,6 +36,7 @@ from .summary import NotebookFile, markdown
 from .variables import exit_value_variables
 
 if TYPE_CHECKING:
+    from ..options.parse import Options
     from ..steps.commands import Outcome
 
 DEFAULT_DIRECTORY = "dbcicd-results"
@@ -58,18 +58,18 @@ class ReportSettings:
     fail_on_test_failure: bool = True
 
     @classmethod
-    def from_request(cls, request: TaskRequest, directory: Path) -> ReportSettings:
+    def from_options(cls, options: Options, directory: Path) -> ReportSettings:
         return cls(
             directory=directory,
-            publish_test_results=request.flag("publishTestResults", True),
-            test_run_title=request.text("testRunTitle"),
-            fail_on_test_failure=request.flag("failOnTestFailure", True),
+            publish_test_results=options.publish_test_results,
+            test_run_title=options.test_run_title,
+            fail_on_test_failure=options.fail_on_test_failure,
         )
 
 
-def task_report_directory(request: TaskRequest, environ: Mapping[str, str]) -> Path:
+def task_report_directory(variables: Mapping[str, str], environ: Mapping[str, str]) -> Path:
     """In a pipeline task: under `Agent.TempDirectory`, which the agent empties after every job."""
-    temp = variable(request.variables, "Agent.TempDirectory") or environ.get("AGENT_TEMPDIRECTORY", "")
+    temp = variable(variables, "Agent.TempDirectory") or environ.get("AGENT_TEMPDIRECTORY", "")
     return Path(temp or tempfile.gettempdir()) / DEFAULT_DIRECTORY
 
 

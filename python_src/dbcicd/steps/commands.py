@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -19,22 +20,19 @@ from databricks.sdk.service import jobs
 from ..connect.apicalls import api_error
 from ..connect.refusals import explain_refusal
 from ..errors import Cancelled, ConfigurationError, DbcicdError, RunFailed
-from ..options.build import BuildContext, GitRef, parse_ref
-from ..options.request import TaskRequest
+from ..options.parse import GitSource, Options
 from ..output import Output, retries_reported, task_state
 from ..results.cases import first_line
-from ..results.collect import ResultFile, collect, notebook_results_root
+from ..results.collect import ResultFile, collect
 from ..results.junit import MAX_MESSAGE_CHARS, safe_text
-from .gitfolders import GitFolder, GitFolders, check_folder_path, check_temp_parent, provider_for, public_url
-from .notebooks import resolve, split_patterns
-from .runs import Compute, NotebookRun, find_job, parse_parameters, run_job, submit
+from .gitfolders import GitFolder, GitFolders, public_url
+from .notebooks import resolve
+from .ownership import RunOwner
+from .runs import NotebookRun, find_job, run_job, submit
 from .teardown import CLEANUP_BUDGET_S, InFlight, Teardown, cleanup_client
 from .tempnames import repo_name_from_url, temporary_name
 from .waiting import RunWatcher, WaitTimedOut
 
-DEFAULT_TEMP_FOLDER = "/Repos/ci"
-DEFAULT_TIMEOUT_MINUTES = 60.0
-DEFAULT_OLDER_THAN_HOURS = 24.0
 OUTPUT_FETCH_THREADS = 8
 
 
@@ -54,10 +52,10 @@ class Outcome:
 
 @dataclass
 class Context:
-    request: TaskRequest
+    options: Options
+    inputs: Mapping[str, str]  # as given, for explaining the workspace's refusals
     client: WorkspaceClient
     output: Output
-    build: BuildContext
     teardown: Teardown
 
     @property
@@ -65,25 +63,23 @@ class Context:
         return GitFolders(self.client, self.output)
 
 
-def execute(request: TaskRequest, client: WorkspaceClient, output: Output) -> Outcome:
-    """Run the request's command; clean-up registered along the way runs on every way out."""
-    command = request.command
-    build = BuildContext.from_variables(request.variables)
-    if build.note:
-        output.info(build.note)
-    ctx = Context(request, client, output, build, Teardown(output))
+def execute(options: Options, inputs: Mapping[str, str], client: WorkspaceClient, output: Output) -> Outcome:
+    """Run the command `options` ask for; clean-up registered along the way runs on every way out."""
+    if options.build.note:
+        output.info(options.build.note)
+    ctx = Context(options, inputs, client, output, Teardown(output))
     try:
         with retries_reported(output):
             cancelled = False
             try:
-                return _COMMANDS[command](ctx)
+                return _COMMANDS[options.command](ctx)
             except Cancelled:
                 cancelled = True
                 raise
             finally:
                 ctx.teardown.run(hurry=cancelled)  # its retries are reported too
     except (DatabricksError, DbcicdError) as err:
-        explained = explain_refusal(err, request.inputs)
+        explained = explain_refusal(err, inputs)
         if explained is not None:
             raise explained from err
         if isinstance(err, DatabricksError):
@@ -91,52 +87,15 @@ def execute(request: TaskRequest, client: WorkspaceClient, output: Output) -> Ou
         raise
 
 
-# --- inputs shared by several commands -----------------------------------------------------------------------
-def _git_url(ctx: Context) -> str:
-    url = ctx.request.text("gitUrl") or ctx.build.repository_url
-    if not url:
-        raise ConfigurationError("Input 'gitUrl' is required outside a pipeline (the repository to check out)")
-    return url
+def _git(ctx: Context) -> GitSource:
+    git = ctx.options.git
+    assert git is not None, "parse_options gives repo, test and run at a commit their Git source"
+    return git
 
 
-def _ref(ctx: Context) -> tuple[GitRef, str]:
-    """The branch or tag to check out, and the commit it is expected to be at ('' when unknown)."""
-    branch, tag = ctx.request.text("branch"), ctx.request.text("tag")
-    if branch and tag:
-        raise ConfigurationError("Give either 'branch' or 'tag', not both")
-    expected = ctx.request.text("commit")
-    if tag:
-        return GitRef("tag", tag.removeprefix("refs/tags/")), expected
-    if branch:
-        ref = parse_ref(branch, "branch")
-        if not expected and ref == ctx.build.source_ref:
-            expected = ctx.build.source_commit
-        return ref, expected
-    if ctx.build.source_ref is None:
-        raise ConfigurationError("Input 'branch' or 'tag' is required outside a pipeline (which one to check out)")
-    return ctx.build.source_ref, expected or ctx.build.source_commit
-
-
-def _timeout_seconds(ctx: Context) -> int:
-    minutes = ctx.request.number("timeoutMinutes", DEFAULT_TIMEOUT_MINUTES)
-    if minutes <= 0:
-        raise ConfigurationError(
-            f"Input 'timeoutMinutes' must be greater than 0, got '{ctx.request.text('timeoutMinutes')}'"
-        )
-    return max(1, round(minutes * 60))
-
-
-def _compute(ctx: Context) -> Compute:
-    compute = Compute.from_inputs(
-        ctx.request.text("compute"), ctx.request.text("existingClusterId"), ctx.request.text("newClusterJson")
-    )
-    compute.check(ctx.client)
-    return compute
-
-
-def _prepare_folder(ctx: Context, folder: GitFolder, ref: GitRef, expected: str) -> GitFolder:
-    folder = ctx.folders.checkout(folder, ref)
-    GitFolders.verify_head(folder, ref, expected)
+def _prepare_folder(ctx: Context, folder: GitFolder, git: GitSource) -> GitFolder:
+    folder = ctx.folders.checkout(folder, git.ref)
+    GitFolders.verify_head(folder, git.ref, git.expected_commit)
     return folder
 
 
@@ -147,124 +106,123 @@ def _folder_outputs(folder: GitFolder) -> dict[str, str]:
 # --- repo -----------------------------------------------------------------------------------------------------
 def repo(ctx: Context) -> Outcome:
     """Point a (shared) Git folder at a branch or tag, creating it if missing."""
-    path = check_folder_path(ctx.request.required("repoPath", "the Git folder to update, e.g. /Repos/ci/my-project"))
-    url = _git_url(ctx)
-    provider = provider_for(url, ctx.request.text("gitProvider"))
-    ref, expected = _ref(ctx)
-    folder = ctx.folders.ensure(path, url, provider, ctx.request.lines("sparseCheckout"))
-    folder = _prepare_folder(ctx, folder, ref, expected)
-    return Outcome("repo", outputs=_folder_outputs(folder), message=f"{path} is at {ref} ({folder.head_commit})")
+    git, path = _git(ctx), ctx.options.repo_path
+    folder = ctx.folders.ensure(path, git.url, git.provider, list(git.sparse_checkout))
+    folder = _prepare_folder(ctx, folder, git)
+    return Outcome("repo", outputs=_folder_outputs(folder), message=f"{path} is at {git.ref} ({folder.head_commit})")
 
 
 # --- run ------------------------------------------------------------------------------------------------------
 def run(ctx: Context) -> Outcome:
     """Run notebooks (in an existing Git folder, or at a commit via git_source) or an existing job."""
-    notebooks = split_patterns(ctx.request.text("notebooks"))
-    job_id, job_name = ctx.request.text("jobId"), ctx.request.text("jobName")
-    if sum(map(bool, (notebooks, job_id, job_name))) != 1:
-        raise ConfigurationError("Give exactly one of 'notebooks', 'jobId' or 'jobName' for the run command")
-    parameters = parse_parameters(ctx.request.text("parameters"))
-    timeout = _timeout_seconds(ctx)
-    compute = _compute(ctx)
-    if not notebooks:
-        job = find_job(ctx.client, job_id, job_name)
-        token = ctx.build.idempotency_token(f"run-now:{job.job_id}")
-        ctx.output.info(f"Running job {job.job_id} ({job.settings.name if job.settings else ''})")
-        run_id = run_job(ctx.client, job, parameters, token)
-        return _wait_and_collect(ctx, "run", run_id, timeout, base_folder="")
-
-    repo_path = ctx.request.text("repoPath")
-    if repo_path:
-        path = check_folder_path(repo_path)
-        folder = ctx.folders.find(path)
+    options = ctx.options
+    options.compute.check(ctx.client, options.names.label)
+    if not options.notebooks:
+        return _run_job(ctx)
+    if options.repo_path:
+        folder = ctx.folders.find(options.repo_path)
         if folder is None:
-            raise ConfigurationError(f"repoPath {path} does not exist: create it with the repo command first")
-        spec = _notebook_run(
-            ctx, folder.path, resolve(ctx.client, folder.path, notebooks), parameters, timeout, compute
-        )
-        outcome = _submit_and_wait(ctx, "run", spec)
+            raise ConfigurationError(
+                f"{options.names.label('repoPath')} {options.repo_path} does not exist: create it with the repo "
+                "command first"
+            )
+        spec = _notebook_run(ctx, folder.path, resolve(ctx.client, folder.path, options.notebooks))
+        outcome = _submit_and_wait(ctx, spec)
         outcome.outputs.update(_folder_outputs(folder))
         return outcome
-    return _run_at_commit(ctx, notebooks, parameters, timeout, compute)
+    return _run_at_commit(ctx)
 
 
-def _run_at_commit(
-    ctx: Context, notebooks: list[str], parameters: dict[str, str], timeout: int, compute: Compute
-) -> Outcome:
+def _run_job(ctx: Context) -> Outcome:
+    """run-now of an existing job. Its answer is awaited in a thread of its own, with the cancel registered first,
+    so a cancel while it is under way still stops the run it starts."""
+    options = ctx.options
+    job = find_job(ctx.client, options.job_id, options.job_name, options.names)
+    ctx.output.info(f"Running job {job.job_id} ({job.settings.name if job.settings else ''})")
+    owner = RunOwner.of_job(int(job.job_id))  # type: ignore[arg-type]
+    token = options.build.idempotency_token(f"run-now:{job.job_id}")
+    starting = InFlight(lambda: run_job(ctx.client, job, options.parameters, token))
+    return _wait_started(ctx, starting, owner, base_folder="")
+
+
+def _run_at_commit(ctx: Context) -> Outcome:
     """No Git folder: Databricks checks out the exact commit itself (`git_source.git_commit`)."""
-    url = _git_url(ctx)
-    provider = provider_for(url, ctx.request.text("gitProvider"))
-    ref, expected = _ref(ctx)
-    if any(c in p for p in notebooks for c in "*?["):
-        raise ConfigurationError(
-            "notebooks globs need a Git folder to search: give repoPath, or list the notebooks without wildcards"
-        )
-    source = jobs.GitSource(git_url=public_url(url), git_provider=jobs.GitProvider(provider))
-    if expected:
-        source.git_commit = expected
-    elif ref.kind == "tag":
-        source.git_tag = ref.name
+    git = _git(ctx)
+    source = jobs.GitSource(git_url=public_url(git.url), git_provider=jobs.GitProvider(git.provider))
+    if git.expected_commit:
+        source.git_commit = git.expected_commit
+    elif git.ref.kind == "tag":
+        source.git_tag = git.ref.name
     else:
-        source.git_branch = ref.name
+        source.git_branch = git.ref.name
     paths = [
         n.removeprefix("./").rsplit(".", 1)[0] if n.endswith((".py", ".ipynb")) else n.removeprefix("./")
-        for n in notebooks
+        for n in ctx.options.notebooks
     ]
-    spec = _notebook_run(ctx, "", paths, parameters, timeout, compute)
+    spec = _notebook_run(ctx, "", paths)
     spec.git_source = source
-    ctx.output.info(f"Running from {public_url(url)} at {expected[:12] if expected else ref} (no Git folder)")
-    return _submit_and_wait(ctx, "run", spec)
+    at = git.expected_commit[:12] if git.expected_commit else git.ref
+    ctx.output.info(f"Running from {public_url(git.url)} at {at} (no Git folder)")
+    return _submit_and_wait(ctx, spec)
 
 
-def _notebook_run(
-    ctx: Context, base_folder: str, notebooks: list[str], parameters: dict[str, str], timeout: int, compute: Compute
-) -> NotebookRun:
-    tag = ctx.build.idempotency_token("results")[-10:]
-    chosen = notebook_results_root(ctx.request.text("notebookResultsDir"))
+def _notebook_run(ctx: Context, base_folder: str, notebooks: list[str]) -> NotebookRun:
+    """The run's spec. Its name and results folder carry this invocation's tag: the name proves the run is ours,
+    and results written by another invocation's run can never be read as this one's."""
+    options = ctx.options
+    tag = options.build.invocation_tag
     default = f"/Workspace{base_folder}/.dbcicd/results" if base_folder else "/dbfs/tmp/dbcicd/results"
-    results_root = f"{chosen or default}/{tag}"
-    label = posixpath.basename(base_folder) or repo_name_from_url(_git_url(ctx))
-    build = f" build {ctx.build.build_id}" if ctx.build.build_id else ""
+    results_root = f"{options.notebook_results_dir or default}/{tag}"
+    label = posixpath.basename(base_folder) or (repo_name_from_url(options.git.url) if options.git else "notebooks")
+    build = f" build {options.build.build_id}" if options.build.build_id else ""
     return NotebookRun(
         run_name=f"dbcicd {label}{build} [{tag}]",
         notebooks=notebooks,
         base_folder=base_folder,
-        parameters=parameters,
-        compute=compute,
+        parameters=dict(options.parameters),
+        compute=options.compute,
         results_root=results_root,
-        timeout_seconds=timeout,
+        timeout_seconds=options.timeout_seconds,
     )
 
 
-def _submit_and_wait(ctx: Context, command: str, spec: NotebookRun) -> Outcome:
-    token = ctx.build.idempotency_token(f"submit:{command}")
-    quick = cleanup_client(ctx.client)
+def _submit_and_wait(ctx: Context, spec: NotebookRun) -> Outcome:
+    token = ctx.options.build.idempotency_token(f"submit:{ctx.options.command}")
     submitting = InFlight(lambda: submit(ctx.client, spec, token))
-    forget = ctx.teardown.add(
-        f"cancel the run '{spec.run_name}'", lambda: _cancel_submitted(quick, submitting, spec.run_name)
-    )
-    run_id = submitting.result()
-    forget()
-    return _wait_and_collect(ctx, command, run_id, spec.timeout_seconds, spec.base_folder)
+    return _wait_started(ctx, submitting, RunOwner.named(spec.run_name), spec.base_folder, spec.run_name)
 
 
-def _wait_and_collect(ctx: Context, command: str, run_id: int, timeout: int, base_folder: str) -> Outcome:
+def _wait_started(
+    ctx: Context, starting: InFlight[int], owner: RunOwner, base_folder: str, run_name: str = ""
+) -> Outcome:
+    """Wait for the run `starting` starts, and collect it. Its cancel is registered before the start is awaited and
+    stays registered until the run has ended, so no signal finds a started run that clean-up does not know of; it
+    cancels only a run proven to be this invocation's."""
     quick = cleanup_client(ctx.client)
-    forget = ctx.teardown.add(f"cancel run {run_id}", lambda: _cancel_if_active(quick, run_id))
+    forget = ctx.teardown.add(
+        f"cancel the run '{run_name}'" if run_name else f"cancel the run of {owner.description}",
+        lambda: _cancel_started(quick, starting, owner, run_name, ctx.output),
+    )
+    run_id = starting.result()
+    timeout = ctx.options.timeout_seconds
     watcher = RunWatcher(ctx.client, ctx.output)
     try:
-        finished = watcher.wait(run_id, timeout)
+        finished = watcher.wait(run_id, timeout, check=owner.check)
     except WaitTimedOut as err:
         ctx.output.warning(f"Run {run_id} did not finish within {timeout / 60:g} minutes: cancelling it")
         _cancel_if_active(ctx.client, run_id)
         raise RunFailed(
             f"Run {run_id} timed out after {timeout / 60:g} minutes and was cancelled ({err.run.run_page_url}). "
-            "Raise timeoutMinutes if the run needs longer."
+            f"Raise {ctx.options.names.label('timeoutMinutes')} if the run needs longer."
         ) from None
     forget()
-    outcome = Outcome(command, run=finished, base_folder=base_folder)
+    return _collect(ctx, run_id, finished, base_folder)
+
+
+def _collect(ctx: Context, run_id: int, finished: jobs.Run, base_folder: str) -> Outcome:
+    outcome = Outcome(ctx.options.command, run=finished, base_folder=base_folder)
     outcome.task_outputs = _task_outputs(ctx.client, finished, ctx.output)
-    if ctx.request.flag("publishTestResults", True):
+    if ctx.options.publish_test_results:
         # Now, before clean-up: a temporary Git folder takes the files written inside it along when deleted.
         outcome.result_files = collect(ctx.client, finished)
     outcome.outputs.update(_run_outputs(finished, outcome.task_outputs))
@@ -282,14 +240,23 @@ def _cancel_if_active(client: WorkspaceClient, run_id: int) -> None:
         client.jobs.cancel_run(run_id)
 
 
-def _cancel_submitted(client: WorkspaceClient, submitting: InFlight[int], run_name: str) -> None:
-    """Cancel the run an interrupted or failed submit may have started: the one it answers with, else (no answer in
-    time, or an error after the server may have acted) any active run of its unique name."""
-    run_id = submitting.settled(CLEANUP_BUDGET_S)
+def _cancel_started(
+    client: WorkspaceClient, starting: InFlight[int], owner: RunOwner, run_name: str, output: Output
+) -> None:
+    """Cancel the run an interrupted or failed start may have made: the one it answers with if it is ours, else (no
+    answer in time, or an error after the server may have acted) any active run of its unique name. run-now has no
+    name of ours to look for: a lost answer is then a warning naming the job."""
+    run_id = starting.settled(CLEANUP_BUDGET_S)
     if run_id is not None:
-        _cancel_if_active(client, run_id)
-    else:
+        if owner.owns(client.jobs.get_run(run_id)):
+            _cancel_if_active(client, run_id)
+    elif run_name:
         _cancel_by_name(client, run_name)
+    elif starting.error is None:
+        output.warning(
+            f"Starting the run of {owner.description} did not answer in time: if it started a run, it is still "
+            "running; cancel it on the job's page"
+        )
 
 
 def _cancel_by_name(client: WorkspaceClient, run_name: str) -> None:
@@ -361,26 +328,21 @@ def _verdict(run: jobs.Run, outputs: dict[str, jobs.RunOutput]) -> tuple[bool, s
 # --- test -----------------------------------------------------------------------------------------------------
 def test(ctx: Context) -> Outcome:
     """The blog's workflow in one step: temporary Git folder at this commit, run the tests, always delete it."""
-    url = _git_url(ctx)
-    provider = provider_for(url, ctx.request.text("gitProvider"))
-    ref, expected = _ref(ctx)
-    notebooks = split_patterns(ctx.request.required("notebooks", "the test notebooks, e.g. tests/test_*"))
-    parameters = parse_parameters(ctx.request.text("parameters"))
-    timeout = _timeout_seconds(ctx)
-    compute = _compute(ctx)  # validate before anything is created
-    parent = check_temp_parent(ctx.request.text("tempFolder", DEFAULT_TEMP_FOLDER))
-    path = f"{parent}/{temporary_name(repo_name_from_url(url), ctx.build.build_id, ctx.build.job_attempt)}"
+    options, git = ctx.options, _git(ctx)
+    options.compute.check(ctx.client, options.names.label)  # before anything is created
+    build = options.build
+    path = f"{options.temp_folder}/{temporary_name(repo_name_from_url(git.url), build.build_id, build.job_attempt)}"
 
     folders = ctx.folders
     quick = GitFolders(cleanup_client(ctx.client), ctx.output)
-    creating = InFlight(lambda: folders.ensure(path, url, provider, ctx.request.lines("sparseCheckout"), new_path=True))
+    creating = InFlight(lambda: folders.ensure(path, git.url, git.provider, list(git.sparse_checkout), new_path=True))
     ctx.teardown.add(
         f"delete the temporary Git folder {path}", lambda: _delete_temporary(quick, creating, path, ctx.output)
     )
     folder = creating.result()
-    folder = _prepare_folder(ctx, folder, ref, expected)
-    spec = _notebook_run(ctx, folder.path, resolve(ctx.client, folder.path, notebooks), parameters, timeout, compute)
-    outcome = _submit_and_wait(ctx, "test", spec)
+    folder = _prepare_folder(ctx, folder, git)
+    spec = _notebook_run(ctx, folder.path, resolve(ctx.client, folder.path, options.notebooks))
+    outcome = _submit_and_wait(ctx, spec)
     outcome.outputs.update(_folder_outputs(folder))
     return outcome
 
@@ -394,8 +356,7 @@ def _delete_temporary(folders: GitFolders, creating: InFlight[GitFolder], path: 
 # --- cleanup --------------------------------------------------------------------------------------------------
 def cleanup(ctx: Context) -> Outcome:
     """Delete temporary Git folders older than `olderThanHours` under `tempFolder` (only ones this tool made)."""
-    hours = ctx.request.number("olderThanHours", DEFAULT_OLDER_THAN_HOURS, minimum=0)
-    parent = check_temp_parent(ctx.request.text("tempFolder", DEFAULT_TEMP_FOLDER))
+    hours, parent = ctx.options.older_than_hours, ctx.options.temp_folder
     deleted, kept = ctx.folders.cleanup(parent, timedelta(hours=hours))
     message = f"Deleted {len(deleted)} temporary Git folder(s) older than {hours:g} h under {parent}; {kept} kept"
     ctx.output.info(message)

@@ -78,23 +78,21 @@ def same_repository(a: str, b: str) -> bool:
     return key(a) == key(b)
 
 
-def provider_for(url: str, explicit: str = "") -> str:
-    """The Repos API provider: the `gitProvider` input (any casing), else guessed from the URL's host."""
+def provider_for(url: str, explicit: str = "", what: str = "gitProvider") -> str:
+    """The Repos API provider: the `gitProvider` input (any casing), else guessed from the URL's host. `what` names
+    the input in errors (its CLI flag on the command line)."""
     if explicit:
         for name in PROVIDERS:
             if name.lower() == explicit.strip().lower():
                 return name
-        raise ConfigurationError(
-            f"gitProvider '{explicit}' is not a Git provider Databricks knows: {', '.join(PROVIDERS)}"
-        )
+        raise ConfigurationError(f"{what} '{explicit}' is not a Git provider Databricks knows: {', '.join(PROVIDERS)}")
     host = (urlsplit(url).hostname or "").lower()
     if host.endswith(".visualstudio.com"):
         return "azureDevOpsServices"
     if host in _PROVIDERS_BY_HOST:
         return _PROVIDERS_BY_HOST[host]
     raise ConfigurationError(
-        f"Cannot tell the Git provider of '{public_url(url)}'. Set gitProvider (CLI: --git-provider) to one of: "
-        + ", ".join(PROVIDERS)
+        f"Cannot tell the Git provider of '{public_url(url)}'. Set {what} to one of: " + ", ".join(PROVIDERS)
     )
 
 
@@ -122,12 +120,12 @@ def check_folder_path(path: str, what: str = "repoPath") -> str:
     return "/".join(parts)
 
 
-def check_temp_parent(path: str) -> str:
+def check_temp_parent(path: str, what: str = "tempFolder") -> str:
     """The `tempFolder` input: where temporary Git folders go; under /Repos exactly `/Repos/<folder>`."""
-    parts = _workspace_path(path, "tempFolder", "/Repos/ci")
+    parts = _workspace_path(path, what, "/Repos/ci")
     if parts[1] == "Repos" and len(parts) != 3:
         raise ConfigurationError(
-            f"tempFolder '{'/'.join(parts)}' is not allowed: under /Repos it must be exactly /Repos/<folder> "
+            f"{what} '{'/'.join(parts)}' is not allowed: under /Repos it must be exactly /Repos/<folder> "
             "(e.g. /Repos/ci), because Git folders there must be /Repos/<folder>/<name>"
         )
     return "/".join(parts)

@@ -63,10 +63,12 @@ def _clean(pattern: str) -> str:
     return pattern
 
 
-def _check_relative(pattern: str) -> None:
+def check_relative(pattern: str, what: str = "notebooks") -> None:
+    """A `notebooks` entry must stay inside the Git folder: checked before anything is made, and again on use."""
+    pattern = _clean(pattern)
     if pattern.startswith("/") or ".." in pattern.split("/"):
         raise ConfigurationError(
-            f"notebooks entry '{pattern}' must be relative to the Git folder, without '..' (e.g. tests/test_*)"
+            f"{what} entry '{pattern}' must be relative to the Git folder, without '..' (e.g. tests/test_*)"
         )
 
 
@@ -79,7 +81,7 @@ def resolve(client: WorkspaceClient, folder: str, patterns: Iterable[str]) -> li
     listing: list[str] | None = None
     for raw in patterns:
         pattern = _clean(raw)
-        _check_relative(pattern)
+        check_relative(pattern)
         if not _GLOB_CHARS.search(pattern):
             path = posixpath.join(folder, pattern)
             try:

@@ -1,7 +1,7 @@
 """Starting runs: notebooks as the tasks of ONE runs/submit, or run-now of an existing job.
 
-Every start carries an idempotency token derived from the build, so a retried call returns the run it already
-started instead of starting a second one.
+Every start carries an idempotency token of the invocation (options/build.py), so an SDK retry of the call returns
+the run it already started instead of starting a second one, while the next invocation starts its own.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import posixpath
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from databricks.sdk import WorkspaceClient
@@ -17,6 +17,7 @@ from databricks.sdk.errors import DatabricksError, NotFound
 from databricks.sdk.service import compute, jobs
 
 from ..errors import ConfigurationError, RunFailed
+from ..options.names import TASK_NAMES, Names
 
 RESULTS_PARAMETER = "dbcicd_results_dir"
 COMPUTE_KINDS = ("serverless", "existingCluster", "newCluster")
@@ -77,15 +78,18 @@ class Compute:
     new_cluster: compute.ClusterSpec | None = None
 
     @classmethod
-    def from_inputs(cls, kind: str, existing_cluster_id: str, new_cluster_json: str) -> Compute:
+    def from_inputs(
+        cls, kind: str, existing_cluster_id: str, new_cluster_json: str, label: Callable[[str], str] = str
+    ) -> Compute:
+        """The `compute` inputs; `label` names an input in errors (its CLI flag on the command line)."""
         kind = kind.strip() or ("existingCluster" if existing_cluster_id.strip() else "serverless")
         if kind not in COMPUTE_KINDS:
-            raise ConfigurationError(f"compute '{kind}' is not one of: {', '.join(COMPUTE_KINDS)}")
+            raise ConfigurationError(f"{label('compute')} '{kind}' is not one of: {', '.join(COMPUTE_KINDS)}")
         if kind == "existingCluster":
             if not existing_cluster_id.strip():
                 raise ConfigurationError(
-                    "existingClusterId is empty but compute is existingCluster: give the cluster's id (e.g. "
-                    "0123-456789-abcdefgh), or set compute to serverless or newCluster."
+                    f"{label('existingClusterId')} is empty but {label('compute')} is existingCluster: give the "
+                    f"cluster's id (e.g. 0123-456789-abcdefgh), or set {label('compute')} to serverless or newCluster."
                 )
             return cls(kind, existing_cluster_id=existing_cluster_id.strip())
         if kind == "newCluster":
@@ -93,14 +97,15 @@ class Compute:
                 spec = json.loads(new_cluster_json)
             except json.JSONDecodeError as err:
                 raise ConfigurationError(
-                    f"newClusterJson is not valid JSON: {err.msg} at line {err.lineno}. {NEW_CLUSTER_EXAMPLE}"
+                    f"{label('newClusterJson')} is not valid JSON: {err.msg} at line {err.lineno}. "
+                    + NEW_CLUSTER_EXAMPLE
                 ) from None
             if not isinstance(spec, dict) or not spec:
-                raise ConfigurationError(f"newClusterJson must be a JSON object. {NEW_CLUSTER_EXAMPLE}")
+                raise ConfigurationError(f"{label('newClusterJson')} must be a JSON object. {NEW_CLUSTER_EXAMPLE}")
             return cls(kind, new_cluster=compute.ClusterSpec.from_dict(spec))
         return cls(kind)
 
-    def check(self, client: WorkspaceClient) -> None:
+    def check(self, client: WorkspaceClient, label: Callable[[str], str] = str) -> None:
         """Fail before anything is created when existingClusterId names no cluster of the workspace."""
         if self.kind != "existingCluster":
             return
@@ -108,9 +113,9 @@ class Compute:
             client.clusters.get(self.existing_cluster_id)
         except NotFound:
             raise ConfigurationError(
-                f"existingClusterId '{self.existing_cluster_id}' is not a cluster of this workspace: give the id of "
-                "an existing cluster (the cluster's page, More > View JSON: cluster_id), or set compute to "
-                "serverless or newCluster."
+                f"{label('existingClusterId')} '{self.existing_cluster_id}' is not a cluster of this workspace: give "
+                "the id of an existing cluster (the cluster's page, More > View JSON: cluster_id), or set "
+                f"{label('compute')} to serverless or newCluster."
             ) from None
 
     def apply(self, task: jobs.SubmitTask) -> None:
@@ -169,16 +174,16 @@ def submit(client: WorkspaceClient, spec: NotebookRun, idempotency_token: str) -
     return int(waiter.run_id)  # type: ignore[arg-type]
 
 
-def find_job(client: WorkspaceClient, job_id: str, job_name: str) -> jobs.Job:
+def find_job(client: WorkspaceClient, job_id: int | None, job_name: str, names: Names = TASK_NAMES) -> jobs.Job:
     """The job named by `jobId` or `jobName`; a name matching zero or several jobs is an error listing them."""
-    if job_id.strip():
-        if not job_id.strip().isdigit():
-            raise ConfigurationError(f"jobId '{job_id}' must be a number (the job's id in its URL)")
+    id_input, name_input = names.label("jobId"), names.label("jobName")
+    if job_id is not None:
         try:
-            return client.jobs.get(int(job_id))
+            return client.jobs.get(job_id)
         except DatabricksError as err:
             raise ConfigurationError(
-                f"jobId {job_id}: {err} Check jobId (the number in the job's URL), or give jobName instead."
+                f"{id_input} {job_id}: {err} Check {id_input} (the number in the job's URL), or give {name_input} "
+                "instead."
             ) from err
     matches = list(client.jobs.list(name=job_name.strip()))
     if len(matches) == 1:
@@ -186,9 +191,11 @@ def find_job(client: WorkspaceClient, job_id: str, job_name: str) -> jobs.Job:
     if not matches:
         similar = [j for j in client.jobs.list(limit=100) if job_name.strip().lower() in _job_name(j).lower()]
         hint = "; similar: " + ", ".join(f"'{_job_name(j)}' (id {j.job_id})" for j in similar[:10]) if similar else ""
-        raise ConfigurationError(f"jobName '{job_name}' matches no job{hint}. Check the name or use jobId.")
+        raise ConfigurationError(f"{name_input} '{job_name}' matches no job{hint}. Check the name or use {id_input}.")
     listed = ", ".join(f"id {j.job_id}" for j in matches[:20])
-    raise ConfigurationError(f"jobName '{job_name}' matches {len(matches)} jobs ({listed}); use jobId to pick one.")
+    raise ConfigurationError(
+        f"{name_input} '{job_name}' matches {len(matches)} jobs ({listed}); use {id_input} to pick one."
+    )
 
 
 def _job_name(job: jobs.BaseJob) -> str:

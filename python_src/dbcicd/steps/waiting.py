@@ -50,10 +50,11 @@ class RunWatcher:
     interval: float = BASE_INTERVAL_S
     polls: int = 0
 
-    def wait(self, run_id: int, timeout_s: float | None) -> Run:
+    def wait(self, run_id: int, timeout_s: float | None, check: Callable[[Run], None] | None = None) -> Run:
         """Poll until the run reaches a terminal life cycle state; returns it whatever its result.
 
-        Raises WaitTimedOut when `timeout_s` passes first.
+        `check` sees the run first, before anything of it is reported (and may raise). Raises WaitTimedOut when
+        `timeout_s` passes first.
         """
         deadline = self.clock.monotonic() + timeout_s if timeout_s else None
         previous: dict[str, str] = {}
@@ -64,6 +65,8 @@ class RunWatcher:
             run = self.client.jobs.get_run(run_id)
             self.polls += 1
             if not announced:
+                if check is not None:
+                    check(run)
                 self.output.run_started(run)
                 announced = True
             self._report_changes(run, previous)

@@ -1,0 +1,111 @@
+"""One invocation, whichever way it came in: options, sign-in, the command, the report — and what each way out means.
+
+The CLI and the pipeline task differ only in how they build the request, how errors are worded (flags or inputs)
+and where output goes; both hand an `Entry` to `run_session`, so the sequence cannot drift apart. Everything that
+can be checked without the network (every input, the connection settings, the REST publishing settings) is checked
+before the first call, so a configuration error starts nothing and exits 2. An exception nobody expected is a bug:
+it exits with its own code, EXIT_INTERNAL, with a short redacted trace, and is never reported as a failed run.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Mapping
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from ..azdo.logging_commands import CommandWriter
+from ..azdo.rest import RestSettings
+from ..connect.auth import connect, resolve_connection
+from ..errors import EXIT_FAILED, EXIT_INTERNAL, EXIT_OK, DbcicdError
+from ..options.names import Names
+from ..options.parse import parse_options
+from ..options.request import TaskRequest
+from ..output import Output, retries_reported
+from ..results.report import ReportSettings, publish
+from ..secrets import redact, register_secret
+from ..steps.commands import execute
+from ..steps.teardown import Interrupts
+from .debuglog import debug_requested, sdk_debug_log
+
+# Endpoint parameters that are not secrets (shown in logs to help diagnose a connection).
+PUBLIC_ENDPOINT_PARAMETERS = frozenset({"serviceprincipalid", "tenantid", "clientid", "scope", "scopelevel"})
+TRACE_FRAMES = 8
+
+
+@dataclass(frozen=True)
+class Entry:
+    """How this invocation came in: how errors name inputs, where output and files go."""
+
+    names: Names
+    output: Output
+    writer: CommandWriter | None  # ##vso logging commands to the agent; None for a plain terminal
+    stdout: TextIO
+    environ: Mapping[str, str]
+    report_directory: Path  # JUnit, the summary
+
+
+@dataclass(frozen=True)
+class Ending:
+    """How the invocation ended: its exit code, the closing message, the output variables, a trace for a bug."""
+
+    exit_code: int
+    message: str
+    reported: bool = False  # the command ran to its end and its results were published
+    variables: Mapping[str, str] = field(default_factory=dict)
+    trace: str = ""
+
+
+def register_request_secrets(request: TaskRequest) -> None:
+    """Register every credential in the request before anything is printed."""
+    register_secret(request.variables.get("System.AccessToken"))
+    for endpoint in request.endpoints.values():
+        parameters: Mapping[str, Any] = endpoint.get("parameters") or {}
+        for name, value in parameters.items():
+            if name.lower() not in PUBLIC_ENDPOINT_PARAMETERS and isinstance(value, str):
+                register_secret(value)
+
+
+def run_session(request: TaskRequest, entry: Entry) -> Ending:
+    """Run one invocation end to end; never raises but for KeyboardInterrupt outside the command."""
+    register_request_secrets(request)
+    try:
+        with ExitStack() as debug:
+            if entry.writer is not None:
+                debug.enter_context(sdk_debug_log(entry.writer, debug_requested(request.variables)))
+            return _run(request, entry)
+    except DbcicdError as err:
+        return Ending(err.exit_code, redact(err.message))
+    except Exception as err:  # a bug of ours: say so, with where it happened
+        return Ending(EXIT_INTERNAL, internal_error_message(err), trace=internal_trace(err))
+    finally:
+        entry.output.close()
+
+
+def _run(request: TaskRequest, entry: Entry) -> Ending:
+    options = parse_options(request, entry.names)
+    rest = RestSettings.from_options(options, request.variables, entry.environ)
+    connection = resolve_connection(request.inputs, request.endpoints, request.variables, entry.environ)
+    settings = ReportSettings.from_options(options, entry.report_directory)
+    with Interrupts():
+        with retries_reported(entry.output):  # signing in probes the host: its retries show as well
+            client = connect(connection, options.retry_timeout_seconds)
+        outcome = execute(options, request.inputs, client, entry.output)
+    entry.output.close()  # the live table, if any, ends before the report is printed
+    report = publish(outcome, settings, entry.writer, entry.stdout, rest)
+    return Ending(EXIT_OK if report.success else EXIT_FAILED, report.message, True, report.variables)
+
+
+def internal_error_message(err: BaseException) -> str:
+    return redact(
+        f"Internal error in dbcicd — a bug, not a problem with your pipeline or workspace: {type(err).__name__}: "
+        f"{err}. Please report it with the trace below. Anything this step started was cleaned up as on a failure."
+    )
+
+
+def internal_trace(err: BaseException) -> str:
+    """The last frames of the trace, secrets masked: enough to find the bug, short enough for a log."""
+    frames = traceback.format_exception(type(err), err, err.__traceback__, limit=-TRACE_FRAMES)
+    return redact("".join(frames).rstrip())

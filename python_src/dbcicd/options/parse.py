@@ -1,0 +1,223 @@
+"""The request turned into typed, immutable options, before anything touches the network.
+
+Every input is read here and nowhere else, whichever command uses it, so a wrong value — `publishTestResults:
+maybe`, a timeout of zero, a glob where no Git folder can be searched — is refused with exit code 2 before a Git
+folder is made or a run submitted, never found out after the run has finished. What can only be known by asking the
+workspace (does the cluster exist, which notebooks match a glob) is checked by the steps, before they start anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from ..errors import ConfigurationError
+from ..results.collect import notebook_results_root
+from ..steps.gitfolders import check_folder_path, check_temp_parent, provider_for
+from ..steps.notebooks import check_relative, split_patterns
+from ..steps.runs import Compute, parse_parameters
+from .build import BuildContext, GitRef, parse_ref
+from .names import Names
+from .request import COMMANDS, TaskRequest
+
+DEFAULT_TEMP_FOLDER = "/Repos/ci"
+DEFAULT_TIMEOUT_MINUTES = 60.0
+DEFAULT_OLDER_THAN_HOURS = 24.0
+DEFAULT_RETRY_TIMEOUT_SECONDS = 120
+_TRUE, _FALSE = ("true", "yes", "1", "on"), ("false", "no", "0", "off")
+
+
+@dataclass(frozen=True)
+class GitSource:
+    """The repository and the ref a Git folder (or a run at a commit) checks out, and the commit it must be at."""
+
+    url: str
+    provider: str
+    ref: GitRef
+    expected_commit: str  # '' when unknown
+    sparse_checkout: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Options:
+    """Everything one invocation was asked to do, validated. `names` words errors for the entry that was used."""
+
+    command: str
+    names: Names
+    build: BuildContext
+    retry_timeout_seconds: int
+    git: GitSource | None  # repo, test, and run without a Git folder
+    repo_path: str  # repo, and run in a Git folder
+    temp_folder: str  # test and cleanup
+    older_than_hours: float
+    notebooks: tuple[str, ...]
+    job_id: int | None
+    job_name: str
+    parameters: Mapping[str, str]
+    compute: Compute
+    timeout_seconds: int
+    notebook_results_dir: str  # '' for the default
+    publish_test_results: bool
+    test_run_title: str
+    fail_on_test_failure: bool
+    publish_azure_devops: bool
+    pull_request_comment: bool
+
+
+def parse_options(request: TaskRequest, names: Names) -> Options:
+    """Read and check every input of `request`; raises ConfigurationError naming the input (or flag) and the fix."""
+    reader = _Reader(request, names)
+    command = reader.command()
+    build = BuildContext.from_variables(request.variables)
+    notebooks = tuple(split_patterns(request.text("notebooks")))
+    for pattern in notebooks:
+        check_relative(pattern, names.label("notebooks"))
+    repo_path = request.text("repoPath")
+    if command == "run" and sum(map(bool, (notebooks, request.text("jobId"), request.text("jobName")))) != 1:
+        raise ConfigurationError(
+            f"Give exactly one of {names.label('notebooks')}, {names.label('jobId')} or {names.label('jobName')} "
+            "for the run command"
+        )
+    # repo and test make a Git folder; run without one checks out at a commit through `git_source`.
+    needs_git = command in ("repo", "test") or (command == "run" and bool(notebooks) and not repo_path)
+    options = Options(
+        command=command,
+        names=names,
+        build=build,
+        retry_timeout_seconds=reader.whole_seconds("retryTimeoutSeconds", DEFAULT_RETRY_TIMEOUT_SECONDS),
+        git=reader.git(build) if needs_git else None,
+        repo_path=check_folder_path(repo_path, names.label("repoPath")) if repo_path else "",
+        temp_folder=check_temp_parent(request.text("tempFolder", DEFAULT_TEMP_FOLDER), names.label("tempFolder")),
+        older_than_hours=reader.number("olderThanHours", DEFAULT_OLDER_THAN_HOURS, minimum=0),
+        notebooks=notebooks,
+        job_id=reader.job_id(request.text("jobId")),
+        job_name=request.text("jobName"),
+        parameters=MappingProxyType(parse_parameters(request.text("parameters"), names.label("parameters"))),
+        compute=Compute.from_inputs(
+            request.text("compute"), request.text("existingClusterId"), request.text("newClusterJson"), names.label
+        ),
+        timeout_seconds=reader.timeout_seconds(),
+        notebook_results_dir=notebook_results_root(request.text("notebookResultsDir"), names),
+        publish_test_results=reader.flag("publishTestResults", True),
+        test_run_title=request.text("testRunTitle"),
+        fail_on_test_failure=reader.flag("failOnTestFailure", True),
+        publish_azure_devops=reader.flag("publishAzureDevOps", False),
+        pull_request_comment=reader.flag("pullRequestComment", False),
+    )
+    reader.check_command(options)
+    return options
+
+
+@dataclass(frozen=True)
+class _Reader:
+    """Typed reads of one request's inputs, with errors worded by `names`."""
+
+    request: TaskRequest
+    names: Names
+
+    def command(self) -> str:
+        command = self.request.text("command")
+        if not command:
+            raise ConfigurationError(f"{self.names.input('command')} is required: one of {', '.join(COMMANDS)}")
+        if command not in COMMANDS:
+            raise ConfigurationError(
+                f"{self.names.input('command')} is '{command}'; it must be one of {', '.join(COMMANDS)}"
+            )
+        return command
+
+    def flag(self, name: str, default: bool) -> bool:
+        raw = self.request.text(name)
+        if not raw:
+            return default
+        if raw.lower() in _TRUE:
+            return True
+        if raw.lower() in _FALSE:
+            return False
+        raise ConfigurationError(f"{self.names.input(name)} must be true or false, got '{raw}'")
+
+    def number(self, name: str, default: float, minimum: float | None = None) -> float:
+        raw = self.request.text(name)
+        if not raw:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ConfigurationError(f"{self.names.input(name)} must be a number, got '{raw}'") from None
+        if value != value or value in (float("inf"), float("-inf")):  # NaN, inf: not a duration anyone means
+            raise ConfigurationError(f"{self.names.input(name)} must be a finite number, got '{raw}'")
+        if minimum is not None and value < minimum:
+            raise ConfigurationError(f"{self.names.input(name)} must be at least {minimum:g}, got '{raw}'")
+        return value
+
+    def whole_seconds(self, name: str, default: int) -> int:
+        raw = self.request.text(name)
+        if not raw:
+            return default
+        if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
+            raise ConfigurationError(
+                f"{self.names.input(name)} must be a whole number of seconds (1 or more), got '{raw}'"
+            )
+        return int(raw)
+
+    def timeout_seconds(self) -> int:
+        minutes = self.number("timeoutMinutes", DEFAULT_TIMEOUT_MINUTES)
+        if minutes <= 0:
+            raw = self.request.text("timeoutMinutes")
+            raise ConfigurationError(f"{self.names.input('timeoutMinutes')} must be greater than 0, got '{raw}'")
+        return max(1, round(minutes * 60))
+
+    def job_id(self, raw: str) -> int | None:
+        if not raw:
+            return None
+        if not (raw.isascii() and raw.isdigit()):
+            raise ConfigurationError(
+                f"{self.names.label('jobId')} '{raw}' must be a number (the job's id in its URL), "
+                f"or give {self.names.label('jobName')} instead"
+            )
+        return int(raw)
+
+    def git(self, build: BuildContext) -> GitSource:
+        """The repository, ref and expected commit; outside a pipeline, URL and ref must be given."""
+        names = self.names
+        url = self.request.text("gitUrl") or build.repository_url
+        if not url:
+            raise ConfigurationError(
+                f"{names.input('gitUrl')} is required outside a pipeline (the repository to check out), "
+                "or run from a clone of it"
+            )
+        provider = provider_for(url, self.request.text("gitProvider"), names.label("gitProvider"))
+        branch, tag = self.request.text("branch"), self.request.text("tag")
+        if branch and tag:
+            raise ConfigurationError(f"Give either {names.label('branch')} or {names.label('tag')}, not both")
+        expected = self.request.text("commit")
+        if tag:
+            ref = GitRef("tag", tag.removeprefix("refs/tags/"))
+        elif branch:
+            ref = parse_ref(branch, names.label("branch"))
+            if not expected and ref == build.source_ref:
+                expected = build.source_commit
+        elif build.source_ref is None:
+            raise ConfigurationError(
+                f"{names.label('branch')} or {names.label('tag')} is required outside a pipeline "
+                "(which one to check out)"
+            )
+        else:
+            ref, expected = build.source_ref, expected or build.source_commit
+        return GitSource(url, provider, ref, expected, tuple(self.request.lines("sparseCheckout")))
+
+    def check_command(self, options: Options) -> None:
+        """What each command needs besides well-formed values."""
+        names = self.names
+        if options.command == "repo" and not options.repo_path:
+            raise ConfigurationError(
+                f"{names.input('repoPath')} is required: the Git folder to update, e.g. /Repos/ci/my-project"
+            )
+        if options.command == "test" and not options.notebooks:
+            raise ConfigurationError(f"{names.input('notebooks')} is required: the test notebooks, e.g. tests/test_*")
+        at_commit = options.command == "run" and options.git is not None
+        if at_commit and any(c in p for p in options.notebooks for c in "*?["):
+            raise ConfigurationError(
+                f"{names.label('notebooks')} globs need a Git folder to search: give {names.label('repoPath')}, "
+                "or list the notebooks without wildcards"
+            )

@@ -33,7 +33,7 @@ function holdSignals() {
 }
 
 /** Exit codes of `python -m dbcicd task`. */
-const EXIT = { OK: 0, FAILED: 1, CONFIGURATION: 2, OUT_OF_MEMORY: 137, CANCELLED: 130 };
+const EXIT = { OK: 0, FAILED: 1, CONFIGURATION: 2, INTERNAL: 3, OUT_OF_MEMORY: 137, CANCELLED: 130 };
 
 /**
  * @typedef {{command: string, args: string[]}} Command
@@ -116,6 +116,8 @@ function resultOf(exit, tl) {
       return { result: 'Failed', message: tl.loc('ResultFailed') };
     case EXIT.CONFIGURATION:
       return { result: 'Failed', message: tl.loc('ResultConfiguration') };
+    case EXIT.INTERNAL:
+      return { result: 'Failed', message: tl.loc('ResultInternal') };
     case EXIT.CANCELLED:
       return { result: 'Canceled', message: tl.loc('ResultCancelled') };
     case EXIT.OUT_OF_MEMORY:

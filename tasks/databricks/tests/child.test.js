@@ -22,6 +22,10 @@ describe('resultOf', () => {
       { result: 'Failed', message: 'ResultConfiguration' },
     ],
     [
+      { code: 3, signal: null },
+      { result: 'Failed', message: 'ResultInternal' },
+    ],
+    [
       { code: 130, signal: null },
       { result: 'Canceled', message: 'ResultCancelled' },
     ],
@@ -42,8 +46,8 @@ describe('resultOf', () => {
       { result: 'Canceled', message: 'ResultCancelledOutside SIGTERM' },
     ],
     [
-      { code: 3, signal: null },
-      { result: 'Failed', message: 'ResultUnexpected 3' },
+      { code: 4, signal: null },
+      { result: 'Failed', message: 'ResultUnexpected 4' },
     ],
     [
       { code: 1, signal: null, cancelledBy: 'SIGINT' },

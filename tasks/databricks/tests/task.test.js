@@ -71,6 +71,7 @@ describe('Databricks@1 entry point', () => {
   for (const [exit, result, message] of [
     ['1', 'Failed', 'loc_mock_ResultFailed'],
     ['2', 'Failed', 'loc_mock_ResultConfiguration'],
+    ['3', 'Failed', 'loc_mock_ResultInternal'],
     ['130', 'Canceled', 'loc_mock_ResultCancelled'],
     ['137', 'Failed', 'loc_mock_ResultOutOfMemory'],
     ['9', 'Failed', 'loc_mock_ResultUnexpected 9'],

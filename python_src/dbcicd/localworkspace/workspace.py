@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .jobs.api import Jobs
+from .jobs.api import Jobs, JobsContext
+from .jobs.task_process import LIBRARIES_FOLDER, TaskPlaces
+from .runtime.notebook_env import notebook_environment
 from .services.compute import Clusters, Identity
 from .services.dbfs_api import Dbfs
 from .services.files_api import Files
@@ -45,7 +47,10 @@ class LocalWorkspace:
         self.workspace_api = WorkspaceApi(self.tree, self.repos)
         self.files = Files(self.volumes_root)
         self.dbfs = Dbfs(self.dbfs_root)
-        self.jobs = Jobs(self)
+        places = TaskPlaces(
+            self.tree, self.dbfs_root, self.volumes_root, self.state_root / LIBRARIES_FOLDER, notebook_environment(root)
+        )
+        self.jobs = Jobs(JobsContext(host, self.identity.user_name, self.clusters.require, self.runs_root, places))
 
     def close(self) -> None:
         """Stop every active run (killing its processes) and release resources."""

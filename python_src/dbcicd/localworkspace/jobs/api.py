@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from pathlib import Path
+from typing import Any, TypeVar
 
 from ..http.errors import invalid_parameter, invalid_state
 from ..http.paging import decode_token, encode_token
@@ -32,10 +34,7 @@ from .run_json import WORKSPACE_ID, legacy_run_json, run_json, task_as_run_json
 from .run_model import Run, TaskRun
 from .run_params import Overrides, references, resolve_job_parameters, task_inputs
 from .runner import DEFAULT_MAX_PARALLEL_TASKS, RunEngine, now_ms, remove_tree
-from .task_process import logs, truncate
-
-if TYPE_CHECKING:
-    from ..workspace import LocalWorkspace
+from .task_process import TaskPlaces, logs, truncate
 
 T = TypeVar("T")
 PAGE_SIZE_2_2 = 100  # tasks per runs/get and jobs/get response in API 2.2
@@ -57,12 +56,24 @@ class JobRecord:
     settings: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class JobsContext:
+    """What the Jobs service needs of its workspace, and nothing more: the host run page URLs name, the user who
+    creates jobs and runs, the check that a cluster exists, where runs keep their files, and what tasks need."""
+
+    host: str
+    user_name: str
+    require_cluster: Callable[[str], None]
+    runs_root: Path
+    places: TaskPlaces
+
+
 class Jobs:
     """Jobs and runs of the local workspace; `shutdown()` kills every active run's processes."""
 
-    def __init__(self, ws: LocalWorkspace, max_parallel_tasks: int = DEFAULT_MAX_PARALLEL_TASKS) -> None:
-        self.ws = ws
-        self.engine = RunEngine(ws, max_parallel_tasks)
+    def __init__(self, context: JobsContext, max_parallel_tasks: int = DEFAULT_MAX_PARALLEL_TASKS) -> None:
+        self.context = context
+        self.engine = RunEngine(context.places, max_parallel_tasks)
         self._lock = self.engine.lock
         # Ids look like Databricks' (large, increasing, unique across jobs, runs and task runs and restarts).
         self._ids = itertools.count(time.time_ns() // 1000)
@@ -76,11 +87,11 @@ class Jobs:
 
     # --- jobs ---------------------------------------------------------------------------------------------
     def create(self, req: Request) -> dict[str, Any]:
-        settings = parse_job_settings(req.json(), req.api_version, self.ws.clusters.require)
+        settings = parse_job_settings(req.json(), req.api_version, self.context.require_cluster)
         settings.pop("access_control_list", None)  # permissions, not settings: jobs/get does not show them
         with self._lock:
             job_id = next(self._ids)
-            self._jobs[job_id] = JobRecord(job_id, self.ws.identity.user_name, now_ms(), settings)
+            self._jobs[job_id] = JobRecord(job_id, self.context.user_name, now_ms(), settings)
         return {"job_id": job_id}
 
     def get(self, req: Request) -> dict[str, Any]:
@@ -147,7 +158,7 @@ class Jobs:
     # --- starting runs --------------------------------------------------------------------------------------
     def submit(self, req: Request) -> dict[str, Any]:
         body = req.json()
-        spec = parse_submit(body, req.api_version, self.ws.clusters.require)
+        spec = parse_submit(body, req.api_version, self.context.require_cluster)
         token = parse_idempotency_token(body)
         with self._lock:
             existing = self._run_of_token(token)
@@ -199,7 +210,7 @@ class Jobs:
     ) -> Run:
         overrides = overrides or Overrides()
         run_id = next(self._ids)
-        folder = self.ws.runs_root / str(run_id)
+        folder = self.context.runs_root / str(run_id)
         job_values = {p["name"]: p["value"] for p in job_parameters or []}
         tasks = []
         for task_spec in spec.tasks:
@@ -212,7 +223,7 @@ class Jobs:
                 task_key=task_spec.key,
                 job_values=job_values,
                 workspace_id=WORKSPACE_ID,
-                host=self.ws.host,
+                host=self.context.host,
             )
             widgets, argv = task_inputs(task_spec, overrides, job_values, refs)
             tasks.append(TaskRun(task_run_id, task_spec, folder / str(task_run_id), widgets, argv))
@@ -224,7 +235,7 @@ class Jobs:
             run_type=run_type,
             spec=spec,
             folder=folder,
-            creator=self.ws.identity.user_name,
+            creator=self.context.user_name,
             tasks=tasks,
             created_ms=now_ms(),
             job_parameters=job_parameters,
@@ -252,7 +263,7 @@ class Jobs:
     # --- reading runs ---------------------------------------------------------------------------------------
     def get_run(self, req: Request) -> dict[str, Any]:
         run_id = req.arg("run_id", int)
-        host, version = self.ws.host, req.api_version
+        host, version = self.context.host, req.api_version
         with self._lock:
             run, task = self._find(run_id)
             if task is not None:
@@ -272,7 +283,7 @@ class Jobs:
 
     def get_run_output(self, req: Request) -> dict[str, Any]:
         run_id = req.arg("run_id", int)
-        host = self.ws.host
+        host = self.context.host
         with self._lock:
             run, task = self._find(run_id)
             if task is not None:
@@ -332,7 +343,7 @@ class Jobs:
         return _page(page, "runs", start, limit, len(runs))
 
     def _listed_run(self, run: Run, expand: bool, version: str) -> dict[str, Any]:
-        host = self.ws.host
+        host = self.context.host
         if version == "2.0" and len(run.tasks) == 1:
             return legacy_run_json(run, host)
         if not expand:

@@ -23,9 +23,8 @@ import traceback
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ..runtime.notebook_env import notebook_environment
 from ..storage import git
 from .job_spec import git_ref
 from .run_model import (
@@ -43,10 +42,7 @@ from .run_model import (
     timed_out,
     workload_failed,
 )
-from .task_process import TaskSetupError, collect, kill_tree, launch, locate, write_spec
-
-if TYPE_CHECKING:
-    from ..workspace import LocalWorkspace
+from .task_process import TaskPlaces, TaskSetupError, collect, kill_tree, launch, locate, write_spec
 
 DEFAULT_MAX_PARALLEL_TASKS = 8
 SHUTDOWN_GRACE_SECONDS = 5.0
@@ -62,8 +58,8 @@ def now_ms() -> int:
 class RunEngine:
     """Executes runs; `lock` guards every Run/TaskRun record (the Jobs service reads them under it too)."""
 
-    def __init__(self, ws: LocalWorkspace, max_parallel_tasks: int = DEFAULT_MAX_PARALLEL_TASKS) -> None:
-        self.ws = ws
+    def __init__(self, places: TaskPlaces, max_parallel_tasks: int = DEFAULT_MAX_PARALLEL_TASKS) -> None:
+        self.places = places
         self.lock = threading.RLock()
         self._changed = threading.Condition(self.lock)  # any task or run changed: coordinators re-check
         self._pool = ThreadPoolExecutor(max_parallel_tasks, thread_name_prefix="task-run")
@@ -256,9 +252,9 @@ class RunEngine:
             if run.phase == "PENDING":
                 run.phase = "RUNNING"
         try:
-            target = locate(self.ws, task, checkout)
-            spec_path = write_spec(self.ws, task, target)
-            process = launch(spec_path, target.file.parent, task.folder, notebook_environment(self.ws.root))
+            target = locate(self.places, task, checkout)
+            spec_path = write_spec(self.places, task, target)
+            process = launch(spec_path, target.file.parent, task.folder, self.places.environment)
         except TaskSetupError as err:
             with self.lock:
                 if not task.done:

@@ -17,16 +17,13 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..http.errors import ApiError
 from ..runtime.notebook_files import find_notebook
-from ..storage.workspace_fs import normalize_path
+from ..storage.workspace_fs import WorkspaceTree, normalize_path
 from .job_spec import EXECUTABLE_TASK_TYPES
 from .run_model import TaskOutput, TaskRun
-
-if TYPE_CHECKING:
-    from ..workspace import LocalWorkspace
 
 KERNEL = Path(__file__).resolve().parents[1] / "runtime" / "kernel.py"
 MAX_OUTPUT_BYTES = 5 * 1024 * 1024  # notebook_output.result and logs: "the first 5 MB"
@@ -44,6 +41,21 @@ class TaskSetupError(Exception):
 
 
 @dataclass(frozen=True)
+class TaskPlaces:
+    """What a task needs of its workspace, and nothing more: the tree its notebooks and files are found in, the
+    folders `dbfs:/`, `/Volumes` and `%pip` environments map to, and the variables its process adds (MLflow's store).
+
+    Passed to the runner instead of the workspace itself, so the jobs package depends on none of its other services.
+    """
+
+    tree: WorkspaceTree
+    dbfs_root: Path
+    volumes_root: Path
+    libraries_root: Path
+    environment: Mapping[str, str]
+
+
+@dataclass(frozen=True)
 class Target:
     """What a task executes: the file on disk, its workspace path, and the Git folder or checkout it lives in."""
 
@@ -53,7 +65,7 @@ class Target:
     repo_root: Path | None
 
 
-def locate(ws: LocalWorkspace, task: TaskRun, checkout: Path | None) -> Target:
+def locate(places: TaskPlaces, task: TaskRun, checkout: Path | None) -> Target:
     """The notebook or Python file of a task; TaskSetupError when it is missing or cannot run here."""
     spec = task.spec
     if spec.kind not in EXECUTABLE_TASK_TYPES:
@@ -74,9 +86,9 @@ def locate(ws: LocalWorkspace, task: TaskRun, checkout: Path | None) -> Target:
             raise TaskSetupError(f"{what} not found in the Git repository: {relative}", "RESOURCE_NOT_FOUND")
         return Target(kind, file, "/" + relative, checkout)
     if notebook:
-        return _workspace_target(ws, kind, path, lambda: ws.tree.notebook_file(path))
+        return _workspace_target(places.tree, kind, path, lambda: places.tree.notebook_file(path))
     if path.startswith("dbfs:/"):
-        file = ws.dbfs_root.joinpath(*[p for p in path[len("dbfs:/") :].split("/") if p not in ("", ".", "..")])
+        file = places.dbfs_root.joinpath(*[p for p in path[len("dbfs:/") :].split("/") if p not in ("", ".", "..")])
         if not file.is_file():
             raise TaskSetupError(f"File not found: {path}", "RESOURCE_NOT_FOUND")
         return Target(kind, file, path, None)
@@ -85,27 +97,27 @@ def locate(ws: LocalWorkspace, task: TaskRun, checkout: Path | None) -> Target:
             f"Cannot read {path}: the local workspace runs Python files from the workspace and dbfs:/ only",
             "RESOURCE_NOT_FOUND",
         )
-    return _workspace_target(ws, kind, path, lambda: _workspace_file(ws, path))
+    return _workspace_target(places.tree, kind, path, lambda: _workspace_file(places.tree, path))
 
 
-def _workspace_target(ws: LocalWorkspace, kind: str, path: str, find: Callable[[], Path]) -> Target:
+def _workspace_target(tree: WorkspaceTree, kind: str, path: str, find: Callable[[], Path]) -> Target:
     try:
         file = find()
     except ApiError as err:
         raise TaskSetupError(err.message, "RESOURCE_NOT_FOUND") from None
     clean = normalize_path(path)
-    repo = ws.tree.repo_containing(clean)
-    return Target(kind, file, clean, ws.tree.disk_path(repo[0]) if repo else None)
+    repo = tree.repo_containing(clean)
+    return Target(kind, file, clean, tree.disk_path(repo[0]) if repo else None)
 
 
-def _workspace_file(ws: LocalWorkspace, path: str) -> Path:
-    found = ws.tree.locate(path, "python_file")
+def _workspace_file(tree: WorkspaceTree, path: str) -> Path:
+    found = tree.locate(path, "python_file")
     if found is None or found[1] not in ("FILE", "NOTEBOOK"):
         raise TaskSetupError(f"File not found in the workspace: {normalize_path(path)}", "RESOURCE_NOT_FOUND")
     return found[0]
 
 
-def write_spec(ws: LocalWorkspace, task: TaskRun, target: Target) -> Path:
+def write_spec(places: TaskPlaces, task: TaskRun, target: Target) -> Path:
     """The kernel's instructions for this task, written to the task's folder."""
     task.folder.mkdir(parents=True, exist_ok=True)
     sys_path = [str(target.file.parent)]
@@ -119,11 +131,11 @@ def write_spec(ws: LocalWorkspace, task: TaskRun, target: Target) -> Path:
         "argv": task.argv,
         "cwd": str(target.file.parent),
         "sys_path": sys_path,
-        "workspace_root": str(ws.tree.root),
-        "dbfs_root": str(ws.dbfs_root),
-        "volumes_root": str(ws.volumes_root),
+        "workspace_root": str(places.tree.root),
+        "dbfs_root": str(places.dbfs_root),
+        "volumes_root": str(places.volumes_root),
         "result_file": str(task.folder / RESULT_FILE),
-        "libraries_root": str(ws.state_root / LIBRARIES_FOLDER),
+        "libraries_root": str(places.libraries_root),
     }
     path = task.folder / SPEC_FILE
     path.write_text(json.dumps(spec, indent=1), encoding="utf-8")

@@ -275,7 +275,7 @@ def test_sdk_debug_logging_never_shows_the_token(
 
 def test_unreachable_host_costs_the_probe_budget_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """Building a client for a dead host returns after the short probe, and API calls keep the full budget."""
-    monkeypatch.setattr(auth, "PROBE_TIMEOUT_SECONDS", 1)
+    monkeypatch.setattr(auth, "FIRST_ANSWER_SECONDS", 1)
     with socket.socket() as sock:  # bound, never listening: connections are refused
         sock.bind(("127.0.0.1", 0))
         environ = {"DATABRICKS_HOST": f"http://127.0.0.1:{sock.getsockname()[1]}", "DATABRICKS_TOKEN": "dapi-x"}

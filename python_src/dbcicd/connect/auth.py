@@ -29,8 +29,9 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -46,7 +47,8 @@ from databricks.sdk.credentials_provider import (
 from .. import __version__
 from ..errors import ConfigurationError, DbcicdError
 from ..secrets import install_log_redaction, redact, register_secret
-from .apicalls import name_calls
+from .apicalls import RETRY_SETTING, Watch, name_calls
+from .reach import FIRST_ANSWER_SECONDS, Reach
 from .workload_identity import (
     DEFAULT_ENTRA_AUTHORITY,
     WORKLOAD_IDENTITY_AUTH_TYPE,
@@ -58,11 +60,13 @@ from .workload_identity import (
 PRODUCT = "dbcicd"
 
 # An unreachable host must not stall client creation: databricks-sdk probes /.well-known/databricks-config while
-# building its Config, with the same retry budget as API calls (300 s by default). The client is therefore built
-# with this short budget, then given the real one.
-PROBE_TIMEOUT_SECONDS = 10
-# API calls retry 429, 503 and connection failures for this long: enough to ride out a throttling burst or a
-# short outage of the workspace, short enough that a wrong or dead host fails the step within two minutes.
+# building its Config, with the same retry budget as API calls (300 s by default; databricks-sdk `config.py`,
+# `Config._resolve_host_metadata`). The client is therefore built with short timeouts, then given the real ones:
+# each request of the probe may take PROBE_TIMEOUT_SECONDS, and its retries last reach.FIRST_ANSWER_SECONDS, so a
+# host the probe never reached is given up on at the first API call.
+PROBE_TIMEOUT_SECONDS = 5
+# API calls retry 429, 503 and dropped connections for this long: enough to ride out a throttling burst or a short
+# outage of the workspace. A host never reached is given up on much sooner (see `reach`).
 DEFAULT_RETRY_TIMEOUT_SECONDS = 120
 HTTP_TIMEOUT_SECONDS = 60  # per request; databricks-sdk's own default
 
@@ -100,6 +104,8 @@ class Connection:
     settings: Mapping[str, Any]  # databricks-sdk Config keyword arguments: host, auth_type, credentials
     strategy: CredentialsStrategy | None = None  # one of ours; None means databricks-sdk's default chain
     hint: str = ""  # appended to errors raised while signing in
+    host_source: str = ""  # where the workspace URL came from, for "Cannot connect" errors: "Input 'workspaceUrl'"
+    typed_host: str = ""  # the URL as given when it had no scheme and https:// was assumed
 
 
 def workspace_client(
@@ -136,9 +142,14 @@ def resolve_connection(
     raise ConfigurationError(f"Input 'connectionType' is '{kind}'; it must be databricks, azureRM or environment.")
 
 
-def connect(connection: Connection, retry_timeout: int = DEFAULT_RETRY_TIMEOUT_SECONDS) -> WorkspaceClient:
+def connect(
+    connection: Connection, retry_timeout: int = DEFAULT_RETRY_TIMEOUT_SECONDS, retry_setting: str = RETRY_SETTING
+) -> WorkspaceClient:
     """Build the client and sign in: product user agent, headers never logged, a short host probe (see
-    PROBE_TIMEOUT_SECONDS), then API calls retrying for `retry_timeout` seconds."""
+    PROBE_TIMEOUT_SECONDS), then API calls retrying for `retry_timeout` seconds — but a host that never answers is
+    given up on after FIRST_ANSWER_SECONDS (see `reach`). `retry_setting` names the budget in advice ("input
+    retryTimeoutSeconds", or the CLI's flag)."""
+    started = time.monotonic()
     strategy = RegisteringCredentials(connection.strategy or DefaultCredentials())
     try:
         config = Config(
@@ -146,7 +157,7 @@ def connect(connection: Connection, retry_timeout: int = DEFAULT_RETRY_TIMEOUT_S
             product=PRODUCT,
             product_version=__version__,
             debug_headers=False,  # even if DATABRICKS_DEBUG_HEADERS=true: headers carry the credentials
-            retry_timeout_seconds=PROBE_TIMEOUT_SECONDS,
+            retry_timeout_seconds=FIRST_ANSWER_SECONDS,
             http_timeout_seconds=PROBE_TIMEOUT_SECONDS,
             **connection.settings,
         )
@@ -158,7 +169,9 @@ def connect(connection: Connection, retry_timeout: int = DEFAULT_RETRY_TIMEOUT_S
         raise ConfigurationError(redact("\n".join(filter(None, (message, connection.hint))))) from None
     config.retry_timeout_seconds = retry_timeout
     config.http_timeout_seconds = HTTP_TIMEOUT_SECONDS
-    return name_calls(WorkspaceClient(config=config))
+    source = connection.host_source or "the workspace URL of the Databricks configuration profile"
+    reach = Reach(config.host or "", source, connection.typed_host, started + FIRST_ANSWER_SECONDS)
+    return name_calls(WorkspaceClient(config=config), Watch(reach, retry_setting))
 
 
 def retry_timeout_seconds(inputs: Mapping[str, str]) -> int:
@@ -209,6 +222,12 @@ def normalize_host(value: str | None, source: str, example: str = WORKSPACE_URL_
     return f"{parts.scheme}://{netloc}"
 
 
+def without_scheme(value: str | None) -> str:
+    """`value` trimmed if it has no scheme (normalize_host then assumes https://), else ''."""
+    text = (value or "").strip()
+    return "" if "://" in text else text
+
+
 def pipeline_environment(environ: Mapping[str, str], variables: Mapping[str, str]) -> dict[str, str]:
     """`environ` plus the pipeline variables under their environment names (`System.AccessToken` ->
     SYSTEM_ACCESSTOKEN), as the agent would expose them; a variable set in `environ` wins."""
@@ -225,18 +244,20 @@ def _databricks_connection(endpoint: Mapping[str, Any]) -> Connection:
     client_id = _parameter(endpoint, "clientId")
     client_secret = register_secret(_parameter(endpoint, "clientSecret"))
     host = normalize_host(endpoint.get("url"), f"The Server URL of {where}")
+    origin = {"host_source": f"the Server URL of {where}", "typed_host": without_scheme(endpoint.get("url"))}
     scheme = str(endpoint.get("scheme") or "")
     if scheme.lower() == "token" or token:
         if not token:
             raise ConfigurationError(f"The {where} has scheme Token but no personal access token (parameter apitoken)")
-        return Connection(f"the personal access token of {where}", {"host": host, "token": token, "auth_type": "pat"})
+        settings = {"host": host, "token": token, "auth_type": "pat"}
+        return Connection(f"the personal access token of {where}", settings, **origin)
     if client_id and client_secret:
         settings = {"host": host, "client_id": client_id, "client_secret": client_secret, "auth_type": "oauth-m2m"}
         hint = (
             f"Check the client id and secret in the {where}: the secret must be a current OAuth secret of that "
             "service principal (workspace settings > Identity and access > Service principals > Secrets)."
         )
-        return Connection(f"the OAuth client {client_id} of {where}", settings, hint=hint)
+        return Connection(f"the OAuth client {client_id} of {where}", settings, hint=hint, **origin)
     raise ConfigurationError(
         f"The {where} (scheme '{scheme}') has no usable credentials: expected scheme Token with parameter "
         "apitoken (a personal access token), or parameters clientId and clientSecret (a service principal's "
@@ -260,8 +281,10 @@ def _azure_connection(
     tenant_id = _required_parameter(endpoint, "tenantid", where)
     if not _TENANT.match(tenant_id):
         raise ConfigurationError(f"The {where} has an invalid tenant id '{tenant_id}'")
+    origin = {"host_source": "input 'workspaceUrl'", "typed_host": without_scheme(inputs["workspaceUrl"])}
     if scheme.lower() == "workloadidentityfederation":
-        return _workload_identity_connection(endpoint, host, client_id, tenant_id, variables, where)
+        connection = _workload_identity_connection(endpoint, host, client_id, tenant_id, variables, where)
+        return replace(connection, **origin)
     if scheme.lower() == "serviceprincipal":
         if not secret:
             raise ConfigurationError(
@@ -278,7 +301,7 @@ def _azure_connection(
         resource_id = (inputs.get("workspaceResourceId") or "").strip()
         if resource_id:
             settings["azure_workspace_resource_id"] = resource_id
-        return Connection(f"the service principal {client_id} of {where}", settings)
+        return Connection(f"the service principal {client_id} of {where}", settings, **origin)
     raise ConfigurationError(
         f"The {where} uses scheme '{scheme}'; supported are WorkloadIdentityFederation and ServicePrincipal."
     )
@@ -326,13 +349,15 @@ def _environment_connection(env: Mapping[str, str]) -> Connection:
         raise ConfigurationError(
             f"No Databricks workspace is configured (DATABRICKS_HOST is not set).\n{CONNECTION_HELP}"
         )
+    origin = {}
     if "host" in settings:
+        origin = {"host_source": "environment variable DATABRICKS_HOST", "typed_host": without_scheme(settings["host"])}
         settings["host"] = normalize_host(settings["host"], "Environment variable DATABRICKS_HOST")
     strategy = None
     if settings.get("auth_type") == "azure-devops-oidc":
         # databricks-sdk's own strategy reads SYSTEM_* from os.environ only; this one reads the mapped variables.
         strategy = azure_devops_oidc_strategy(_azure_pipelines_id_tokens(env, None, "azure-devops-oidc"))
-    return Connection("the DATABRICKS_* environment variables", settings, strategy, hint=CONNECTION_HELP)
+    return Connection("the DATABRICKS_* environment variables", settings, strategy, hint=CONNECTION_HELP, **origin)
 
 
 class RegisteringCredentials(CredentialsStrategy):

@@ -1,4 +1,5 @@
-"""Databricks refusing the step's credentials (401) or one of its requests (403), explained to the user.
+"""Databricks refusing the step's credentials (401, or 403 "Invalid access token.") or one of its requests (403),
+explained.
 
 Whichever call meets the refusal — usually the first, sometimes one whose failure already reads as a message of its
 own ("jobId 12: ...", "Creating the Git folder ... failed: ...") — the user must learn that the credentials or a
@@ -39,9 +40,10 @@ def explain_refusal(err: BaseException, inputs: Mapping[str, str]) -> DbcicdErro
     kind = ((inputs.get("connectionType") or "").strip() or "environment").lower()
     source, renew = _SOURCES.get(kind, _SOURCES["environment"])
     detail = " ".join(str(refusal).split())
-    if isinstance(refusal, Unauthenticated):
+    if isinstance(refusal, Unauthenticated) or _rejects_token(refusal):
+        status = 401 if isinstance(refusal, Unauthenticated) else 403
         return ConfigurationError(
-            f"Databricks did not accept the credentials of {source} (401 {refusal.error_code}: {detail}). "
+            f"Databricks did not accept the credentials of {source} ({status} {refusal.error_code}: {detail}). "
             f"They are wrong, expired, revoked or for another workspace: {renew}."
         )
     if isinstance(err, DbcicdError):  # our own message already says which call failed; the SDK's names none
@@ -54,6 +56,12 @@ def explain_refusal(err: BaseException, inputs: Mapping[str, str]) -> DbcicdErro
         "credentials that have it."
     )
     return ConfigurationError(message) if isinstance(err, ConfigurationError) else RunFailed(message)
+
+
+def _rejects_token(refusal: DatabricksError) -> bool:
+    """Whether a 403 refuses the token itself rather than a permission: Databricks answers a personal access token
+    it does not know with 403 "Invalid access token." (a 401 is for a request without credentials)."""
+    return isinstance(refusal, PermissionDenied) and "invalid access token" in str(refusal).lower()
 
 
 def _refusal(err: BaseException | None) -> DatabricksError | None:

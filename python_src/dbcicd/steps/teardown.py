@@ -4,7 +4,8 @@ The first SIGINT/SIGTERM raises `Cancelled` in the main thread, which interrupts
 `finally` blocks then cancel the Databricks run and delete the temporary Git folder. Later signals are ignored so
 they cannot interrupt that clean-up, which has a short time budget of its own (the agent sends SIGTERM 7.5 s after
 SIGINT and kills the process 2.5 s later). A call that makes something (a Git folder, a run) is made `InFlight`, so
-that clean-up can wait for what it made instead of looking for it before the server has made it.
+that clean-up can wait for what it made instead of looking for it before the server has made it — or learn that it
+made nothing, because Databricks refused it or the host was never reached, and touch nothing.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from types import FrameType
 from typing import Generic, TypeVar
 
 from databricks.sdk import WorkspaceClient
+from databricks.sdk.errors import DatabricksError, PermissionDenied, Unauthenticated
 
-from ..connect.apicalls import name_calls
+from ..connect.apicalls import named_like, refused
+from ..connect.reach import NeverReached
 from ..errors import Cancelled
 from ..output import Output
 
@@ -52,6 +55,11 @@ class Interrupts:
     def __exit__(self, *exc: object) -> None:
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)  # type: ignore[arg-type]
+
+
+class NothingMade(Exception):
+    """Raised to a clean-up action by `InFlight.settled`: the call it was to undo made nothing, so it has nothing to
+    do. `Teardown` ends the action quietly."""
 
 
 class InFlight(Generic[Made]):
@@ -93,8 +101,13 @@ class InFlight(Generic[Made]):
         return self._error
 
     def settled(self, timeout: float) -> Made | None:
-        """What the call made once it has answered; None if it failed or has not answered within `timeout`."""
+        """What the call made once it has answered; None if it has not answered within `timeout` or failed in a way
+        that may still have made something (an answer lost, a 5xx). Raises NothingMade if it made nothing for sure:
+        Databricks refused it (a 4xx answers the request as a whole; a create retried after a lost answer meets the
+        step's own 409, which `GitFolders.ensure` resolves) or no connection to the host could ever be opened."""
         self.finished(timeout)
+        if self._error is not None and _made_nothing(self._error):
+            raise NothingMade() from self._error
         return self._made
 
 
@@ -103,7 +116,7 @@ def cleanup_client(client: WorkspaceClient) -> WorkspaceClient:
     config = client.config.copy()
     config.http_timeout_seconds = 3
     config.retry_timeout_seconds = int(CLEANUP_BUDGET_S)
-    return name_calls(WorkspaceClient(config=config))
+    return named_like(WorkspaceClient(config=config), client)
 
 
 class Teardown:
@@ -113,7 +126,8 @@ class Teardown:
     cannot keep it alive past the agent's kill; a step that ends by itself may wait UNHURRIED_BUDGET_S for a slow
     workspace. Every action is safe to repeat (cancel a run, delete a folder), and the SDK retries neither a 500 nor
     anything once its own short budget is spent, so a failed action is tried again while the budget lasts; what
-    still fails becomes a warning naming what may be left behind.
+    still fails becomes a warning naming what may be left behind. Retrying cannot change a refusal of the step's
+    credentials or permissions (401, 403) nor reach a host never reached: those fail the action at once.
     """
 
     def __init__(self, output: Output) -> None:
@@ -155,8 +169,29 @@ class Teardown:
             try:
                 action()
                 return
+            except NothingMade:
+                return
             except Exception as err:
-                if time.monotonic() + RETRY_PAUSE_S >= self._deadline:
+                if _lasting(err) or time.monotonic() + RETRY_PAUSE_S >= self._deadline:
                     raise
                 self.output.warning(f"Clean-up: {description} failed ({err}); trying again")
                 time.sleep(RETRY_PAUSE_S)
+
+
+def _made_nothing(err: BaseException) -> bool:
+    """Whether a failed call certainly made nothing: refused by Databricks, or its host never reached."""
+    return isinstance(err, NeverReached) or any(refused(e) for e in _chain(err) if isinstance(e, DatabricksError))
+
+
+def _lasting(err: BaseException) -> bool:
+    """Whether retrying within seconds cannot help: credentials or a permission refused, the host never reached."""
+    return isinstance(err, NeverReached) or any(isinstance(e, (Unauthenticated, PermissionDenied)) for e in _chain(err))
+
+
+def _chain(err: BaseException | None) -> list[BaseException]:
+    """`err` and its causes (our errors wrap the SDK's: `raise RunFailed(...) from err`)."""
+    chain = []
+    while err is not None and err not in chain:
+        chain.append(err)
+        err = err.__cause__
+    return chain

@@ -7,22 +7,24 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from dbcicd.localworkspace import LocalWorkspaceServer
+from dbcicd.localworkspace import LocalWorkspaceServer, Tenant
 
 
 @contextmanager
-def arrivals(server: LocalWorkspaceServer, route: str = "* *") -> Iterator[list[float]]:
-    """The monotonic times at which calls matching `route` (`METHOD /path` with `*` wildcards) arrive, while active."""
+def arrivals(workspace: LocalWorkspaceServer | Tenant, route: str = "* *") -> Iterator[list[float]]:
+    """The monotonic times at which calls matching `route` (`METHOD /path` with `*` wildcards) arrive at a tenant
+    (a server: its default tenant), while active."""
+    tenant = workspace.default_tenant if isinstance(workspace, LocalWorkspaceServer) else workspace
     times: list[float] = []
-    original = server.count
+    original = tenant.count
 
     def count(method: str, path: str) -> None:
         if fnmatch.fnmatchcase(f"{method} {path}", route):
             times.append(time.monotonic())
         original(method, path)
 
-    server.count = count  # type: ignore[method-assign]
+    tenant.count = count  # type: ignore[method-assign]
     try:
         yield times
     finally:
-        server.count = original  # type: ignore[method-assign]
+        tenant.count = original  # type: ignore[method-assign]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from .http.faults import FaultRule
 from .http.server import LocalWorkspaceServer
+from .http.tenants import Tenant
+from .http.unrouted import UnroutedRequest
 from .workspace import LocalWorkspace
 
-__all__ = ["FaultRule", "LocalWorkspace", "LocalWorkspaceServer"]
+__all__ = ["FaultRule", "LocalWorkspace", "LocalWorkspaceServer", "Tenant", "UnroutedRequest"]

@@ -16,6 +16,15 @@ Handler = Callable[[Request], Any]
 _PLACEHOLDER = re.compile(r"\{(\w+)(\*|:[^}]+)?\}")
 
 
+class NoRoute(ApiError):
+    """No route answers this method and path. Answered as Databricks answers an endpoint it lacks (404
+    ENDPOINT_NOT_FOUND, or 405 for a known path), and recorded by the server: a client calling an endpoint the local
+    workspace does not model must not pass for one that found nothing."""
+
+    def __init__(self, answer: ApiError) -> None:
+        super().__init__(answer.status, answer.error_code, answer.message, answer.headers)
+
+
 @dataclass(frozen=True)
 class Route:
     method: str
@@ -41,7 +50,7 @@ def _compile(pattern: str) -> re.Pattern[str]:
 
 
 class Router:
-    """Ordered routes; the first match wins. A path with no route at all is a 404 ENDPOINT_NOT_FOUND."""
+    """Ordered routes; the first match wins. No match raises NoRoute."""
 
     def __init__(self) -> None:
         self._routes: list[Route] = []
@@ -61,8 +70,8 @@ class Router:
             ):
                 return route, m.groupdict()
         if path_matched:
-            raise ApiError(405, "BAD_REQUEST", f"Method {method} is not allowed for {path}")
-        raise endpoint_not_found(method, path)
+            raise NoRoute(ApiError(405, "BAD_REQUEST", f"Method {method} is not allowed for {path}"))
+        raise NoRoute(endpoint_not_found(method, path))
 
     def _methods_for(self, path: str) -> set[str]:
         return {r.method for r in self._routes if r.regex.match(path)}

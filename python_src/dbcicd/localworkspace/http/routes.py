@@ -1,26 +1,35 @@
-"""The routing table: every endpoint the local workspace answers, one line each.
+"""The routing tables: every endpoint the local workspace answers, one line each.
 
-Paths, methods and API versions are Databricks' own; the logic lives in one module per service.
+Paths, methods and API versions are Databricks' own; the logic lives in one module per service. The public table
+(discovery and OAuth, answered without a token) is the server's; the workspace table is built for each tenant.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..services.oauth import DISCOVERY_PATH, HOST_METADATA_PATH, TOKEN_PATH
 from .router import Router
 
 if TYPE_CHECKING:
     from ..services.oauth import OAuth
     from ..workspace import LocalWorkspace
 
+PUBLIC_PATHS = frozenset({HOST_METADATA_PATH, DISCOVERY_PATH, TOKEN_PATH})  # answered without a token
+
 JOBS_API_VERSIONS = ("2.0", "2.1", "2.2")
 
 
-def build_router(ws: LocalWorkspace, oauth: OAuth) -> Router:
+def build_public_router(oauth: OAuth) -> Router:
     r = Router()
-    r.add("GET", "/.well-known/databricks-config", oauth.host_metadata)
-    r.add("GET", "/oidc/.well-known/oauth-authorization-server", oauth.authorization_server)
-    r.add("POST", "/oidc/v1/token", oauth.token)
+    r.add("GET", HOST_METADATA_PATH, oauth.host_metadata)
+    r.add("GET", DISCOVERY_PATH, oauth.authorization_server)
+    r.add("POST", TOKEN_PATH, oauth.token)
+    return r
+
+
+def build_router(ws: LocalWorkspace) -> Router:
+    r = Router()
     r.add("GET", "/api/2.0/preview/scim/v2/Me", ws.identity.me)
 
     r.add("GET", "/api/2.0/clusters/list", ws.clusters.list)

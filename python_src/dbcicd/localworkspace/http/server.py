@@ -8,9 +8,7 @@ and as the pytest fixture `local_workspace` (tests/conftest.py).
 from __future__ import annotations
 
 import contextlib
-import hmac
 import json
-import secrets
 import shutil
 import socket
 import sys
@@ -24,17 +22,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from ..services.oauth import DISCOVERY_PATH, TOKEN_PATH, OAuth
+from ..services.oauth import TOKEN_PATH, OAuth, OAuthClient
 from ..workspace import LocalWorkspace
+from .admin import ADMIN_PREFIX, answer_admin
 from .errors import ApiError, unauthenticated
 from .faults import FaultInjector, FaultRule
 from .request import Request, Response
-from .router import Router
-from .routes import build_router
+from .router import NoRoute, Router
+from .routes import PUBLIC_PATHS, build_public_router
+from .tenants import Tenant, Tenants, new_token
+from .unrouted import UnroutedLog, UnroutedRequest
 
 MAX_BODY_BYTES = 64 * 1024 * 1024
-ADMIN_PREFIX = "/__dbcicd/"
-UNAUTHENTICATED_PATHS = frozenset({"/.well-known/databricks-config", DISCOVERY_PATH, TOKEN_PATH})
 
 
 class _DropConnection(Exception):
@@ -42,7 +41,11 @@ class _DropConnection(Exception):
 
 
 class LocalWorkspaceServer:
-    """A local workspace served over HTTP on 127.0.0.1."""
+    """A local workspace served over HTTP on 127.0.0.1.
+
+    `token`, `workspace`, `faults`, `calls` and `oauth` are those of the default tenant; `new_tenant()` makes an
+    isolated one with a token of its own (tenants.py).
+    """
 
     def __init__(
         self,
@@ -53,18 +56,61 @@ class LocalWorkspaceServer:
     ) -> None:
         self._owns_root = root is None
         self.root = Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="dbcicd-local-"))
-        self.token = token or "dapi-local-" + secrets.token_hex(16)
-        self.faults = FaultInjector(list(faults))
-        self.calls: Counter[str] = Counter()
-        self._calls_lock = threading.Lock()
         self._httpd = _HTTPServer(("127.0.0.1", port), _Handler)
         self._httpd.app = self
         self.port = self._httpd.server_address[1]
         self.host = f"http://127.0.0.1:{self.port}"
-        self.workspace = LocalWorkspace(self.root, host=self.host)
-        self.oauth = OAuth(self.host, self.token)
-        self.router: Router = build_router(self.workspace, self.oauth)
+        self.oidc = OAuth(self.host)
+        self.public_router: Router = build_public_router(self.oidc)
+        self.tenants = Tenants(self.root, self.host, self.oidc, token or new_token(), list(faults))
+        self.unrouted = UnroutedLog()
         self._thread: threading.Thread | None = None
+
+    # --- the default tenant -------------------------------------------------------------------------------
+    @property
+    def default_tenant(self) -> Tenant:
+        return self.tenants.default
+
+    @property
+    def token(self) -> str:
+        return self.tenants.default.token
+
+    @property
+    def workspace(self) -> LocalWorkspace:
+        return self.tenants.default.workspace
+
+    @property
+    def faults(self) -> FaultInjector:
+        return self.tenants.default.faults
+
+    @property
+    def calls(self) -> Counter[str]:
+        return self.tenants.default.calls
+
+    @property
+    def oauth(self) -> OAuthClient:
+        return self.tenants.default.oauth
+
+    def environment(self) -> dict[str, str]:
+        """The variables a Databricks client needs to talk to this workspace (its default tenant)."""
+        return self.tenants.default.environment()
+
+    # --- tenants and the record of unrouted requests ---------------------------------------------------------
+    def new_tenant(self) -> Tenant:
+        """An isolated workspace on this server, reached with its own token (`tenant.token`, `tenant.environment()`)
+        or OAuth credentials (`tenant.oauth`); retire it with `close_tenant`."""
+        return self.tenants.new()
+
+    def close_tenant(self, tenant: Tenant) -> None:
+        self.tenants.close(tenant)
+
+    def unrouted_requests(self, tenant: Tenant | None = None) -> list[UnroutedRequest]:
+        """The requests no route answered, of one tenant or of all, oldest first."""
+        return self.unrouted.requests(tenant.name if tenant else None)
+
+    def drain_unrouted(self, tenant: Tenant | None = None) -> list[UnroutedRequest]:
+        """Like `unrouted_requests`, removing them from the record."""
+        return self.unrouted.drain(tenant.name if tenant else None)
 
     # --- life cycle ---------------------------------------------------------------------------------------
     def start(self) -> LocalWorkspaceServer:
@@ -83,7 +129,7 @@ class LocalWorkspaceServer:
         self._httpd.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
-        self.workspace.close()
+        self.tenants.close_all()
         if self._owns_root:
             shutil.rmtree(self.root, ignore_errors=True)
 
@@ -93,43 +139,16 @@ class LocalWorkspaceServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def environment(self) -> dict[str, str]:
-        """The variables a Databricks client needs to talk to this workspace."""
-        return {"DATABRICKS_HOST": self.host, "DATABRICKS_TOKEN": self.token}
-
     # --- request handling ---------------------------------------------------------------------------------
-    def authorized(self, header: str | None) -> bool:
-        expected = f"Bearer {self.token}".encode()
-        return header is not None and hmac.compare_digest(header.encode(), expected)
-
-    def count(self, method: str, path: str) -> None:
-        with self._calls_lock:
-            self.calls[f"{method} {path}"] += 1
-
-    def admin(self, req: Request) -> Any:
-        """Test-only endpoints outside /api: fault rules and per-endpoint call counts."""
-        name = req.path[len(ADMIN_PREFIX) :].rstrip("/")
-        if name == "faults":
-            if req.method == "GET":
-                return {"rules": self.faults.describe()}
-            if req.method == "DELETE":
-                self.faults.replace([])
-                return {}
-            if req.method in ("POST", "PUT"):
-                body = req.json()
-                specs = body.get("rules", [body] if "route" in body else [])
-                if not isinstance(specs, list):
-                    raise ApiError(400, "INVALID_PARAMETER_VALUE", "'rules' must be an array of fault rules")
-                rules = [FaultRule.parse(spec) for spec in specs]
-                (self.faults.replace if req.method == "PUT" else self.faults.add)(rules)
-                return {"rules": self.faults.describe()}
-        if name == "calls" and req.method in ("GET", "DELETE"):
-            with self._calls_lock:
-                snapshot = dict(self.calls)
-                if req.method == "DELETE":
-                    self.calls.clear()
-            return {"calls": snapshot}
-        raise ApiError(404, "ENDPOINT_NOT_FOUND", f"No admin endpoint '{req.method} {req.path}'")
+    def tenant_of(self, req: Request) -> Tenant | None:
+        """The tenant a request is for: the one its bearer token belongs to, or for a token request the one whose
+        client it names. None when it names none (it is then counted against the default tenant and refused,
+        unless public)."""
+        found = self.tenants.by_authorization(req.headers.get("Authorization"))
+        if found is None and req.path == TOKEN_PATH:
+            client = self.oidc.named_client(req)
+            found = self.tenants.by_token(client.access_token) if client else None
+        return found
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -155,7 +174,7 @@ class _Handler(BaseHTTPRequestHandler):
     sys_version = ""
 
     def log_message(self, format: str, *args: Any) -> None:
-        pass  # request logs would drown test output; the call counter records traffic instead
+        pass  # request logs would drown test output; the call counters record traffic instead
 
     def do_GET(self) -> None:
         self._dispatch()
@@ -172,13 +191,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_error(err)
             return
         req = Request(self.command, path, query, self.headers, body)
+        tenant = app.tenant_of(req)
+        counted = tenant or app.default_tenant
         try:
             if path.startswith(ADMIN_PREFIX):
-                self._require_auth(app, req)
-                self._send(app.admin(req))
+                self._send(answer_admin(self._authenticated(tenant), app.unrouted, req))
                 return
-            app.count(self.command, path)
-            rule = app.faults.pick(self.command, path)
+            counted.count(self.command, path)
+            rule = counted.faults.pick(self.command, path)
             if rule is not None and rule.latency_ms:
                 time.sleep(rule.latency_ms / 1000)
             if rule is not None and rule.drop == "before":
@@ -187,8 +207,12 @@ class _Handler(BaseHTTPRequestHandler):
                 code, message = rule.error()
                 headers = {"Retry-After": str(rule.retry_after)} if rule.retry_after is not None else {}
                 raise ApiError(rule.status, code, message, headers)
-            self._require_auth(app, req)
-            route, req.params = app.router.match(self.command, path)
+            router = app.public_router if path in PUBLIC_PATHS else self._authenticated(tenant).router
+            try:
+                route, req.params = router.match(self.command, path)
+            except NoRoute:
+                app.unrouted.record(counted.name, self.command, path)
+                raise
             result = route.handler(req)
             if rule is not None and rule.drop == "after":
                 raise _DropConnection
@@ -203,13 +227,12 @@ class _Handler(BaseHTTPRequestHandler):
             traceback.print_exc(file=sys.stderr)
             self._send_error(ApiError(500, "INTERNAL_ERROR", f"Internal error: {type(err).__name__}: {err}"))
 
-    def _require_auth(self, app: LocalWorkspaceServer, req: Request) -> None:
-        if req.path in UNAUTHENTICATED_PATHS:
-            return
-        header = self.headers.get("Authorization")
-        if not app.authorized(header):
+    def _authenticated(self, tenant: Tenant | None) -> Tenant:
+        if tenant is None:
+            header = self.headers.get("Authorization")
             detail = "no credentials were sent" if header is None else "the token is not valid for this workspace"
             raise unauthenticated(f"Unauthorized: {detail}. Send 'Authorization: Bearer <DATABRICKS_TOKEN>'.")
+        return tenant
 
     def _read_body(self) -> bytes:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":

@@ -2,9 +2,9 @@
 
 databricks-sdk's `oauth-m2m` reads `oidc_endpoint` from `/.well-known/databricks-config`, fetches
 `{oidc_endpoint}/.well-known/oauth-authorization-server`, then posts a `client_credentials` grant to the
-`token_endpoint` with the client id and secret as HTTP Basic credentials (or as form fields). The local workspace
-has one service principal (`client_id`, `client_secret`); the access token it issues is the workspace's bearer
-token, so every other endpoint accepts it unchanged.
+`token_endpoint` with the client id and secret as HTTP Basic credentials (or as form fields). Each tenant of the
+local workspace has one service principal (an `OAuthClient`); the access token issued to it is that tenant's bearer
+token, so every other endpoint accepts it unchanged and it reaches the state of the tenant whose credentials minted it.
 
 Token endpoint answers follow RFC 6749 (`{"error", "error_description"}`), not Databricks' `error_code` shape.
 """
@@ -15,25 +15,57 @@ import base64
 import hmac
 import json
 import secrets
+import threading
 import uuid
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
 from ..http.request import Request, Response
 
 TOKEN_LIFETIME_SECONDS = 3600
+HOST_METADATA_PATH = "/.well-known/databricks-config"
 DISCOVERY_PATH = "/oidc/.well-known/oauth-authorization-server"
 TOKEN_PATH = "/oidc/v1/token"
 
 
-class OAuth:
-    """The local workspace's OIDC provider for its single service principal."""
+@dataclass(frozen=True)
+class OAuthClient:
+    """A service principal's OAuth credentials and the bearer token they are exchanged for."""
 
-    def __init__(self, host: str, access_token: str) -> None:
+    client_id: str
+    client_secret: str = field(repr=False)
+    access_token: str = field(repr=False)
+
+    @classmethod
+    def new(cls, access_token: str) -> OAuthClient:
+        return cls(str(uuid.uuid4()), "dose" + secrets.token_hex(32), access_token)
+
+
+class OAuth:
+    """The local workspace's OIDC provider, shared by its tenants: one service principal each."""
+
+    def __init__(self, host: str) -> None:
         self.host = host
-        self.client_id = str(uuid.uuid4())
-        self.client_secret = "dose" + secrets.token_hex(32)
-        self._access_token = access_token
+        self._lock = threading.Lock()
+        self._clients: dict[str, OAuthClient] = {}
+
+    def register(self, access_token: str) -> OAuthClient:
+        """New client credentials that the token endpoint exchanges for `access_token`."""
+        client = OAuthClient.new(access_token)
+        with self._lock:
+            self._clients[client.client_id] = client
+        return client
+
+    def unregister(self, client: OAuthClient) -> None:
+        with self._lock:
+            self._clients.pop(client.client_id, None)
+
+    def named_client(self, req: Request) -> OAuthClient | None:
+        """The client a token request names, its secret not yet checked: the tenant it is counted against."""
+        client_id = _client_credentials(req.headers.get("Authorization"), _form(req))[0]
+        with self._lock:
+            return self._clients.get(client_id)
 
     def host_metadata(self, req: Request) -> dict[str, Any]:
         """`/.well-known/databricks-config`: where the workspace's OIDC endpoints live."""
@@ -52,25 +84,28 @@ class OAuth:
 
     def token(self, req: Request) -> Response:
         """`POST /oidc/v1/token` with `grant_type=client_credentials`: the workspace token for the right client."""
-        form = {name: values[-1] for name, values in parse_qs(req.body.decode("utf-8", "replace")).items()}
+        form = _form(req)
         grant_type = form.get("grant_type")
         if not grant_type:
             return _oauth_error(400, "invalid_request", "Missing required parameter: grant_type")
         if grant_type != "client_credentials":
             return _oauth_error(400, "unsupported_grant_type", f"Grant type '{grant_type}' is not supported")
         client_id, client_secret = _client_credentials(req.headers.get("Authorization"), form)
-        if not (
-            hmac.compare_digest(client_id.encode(), self.client_id.encode())
-            and hmac.compare_digest(client_secret.encode(), self.client_secret.encode())
-        ):
+        with self._lock:
+            client = self._clients.get(client_id)
+        if client is None or not hmac.compare_digest(client_secret.encode(), client.client_secret.encode()):
             return _oauth_error(401, "invalid_client", "Client authentication failed")
         body = {
-            "access_token": self._access_token,
+            "access_token": client.access_token,
             "token_type": "Bearer",
             "expires_in": TOKEN_LIFETIME_SECONDS,
             "scope": form.get("scope") or "all-apis",
         }
         return _json(200, body)
+
+
+def _form(req: Request) -> dict[str, str]:
+    return {name: values[-1] for name, values in parse_qs(req.body.decode("utf-8", "replace")).items()}
 
 
 def _client_credentials(authorization: str | None, form: dict[str, str]) -> tuple[str, str]:

@@ -1,6 +1,9 @@
-"""Fixtures shared by every suite: a started local workspace, an SDK client for it, Git remotes, and the built VSIX
-unpacked with an agent that runs its task against the local workspace (a tool cache shared by the whole session,
-so the first run prepares it and later runs reuse it)."""
+"""Fixtures shared by every suite: a started local workspace, tenants of it isolated per test, an SDK client for it,
+Git remotes, and the built VSIX unpacked with an agent that runs its task against the local workspace (a tool cache
+shared by the whole session, so the first run prepares it and later runs reuse it).
+
+Every test that uses the local workspace fails when a request reached it that no route answers (an endpoint the
+local workspace does not model), unless it is marked `unrouted_ok`."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from pathlib import Path
 import pytest
 from databricks.sdk import WorkspaceClient
 
-from dbcicd.localworkspace import LocalWorkspaceServer
+from dbcicd.localworkspace import LocalWorkspaceServer, Tenant
 from git_remote import GitRemote
 from localagent import newest_source
 from task_harness import Agent, PackagedTask
@@ -24,6 +27,38 @@ def local_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalW
     """One local workspace for the session (tests use unique paths, so they do not collide)."""
     with LocalWorkspaceServer(root=tmp_path_factory.mktemp("local-workspace")) as server:
         yield server
+
+
+@pytest.fixture(autouse=True)
+def no_unrouted_requests(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail a test that used the local workspace (any tenant) if a request it made had no route. Databricks answers
+    an endpoint it lacks with 404, which databricks-sdk raises as NotFound: passing here would hide that the product
+    called something the local workspace does not model. Tests probing unknown endpoints are marked `unrouted_ok`."""
+    if "local_workspace" not in request.fixturenames:
+        yield
+        return
+    server: LocalWorkspaceServer = request.getfixturevalue("local_workspace")
+    server.drain_unrouted()
+    yield
+    unrouted = server.drain_unrouted()
+    if unrouted and request.node.get_closest_marker("unrouted_ok") is None:
+        listed = "\n".join(f"  {r} (tenant {r.tenant})" for r in unrouted)
+        pytest.fail(f"Requests the local workspace has no route for (an endpoint it does not model):\n{listed}")
+
+
+@pytest.fixture
+def isolated_workspace(local_workspace: LocalWorkspaceServer) -> Iterator[Tenant]:
+    """A tenant of the shared server for this test alone: its own token, Git folders, jobs, runs, DBFS, fault rules
+    and call counts. For tests whose assertions cover what the whole workspace holds or receives."""
+    tenant = local_workspace.new_tenant()
+    yield tenant
+    local_workspace.close_tenant(tenant)
+
+
+@pytest.fixture
+def isolated_client(isolated_workspace: Tenant) -> WorkspaceClient:
+    """A databricks-sdk client of the test's own tenant."""
+    return WorkspaceClient(host=isolated_workspace.host, token=isolated_workspace.token, auth_type="pat")
 
 
 @pytest.fixture
@@ -44,6 +79,13 @@ def cli_env(local_workspace: LocalWorkspaceServer, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("DATABRICKS_TOKEN", local_workspace.token)
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture
+def isolated_cli_env(cli_env: Path, isolated_workspace: Tenant, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """`cli_env`, its DATABRICKS_TOKEN naming the test's own tenant."""
+    monkeypatch.setenv("DATABRICKS_TOKEN", isolated_workspace.token)
+    return cli_env
 
 
 @pytest.fixture(scope="session")

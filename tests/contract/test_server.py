@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+import time
 import urllib.request
 
 import pytest
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import NotFound, Unauthenticated
 
-from dbcicd.localworkspace import FaultRule, LocalWorkspaceServer
+from dbcicd.localworkspace import FaultRule, LocalWorkspaceServer, Tenant
 
 
-def raw(server: LocalWorkspaceServer, method: str, path: str, body: bytes | None = None, token: str | None = "ok"):
+def raw(
+    server: LocalWorkspaceServer | Tenant, method: str, path: str, body: bytes | None = None, token: str | None = "ok"
+):
     """(status, headers, decoded JSON or bytes) of a request sent without the SDK."""
     req = urllib.request.Request(server.host + path, data=body, method=method)
     if token == "ok":
@@ -58,14 +61,41 @@ def test_discovery_needs_no_token(local_workspace: LocalWorkspaceServer) -> None
     assert (status, body) == (200, {"oidc_endpoint": f"{local_workspace.host}/oidc"})
 
 
+@pytest.mark.unrouted_ok
 def test_unknown_endpoint_is_endpoint_not_found(local_workspace: LocalWorkspaceServer) -> None:
     status, _, body = raw(local_workspace, "GET", "/api/2.0/no/such/thing")
     assert status == 404 and body["error_code"] == "ENDPOINT_NOT_FOUND"
 
 
+@pytest.mark.unrouted_ok
 def test_unknown_endpoint_raises_not_found(client: WorkspaceClient) -> None:
     with pytest.raises(NotFound):
         client.api_client.do("GET", "/api/2.0/no/such/thing")
+
+
+@pytest.mark.unrouted_ok
+def test_unrouted_requests_are_recorded(
+    local_workspace: LocalWorkspaceServer, isolated_workspace: Tenant, isolated_client: WorkspaceClient
+) -> None:
+    """A request no route answers keeps Databricks' answer and is recorded (method, path, time, tenant), readable
+    in-process and at /__dbcicd/unrouted; a routed 404 (an id that does not exist) is not."""
+    started = time.time()
+    with pytest.raises(NotFound):
+        isolated_client.api_client.do("POST", "/api/2.0/dbfs/put", body={"path": "/x"})
+    assert raw(isolated_workspace, "DELETE", "/api/2.0/clusters/list")[0] == 405
+    with pytest.raises(NotFound):
+        isolated_client.repos.get(1)
+    recorded = local_workspace.unrouted_requests(isolated_workspace)
+    assert [(r.method, r.path, r.tenant) for r in recorded] == [
+        ("POST", "/api/2.0/dbfs/put", isolated_workspace.name),
+        ("DELETE", "/api/2.0/clusters/list", isolated_workspace.name),
+    ]
+    assert started <= recorded[0].time <= time.time()
+    assert local_workspace.unrouted_requests(local_workspace.default_tenant) == []
+    status, _, body = raw(isolated_workspace, "GET", "/__dbcicd/unrouted")
+    assert status == 200 and [r["path"] for r in body["requests"]] == ["/api/2.0/dbfs/put", "/api/2.0/clusters/list"]
+    assert len(raw(isolated_workspace, "DELETE", "/__dbcicd/unrouted")[2]["requests"]) == 2
+    assert local_workspace.unrouted_requests(isolated_workspace) == []
 
 
 def test_malformed_json_is_a_400(local_workspace: LocalWorkspaceServer) -> None:
@@ -82,12 +112,13 @@ def test_clusters(client: WorkspaceClient) -> None:
         client.clusters.get("nope")
 
 
-def test_injected_429_is_retried_by_the_sdk(faults: LocalWorkspaceServer, client: WorkspaceClient) -> None:
-    """Two 429s with Retry-After, then success: the SDK retries and the server counted three calls."""
-    faults.faults.replace([FaultRule.parse({"route": "GET /api/2.1/clusters/get", "status": 429, "times": 2})])
-    before = faults.calls["GET /api/2.1/clusters/get"]
-    assert client.clusters.get("local").cluster_id == "local"
-    assert faults.calls["GET /api/2.1/clusters/get"] - before == 3
+def test_injected_429_is_retried_by_the_sdk(isolated_workspace: Tenant, isolated_client: WorkspaceClient) -> None:
+    """Two 429s with Retry-After, then success: the SDK retries and the tenant counted three calls."""
+    isolated_workspace.faults.replace(
+        [FaultRule.parse({"route": "GET /api/2.1/clusters/get", "status": 429, "times": 2})]
+    )
+    assert isolated_client.clusters.get("local").cluster_id == "local"
+    assert isolated_workspace.calls["GET /api/2.1/clusters/get"] == 3
 
 
 def test_faults_via_admin_endpoint(faults: LocalWorkspaceServer) -> None:
@@ -128,6 +159,7 @@ def test_oversized_body_is_refused_and_the_server_lives_on(local_workspace: Loca
     assert raw(local_workspace, "GET", "/api/2.0/clusters/list")[0] == 200
 
 
+@pytest.mark.unrouted_ok
 def test_wrong_method_and_wrong_types_name_the_problem(local_workspace: LocalWorkspaceServer) -> None:
     """A known path with the wrong method is a 405; a wrongly typed field is a 400 naming the field."""
     assert raw(local_workspace, "DELETE", "/api/2.0/clusters/list")[0] == 405

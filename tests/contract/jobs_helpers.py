@@ -13,7 +13,7 @@ from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import jobs
 from databricks.sdk.service.workspace import ImportFormat, Language
 
-from dbcicd.localworkspace import LocalWorkspaceServer
+from dbcicd.localworkspace import LocalWorkspaceServer, Tenant
 
 TERMINAL = ("TERMINATED", "SKIPPED", "INTERNAL_ERROR")
 HEADER = "# Databricks notebook source\n"
@@ -94,7 +94,7 @@ def results(run: jobs.Run) -> dict[str, str]:
 
 
 def raw(
-    server: LocalWorkspaceServer,
+    server: LocalWorkspaceServer | Tenant,
     method: str,
     path: str,
     body: dict[str, Any] | None = None,

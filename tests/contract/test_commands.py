@@ -17,7 +17,7 @@ from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import jobs
 
 from dbcicd.entry.cli import main
-from dbcicd.localworkspace import FaultRule, LocalWorkspaceServer
+from dbcicd.localworkspace import FaultRule, LocalWorkspaceServer, Tenant
 from dbcicd.steps.tempnames import temporary_name
 
 PASSING = "# Databricks notebook source\nimport os\ndbutils.notebook.exit(os.getcwd())\n"
@@ -260,17 +260,21 @@ def runs_under(client: WorkspaceClient, parent: str) -> list[jobs.BaseRun]:
 
 
 def test_lost_submit_response_starts_one_run(
-    cli_env: Path, faults: LocalWorkspaceServer, make_remote: Callable[..., Any], client: WorkspaceClient
+    isolated_cli_env: Path,
+    isolated_workspace: Tenant,
+    make_remote: Callable[..., Any],
+    isolated_client: WorkspaceClient,
 ) -> None:
-    """The submit is processed but its response lost: the retry returns the same run (idempotency token)."""
+    """The submit is processed but its response lost: the retry returns the same run (idempotency token), the only
+    run of the test's own tenant."""
     remote = make_remote({"tests/test_a.py": PASSING})
     parent = unique_parent("lost")
-    faults.faults.replace([FaultRule.parse({"route": "POST /api/*/jobs/runs/submit", "drop": "after", "times": 1})])
-    before = faults.calls["POST /api/2.2/jobs/runs/submit"]
+    rule = FaultRule.parse({"route": "POST /api/*/jobs/runs/submit", "drop": "after", "times": 1})
+    isolated_workspace.faults.replace([rule])
     code = main(cli_test_args(remote.url, parent, "tests/test_a"))
     assert code == 0
-    assert faults.calls["POST /api/2.2/jobs/runs/submit"] - before == 2  # the lost call and its retry
-    assert len(runs_under(client, parent)) == 1
+    assert isolated_workspace.calls["POST /api/2.2/jobs/runs/submit"] == 2  # the lost call and its retry
+    assert len(list(isolated_client.jobs.list_runs())) == 1
 
 
 def test_cleanup_deletes_only_old_temporary_folders(

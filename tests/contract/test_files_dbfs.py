@@ -13,7 +13,7 @@ import pytest
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import AlreadyExists, BadRequest, DatabricksError, NotFound, ResourceDoesNotExist
 
-from dbcicd.localworkspace import LocalWorkspaceServer
+from dbcicd.localworkspace import LocalWorkspaceServer, Tenant
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def dbfs_dir(local_workspace: LocalWorkspaceServer) -> tuple[str, Path]:
     return f"/{name}", disk
 
 
-def raw(server: LocalWorkspaceServer, method: str, path: str, headers: dict[str, str] | None = None):
+def raw(server: LocalWorkspaceServer | Tenant, method: str, path: str, headers: dict[str, str] | None = None):
     """(status, headers, body) of a request sent exactly as written (no client-side path normalisation)."""
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
     try:
@@ -138,14 +138,17 @@ def test_if_unmodified_since_is_honoured(
 
 
 def test_download_falls_back_from_presigned_urls(
-    client: WorkspaceClient, local_workspace: LocalWorkspaceServer, volume_dir: str
+    isolated_client: WorkspaceClient, isolated_workspace: Tenant, volume_dir: str
 ) -> None:
-    """create-download-url is 404 here, and the SDK then downloads through GET fs/files."""
-    client.files.upload(f"{volume_dir}/p.txt", io.BytesIO(b"p"))
-    before = dict(local_workspace.calls)
-    assert client.files.download(f"{volume_dir}/p.txt").contents.read() == b"p"
-    made = {k: v - before.get(k, 0) for k, v in local_workspace.calls.items() if v != before.get(k, 0)}
-    assert made == {"POST /api/2.0/fs/create-download-url": 1, f"GET /api/2.0/fs/files{volume_dir}/p.txt": 1}
+    """create-download-url is 404 here, and the SDK then downloads through GET fs/files (counted in a tenant of
+    its own, so only this test's calls)."""
+    isolated_client.files.upload(f"{volume_dir}/p.txt", io.BytesIO(b"p"))
+    isolated_workspace.calls.clear()
+    assert isolated_client.files.download(f"{volume_dir}/p.txt").contents.read() == b"p"
+    assert isolated_workspace.calls == {
+        "POST /api/2.0/fs/create-download-url": 1,
+        f"GET /api/2.0/fs/files{volume_dir}/p.txt": 1,
+    }
 
 
 def test_dbfs_status_list_and_read(client: WorkspaceClient, dbfs_dir: tuple[str, Path]) -> None:

@@ -11,7 +11,7 @@ from databricks.sdk.errors import InvalidParameterValue, ResourceDoesNotExist
 from databricks.sdk.service import jobs
 from jobs_helpers import ECHO, SLEEPER, folder, raw, upload, wait
 
-from dbcicd.localworkspace import LocalWorkspaceServer
+from dbcicd.localworkspace import LocalWorkspaceServer, Tenant
 
 
 def _task(key: str, path: str, **params: str) -> jobs.Task:
@@ -41,15 +41,14 @@ def test_create_get_list_and_delete_a_job(client: WorkspaceClient) -> None:
         client.jobs.get(job_id)
 
 
-def test_jobs_list_pages(client: WorkspaceClient, local_workspace: LocalWorkspaceServer) -> None:
-    """limit and page_token walk the jobs newest first; the SDK follows next_page_token to the end."""
-    prefix = uuid.uuid4().hex[:8]
-    ids = [client.jobs.create(name=f"{prefix}-{i}").job_id for i in range(3)]
-    status, page = raw(local_workspace, "GET", "/api/2.2/jobs/list?limit=2")
+def test_jobs_list_pages(isolated_client: WorkspaceClient, isolated_workspace: Tenant) -> None:
+    """limit and page_token walk the jobs newest first; the SDK follows next_page_token to the end (in a tenant of
+    its own, so the list holds this test's jobs only)."""
+    ids = [isolated_client.jobs.create(name=f"job-{i}").job_id for i in range(3)]
+    status, page = raw(isolated_workspace, "GET", "/api/2.2/jobs/list?limit=2")
     assert status == 200 and [j["job_id"] for j in page["jobs"]] == ids[::-1][:2] and page["has_more"]
-    listed = [j.job_id for j in client.jobs.list(limit=1) if j.settings.name.startswith(prefix)]
-    assert listed == ids[::-1]
-    status, body = raw(local_workspace, "GET", "/api/2.2/jobs/list?limit=101")
+    assert [j.job_id for j in isolated_client.jobs.list(limit=1)] == ids[::-1]
+    status, body = raw(isolated_workspace, "GET", "/api/2.2/jobs/list?limit=101")
     assert status == 400 and "between 1 and 100" in body["message"]
 
 

@@ -12,7 +12,7 @@ from databricks.sdk.errors import InvalidParameterValue, ResourceDoesNotExist
 from databricks.sdk.service import jobs
 from jobs_helpers import ECHO, FAIL, SLEEPER, by_key, folder, notebook, notebook_task, raw, results, upload, wait
 
-from dbcicd.localworkspace import LocalWorkspaceServer
+from dbcicd.localworkspace import LocalWorkspaceServer, Tenant
 
 
 def _alive(pid: int) -> bool:
@@ -215,21 +215,26 @@ def test_delete_only_ended_runs(client: WorkspaceClient, tmp_path: Path, local_w
     assert not (local_workspace.root / "runs" / str(run_id)).exists()
 
 
-def test_list_runs_filters_and_pages(client: WorkspaceClient, local_workspace: LocalWorkspaceServer) -> None:
-    """runs/list: newest first, completed_only/active_only, paging with tokens, tasks only with expand_tasks."""
+def test_list_runs_filters_and_pages(isolated_client: WorkspaceClient, isolated_workspace: Tenant) -> None:
+    """runs/list: newest first, completed_only/active_only, paging with tokens, tasks only with expand_tasks (in a
+    tenant of its own, so the list holds this test's runs only)."""
+    client = isolated_client
     path = upload(client, f"{folder(client)}/echo", ECHO)
     ids = [client.jobs.submit(tasks=[notebook_task("t", path)]).run_id for _ in range(3)]
     for run_id in ids:
         wait(client, run_id)
     listed = [r.run_id for r in client.jobs.list_runs(completed_only=True, run_type=jobs.RunType.SUBMIT_RUN)]
-    assert listed[:3] == ids[::-1]
-    assert all(r.run_id not in ids for r in client.jobs.list_runs(active_only=True))
-    status, page = raw(local_workspace, "GET", "/api/2.2/jobs/runs/list?limit=2")
-    assert status == 200 and len(page["runs"]) == 2 and page["has_more"] and "tasks" not in page["runs"][0]
-    status, nxt = raw(local_workspace, "GET", f"/api/2.2/jobs/runs/list?limit=2&page_token={page['next_page_token']}")
-    assert nxt["runs"][0]["run_id"] not in {r["run_id"] for r in page["runs"]} and nxt["prev_page_token"]
+    assert listed == ids[::-1]
+    assert list(client.jobs.list_runs(active_only=True)) == []
+    status, page = raw(isolated_workspace, "GET", "/api/2.2/jobs/runs/list?limit=2")
+    assert status == 200 and [r["run_id"] for r in page["runs"]] == ids[:0:-1] and page["has_more"]
+    assert "tasks" not in page["runs"][0]
+    status, nxt = raw(
+        isolated_workspace, "GET", f"/api/2.2/jobs/runs/list?limit=2&page_token={page['next_page_token']}"
+    )
+    assert [r["run_id"] for r in nxt["runs"]] == ids[:1] and not nxt.get("has_more") and nxt["prev_page_token"]
     expanded = next(iter(client.jobs.list_runs(limit=1, expand_tasks=True)))
-    assert expanded.tasks and expanded.tasks[0].task_key == "t"
+    assert expanded.run_id == ids[-1] and expanded.tasks and expanded.tasks[0].task_key == "t"
     with pytest.raises(InvalidParameterValue, match="cannot both be true"):
         next(iter(client.jobs.list_runs(active_only=True, completed_only=True)))
 

@@ -178,13 +178,15 @@ def _token_before_last(client: WorkspaceClient, folder: str) -> str:
         query["next_page_token"] = page["next_page_token"]
 
 
-def test_list_without_prefix_serves_the_repos_folder(client: WorkspaceClient, folder: str, remote) -> None:
-    """With no prefix the list holds /Repos Git folders, and not those elsewhere in the workspace."""
-    inside = client.repos.create(url=remote.url, provider="gitHub", path=f"{folder}/in")
+def test_list_without_prefix_serves_the_repos_folder(isolated_client: WorkspaceClient, remote) -> None:
+    """With no prefix the list holds /Repos Git folders, and not those elsewhere in the workspace (in a tenant of its
+    own, so the list holds this test's Git folders only)."""
+    client = isolated_client
+    client.workspace.mkdirs("/Repos/team")
+    inside = client.repos.create(url=remote.url, provider="gitHub", path="/Repos/team/in")
     home = f"/Users/{client.current_user.me().user_name}"
-    outside = client.repos.create(url=remote.url, provider="gitHub", path=f"{home}/out-{uuid.uuid4().hex[:8]}")
-    ids = {r.id for r in client.repos.list()}
-    assert inside.id in ids and outside.id not in ids
+    outside = client.repos.create(url=remote.url, provider="gitHub", path=f"{home}/out")
+    assert [r.id for r in client.repos.list()] == [inside.id]
     assert [r.id for r in client.repos.list(path_prefix=outside.path)] == [outside.id]
 
 

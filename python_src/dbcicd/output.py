@@ -18,6 +18,7 @@ from databricks.sdk.service.jobs import Run, RunTask
 from .secrets import redact
 
 SDK_RETRY_LOGGER = "databricks.sdk.retries"
+STATE_STYLES = {"SUCCESS": "green", "RUNNING": "cyan"}  # the live table's; other states but PENDING are red
 
 
 class Output(Protocol):
@@ -101,15 +102,18 @@ class LiveOutput(PlainOutput):
         self._live = Live(self._table(), console=self._console, refresh_per_second=4, transient=True)
 
     def _table(self) -> object:
+        """The table, every cell a styled `Text`: never markup, which a line printed above the table (printed with
+        markup off, as task keys and messages may hold brackets) would show raw, `[red]FAILED[/]`."""
         from rich.table import Table
+        from rich.text import Text
 
         table = Table(box=None, show_header=True, header_style="bold")
         table.add_column("task")
         table.add_column("state")
         table.add_column("time", justify="right")
         for key, (state, seconds) in self._states.items():
-            style = {"SUCCESS": "green", "RUNNING": "cyan"}.get(state, "red" if state not in ("PENDING",) else "")
-            table.add_row(key, f"[{style}]{state}[/]" if style else state, seconds)
+            style = STATE_STYLES.get(state, "" if state == "PENDING" else "red")
+            table.add_row(Text(key), Text(state, style=style), Text(seconds))
         return table
 
     def _print(self, text: str) -> None:

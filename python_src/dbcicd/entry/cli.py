@@ -145,12 +145,15 @@ def _add_run(p: argparse.ArgumentParser) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from .. import __version__
+
     parser = argparse.ArgumentParser(
         prog="dbcicd",
         description="CI/CD for Databricks: Git folders, notebook runs, results.",
         epilog=AUTH_HELP,
         formatter_class=_formatter,
     )
+    parser.add_argument("--version", action="version", version=f"dbcicd {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     common = argparse.ArgumentParser(add_help=False)
@@ -179,6 +182,12 @@ def _parser() -> argparse.ArgumentParser:
         "--azure-devops",
         action="store_true",
         help="speak to an Azure Pipelines agent (##vso logging commands) although TF_BUILD is not True",
+    )
+    pipeline.add_argument(
+        "--debug",
+        action="store_true",
+        help="log every Databricks API call, its answer and retries to stderr, secrets masked, as System.Debug does "
+        "in a pipeline (also DBCICD_DEBUG=true)",
     )
 
     def sub(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -288,22 +297,18 @@ def _run_command(args: argparse.Namespace) -> int:
     from ..options.names import CLI_NAMES
     from ..output import Output, choose_output
     from ..secrets import redact
+    from .debuglog import cli_debug_requested
     from .session import Entry, run_session
 
     request = request_from_args(args, dict(os.environ), Path.cwd())
     writer = CommandWriter(sys.stdout) if azure_devops_active(os.environ, args.azure_devops) else None
     output: Output = AzureDevOpsOutput(writer) if writer else choose_output(sys.stdout)
-    ending = run_session(request, Entry(CLI_NAMES, output, writer, sys.stdout, os.environ, args.report_dir))
+    debug = cli_debug_requested(args.debug, os.environ)
+    ending = run_session(request, Entry(CLI_NAMES, output, writer, sys.stdout, os.environ, args.report_dir, debug))
     if not ending.reported:
-        if ending.exit_code == EXIT_CANCELLED:
-            label = "cancelled"
-        elif ending.exit_code == EXIT_INTERNAL:
-            label = "internal error"
-        else:
-            label = "error"
         if writer is not None:
             writer.command("task.logissue", {"type": "error"}, ending.message)
-        print(f"dbcicd: {label}: {ending.message}", file=sys.stderr)
+        print(f"dbcicd: {_label(ending.exit_code)}{ending.message}", file=sys.stderr)
         if ending.trace:
             print(ending.trace, file=sys.stderr)
         return ending.exit_code
@@ -315,6 +320,13 @@ def _run_command(args: argparse.Namespace) -> int:
         args.outputs_json.write_text(json.dumps(variables, indent=2) + "\n", encoding="utf-8")
     print(redact(("OK: " if ending.exit_code == EXIT_OK else "FAILED: ") + ending.message), file=sys.stderr)
     return ending.exit_code
+
+
+def _label(exit_code: int) -> str:
+    """What precedes a closing message: none for a cancel, whose message starts with "Cancelled"."""
+    if exit_code == EXIT_CANCELLED:
+        return ""
+    return "internal error: " if exit_code == EXIT_INTERNAL else "error: "
 
 
 def _local_serve(args: argparse.Namespace) -> int:
@@ -369,8 +381,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DbcicdError as err:
         from ..secrets import redact
 
-        label = "cancelled" if err.exit_code == EXIT_CANCELLED else "error"
-        print(f"dbcicd: {label}: {redact(err.message)}", file=sys.stderr)
+        print(f"dbcicd: {_label(err.exit_code)}{redact(err.message)}", file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
         return EXIT_CANCELLED

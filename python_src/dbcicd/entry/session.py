@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Mapping
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -19,7 +19,7 @@ from typing import Any, TextIO
 from ..azdo.logging_commands import CommandWriter
 from ..azdo.rest import RestSettings
 from ..connect.auth import connect, resolve_connection
-from ..errors import EXIT_FAILED, EXIT_INTERNAL, EXIT_OK, DbcicdError
+from ..errors import EXIT_FAILED, EXIT_INTERNAL, EXIT_OK, Cancelled, DbcicdError
 from ..options.names import Names
 from ..options.parse import parse_options
 from ..options.request import TaskRequest
@@ -27,8 +27,8 @@ from ..output import Output, retries_reported
 from ..results.report import ReportSettings, publish
 from ..secrets import redact, register_secret
 from ..steps.commands import execute
-from ..steps.teardown import Interrupts
-from .debuglog import debug_requested, sdk_debug_log
+from ..steps.teardown import CLEANUP_BUDGET_S, Interrupts
+from .debuglog import agent_debug_line, debug_requested, sdk_debug_log, stderr_debug_line
 
 # Endpoint parameters that are not secrets (shown in logs to help diagnose a connection).
 PUBLIC_ENDPOINT_PARAMETERS = frozenset({"serviceprincipalid", "tenantid", "clientid", "scope", "scopelevel"})
@@ -45,6 +45,7 @@ class Entry:
     stdout: TextIO
     environ: Mapping[str, str]
     report_directory: Path  # JUnit, the summary
+    debug: bool = False  # the CLI's --debug: the debug log System.Debug=true gives a pipeline
 
 
 @dataclass(frozen=True)
@@ -73,8 +74,9 @@ def run_session(request: TaskRequest, entry: Entry) -> Ending:
     register_request_secrets(request)
     try:
         with ExitStack() as debug:
-            if entry.writer is not None:
-                debug.enter_context(sdk_debug_log(entry.writer, debug_requested(request.variables)))
+            if entry.debug or debug_requested(request.variables):
+                sink = agent_debug_line(entry.writer) if entry.writer is not None else stderr_debug_line
+                debug.enter_context(sdk_debug_log(sink))
             return _run(request, entry)
     except DbcicdError as err:
         return Ending(err.exit_code, redact(err.message))
@@ -89,13 +91,27 @@ def _run(request: TaskRequest, entry: Entry) -> Ending:
     rest = RestSettings.from_options(options, request.variables, entry.environ)
     connection = resolve_connection(request.inputs, request.endpoints, request.variables, entry.environ)
     settings = ReportSettings.from_options(options, entry.report_directory)
-    with Interrupts():
-        with retries_reported(entry.output):  # signing in probes the host: its retries show as well
-            client = connect(connection, options.retry_timeout_seconds)
+    with Interrupts(on_repeat=lambda name: _acknowledge(entry.output, name)):
+        try:
+            with retries_reported(entry.output):  # signing in probes the host: its retries show as well
+                client = connect(connection, options.retry_timeout_seconds)
+        except Cancelled:
+            raise Cancelled("Cancelled while signing in: nothing was started in the workspace") from None
         outcome = execute(options, request.inputs, client, entry.output)
     entry.output.close()  # the live table, if any, ends before the report is printed
     report = publish(outcome, settings, entry.writer, entry.stdout, rest)
     return Ending(EXIT_OK if report.success else EXIT_FAILED, report.message, True, report.variables)
+
+
+def _acknowledge(output: Output, signal_name: str) -> None:
+    """A signal after the first (Ctrl+C again): say that clean-up goes on, and for how long at most. Called in the
+    signal handler: should the main thread be writing to the same stream just then, the line is dropped rather than
+    the clean-up broken by a reentrant write."""
+    with suppress(RuntimeError):
+        output.warning(
+            f"{signal_name} again: still cleaning up (at most {CLEANUP_BUDGET_S:g} s), so that nothing is left "
+            "behind in the workspace"
+        )
 
 
 def internal_error_message(err: BaseException) -> str:

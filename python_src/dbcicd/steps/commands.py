@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import posixpath
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -29,7 +29,7 @@ from .gitfolders import GitFolder, GitFolders, public_url
 from .notebooks import resolve
 from .ownership import RunOwner
 from .runs import NotebookRun, find_job, run_job, submit
-from .teardown import CLEANUP_BUDGET_S, InFlight, Teardown, cleanup_client
+from .teardown import CLEANUP_BUDGET_S, InFlight, NothingMade, Teardown, cleanup_client
 from .tempnames import repo_name_from_url, temporary_name
 from .waiting import RunWatcher, WaitTimedOut
 
@@ -51,16 +51,64 @@ class Outcome:
 
 
 @dataclass
+class CleanUpRecord:
+    """What clean-up did, so that a cancelled command ends saying it: "the run 12 was cancelled and the temporary Git
+    folder /Repos/ci/x was deleted", or what is left to check by hand."""
+
+    started: bool = False  # something was registered for clean-up: the workspace was asked to make something
+    done: list[str] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)  # registered, neither done nor known to be unneeded
+
+    def closing_line(self) -> str:
+        if not self.started:
+            return "Cancelled before anything was started in the workspace"
+        line = "Cancelled: " + (" and ".join(self.done) if self.done else "nothing was left to clean up")
+        if self.pending:
+            line += f"; clean-up did not finish ({'; '.join(self.pending)}): see the warnings above"
+        return line
+
+
+@dataclass
 class Context:
     options: Options
     inputs: Mapping[str, str]  # as given, for explaining the workspace's refusals
     client: WorkspaceClient
     output: Output
     teardown: Teardown
+    cleaned: CleanUpRecord = field(default_factory=CleanUpRecord)
 
     @property
     def folders(self) -> GitFolders:
         return GitFolders(self.client, self.output)
+
+    def on_teardown(self, description: str, action: Callable[[], str]) -> Callable[[], None]:
+        """Register a clean-up action that returns what it did ('' for nothing); returns the function that
+        unregisters it. What it did goes into `cleaned`."""
+        record = self.cleaned
+        record.started = True
+        record.pending.append(description)
+
+        def settle() -> None:
+            if description in record.pending:
+                record.pending.remove(description)
+
+        def run() -> None:
+            try:
+                done = action()
+            except NothingMade:
+                settle()
+                raise
+            settle()
+            if done:
+                record.done.append(done)
+
+        forget = self.teardown.add(description, run)
+
+        def unregister() -> None:
+            settle()
+            forget()
+
+        return unregister
 
 
 def execute(options: Options, inputs: Mapping[str, str], client: WorkspaceClient, output: Output) -> Outcome:
@@ -73,11 +121,14 @@ def execute(options: Options, inputs: Mapping[str, str], client: WorkspaceClient
             cancelled = False
             try:
                 return _COMMANDS[options.command](ctx)
-            except Cancelled:
+            except Cancelled as err:
                 cancelled = True
+                output.warning(f"{err.message} (at most {CLEANUP_BUDGET_S:g} s)")
                 raise
             finally:
                 ctx.teardown.run(hurry=cancelled)  # its retries are reported too
+    except Cancelled as err:  # the closing line: what the cancel left behind, if anything
+        raise Cancelled(ctx.cleaned.closing_line()) from err
     except (DatabricksError, DbcicdError) as err:
         explained = explain_refusal(err, inputs)
         if explained is not None:
@@ -199,7 +250,7 @@ def _wait_started(
     stays registered until the run has ended, so no signal finds a started run that clean-up does not know of; it
     cancels only a run proven to be this invocation's."""
     quick = cleanup_client(ctx.client)
-    forget = ctx.teardown.add(
+    forget = ctx.on_teardown(
         f"cancel the run '{run_name}'" if run_name else f"cancel the run of {owner.description}",
         lambda: _cancel_started(quick, starting, owner, run_name, ctx.output),
     )
@@ -230,7 +281,8 @@ def _collect(ctx: Context, run_id: int, finished: jobs.Run, base_folder: str) ->
     return outcome
 
 
-def _cancel_if_active(client: WorkspaceClient, run_id: int) -> None:
+def _cancel_if_active(client: WorkspaceClient, run_id: int) -> bool:
+    """Cancel the run unless it has ended; whether it was cancelled."""
     run = client.jobs.get_run(run_id)
     if run.state and run.state.life_cycle_state not in (
         jobs.RunLifeCycleState.TERMINATED,
@@ -238,31 +290,40 @@ def _cancel_if_active(client: WorkspaceClient, run_id: int) -> None:
         jobs.RunLifeCycleState.INTERNAL_ERROR,
     ):
         client.jobs.cancel_run(run_id)
+        return True
+    return False
 
 
 def _cancel_started(
     client: WorkspaceClient, starting: InFlight[int], owner: RunOwner, run_name: str, output: Output
-) -> None:
+) -> str:
     """Cancel the run an interrupted or failed start may have made: the one it answers with if it is ours, else (no
     answer in time, or an error after the server may have acted) any active run of its unique name. run-now has no
-    name of ours to look for: a lost answer is then a warning naming the job."""
+    name of ours to look for: a lost answer is then a warning naming the job. Returns what it did."""
     run_id = starting.settled(CLEANUP_BUDGET_S)
     if run_id is not None:
-        if owner.owns(client.jobs.get_run(run_id)):
-            _cancel_if_active(client, run_id)
-    elif run_name:
-        _cancel_by_name(client, run_name)
-    elif starting.error is None:
+        if not owner.owns(client.jobs.get_run(run_id)):
+            return ""
+        return f"the run {run_id} was cancelled" if _cancel_if_active(client, run_id) else f"the run {run_id} had ended"
+    if run_name:
+        cancelled = _cancel_by_name(client, run_name)
+        return f"the run {', '.join(map(str, cancelled))} was cancelled" if cancelled else ""
+    if starting.error is None:
         output.warning(
             f"Starting the run of {owner.description} did not answer in time: if it started a run, it is still "
             "running; cancel it on the job's page"
         )
+    return ""
 
 
-def _cancel_by_name(client: WorkspaceClient, run_name: str) -> None:
+def _cancel_by_name(client: WorkspaceClient, run_name: str) -> list[int]:
+    """Cancel the active runs named `run_name`; their ids."""
+    cancelled = []
     for candidate in client.jobs.list_runs(active_only=True, run_type=jobs.RunType.SUBMIT_RUN, limit=25):
         if candidate.run_name == run_name and candidate.run_id is not None:
             client.jobs.cancel_run(candidate.run_id)
+            cancelled.append(candidate.run_id)
+    return cancelled
 
 
 def _task_outputs(client: WorkspaceClient, run: jobs.Run, output: Output) -> dict[str, jobs.RunOutput]:
@@ -336,7 +397,7 @@ def test(ctx: Context) -> Outcome:
     folders = ctx.folders
     quick = GitFolders(cleanup_client(ctx.client), ctx.output)
     creating = InFlight(lambda: folders.ensure(path, git.url, git.provider, list(git.sparse_checkout), new_path=True))
-    ctx.teardown.add(
+    ctx.on_teardown(
         f"delete the temporary Git folder {path}", lambda: _delete_temporary(quick, creating, path, ctx.output)
     )
     folder = creating.result()
@@ -347,10 +408,12 @@ def test(ctx: Context) -> Outcome:
     return outcome
 
 
-def _delete_temporary(folders: GitFolders, creating: InFlight[GitFolder], path: str, output: Output) -> None:
+def _delete_temporary(folders: GitFolders, creating: InFlight[GitFolder], path: str, output: Output) -> str:
     creating.settled(CLEANUP_BUDGET_S)  # a create still under way would make the folder after it was looked for
     if folders.delete_at(path):
         output.info(f"Deleted the temporary Git folder {path}")
+        return f"the temporary Git folder {path} was deleted"
+    return ""
 
 
 # --- cleanup --------------------------------------------------------------------------------------------------

@@ -34,14 +34,18 @@ _SIGNALS = tuple(s for s in (getattr(signal, "SIGINT", None), getattr(signal, "S
 
 
 class Interrupts:
-    """While active, the first SIGINT/SIGTERM raises `Cancelled`; the ones after it are only noted."""
+    """While active, the first SIGINT/SIGTERM raises `Cancelled`; the ones after it are only noted, and passed to
+    `on_repeat` (by signal name) so that the user who presses Ctrl+C again learns why nothing more happens."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_repeat: Callable[[str], None] | None = None) -> None:
         self.received: str | None = None
         self._previous: dict[int, object] = {}
+        self._on_repeat = on_repeat
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         if self.received is not None:
+            if self._on_repeat is not None:
+                self._on_repeat(signal.Signals(signum).name)
             return
         self.received = signal.Signals(signum).name
         raise Cancelled(f"Cancelled ({self.received}): stopping the run and cleaning up")

@@ -1,0 +1,44 @@
+"""What the command line offers to find out what it is and what it does: `--version`, and the debug log that
+`--debug` or DBCICD_DEBUG=true turn on (what System.Debug=true gives a pipeline), secrets masked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dbcicd import __version__
+from dbcicd.entry.cli import main
+from dbcicd.localworkspace import LocalWorkspaceServer
+
+CLEANUP = ["cleanup", "--temp-folder", "/Repos/diagnostics"]
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as ended:
+        main(["--version"])
+    assert ended.value.code == 0
+    assert capsys.readouterr().out == f"dbcicd {__version__}\n"
+
+
+@pytest.mark.parametrize("switch", ["flag", "environment"])
+def test_debug_logs_every_call_with_secrets_masked(
+    switch: str,
+    cli_env: Path,
+    local_workspace: LocalWorkspaceServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    if switch == "environment":
+        monkeypatch.setenv("DBCICD_DEBUG", "true")
+    assert main([*CLEANUP, "--debug"] if switch == "flag" else CLEANUP) == 0
+    captured = capsys.readouterr()
+    debug = [line for line in captured.err.splitlines() if line.startswith("debug: databricks.sdk")]
+    assert any("GET /api/2.0/repos" in line for line in debug), captured.err
+    assert local_workspace.token not in captured.err + captured.out
+    assert not any(line.startswith("debug:") for line in captured.out.splitlines())
+
+
+def test_no_debug_log_unless_asked(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(CLEANUP) == 0
+    assert "debug:" not in capsys.readouterr().err

@@ -13,6 +13,7 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Inputs the core reads that the task does not offer, and why. */
 const CLI_ONLY_INPUTS = {
   publishAzureDevOps: 'under an agent, results.publish already makes the test run',
+  dryRun: 'cleanup --dry-run lists what it would do, for a person at a terminal',
 };
 /** Inputs only the Node side reads. */
 const NODE_ONLY_INPUTS = ['pythonPath'];

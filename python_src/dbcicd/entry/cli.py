@@ -49,6 +49,7 @@ EXAMPLES = {
 """,
     "cleanup": """examples:
   dbcicd cleanup --temp-folder /Repos/ci --older-than-hours 24
+  dbcicd cleanup --temp-folder /Repos/ci --older-than-hours 0 --dry-run   # what it would delete and cancel
 """,
 }
 
@@ -66,7 +67,15 @@ Fault rules can be changed at runtime: POST/PUT/DELETE {host}/__dbcicd/faults wi
 # argparse destination -> task input name, for the flags whose value is the input's text as it is (the others —
 # lists, key=value pairs, switches — are turned into inputs one by one in request_from_args).
 _SHAPED_INPUTS = frozenset(
-    {"notebooks", "sparseCheckout", "parameters", "failOnTestFailure", "pullRequestComment", "publishAzureDevOps"}
+    {
+        "notebooks",
+        "sparseCheckout",
+        "parameters",
+        "failOnTestFailure",
+        "pullRequestComment",
+        "publishAzureDevOps",
+        "dryRun",
+    }
 )
 _INPUT_FLAGS = {
     flag.removeprefix("--").replace("-", "_"): name
@@ -219,6 +228,9 @@ def _parser() -> argparse.ArgumentParser:
     clean = sub("cleanup", "delete temporary Git folders left behind")
     clean.add_argument("--temp-folder", help="parent of temporary Git folders (default: /Repos/ci)")
     clean.add_argument("--older-than-hours", metavar="N", help="only folders made more than N hours ago (default 24)")
+    clean.add_argument(
+        "--dry-run", action="store_true", help="list the folders it would delete and the runs it would cancel, only"
+    )
 
     commands.add_parser(
         "task",
@@ -271,6 +283,8 @@ def request_from_args(args: argparse.Namespace, environ: dict[str, str], cwd: Pa
         inputs["publishAzureDevOps"] = "true"
     if getattr(args, "pull_request_comment", False):
         inputs["pullRequestComment"] = "true"
+    if getattr(args, "dry_run", False):
+        inputs["dryRun"] = "true"
 
     variables: dict[str, str] = {}
     if environ.get("TF_BUILD", "").lower() == "true":

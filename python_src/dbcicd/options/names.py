@@ -26,6 +26,7 @@ INPUT_FLAGS: dict[str, str] = {
     "sparseCheckout": "--sparse-checkout",
     "tempFolder": "--temp-folder",
     "olderThanHours": "--older-than-hours",
+    "dryRun": "--dry-run",  # the CLI's only: cleanup lists what it would do, for a person to read
     "notebooks": "--notebooks",
     "jobId": "--job-id",
     "jobName": "--job-name",
@@ -43,7 +44,7 @@ INPUT_FLAGS: dict[str, str] = {
     "pythonPath": "",  # read by the Node entry point
     "retryTimeoutSeconds": "--retry-timeout-seconds",
 }
-CLI_ONLY_INPUTS = frozenset({"publishAzureDevOps"})
+CLI_ONLY_INPUTS = frozenset({"publishAzureDevOps", "dryRun"})
 
 
 @dataclass(frozen=True)

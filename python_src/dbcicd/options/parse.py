@@ -51,6 +51,7 @@ class Options:
     repo_path: str  # repo, and run in a Git folder
     temp_folder: str  # test and cleanup
     older_than_hours: float
+    dry_run: bool  # cleanup: say what would be done, do nothing
     notebooks: tuple[str, ...]
     job_id: int | None
     job_name: str
@@ -90,6 +91,7 @@ def parse_options(request: TaskRequest, names: Names) -> Options:
         repo_path=check_folder_path(repo_path, names.label("repoPath")) if repo_path else "",
         temp_folder=check_temp_parent(request.text("tempFolder", DEFAULT_TEMP_FOLDER), names.label("tempFolder")),
         older_than_hours=reader.number("olderThanHours", DEFAULT_OLDER_THAN_HOURS, minimum=0),
+        dry_run=reader.flag("dryRun", False),
         notebooks=notebooks,
         job_id=reader.job_id(request.text("jobId")),
         job_name=request.text("jobName"),

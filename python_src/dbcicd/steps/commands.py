@@ -26,6 +26,7 @@ from ..results.cases import first_line
 from ..results.collect import ResultFile, collect
 from ..results.junit import MAX_MESSAGE_CHARS, safe_text
 from .gitfolders import GitFolder, GitFolders, public_url
+from .leftovers import find_leftovers, remove
 from .notebooks import resolve
 from .ownership import RunOwner
 from .runs import NotebookRun, find_job, run_job, submit
@@ -418,12 +419,22 @@ def _delete_temporary(folders: GitFolders, creating: InFlight[GitFolder], path: 
 
 # --- cleanup --------------------------------------------------------------------------------------------------
 def cleanup(ctx: Context) -> Outcome:
-    """Delete temporary Git folders older than `olderThanHours` under `tempFolder` (only ones this tool made)."""
-    hours, parent = ctx.options.older_than_hours, ctx.options.temp_folder
-    deleted, kept = ctx.folders.cleanup(parent, timedelta(hours=hours))
-    message = f"Deleted {len(deleted)} temporary Git folder(s) older than {hours:g} h under {parent}; {kept} kept"
+    """Delete dbcicd's temporary Git folders older than `olderThanHours` under `tempFolder`, cancelling the runs still
+    going in them first; with `dryRun`, only say what it would do."""
+    options = ctx.options
+    hours, parent = options.older_than_hours, options.temp_folder
+    plan = find_leftovers(ctx.client, parent, timedelta(hours=hours))
+    remove(ctx.client, plan, ctx.output, options.dry_run)
+    done = len(plan.leftovers)
+    runs = f", cancelling {plan.runs} active run(s) in them" if plan.runs else ""
+    kept = f"kept {plan.young} younger and {plan.foreign} not made by dbcicd"
+    if options.dry_run:
+        message = f"Dry run: would delete {done} temporary Git folder(s) under {parent}{runs}; {kept}"
+        done = 0
+    else:
+        message = f"Deleted {done} temporary Git folder(s) older than {hours:g} h under {parent}{runs}; {kept}"
     ctx.output.info(message)
-    return Outcome("cleanup", message=message, outputs={"deletedCount": str(len(deleted))})
+    return Outcome("cleanup", message=message, outputs={"deletedCount": str(done)})
 
 
 _COMMANDS = {"repo": repo, "run": run, "test": test, "cleanup": cleanup}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import posixpath
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit, urlunsplit
 
 from databricks.sdk import WorkspaceClient
@@ -16,7 +15,6 @@ from ..connect.apicalls import refused
 from ..errors import ConfigurationError, RunFailed
 from ..options.build import GitRef
 from ..output import Output
-from .tempnames import created_at
 
 # Host -> Repos API provider, as the Databricks Terraform provider guesses it.
 _PROVIDERS_BY_HOST = {
@@ -231,24 +229,3 @@ class GitFolders:
             return False
         self.delete(folder.id)
         return True
-
-    def cleanup(self, parent: str, older_than: timedelta, now: datetime | None = None) -> tuple[list[str], int]:
-        """Delete temporary folders directly under `parent` made more than `older_than` ago.
-
-        Only names that `tempnames` produces are considered, so nothing else in `parent` is ever touched.
-        Returns (deleted paths, folders kept).
-        """
-        now = now or datetime.now(timezone.utc)
-        deleted, kept = [], 0
-        for info in self.client.repos.list(path_prefix=parent.rstrip("/") + "/"):
-            path = info.path or ""
-            if posixpath.dirname(path) != parent.rstrip("/"):
-                continue
-            made = created_at(posixpath.basename(path))
-            if made is None or now - made < older_than:
-                kept += 1
-                continue
-            self.delete(int(info.id))  # type: ignore[arg-type]
-            deleted.append(path)
-            self.output.info(f"Deleted {path} (made {made:%Y-%m-%d %H:%M} UTC)")
-        return deleted, kept

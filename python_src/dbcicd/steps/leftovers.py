@@ -1,0 +1,105 @@
+"""What killed agents leave behind: temporary Git folders, and the runs still going in them.
+
+A step that ends by itself or is cancelled cleans up after itself (`teardown`); an agent killed outright (a lost VM, a
+`kill -9`) cannot, and leaves its temporary Git folder and, often, its run still running in it. `cleanup` finds both:
+the folders by their names, which only dbcicd makes (`tempnames`: dated, and marked), and the runs by the folder they
+run in, so that deleting a folder never leaves a run going that reads from it.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from databricks.sdk import WorkspaceClient
+from databricks.sdk.errors import NotFound
+from databricks.sdk.service import jobs
+
+from ..output import Output
+from .tempnames import created_at
+
+
+@dataclass(frozen=True)
+class Leftover:
+    """A temporary Git folder old enough to delete, and the active runs whose notebooks are in it."""
+
+    folder_id: int
+    path: str
+    made: datetime
+    runs: tuple[jobs.BaseRun, ...] = ()
+
+
+@dataclass
+class CleanupPlan:
+    """What `cleanup` finds under its folder: the leftovers to remove, and how many Git folders it keeps."""
+
+    leftovers: list[Leftover] = field(default_factory=list)
+    young: int = 0  # dbcicd's, not old enough yet
+    foreign: int = 0  # not made by dbcicd (no valid mark in the name): never touched
+
+    @property
+    def runs(self) -> int:
+        return sum(len(left.runs) for left in self.leftovers)
+
+
+def _runs_in(folder: str, run: jobs.BaseRun) -> bool:
+    """Whether `run` runs from the Git folder at `folder`: a task's notebook lies in it, or it carries the run name
+    dbcicd gives a run in that folder (`dbcicd <folder name> ... [tag]`, for a run whose tasks are not listed)."""
+    inside = folder.rstrip("/") + "/"
+    for task in run.tasks or []:
+        path = (task.notebook_task.notebook_path if task.notebook_task else "") or ""
+        path = path.removeprefix("/Workspace")
+        if path.startswith(inside):
+            return True
+    return (run.run_name or "").startswith(f"dbcicd {posixpath.basename(folder)} ")
+
+
+def find_leftovers(
+    client: WorkspaceClient, parent: str, older_than: timedelta, now: datetime | None = None
+) -> CleanupPlan:
+    """dbcicd's temporary Git folders directly under `parent` made more than `older_than` ago, each with its active
+    runs. Only names `tempnames` made — with a valid mark — are considered, so nothing else in `parent` is touched."""
+    now = now or datetime.now(timezone.utc)
+    parent = parent.rstrip("/")
+    plan = CleanupPlan()
+    found: list[tuple[int, str, datetime]] = []
+    for info in client.repos.list(path_prefix=parent + "/"):
+        path = info.path or ""
+        if posixpath.dirname(path) != parent:
+            continue
+        made = created_at(posixpath.basename(path))
+        if made is None:
+            plan.foreign += 1
+        elif now - made < older_than:
+            plan.young += 1
+        else:
+            found.append((int(info.id), path, made))  # type: ignore[arg-type]
+    if not found:
+        return plan
+    # One listing of every active run, tasks included (runs/list `expand_tasks`), serves all the folders.
+    active = list(client.jobs.list_runs(active_only=True, expand_tasks=True))
+    for folder_id, path, made in found:
+        runs = tuple(run for run in active if _runs_in(path, run))
+        plan.leftovers.append(Leftover(folder_id, path, made, runs))
+    return plan
+
+
+def remove(client: WorkspaceClient, plan: CleanupPlan, output: Output, dry_run: bool) -> None:
+    """Cancel each leftover's runs, then delete the folder — or, for a dry run, only say what would be done. The
+    runs go first: a run whose folder is gone would fail on its next notebook instead of ending as cancelled."""
+    for left in plan.leftovers:
+        for run in left.runs:
+            doing = "Would cancel" if dry_run else "Cancelling"
+            output.info(f"{doing} run {run.run_id} ('{run.run_name}'), which runs in {left.path}")
+            if not dry_run:
+                client.jobs.cancel_run(run.run_id)  # type: ignore[arg-type]
+        made = f"made {left.made:%Y-%m-%d %H:%M} UTC"
+        if dry_run:
+            output.info(f"Would delete {left.path} ({made})")
+            continue
+        try:
+            client.repos.delete(left.folder_id)
+        except NotFound:  # deleted meanwhile, by another cleanup or by hand
+            continue
+        output.info(f"Deleted {left.path} ({made})")

@@ -35,6 +35,11 @@ class Output(Protocol):
     def close(self) -> None: ...
 
 
+def counted(number: int, noun: str) -> str:
+    """`1 task`, `2 tasks`: a count with its noun in the right number (English plurals in -s only)."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
 def task_state(task: RunTask | Run) -> str:
     """The most telling state word: the result when there is one, else the life cycle state."""
     state = task.state

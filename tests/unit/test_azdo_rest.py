@@ -219,7 +219,7 @@ def test_test_run_created_filled_and_completed(azure_devops: FakeAzureDevOps, tm
     [completed] = azure_devops.calls("PATCH", "/org/proj/_apis/test/Runs/7")
     assert completed.body["state"] == "Completed"
     assert not azure_devops.calls("POST", "/statuses"), "no pull request comment unless asked"
-    assert result.message == "The run failed; 1 test(s) written by notebooks failed"
+    assert result.message == "The run failed; and 1 of 2 tests written by notebooks failed"
 
 
 def test_pull_request_status_and_summary_comment(azure_devops: FakeAzureDevOps, tmp_path: Path) -> None:

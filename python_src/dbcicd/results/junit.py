@@ -168,6 +168,21 @@ def failed_cases(root: ET.Element) -> list[ET.Element]:
     return [case for case in root.iter("testcase") if outcome_of(case) == FAILED]
 
 
+def case_title(case: ET.Element) -> str:
+    """`classname.name` of a test case, as pytest names it (`tests.test_math.test_sub`)."""
+    return ".".join(filter(None, (case.get("classname"), case.get("name"))))
+
+
+def failure_message(case: ET.Element) -> str:
+    """The first line of a failed case's message (pytest's assertion, e.g. `AssertionError: assert 1 == 2`), or of
+    its text when it has no message; '' when it has neither."""
+    problem = case.find("failure") if case.find("failure") is not None else case.find("error")
+    if problem is None:
+        return ""
+    text = problem.get("message", "") or problem.text or ""
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")
+
+
 def _suite_attributes(suite: Suite) -> dict[str, str]:
     attributes = {
         "name": suite.name,

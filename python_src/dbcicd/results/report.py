@@ -28,10 +28,22 @@ from typing import TYPE_CHECKING, TextIO
 from ..azdo.logging_commands import CommandWriter
 from ..azdo.rest import RestSettings, publish_results
 from ..options.build import variable
-from ..output import task_seconds, task_state
+from ..output import counted, task_seconds, task_state
 from ..secrets import redact
-from .cases import NotebookResults, first_line, notebook_results, run_suite
-from .junit import FAILED, SKIPPED, Case, Suite, Tally, failed_cases, suites_element, tally, write_document
+from .cases import NotebookResults, notebook_results, run_suite
+from .junit import (
+    FAILED,
+    SKIPPED,
+    Case,
+    Suite,
+    Tally,
+    case_title,
+    failed_cases,
+    failure_message,
+    suites_element,
+    tally,
+    write_document,
+)
 from .summary import NotebookFile, markdown
 from .variables import exit_value_variables
 
@@ -117,9 +129,8 @@ def _build(outcome: Outcome, settings: ReportSettings) -> tuple[Report, Suite | 
     report.task_tally = tally(suites_element([suite]))
     report.notebook_tally = sum((tally(root) for _, root in notebooks.documents), Tally())
     report.notebook_tally += Tally(failed=len(notebooks.problems))
-    if report.notebook_tally.failed and settings.fail_on_test_failure:
-        report.success = False
-        report.message += f"; {report.notebook_tally.failed} test(s) written by notebooks failed"
+    if report.notebook_tally.failed:
+        report.success, report.message = _tests_verdict(report, outcome, settings.fail_on_test_failure)
     summary = markdown(run, suite.cases, _files(notebooks), notebooks.problems, report.message, _details(outcome))
     report.summary = redact(summary)
     stem = settings.directory / f"dbcicd-run-{run.run_id}"
@@ -134,6 +145,19 @@ def _build(outcome: Outcome, settings: ReportSettings) -> tuple[Report, Suite | 
         report.success, report.summary_file = False, None
         report.message += f"; the results could not be written to {settings.directory}: {err.strerror or err}"
     return report, suite, notebooks
+
+
+def _tests_verdict(report: Report, outcome: Outcome, fail_on_test_failure: bool) -> tuple[bool, str]:
+    """The verdict and its headline when tests written by notebooks failed. The headline leads with what decided
+    the verdict, so "FAILED: ..." never begins with "Run ... succeeded": the tests first when they fail the step,
+    the run first when it decided alone."""
+    tests = report.notebook_tally
+    failed = f"{tests.failed} of {counted(tests.total, 'test')} written by notebooks failed"
+    if not fail_on_test_failure:
+        return report.success, f"{report.message}; {failed}, which does not fail the step (failOnTestFailure is off)"
+    if not report.success:
+        return False, f"{report.message}; and {failed}"
+    return False, f"{failed}; the run's own tasks succeeded ({report.message})"
 
 
 def _suites(suite: Suite, notebooks: NotebookResults) -> list[Suite]:
@@ -221,10 +245,8 @@ def _test_issues(writer: CommandWriter, notebooks: NotebookResults) -> None:
         writer.command("task.logissue", {"type": "error"}, problem.message)
     failing = [(file, case) for file, root in notebooks.documents for case in failed_cases(root)]
     for file, case in failing[:MAX_TEST_ISSUES]:
-        name = ".".join(filter(None, (case.get("classname"), case.get("name"))))
-        problem = case.find("failure") if case.find("failure") is not None else case.find("error")
-        message = first_line(problem.get("message", "") or problem.text or "") if problem is not None else ""
-        writer.command("task.logissue", {"type": "error"}, f"{file.task_key}: test {name} failed: {message}")
+        message = f"{file.task_key}: test {case_title(case)} failed: {failure_message(case)}"
+        writer.command("task.logissue", {"type": "error"}, message)
     if len(failing) > MAX_TEST_ISSUES:
         more = len(failing) - MAX_TEST_ISSUES
         writer.command("task.logissue", {"type": "error"}, f"and {more} more failed tests (see the Tests tab)")
@@ -259,7 +281,8 @@ def _tell_console(stream: TextIO, report: Report, suite: Suite | None, notebooks
             lines.append(f"  FAILED {problem.message}")
         for file, root in notebooks.documents:
             for case in failed_cases(root):
-                lines.append(f"  FAILED {file.task_key}: {case.get('classname', '')}.{case.get('name', '')}")
+                message = failure_message(case)
+                lines.append(f"  FAILED {file.task_key}: {case_title(case)}" + (f": {message}" if message else ""))
     if report.junit_files:
         lines.append("JUnit: " + ", ".join(str(p) for p in report.junit_files))
     if report.summary_file is not None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from databricks.sdk.service import jobs
 
 from ..output import task_seconds, task_state
-from .junit import FAILED, Case, Tally, failed_cases
+from .junit import FAILED, Case, Tally, case_title, failed_cases, failure_message
 
 ICONS = {"SUCCESS": "✅", "SUCCESS_WITH_FAILURES": "✅", "EXCLUDED": "⏭️", "UPSTREAM_FAILED": "⏭️",
          "UPSTREAM_CANCELED": "⏭️", "DISABLED": "⏭️"}  # fmt: skip
@@ -89,10 +89,7 @@ def _notebook_tests(files: list[NotebookFile], problems: list[Case]) -> list[str
     if failing:
         lines += ["", "Failed tests:", ""]
         for task_key, case in failing[:MAX_FAILED_TESTS_LISTED]:
-            name = ".".join(filter(None, (case.get("classname"), case.get("name"))))
-            problem = case.find("failure") if case.find("failure") is not None else case.find("error")
-            message = problem.get("message", "") if problem is not None else ""
-            lines.append(f"- {_cell(task_key)}: `{_code(name)}` {_cell(message.splitlines()[0] if message else '')}")
+            lines.append(f"- {_cell(task_key)}: `{_code(case_title(case))}` {_cell(failure_message(case))}")
         if len(failing) > MAX_FAILED_TESTS_LISTED:
             lines.append(f"- and {len(failing) - MAX_FAILED_TESTS_LISTED} more (see the Tests tab)")
     return lines

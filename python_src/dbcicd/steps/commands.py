@@ -21,7 +21,7 @@ from ..connect.apicalls import api_error
 from ..connect.refusals import explain_refusal
 from ..errors import Cancelled, ConfigurationError, DbcicdError, RunFailed
 from ..options.parse import GitSource, Options
-from ..output import Output, retries_reported, task_state
+from ..output import Output, counted, retries_reported, task_state
 from ..results.cases import first_line
 from ..results.collect import ResultFile, collect
 from ..results.junit import MAX_MESSAGE_CHARS, safe_text
@@ -373,7 +373,7 @@ def _verdict(run: jobs.Run, outputs: dict[str, jobs.RunOutput]) -> tuple[bool, s
     # A run whose task failed also ends INTERNAL_ERROR (with result FAILED): report it task by task.
     state = task_state(run)
     if state == "SUCCESS":
-        return True, f"Run {run.run_id} succeeded ({len(run.tasks or [])} tasks)"
+        return True, f"Run {run.run_id} succeeded ({counted(len(run.tasks or []), 'task')})"
     failed = []
     for task in run.tasks or []:
         if task_state(task) in ("SUCCESS", "EXCLUDED"):

@@ -14,7 +14,7 @@ from types import MappingProxyType
 
 from ..errors import ConfigurationError
 from ..results.collect import notebook_results_root
-from ..steps.gitfolders import check_folder_path, check_temp_parent, provider_for
+from ..steps.gitfolders import check_folder_path, check_temp_parent, https_url, provider_for
 from ..steps.notebooks import check_relative, split_patterns
 from ..steps.runs import Compute, parse_parameters
 from .build import BuildContext, GitRef, parse_ref
@@ -37,6 +37,7 @@ class GitSource:
     ref: GitRef
     expected_commit: str  # '' when unknown
     sparse_checkout: tuple[str, ...] = ()
+    note: str = ""  # how the URL was chosen, for the log ('' when it is the one given)
 
 
 @dataclass(frozen=True)
@@ -188,6 +189,7 @@ class _Reader:
                 f"{names.input('gitUrl')} is required outside a pipeline (the repository to check out), "
                 "or run from a clone of it"
             )
+        url, note = https_url(url, names.label("gitUrl"))
         provider = provider_for(url, self.request.text("gitProvider"), names.label("gitProvider"))
         branch, tag = self.request.text("branch"), self.request.text("tag")
         if branch and tag:
@@ -206,7 +208,7 @@ class _Reader:
             )
         else:
             ref, expected = build.source_ref, expected or build.source_commit
-        return GitSource(url, provider, ref, expected, tuple(self.request.lines("sparseCheckout")))
+        return GitSource(url, provider, ref, expected, tuple(self.request.lines("sparseCheckout")), note)
 
     def check_command(self, options: Options) -> None:
         """What each command needs besides well-formed values."""

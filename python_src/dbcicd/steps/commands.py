@@ -114,8 +114,9 @@ class Context:
 
 def execute(options: Options, inputs: Mapping[str, str], client: WorkspaceClient, output: Output) -> Outcome:
     """Run the command `options` ask for; clean-up registered along the way runs on every way out."""
-    if options.build.note:
-        output.info(options.build.note)
+    for note in (options.build.note, options.git.note if options.git else ""):
+        if note:
+            output.info(note)
     ctx = Context(options, inputs, client, output, Teardown(output))
     try:
         with retries_reported(output):

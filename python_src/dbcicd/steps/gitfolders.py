@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import posixpath
+import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
@@ -64,10 +65,81 @@ def public_url(url: str) -> str:
     return urlunsplit(parts)
 
 
+def is_local(url: str) -> bool:
+    """A repository on this machine's file system: a `file://` URL or a path (what `git clone /srv/x.git` leaves as
+    origin). Only a local workspace can clone it; a Databricks workspace cannot reach this machine's disk."""
+    url = url.strip()
+    if url.lower().startswith("file://") or re.match(r"^[A-Za-z]:[\\/]", url):  # a URL, a Windows drive path
+        return True
+    return url.startswith(("/", "./", "../")) and "://" not in url
+
+
+# `git@github.com:org/repo.git` (scp-like, as git documents it: no scheme, a colon before the first slash) and
+# `ssh://git@host[:port]/path`.
+_SCP_LIKE = re.compile(r"^(?:(?P<user>[^@/\s]+)@)?(?P<host>[^:/\s]+):(?P<path>[^/].*)$")
+_SSH_SCHEMES = ("ssh", "git+ssh", "ssh+git")
+# SSH host -> HTTPS clone URL of the same repository, for the hosted services whose two URLs are documented to name
+# one repository: GitHub, GitLab and Bitbucket serve `org/repo` under both; Azure Repos' SSH `v3/org/project/repo`
+# is `https://dev.azure.com/org/project/_git/repo` (Microsoft, "Use SSH key authentication" for Azure Repos).
+_HTTPS_FOR_SSH_HOST = {
+    "github.com": "https://github.com/{path}",
+    "ssh.github.com": "https://github.com/{path}",  # GitHub's SSH over port 443
+    "gitlab.com": "https://gitlab.com/{path}",
+    "bitbucket.org": "https://bitbucket.org/{path}",
+}
+_AZURE_SSH_HOSTS = ("ssh.dev.azure.com", "vs-ssh.visualstudio.com")
+
+
+def _ssh_parts(url: str) -> tuple[str, str] | None:
+    """(host, path) of an SSH Git URL in either form, None for any other URL."""
+    url = url.strip()
+    if "://" in url:
+        parts = urlsplit(url)
+        if parts.scheme.lower() not in _SSH_SCHEMES:
+            return None
+        return (parts.hostname or "").lower(), parts.path.lstrip("/")
+    if is_local(url):
+        return None
+    scp = _SCP_LIKE.match(url)
+    return (scp["host"].lower(), scp["path"]) if scp else None
+
+
+def https_url(url: str, what: str = "gitUrl") -> tuple[str, str]:
+    """The URL a Git folder can clone, and a note for the log when it was rewritten ('' otherwise).
+
+    Databricks Git folders authenticate to the Git provider with a personal access token or OAuth (docs.databricks.com,
+    "Set up Databricks Git folders"), i.e. over HTTPS: an SSH origin — what a developer's clone usually has — cannot be
+    cloned. For github.com, gitlab.com, bitbucket.org and Azure Repos the HTTPS URL of the same repository follows
+    from the SSH one, so it is used instead, saying so; for any other host (a self-hosted server may serve SSH and
+    HTTPS under different paths or ports) guessing is not safe, so the error asks for the HTTPS URL. `what` names the
+    input in errors."""
+    ssh = _ssh_parts(url)
+    if ssh is None:
+        return url.strip(), ""
+    host, path = ssh
+    rewritten = ""
+    if host in _HTTPS_FOR_SSH_HOST and path:
+        rewritten = _HTTPS_FOR_SSH_HOST[host].format(path=path)
+    elif host in _AZURE_SSH_HOSTS:
+        azure = re.fullmatch(r"v3/([^/]+)/([^/]+)/([^/]+?)(?:\.git)?/?", path)
+        if azure:
+            rewritten = "https://dev.azure.com/{}/{}/_git/{}".format(*azure.groups())
+    if not rewritten:
+        raise ConfigurationError(
+            f"{what} '{url.strip()}' is an SSH URL, and Databricks Git folders clone over HTTPS only (they sign in to "
+            f"the Git provider with a token, not an SSH key). Set {what} to the repository's HTTPS clone URL "
+            f"(https://{host}/..., as the server shows it under Clone)"
+        )
+    return rewritten, f"Using {rewritten} for the SSH URL {url.strip()}: Databricks Git folders clone over HTTPS only"
+
+
 def same_repository(a: str, b: str) -> bool:
-    """Whether two Git URLs name the same repository (case, credentials, `.git` and slashes aside)."""
+    """Whether two Git URLs name the same repository (case, credentials, `.git`, slashes, and the SSH form of a
+    hosted service's HTTPS URL aside)."""
 
     def key(url: str) -> str:
+        with contextlib.suppress(ConfigurationError):  # an SSH URL of another host is compared as it is written
+            url = https_url(url)[0]
         url = public_url(url).rstrip("/")
         url = url[:-4] if url.endswith(".git") else url
         parts = urlsplit(url)
@@ -76,14 +148,23 @@ def same_repository(a: str, b: str) -> bool:
     return key(a) == key(b)
 
 
+# The provider sent for a local repository. Databricks cannot clone one at all; the local workspace clones any URL git
+# can reach and accepts any provider for it (it checks the name, guessing nothing for a path), so the value only has
+# to be a valid name. gitHub is the one the examples use.
+LOCAL_PROVIDER = "gitHub"
+
+
 def provider_for(url: str, explicit: str = "", what: str = "gitProvider") -> str:
-    """The Repos API provider: the `gitProvider` input (any casing), else guessed from the URL's host. `what` names
-    the input in errors (its CLI flag on the command line)."""
+    """The Repos API provider: the `gitProvider` input (any casing), else guessed from the URL's host, else for a
+    local repository (`file://`, a path) `LOCAL_PROVIDER`. `what` names the input in errors (its CLI flag on the
+    command line)."""
     if explicit:
         for name in PROVIDERS:
             if name.lower() == explicit.strip().lower():
                 return name
         raise ConfigurationError(f"{what} '{explicit}' is not a Git provider Databricks knows: {', '.join(PROVIDERS)}")
+    if is_local(url):
+        return LOCAL_PROVIDER
     host = (urlsplit(url).hostname or "").lower()
     if host.endswith(".visualstudio.com"):
         return "azureDevOpsServices"

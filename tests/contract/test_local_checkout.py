@@ -1,5 +1,5 @@
-"""The CLI in a developer's clone: local remotes without --git-provider, and SSH origins. Through the CLI, against
-the local workspace."""
+"""The CLI in a developer's clone: local remotes without --git-provider, SSH origins, and honest diagnoses of a
+checkout that is ahead of its remote or has uncommitted changes. Through the CLI, against the local workspace."""
 
 from __future__ import annotations
 
@@ -31,6 +31,13 @@ def _clone(remote: GitRemote, into: Path, monkeypatch: pytest.MonkeyPatch) -> Pa
     return checkout
 
 
+def _commit_locally(checkout: Path, name: str, text: str) -> str:
+    (checkout / name).write_text(text)
+    git("add", name, cwd=checkout)
+    git("commit", "--quiet", "-m", f"add {name}", cwd=checkout)
+    return git("rev-parse", "HEAD", cwd=checkout)
+
+
 def test_file_url_needs_no_git_provider(
     cli_env: Path, make_remote: Callable[..., Any], client: WorkspaceClient, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -55,6 +62,54 @@ def test_clone_with_a_path_origin_tests_its_head(
     assert code == 0, out
     assert f"headCommit={git('rev-parse', 'HEAD', cwd=checkout)}" in out.out
     assert "WARNING" not in out.out
+
+
+def test_unpushed_commit_says_push_first(
+    cli_env: Path,
+    make_remote: Callable[..., Any],
+    isolated_workspace: Tenant,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A local branch ahead of origin is a configuration error (exit 2) saying to push first, found before anything
+    is made in the workspace — not a run that fails because the branch 'moved on'."""
+    monkeypatch.setenv("DATABRICKS_TOKEN", isolated_workspace.token)
+    remote = make_remote({"tests/test_a.py": PASSING})
+    checkout = _clone(remote, cli_env, monkeypatch)
+    head = _commit_locally(checkout, "tests/test_b.py", PASSING)
+    code = main(["test", "--git-provider", "gitHub", "--temp-folder", _parent(), "-n", "tests/test_b"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert f"Cannot test {head[:12]}" in err and "1 commit(s) ahead of origin/main" in err and "push first" in err
+    assert "moved on" not in err
+    assert not [call for call in isolated_workspace.calls if "/repos" in call or "/jobs/" in call]
+
+
+def test_branch_not_on_origin_says_push_it(
+    cli_env: Path, make_remote: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    remote = make_remote({"tests/test_a.py": PASSING})
+    checkout = _clone(remote, cli_env, monkeypatch)
+    git("checkout", "--quiet", "-b", "feature/x", cwd=checkout)
+    assert main(["test", "--git-provider", "gitHub", "--temp-folder", _parent(), "-n", "tests/test_a"]) == 2
+    err = capsys.readouterr().err
+    assert "branch 'feature/x' is not on origin: push it first (git push -u origin feature/x)" in err
+
+
+def test_uncommitted_changes_are_a_warning(
+    cli_env: Path, make_remote: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Changes not committed are not tested, and the log says so, naming them; the committed HEAD is tested."""
+    remote = make_remote({"tests/test_a.py": PASSING})
+    checkout = _clone(remote, cli_env, monkeypatch)
+    (checkout / "tests/test_a.py").write_text(PASSING + "raise ValueError('not tested')\n")
+    (checkout / "tests/test_new.py").write_text(PASSING)
+    code = main(["test", "--git-provider", "gitHub", "--temp-folder", _parent(), "-n", "tests/test_a"])
+    out = capsys.readouterr()
+    assert code == 0, out
+    warning = next(line for line in out.out.splitlines() if line.startswith("WARNING"))
+    assert "2 uncommitted change(s)" in warning and "are not tested" in warning
+    assert "tests/test_a.py" in warning and "tests/test_new.py" in warning
 
 
 def test_ssh_url_of_an_unknown_host_asks_for_https(

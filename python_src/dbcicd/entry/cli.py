@@ -257,12 +257,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def request_from_args(args: argparse.Namespace, environ: dict[str, str], cwd: Path) -> TaskRequest:
-    """The same request document the pipeline task builds, from flags, the environment and the local checkout."""
+def request_from_args(args: argparse.Namespace, environ: dict[str, str], cwd: Path) -> tuple[TaskRequest, list[str]]:
+    """The same request document the pipeline task builds, from flags, the environment and the local checkout; and
+    warnings about the local checkout (uncommitted changes, which are not tested)."""
     from ..options.build import VARIABLES, environment_name
     from ..options.request import TaskRequest
-    from ..steps.gitfolders import same_repository
-    from .localgit import checkout_variables
+    from .localgit import checkout_defaults
 
     inputs = {"command": args.command, "connectionType": "environment"}
     for attr, name in _INPUT_FLAGS.items():
@@ -287,19 +287,18 @@ def request_from_args(args: argparse.Namespace, environ: dict[str, str], cwd: Pa
         inputs["dryRun"] = "true"
 
     variables: dict[str, str] = {}
+    warnings: list[str] = []
     if environ.get("TF_BUILD", "").lower() == "true":
         variables.update({n: environ[environment_name(n)] for n in VARIABLES if environ.get(environment_name(n))})
     elif args.command != "cleanup":
-        local = checkout_variables(cwd)
-        # The local checkout only speaks for the build when it is a clone of the repository being used.
-        if not inputs.get("gitUrl") or same_repository(local.get("Build.Repository.Uri", ""), inputs["gitUrl"]):
-            variables.update(local)
+        local, warnings = checkout_defaults(cwd, inputs)
+        variables.update(local)
     for item in args.var:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
             raise _Usage(f"--var '{item}' is not NAME=VALUE")
         variables[name.strip()] = value
-    return TaskRequest(inputs, {}, variables)
+    return TaskRequest(inputs, {}, variables), warnings
 
 
 class _Usage(Exception):
@@ -314,9 +313,11 @@ def _run_command(args: argparse.Namespace) -> int:
     from .debuglog import cli_debug_requested
     from .session import Entry, run_session
 
-    request = request_from_args(args, dict(os.environ), Path.cwd())
+    request, warnings = request_from_args(args, dict(os.environ), Path.cwd())
     writer = CommandWriter(sys.stdout) if azure_devops_active(os.environ, args.azure_devops) else None
     output: Output = AzureDevOpsOutput(writer) if writer else choose_output(sys.stdout)
+    for warning in warnings:
+        output.warning(warning)
     debug = cli_debug_requested(args.debug, os.environ)
     ending = run_session(request, Entry(CLI_NAMES, output, writer, sys.stdout, os.environ, args.report_dir, debug))
     if not ending.reported:

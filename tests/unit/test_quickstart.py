@@ -1,5 +1,6 @@
-"""The README's Quickstart is what it promises: two commands in one sh block right under its heading, the first
-running the demo that tests/examples/test_demo.py runs, the second the suite `.ci/run` runs."""
+"""The README's Quickstart is what it promises: two commands in one sh block under its heading — after one paragraph
+of what they need (a virtual environment is advice to follow before running them) — the first running the demo
+that tests/examples/test_demo.py runs, the second the suite `.ci/run` runs."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def quickstart_commands() -> list[str]:
     readme = ROOT.joinpath("README.md").read_text(encoding="utf-8")
-    match = re.search(r"^## Quickstart\n\n```sh\n(.*?)```", readme, re.MULTILINE | re.DOTALL)
-    assert match, "README.md: a ```sh block must follow the '## Quickstart' heading directly"
+    match = re.search(r"^## Quickstart\n\n(?:[^#`\n][^\n]*\n)+\n```sh\n(.*?)```", readme, re.MULTILINE | re.DOTALL)
+    assert match, "README.md: a ```sh block must follow the '## Quickstart' heading and one paragraph of needs"
     return match.group(1).splitlines()
 
 

@@ -90,7 +90,7 @@ def _run(request: TaskRequest, entry: Entry) -> Ending:
     options = parse_options(request, entry.names)
     rest = RestSettings.from_options(options, request.variables, entry.environ)
     connection = resolve_connection(request.inputs, request.endpoints, request.variables, entry.environ)
-    settings = ReportSettings.from_options(options, entry.report_directory)
+    settings = ReportSettings.from_options(options, entry.report_directory, only_this_run=entry.writer is None)
     with Interrupts(on_repeat=lambda name: _acknowledge(entry.output, name)):
         try:
             with retries_reported(entry.output):  # signing in probes the host: its retries show as well

@@ -114,19 +114,20 @@ def notebook_results(files: list[ResultFile]) -> NotebookResults:
     results = NotebookResults()
     for file in files:
         if file.content is None:
-            results.problems.append(_problem(file, file.error or f"{file.path} could not be read"))
+            results.problems.append(problem_case(file, file.error or f"{file.path} could not be read"))
             continue
         try:
             root = parse_document(file.content)
         except JUnitFormatError as err:
-            results.problems.append(_problem(file, f"{file.path} is not valid JUnit XML: {err}"))
+            results.problems.append(problem_case(file, f"{file.path} is not valid JUnit XML: {err}"))
             continue
         prefix_suites(root, file.task_key)
         results.documents.append((file, root))
     return results
 
 
-def _problem(file: ResultFile, message: str) -> Case:
+def problem_case(file: ResultFile, message: str) -> Case:
+    """A failed case naming a result file that cannot count as test results, and why."""
     return Case(
         name=f"{file.task_key}: {posixpath.basename(file.path) or file.path}",
         classname=file.path,

@@ -30,7 +30,7 @@ from ..azdo.rest import RestSettings, publish_results
 from ..options.build import variable
 from ..output import counted, task_seconds, task_state
 from ..secrets import redact
-from .cases import NotebookResults, notebook_results, run_suite
+from .cases import NotebookResults, notebook_results, problem_case, run_suite
 from .junit import (
     FAILED,
     SKIPPED,
@@ -68,14 +68,18 @@ class ReportSettings:
     publish_test_results: bool = True
     test_run_title: str = ""
     fail_on_test_failure: bool = True
+    # Outside a pipeline the directory holds one run's files: a person reads it, and nothing has uploaded them.
+    # In a pipeline a previous step's files may still be uploading, and the agent empties the folder after the job.
+    only_this_run: bool = False
 
     @classmethod
-    def from_options(cls, options: Options, directory: Path) -> ReportSettings:
+    def from_options(cls, options: Options, directory: Path, only_this_run: bool = False) -> ReportSettings:
         return cls(
             directory=directory,
             publish_test_results=options.publish_test_results,
             test_run_title=options.test_run_title,
             fail_on_test_failure=options.fail_on_test_failure,
+            only_this_run=only_this_run,
         )
 
 
@@ -95,6 +99,7 @@ class Report:
     summary: str = ""
     task_tally: Tally = field(default_factory=Tally)
     notebook_tally: Tally = field(default_factory=Tally)
+    warnings: list[str] = field(default_factory=list)
 
 
 def publish(
@@ -126,6 +131,7 @@ def _build(outcome: Outcome, settings: ReportSettings) -> tuple[Report, Suite | 
     if run is None:
         return report, None, notebooks
     suite = run_suite(run, outcome.task_outputs, outcome.base_folder)
+    _check_not_empty(notebooks, settings.fail_on_test_failure, report.warnings)
     report.task_tally = tally(suites_element([suite]))
     report.notebook_tally = sum((tally(root) for _, root in notebooks.documents), Tally())
     report.notebook_tally += Tally(failed=len(notebooks.problems))
@@ -135,6 +141,8 @@ def _build(outcome: Outcome, settings: ReportSettings) -> tuple[Report, Suite | 
     report.summary = redact(summary)
     stem = settings.directory / f"dbcicd-run-{run.run_id}"
     try:
+        if settings.only_this_run:
+            _remove_earlier_runs(settings.directory)
         if settings.publish_test_results:
             report.junit_files = _write_junit(stem, suite, notebooks)
         settings.directory.mkdir(parents=True, exist_ok=True)
@@ -158,6 +166,34 @@ def _tests_verdict(report: Report, outcome: Outcome, fail_on_test_failure: bool)
     if not report.success:
         return False, f"{report.message}; and {failed}"
     return False, f"{failed}; the run's own tasks succeeded ({report.message})"
+
+
+def _check_not_empty(notebooks: NotebookResults, fail: bool, warnings: list[str]) -> None:
+    """A JUnit file with no test case is a pytest that collected nothing (a path that does not exist from the
+    notebook's folder, a file name pytest does not collect), never a pass: a failed case naming the file with
+    `failOnTestFailure`, else a warning. The file is kept out of the documents either way."""
+    kept = []
+    for file, root in notebooks.documents:
+        if tally(root).total:
+            kept.append((file, root))
+            continue
+        message = (
+            f"{file.task_key} wrote {file.path} with no test cases: did pytest collect nothing? Give it paths from "
+            "the repository root and check its exit code (README, Results: the pytest recipe)"
+        )
+        if fail:
+            notebooks.problems.append(problem_case(file, message))
+        else:
+            warnings.append(message)
+    notebooks.documents[:] = kept
+
+
+def _remove_earlier_runs(directory: Path) -> None:
+    """Delete the files earlier runs wrote in `directory` (dbcicd's names only: nothing else is touched)."""
+    if directory.is_dir():
+        for earlier in directory.glob("dbcicd-run-*"):
+            if earlier.is_file() and (earlier.suffix == ".xml" or earlier.name.endswith("-summary.md")):
+                earlier.unlink()
 
 
 def _suites(suite: Suite, notebooks: NotebookResults) -> list[Suite]:
@@ -206,6 +242,8 @@ def _tell_agent(
                 issue = f"{case.name} {task_state(task)}{where}: {case.message}"
                 writer.command("task.logissue", {"type": "error"}, issue)
         _test_issues(writer, notebooks)
+        for warning in report.warnings:
+            writer.command("task.logissue", {"type": "warning"}, warning)
         if report.junit_files:
             writer.command("results.publish", _publish_properties(settings, run.run_name or "", report.junit_files))
         if report.summary_file is not None:
@@ -283,6 +321,7 @@ def _tell_console(stream: TextIO, report: Report, suite: Suite | None, notebooks
             for case in failed_cases(root):
                 message = failure_message(case)
                 lines.append(f"  FAILED {file.task_key}: {case_title(case)}" + (f": {message}" if message else ""))
+    lines += [f"WARNING: {warning}" for warning in report.warnings]
     if report.junit_files:
         lines.append("JUnit: " + ", ".join(str(p) for p in report.junit_files))
     if report.summary_file is not None:

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def quickstart_commands() -> list[str]:
     readme = ROOT.joinpath("README.md").read_text(encoding="utf-8")
-    match = re.search(r"^## Quickstart\n\n(?:[^#`\n][^\n]*\n)+\n```sh\n(.*?)```", readme, re.MULTILINE | re.DOTALL)
+    match = re.search(r"^## Quickstart\n\n(?:(?!```|#)[^\n]+\n)+\n```sh\n(.*?)```", readme, re.MULTILINE | re.DOTALL)
     assert match, "README.md: a ```sh block must follow the '## Quickstart' heading and one paragraph of needs"
     return match.group(1).splitlines()
 

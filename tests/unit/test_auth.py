@@ -10,12 +10,10 @@ from databricks.sdk.config import Config
 
 from dbcicd.connect.auth import (
     CONNECTION_HELP,
-    DEFAULT_RETRY_TIMEOUT_SECONDS,
     Connection,
     normalize_host,
     pipeline_environment,
     resolve_connection,
-    retry_timeout_seconds,
 )
 from dbcicd.connect.workload_identity import WORKLOAD_IDENTITY_AUTH_TYPE
 from dbcicd.errors import ConfigurationError
@@ -328,16 +326,3 @@ def test_unknown_connection_type_is_refused() -> None:
     """connectionType must be one of the three."""
     with pytest.raises(ConfigurationError, match="'connectionType' is 'pat'; it must be databricks, azureRM"):
         resolve_connection({"connectionType": "pat"}, {}, {}, {})
-
-
-@pytest.mark.parametrize(("raw", "seconds"), [("", DEFAULT_RETRY_TIMEOUT_SECONDS), (" 300 ", 300), ("1", 1)])
-def test_retry_timeout_input(raw: str, seconds: int) -> None:
-    """retryTimeoutSeconds defaults to 120 and accepts whole seconds."""
-    assert retry_timeout_seconds({"retryTimeoutSeconds": raw}) == seconds
-
-
-@pytest.mark.parametrize("raw", ["0", "-5", "1.5", "soon", "²"])
-def test_retry_timeout_input_must_be_positive_whole_seconds(raw: str) -> None:
-    """Anything else is refused naming the input."""
-    with pytest.raises(ConfigurationError, match="Input 'retryTimeoutSeconds' must be a whole number"):
-        retry_timeout_seconds({"retryTimeoutSeconds": raw})

@@ -113,15 +113,13 @@ def workspace_client(
     endpoints: Mapping[str, Mapping[str, Any]],
     variables: Mapping[str, str],
     environ: Mapping[str, str] = os.environ,
+    retry_timeout: int = DEFAULT_RETRY_TIMEOUT_SECONDS,
 ) -> WorkspaceClient:
-    """An authenticated client for the workspace the task's inputs name (see the module docstring).
-
-    Optional input `retryTimeoutSeconds` bounds how long API calls retry (default 120).
-    Raises ConfigurationError when nothing usable is configured or signing in fails.
+    """An authenticated client for the workspace the task's inputs name (see the module docstring): resolve, then
+    connect. Raises ConfigurationError when nothing usable is configured or signing in fails.
     """
     install_log_redaction()
-    connection = resolve_connection(inputs, endpoints, variables, environ)
-    return connect(connection, retry_timeout_seconds(inputs))
+    return connect(resolve_connection(inputs, endpoints, variables, environ), retry_timeout)
 
 
 def resolve_connection(
@@ -172,18 +170,6 @@ def connect(
     source = connection.host_source or "the workspace URL of the Databricks configuration profile"
     reach = Reach(config.host or "", source, connection.typed_host, started + FIRST_ANSWER_SECONDS)
     return name_calls(WorkspaceClient(config=config), Watch(reach, retry_setting))
-
-
-def retry_timeout_seconds(inputs: Mapping[str, str]) -> int:
-    """Input `retryTimeoutSeconds`: a whole number of seconds, at least 1 (default 120)."""
-    raw = (inputs.get("retryTimeoutSeconds") or "").strip()
-    if not raw:
-        return DEFAULT_RETRY_TIMEOUT_SECONDS
-    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
-        raise ConfigurationError(
-            f"Input 'retryTimeoutSeconds' must be a whole number of seconds (1 or more), got '{raw}'"
-        )
-    return int(raw)
 
 
 def normalize_host(value: str | None, source: str, example: str = WORKSPACE_URL_EXAMPLE) -> str:
@@ -257,7 +243,9 @@ def _databricks_connection(endpoint: Mapping[str, Any]) -> Connection:
             f"Check the client id and secret in the {where}: the secret must be a current OAuth secret of that "
             "service principal (workspace settings > Identity and access > Service principals > Secrets)."
         )
-        return Connection(f"the OAuth client {client_id} of {where}", settings, hint=hint, **origin)
+        # The agent masks every endpoint auth parameter but a fixed few, clientId among them (MaskingUtil.cs), so the
+        # id stands last, where a *** still leaves the sentence whole.
+        return Connection(f"the OAuth client of {where} (client id {client_id})", settings, hint=hint, **origin)
     raise ConfigurationError(
         f"The {where} (scheme '{scheme}') has no usable credentials: expected scheme Token with parameter "
         "apitoken (a personal access token), or parameters clientId and clientSecret (a service principal's "

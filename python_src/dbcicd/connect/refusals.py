@@ -39,23 +39,37 @@ def explain_refusal(err: BaseException, inputs: Mapping[str, str]) -> DbcicdErro
         return None
     kind = ((inputs.get("connectionType") or "").strip() or "environment").lower()
     source, renew = _SOURCES.get(kind, _SOURCES["environment"])
-    detail = " ".join(str(refusal).split())
+    detail = _detail(refusal)
     if isinstance(refusal, Unauthenticated) or _rejects_token(refusal):
         status = 401 if isinstance(refusal, Unauthenticated) else 403
         return ConfigurationError(
-            f"Databricks did not accept the credentials of {source} ({status} {refusal.error_code}: {detail}). "
+            f"Databricks did not accept the credentials of {source} ({_code(status, refusal)}{detail}). "
             f"They are wrong, expired, revoked or for another workspace: {renew}."
         )
     if isinstance(err, DbcicdError):  # our own message already says which call failed; the SDK's names none
-        what = f"{err.message} (403 {refusal.error_code})"
+        what = f"{err.message} ({_code(403, refusal).removesuffix(': ')})"
     else:
-        what = f"Databricks refused a request of this step (403 {refusal.error_code}: {detail})"
+        what = f"Databricks refused a request of this step ({_code(403, refusal)}{detail})"
     message = (
         f"{what}. The identity of {source} lacks a permission the step needs: grant it in the workspace (e.g. Can "
         "Manage on the tempFolder or repoPath, Can Attach To on the cluster, Can Manage Run on the job), or use "
         "credentials that have it."
     )
     return ConfigurationError(message) if isinstance(err, ConfigurationError) else RunFailed(message)
+
+
+def _code(status: int, refusal: DatabricksError) -> str:
+    """`403 PERMISSION_DENIED: `, or `403: ` when the workspace's error_code is only the status again (as in its
+    answer to an unknown token, `{"error_code": 403, ...}`, databricks/databricks-sdk-go#873)."""
+    code = str(refusal.error_code or "")
+    return f"{status}: " if code in ("", str(status)) else f"{status} {code}: "
+
+
+def _detail(refusal: DatabricksError) -> str:
+    """The workspace's message, without the configuration databricks-sdk appends to authentication errors
+    (`... Config: host=..., auth_type=pat, ...`, `Config.wrap_debug_info` in its config.py), which says nothing the
+    message does not and is long enough to hide it."""
+    return " ".join(str(refusal).split(" Config: ", 1)[0].split())
 
 
 def _rejects_token(refusal: DatabricksError) -> bool:

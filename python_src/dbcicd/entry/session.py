@@ -94,7 +94,9 @@ def _run(request: TaskRequest, entry: Entry) -> Ending:
     with Interrupts(on_repeat=lambda name: _acknowledge(entry.output, name)):
         try:
             with retries_reported(entry.output):  # signing in probes the host: its retries show as well
-                client = connect(connection, options.retry_timeout_seconds)
+                client = connect(
+                    connection, options.retry_timeout_seconds, options.names.mention("retryTimeoutSeconds")
+                )
         except Cancelled:
             raise Cancelled("Cancelled while signing in: nothing was started in the workspace") from None
         outcome = execute(options, request.inputs, client, entry.output)

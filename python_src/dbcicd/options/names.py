@@ -57,6 +57,11 @@ class Names:
         """`timeoutMinutes`, or `--timeout-minutes` for the CLI (mid-sentence, as in "timeoutMinutes '0' ...")."""
         return (INPUT_FLAGS.get(name) or name) if self.cli else name
 
+    def mention(self, name: str) -> str:
+        """`input 'retryTimeoutSeconds'`, or `--retry-timeout-seconds` for the CLI (mid-sentence, as in "raise ...")."""
+        flag = INPUT_FLAGS.get(name) if self.cli else ""
+        return flag or f"input '{name}'"
+
     def input(self, name: str) -> str:
         """`Input 'timeoutMinutes'`, or `--timeout-minutes` for the CLI (to start a sentence)."""
         flag = INPUT_FLAGS.get(name) if self.cli else ""

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from ..connect.auth import DEFAULT_RETRY_TIMEOUT_SECONDS
 from ..errors import ConfigurationError
 from ..results.collect import notebook_results_root
 from ..steps.gitfolders import check_folder_path, check_temp_parent, https_url, provider_for
@@ -24,7 +25,6 @@ from .request import COMMANDS, TaskRequest
 DEFAULT_TEMP_FOLDER = "/Repos/ci"
 DEFAULT_TIMEOUT_MINUTES = 60.0
 DEFAULT_OLDER_THAN_HOURS = 24.0
-DEFAULT_RETRY_TIMEOUT_SECONDS = 120
 _TRUE, _FALSE = ("true", "yes", "1", "on"), ("false", "no", "0", "off")
 
 

@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 from databricks.sdk import WorkspaceClient
-from databricks.sdk.errors import NotFound, Unauthenticated
+from databricks.sdk.errors import NotFound, PermissionDenied
 
 from dbcicd.localworkspace import FaultRule, LocalWorkspaceServer, Tenant
 
@@ -40,18 +40,25 @@ def test_identity_through_the_sdk(client: WorkspaceClient) -> None:
     assert me.user_name and me.active
 
 
-def test_missing_or_wrong_token_is_401(local_workspace: LocalWorkspaceServer) -> None:
-    """Requests without the bearer token are refused with 401 and Databricks' error body."""
-    for token in (None, "not-the-token"):
-        status, _, body = raw(local_workspace, "GET", "/api/2.0/clusters/list", token=token)
-        assert status == 401
-        assert body["error_code"] == "UNAUTHENTICATED"
+def test_missing_token_is_401(local_workspace: LocalWorkspaceServer) -> None:
+    """A request without a bearer token is refused with 401 and Databricks' error body."""
+    status, _, body = raw(local_workspace, "GET", "/api/2.0/clusters/list", token=None)
+    assert status == 401
+    assert body["error_code"] == "UNAUTHENTICATED"
 
 
-def test_wrong_token_raises_unauthenticated(local_workspace: LocalWorkspaceServer) -> None:
-    """The SDK maps the 401 to its Unauthenticated class."""
+def test_wrong_token_is_403_invalid_access_token(local_workspace: LocalWorkspaceServer) -> None:
+    """A token the workspace does not know gets what real workspaces answer (databricks-sdk-go#873): 403,
+    `{"error_code": 403, "message": "Invalid access token."}`, the reason also in X-Databricks-Reason-Phrase."""
+    status, headers, body = raw(local_workspace, "GET", "/api/2.0/clusters/list", token="not-the-token")
+    assert (status, body) == (403, {"error_code": 403, "message": "Invalid access token."})
+    assert headers["X-Databricks-Reason-Phrase"] == "Invalid access token."
+
+
+def test_wrong_token_raises_permission_denied(local_workspace: LocalWorkspaceServer) -> None:
+    """The SDK reads that 403 as PermissionDenied, with the workspace's message."""
     bad = WorkspaceClient(host=local_workspace.host, token="wrong", auth_type="pat")
-    with pytest.raises(Unauthenticated):
+    with pytest.raises(PermissionDenied, match="Invalid access token"):
         bad.clusters.get("local")
 
 

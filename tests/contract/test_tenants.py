@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 from databricks.sdk import WorkspaceClient
-from databricks.sdk.errors import NotFound, Unauthenticated
+from databricks.sdk.errors import NotFound, PermissionDenied
 from databricks.sdk.service import jobs
 
 from dbcicd.localworkspace import FaultRule, LocalWorkspaceServer, Tenant
@@ -41,11 +41,11 @@ def test_tenants_do_not_see_each_other(local_workspace: LocalWorkspaceServer, cl
 
 
 def test_a_closed_tenant_is_gone(local_workspace: LocalWorkspaceServer) -> None:
-    """Closing a tenant refuses its token as any unknown token (401), and removes its folder."""
+    """Closing a tenant refuses its token as any unknown token (403 Invalid access token.), and removes its folder."""
     tenant = local_workspace.new_tenant()
     assert client_of(tenant).clusters.get("local").cluster_id == "local"
     local_workspace.close_tenant(tenant)
-    with pytest.raises(Unauthenticated):
+    with pytest.raises(PermissionDenied):
         client_of(tenant).clusters.get("local")
     assert not tenant.root.exists()
     with pytest.raises(ValueError, match="default tenant"):

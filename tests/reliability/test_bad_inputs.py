@@ -135,18 +135,18 @@ ROWS = [
         with_url("http://adb-1234567890123456.7.azuredatabricks.net/"),
     ),
     Row(
-        "wrong token (401)",
+        "wrong token (403 Invalid access token.)",
         {"command": "test", "notebooks": "tests/test_ok"},
-        r"did not accept the credentials of the service connection of input 'databricksConnection' \(401 "
-        r".*update its personal access token or OAuth secret",
+        r"did not accept the credentials of the service connection of input 'databricksConnection' "
+        r"\(403: Invalid access token\.\)\. They are wrong, expired.*update its personal access token or OAuth secret",
         with_credentials("Token", {"apitoken": "dapi-not-the-token-0000"}),
         asks_workspace=True,
     ),
     Row(
         "wrong OAuth secret",
         {"command": "cleanup"},
-        r"Cannot sign in to Databricks with the OAuth client [-0-9a-f]+ of service connection 'databricksConnection'"
-        r".*Check the client id and secret",
+        r"Cannot sign in to Databricks with the OAuth client of service connection 'databricksConnection' "
+        r"\(client id \*\*\*\).*Check the client id and secret",
         oauth_with_wrong_secret,
         asks_workspace=True,
     ),

@@ -10,7 +10,7 @@ from __future__ import annotations
 class ApiError(Exception):
     """A failed API call, rendered as Databricks' JSON error body."""
 
-    def __init__(self, status: int, error_code: str, message: str, headers: dict[str, str] | None = None):
+    def __init__(self, status: int, error_code: str | int, message: str, headers: dict[str, str] | None = None):
         super().__init__(message)
         self.status = status
         self.error_code = error_code
@@ -43,6 +43,15 @@ def invalid_state(message: str) -> ApiError:
 
 def unauthenticated(message: str) -> ApiError:
     return ApiError(401, "UNAUTHENTICATED", message)
+
+
+def invalid_access_token() -> ApiError:
+    """What a workspace answers a bearer token it does not know (expired, revoked, of another workspace): 403 with
+    a numeric `error_code` and the reason in a header, as recorded in databricks/databricks-sdk-go#873 and #917
+    (`< HTTP/2.0 403 Forbidden`, `X-Databricks-Reason-Phrase: Invalid access token.`,
+    `{"error_code": 403, "message": "Invalid access token."}`)."""
+    reason = "Invalid access token."
+    return ApiError(403, 403, reason, {"X-Databricks-Reason-Phrase": reason})
 
 
 def endpoint_not_found(method: str, path: str) -> ApiError:

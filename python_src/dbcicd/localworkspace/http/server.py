@@ -25,7 +25,7 @@ from typing import Any
 from ..services.oauth import TOKEN_PATH, OAuth, OAuthClient
 from ..workspace import LocalWorkspace
 from .admin import ADMIN_PREFIX, answer_admin
-from .errors import ApiError, unauthenticated
+from .errors import ApiError, invalid_access_token, unauthenticated
 from .faults import FaultInjector, FaultRule
 from .request import Request, Response
 from .router import NoRoute, Router
@@ -229,9 +229,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _authenticated(self, tenant: Tenant | None) -> Tenant:
         if tenant is None:
-            header = self.headers.get("Authorization")
-            detail = "no credentials were sent" if header is None else "the token is not valid for this workspace"
-            raise unauthenticated(f"Unauthorized: {detail}. Send 'Authorization: Bearer <DATABRICKS_TOKEN>'.")
+            if self.headers.get("Authorization") is None:
+                # No source records the real body for a request without credentials; 401 is what HTTP means.
+                raise unauthenticated(
+                    "Unauthorized: no credentials were sent. Send 'Authorization: Bearer <DATABRICKS_TOKEN>'."
+                )
+            raise invalid_access_token()
         return tenant
 
     def _read_body(self) -> bytes:

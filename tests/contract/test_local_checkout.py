@@ -124,3 +124,19 @@ def test_ssh_url_of_an_unknown_host_asks_for_https(
     assert f"--git-url '{url}' is an SSH URL" in err and "clone over HTTPS only" in err
     assert "Cannot tell the Git provider" not in err
     assert not [call for call in isolated_workspace.calls if "/repos" in call or "/jobs/" in call]
+
+
+def test_remote_ahead_of_what_the_checkout_saw_says_pull(
+    cli_env: Path, make_remote: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Someone pushed since this checkout last fetched: the Git folder gets the newer commit, and the error says to
+    pull — there is no build to re-run outside a pipeline."""
+    remote = make_remote({"tests/test_a.py": PASSING})
+    checkout = _clone(remote, cli_env, monkeypatch)
+    newer = remote.commit({"b.txt": "2"}, "pushed by someone else")
+    code = main(["test", "--git-provider", "gitHub", "--temp-folder", _parent(), "-n", "tests/test_a"])
+    err = capsys.readouterr().err
+    assert code == 1, err
+    head = git("rev-parse", "HEAD", cwd=checkout)
+    assert f"is at {newer[:12]}, this build is {head[:12]}" in err and "git pull" in err
+    assert "re-run the build" not in err

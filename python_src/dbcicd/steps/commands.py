@@ -148,7 +148,8 @@ def _git(ctx: Context) -> GitSource:
 
 def _prepare_folder(ctx: Context, folder: GitFolder, git: GitSource) -> GitFolder:
     folder = ctx.folders.checkout(folder, git.ref)
-    GitFolders.verify_head(folder, git.ref, git.expected_commit)
+    local = ctx.options.names.cli and not ctx.options.build.build_id  # a developer's commit, not a build's
+    GitFolders.verify_head(folder, git.ref, git.expected_commit, local)
     return folder
 
 

@@ -284,16 +284,29 @@ class GitFolders:
         return updated
 
     @staticmethod
-    def verify_head(folder: GitFolder, ref: GitRef, expected_commit: str) -> None:
-        """Fail when the folder's head is not the commit being built (the branch moved on since)."""
+    def verify_head(folder: GitFolder, ref: GitRef, expected_commit: str, local: bool = False) -> None:
+        """Fail when the folder's head is not the commit being built (the branch moved on since). `local`: the
+        commit is a developer's (the CLI outside a pipeline), so there is no build to re-run: the remote has a commit
+        the checkout has not fetched yet (the checkout's own unpushed commits are refused before this, by
+        entry/localgit.py)."""
         if not expected_commit or not folder.head_commit:
             return
         if folder.head_commit.lower().startswith(expected_commit.lower()):
             return
+        if local:
+            advice = (
+                f"{ref} has a newer commit on the remote than your checkout has seen. A Git folder can only follow a "
+                "branch's latest commit: pull it (git pull) and run again, or run the exact commit with `run` "
+                "without --repo-path."
+            )
+        else:
+            advice = (
+                f"{ref} has moved on since the build started. A Git folder can only follow a branch's latest commit; "
+                "re-run the build for the newer commit, or run from the exact commit with `run` without repoPath."
+            )
         raise RunFailed(
             f"The Git folder {folder.path} is at {folder.head_commit[:12]}, this build is {expected_commit[:12]}: "
-            f"{ref} has moved on since the build started. A Git folder can only follow a branch's latest commit; "
-            "re-run the build for the newer commit, or run from the exact commit with `run` without repoPath."
+            + advice
         )
 
     def delete(self, folder_id: int) -> None:

@@ -1,11 +1,11 @@
 """Leaving nothing behind: cancellation by signal, and clean-up that runs on every way out of a command.
 
-The first SIGINT/SIGTERM raises `Cancelled` in the main thread, which interrupts whatever call is under way; the
-`finally` blocks then cancel the Databricks run and delete the temporary Git folder. Later signals are ignored so
-they cannot interrupt that clean-up, which has a short time budget of its own (the agent sends SIGTERM 7.5 s after
-SIGINT and kills the process 2.5 s later). A call that makes something (a Git folder, a run) is made `InFlight`, so
-that clean-up can wait for what it made instead of looking for it before the server has made it — or learn that it
-made nothing, because Databricks refused it or the host was never reached, and touch nothing.
+The first SIGINT/SIGTERM (SIGBREAK on Windows) raises `Cancelled` in the main thread, which interrupts whatever call
+is under way; the `finally` blocks then cancel the Databricks run and delete the temporary Git folder. Later signals
+are ignored so they cannot interrupt that clean-up, which has a short time budget of its own (the agent sends
+SIGTERM 7.5 s after SIGINT and kills the process 2.5 s later). A call that makes something (a Git folder, a run) is
+made `InFlight`, so that clean-up can wait for what it made instead of looking for it before the server has made it
+— or learn that it made nothing, because Databricks refused it or the host was never reached, and touch nothing.
 """
 
 from __future__ import annotations
@@ -30,12 +30,40 @@ CLEANUP_BUDGET_S = 4.0  # a cancelled step's: the agent sends SIGTERM 7.5 s afte
 UNHURRIED_BUDGET_S = 60.0  # a step that ends by itself
 RETRY_PAUSE_S = 0.5
 Made = TypeVar("Made")
-_SIGNALS = tuple(s for s in (getattr(signal, "SIGINT", None), getattr(signal, "SIGTERM", None)) if s is not None)
+WAIT_SLICE_S = 0.2
+"""The longest a wait of the main thread blocks at once. On Windows before Python 3.14 a signal cannot interrupt a
+lock's acquire, so `threading.Event.wait()` without a timeout outlives Ctrl+C (python/cpython#74157, fixed in 3.14):
+the handler runs only once the wait returns. Waits are therefore made of slices, each ending so that a pending
+handler runs and raises `Cancelled`."""
+
+
+def cancel_signals(module: object = signal) -> tuple[int, ...]:
+    """The signals that cancel a step: SIGINT and SIGTERM, and SIGBREAK where it exists (Windows). On cancel the
+    Windows agent sends CTRL_C, then CTRL_BREAK 7.5 s later, then kills the process tree (azure-pipelines-agent,
+    src/Agent.Sdk/ProcessInvoker.cs, SendSIGINT and SendSIGTERM; ProcessInvoker.Windows.cs, SendCtrlSignal); Python
+    receives CTRL_BREAK as SIGBREAK, whose default ends the process at once, cutting clean-up short."""
+    names = ("SIGINT", "SIGTERM", "SIGBREAK")
+    return tuple(getattr(module, name) for name in names if getattr(module, name, None) is not None)
+
+
+def wait_interruptibly(event: threading.Event, timeout: float | None = None) -> bool:
+    """`event.wait(timeout)` in slices of WAIT_SLICE_S, so that a signal interrupts it on Windows too."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        remaining = WAIT_SLICE_S if deadline is None else min(WAIT_SLICE_S, deadline - time.monotonic())
+        if event.wait(max(0.0, remaining)):
+            return True
+        if deadline is not None and time.monotonic() >= deadline:
+            return False
+
+
+_SIGNALS = cancel_signals()
 
 
 class Interrupts:
-    """While active, the first SIGINT/SIGTERM raises `Cancelled`; the ones after it are only noted, and passed to
-    `on_repeat` (by signal name) so that the user who presses Ctrl+C again learns why nothing more happens."""
+    """While active, the first SIGINT/SIGTERM (or SIGBREAK on Windows) raises `Cancelled`; the ones after it are only
+    noted, and passed to `on_repeat` (by signal name) so that the user who presses Ctrl+C again learns why nothing
+    more happens."""
 
     def __init__(self, on_repeat: Callable[[str], None] | None = None) -> None:
         self.received: str | None = None
@@ -90,7 +118,7 @@ class InFlight(Generic[Made]):
 
     def result(self) -> Made:
         """What the call made, or its error; a signal interrupts the wait."""
-        self._done.wait()
+        wait_interruptibly(self._done)
         if self._error is not None:
             raise self._error
         return self._made  # type: ignore[return-value]
@@ -98,7 +126,7 @@ class InFlight(Generic[Made]):
     def finished(self, timeout: float) -> bool:
         """Whether the call has ended, waiting up to `timeout` (an Event, not Thread.join: a signal that interrupts
         join() makes Python 3.11 take the thread for stopped while it still runs)."""
-        return self._done.wait(timeout)
+        return wait_interruptibly(self._done, timeout)
 
     @property
     def error(self) -> BaseException | None:

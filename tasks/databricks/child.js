@@ -8,13 +8,26 @@
  * and the task library does not forward signals. So both are passed on to Python, which cancels the Databricks run
  * and deletes its temporary Git folder. A signal that reaches Python while its interpreter is still starting can be
  * lost, so it is sent again every RESEND_MS until Python exits (the core acts on the first and ignores the others).
- * On Windows the agent's Ctrl+C reaches every process of the console group, Python included, and `kill()` would
- * terminate Python outright, so nothing is forwarded there.
+ * On Windows the agent sends CTRL_C, then CTRL_BREAK 7.5 s later, then kills the process tree (azure-pipelines-agent,
+ * src/Agent.Sdk/ProcessInvoker.cs, SendSIGINT and SendSIGTERM; ProcessInvoker.Windows.cs, SendCtrlSignal calls
+ * GenerateConsoleCtrlEvent(signal, 0), which reaches every process of the agent's console, Python included, and
+ * WindowsKillProcessTree). `kill()` would terminate Python outright, so nothing is forwarded there; but Node reads
+ * CTRL_BREAK as SIGBREAK, whose default ends this process at once, so SIGBREAK is held and noted like the others.
  */
 const { spawn } = require('child_process');
 
-const FORWARDED_SIGNALS = /** @type {const} */ (['SIGINT', 'SIGTERM']);
+const POSIX_SIGNALS = /** @type {const} */ (['SIGINT', 'SIGTERM']);
+const WINDOWS_SIGNALS = /** @type {const} */ (['SIGINT', 'SIGTERM', 'SIGBREAK']);
 const RESEND_MS = 1000;
+
+/**
+ * The signals that mean "cancel" on `platform`.
+ * @param {NodeJS.Platform} platform
+ * @returns {readonly NodeJS.Signals[]}
+ */
+function cancelSignals(platform = process.platform) {
+  return platform === 'win32' ? WINDOWS_SIGNALS : POSIX_SIGNALS;
+}
 
 /** Signals that came before the core started, passed on as soon as it has. */
 const held = /** @type {NodeJS.Signals[]} */ ([]);
@@ -23,11 +36,11 @@ const hold = (/** @type {NodeJS.Signals} */ signal) => {
 };
 
 /**
- * Until the core runs, SIGINT/SIGTERM are held rather than ending this process at once (Node's default for a signal
+ * Until the core runs, SIGINT/SIGTERM (and SIGBREAK on Windows) are held rather than ending this process at once (Node's default for a signal
  * nobody listens to), so that a cancellation while the task starts still reaches the core and ends as cancelled.
  */
-function holdSignals() {
-  for (const signal of FORWARDED_SIGNALS) {
+function holdSignals(platform = process.platform) {
+  for (const signal of cancelSignals(platform)) {
     process.on(signal, hold);
   }
 }
@@ -69,14 +82,15 @@ function runCore(command, input, { env, tl, platform = process.platform }) {
         resend = setInterval(() => child.kill(signal), RESEND_MS);
       }
     };
-    for (const signal of FORWARDED_SIGNALS) {
+    const signals = cancelSignals(platform);
+    for (const signal of signals) {
       process.on(signal, forward);
       process.removeListener(signal, hold);
     }
     held.splice(0).forEach(forward);
     const stopForwarding = () => {
       clearInterval(resend);
-      FORWARDED_SIGNALS.forEach((signal) => process.removeListener(signal, forward));
+      signals.forEach((signal) => process.removeListener(signal, forward));
     };
     child.on('error', (err) => {
       stopForwarding();
@@ -124,7 +138,7 @@ function resultOf(exit, tl) {
       return { result: 'Failed', message: tl.loc('ResultOutOfMemory') };
     case null:
       // Python ends by SIGINT/SIGTERM itself only outside its cancellation handling: starting up, or reporting.
-      if (exit.signal && /** @type {readonly string[]} */ (FORWARDED_SIGNALS).includes(exit.signal)) {
+      if (exit.signal && /** @type {readonly string[]} */ (POSIX_SIGNALS).includes(exit.signal)) {
         return { result: 'Canceled', message: tl.loc('ResultCancelledOutside', exit.signal) };
       }
       return { result: 'Failed', message: tl.loc('ResultKilled', exit.signal) };
@@ -153,4 +167,4 @@ function complete(result, message, tl) {
   }
 }
 
-module.exports = { holdSignals, runCore, resultOf, complete, EXIT };
+module.exports = { holdSignals, cancelSignals, runCore, resultOf, complete, EXIT };

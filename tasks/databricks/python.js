@@ -1,9 +1,16 @@
 // @ts-check
 'use strict';
 /**
- * Finding the Python that runs the core: the `pythonPath` input if given, else `python3` or `python` on the PATH
- * (where UsePythonVersion@0 puts the one it selects), else the `py -3` launcher on Windows. The first candidate
- * that is Python 3.10 or later wins; the error lists every candidate tried and how to fix it.
+ * Finding the Python that runs the core: the `pythonPath` input if given, else the PATH (where UsePythonVersion@0
+ * puts the one it selects). The first candidate that is Python 3.10 or later wins; the error lists every candidate
+ * tried and how to fix it.
+ *
+ * On Windows `python` comes first, as PythonScript@0 runs `task.which('python')` on every platform
+ * (azure-pipelines-tasks, Tasks/PythonScriptV0/pythonscript.ts): UsePythonVersion@0 prepends the installation folder
+ * and its Scripts folder (Tasks/UsePythonVersionV0/usepythonversion.ts, binDir and prependPathSafe), and a Windows
+ * installation holds `python.exe` but no `python3.exe`, so a `python3` found first would be another Python further
+ * down the PATH (or the Microsoft Store's stub in WindowsApps). Then the `py -3` launcher, then `python3`. Elsewhere
+ * `python3` comes first: UsePythonVersion's bin folder holds both, and a bare `python` may be Python 2.
  */
 const { spawnSync } = require('child_process');
 const fs = require('fs');
@@ -38,11 +45,9 @@ function candidates(pythonPath, platform = process.platform) {
     }
     return [{ command: pythonPath, args: [] }];
   }
-  const onPath = [
-    { command: 'python3', args: [] },
-    { command: 'python', args: [] },
-  ];
-  return windows ? [...onPath, { command: 'py', args: ['-3'] }] : onPath;
+  const python3 = { command: 'python3', args: [] };
+  const python = { command: 'python', args: [] };
+  return windows ? [python, { command: 'py', args: ['-3'] }, python3] : [python3, python];
 }
 
 /** @param {string} where */

@@ -3,7 +3,7 @@
 const assert = require('node:assert/strict');
 const { describe, it } = require('node:test');
 const taskLib = require('azure-pipelines-task-lib/task');
-const { complete, resultOf } = require('../child');
+const { cancelSignals, complete, resultOf } = require('../child');
 
 const tl = { loc: (key, ...args) => [key, ...args].join(' ') };
 
@@ -98,4 +98,30 @@ describe('complete', () => {
       assert.deepEqual(tl.sent, [{ result, message: 'm' }]);
     });
   }
+});
+
+describe('cancel signals', () => {
+  it("holds Node's SIGBREAK on Windows, where the agent's CTRL_BREAK would otherwise end the task at once", () => {
+    // azure-pipelines-agent, src/Agent.Sdk/ProcessInvoker.Windows.cs: CTRL_C, then CTRL_BREAK, then the tree killed.
+    assert.deepEqual(cancelSignals('win32'), ['SIGINT', 'SIGTERM', 'SIGBREAK']);
+    assert.deepEqual(cancelSignals('linux'), ['SIGINT', 'SIGTERM']);
+    assert.deepEqual(cancelSignals('darwin'), ['SIGINT', 'SIGTERM']);
+  });
+
+  it('notes a CTRL_BREAK on Windows as a cancellation without killing the core, which gets it from the console', async () => {
+    const { runCore } = require('../child');
+    const script = "process.stdin.resume(); setTimeout(() => process.exit(130), 300); console.log('');";
+    const before = process.listenerCount('SIGBREAK');
+    const running = runCore({ command: process.execPath, args: ['-e', script] }, '', {
+      env: process.env,
+      tl,
+      platform: 'win32',
+    });
+    assert.equal(process.listenerCount('SIGBREAK'), before + 1);
+    process.emit('SIGBREAK', 'SIGBREAK');
+    const exit = await running;
+    assert.deepEqual(exit, { code: 130, signal: null, cancelledBy: 'SIGBREAK' });
+    assert.equal(process.listenerCount('SIGBREAK'), before);
+    assert.deepEqual(resultOf(exit, tl), { result: 'Canceled', message: 'ResultCancelled' });
+  });
 });

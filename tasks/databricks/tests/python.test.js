@@ -11,15 +11,16 @@ const tl = { loc: (key, ...args) => [key, ...args].join(' ') };
 const interpreter = (version, executable) => ({ version, executable, implementation: 'CPython' });
 
 describe('candidates', () => {
-  it('tries python3 then python on the PATH, and the py launcher on Windows', () => {
+  it('tries python3 then python on the PATH, and on Windows python first, as PythonScript@0 does', () => {
     assert.deepEqual(
       candidates('', 'linux').map((c) => c.command),
       ['python3', 'python'],
     );
+    // UsePythonVersion@0 puts python.exe, not python3.exe, first on a Windows PATH.
     assert.deepEqual(candidates('', 'win32'), [
-      { command: 'python3', args: [] },
       { command: 'python', args: [] },
       { command: 'py', args: ['-3'] },
+      { command: 'python3', args: [] },
     ]);
   });
 

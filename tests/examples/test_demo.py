@@ -48,7 +48,7 @@ def test_demo_runs_the_pipeline_through_the_task(
         "test_gradient_boosting_beats_the_baseline_on_curated_data",
     ):
         assert cases.get(name) == "Passed", sorted(cases)
-    assert re.search(r"Summary: .*summary\.md", done.stdout)
+    assert re.search(r"Summary: .*Databricks run \d+\.md", done.stdout)
 
     from mlflow import MlflowClient
 

@@ -129,6 +129,8 @@ def test_agent_gets_groups_issues_results_summary_and_variables(tmp_path: Path) 
     }
     assert by_title(Path(published.properties["resultfiles"]))["later"].outcome == "NotExecuted"
     [summary] = commands(out, "task.uploadsummary")
+    # The agent titles the summary's section with the file's name (TaskUploadSummaryCommand, Path.GetFileName).
+    assert Path(summary.data).name == "Databricks run 99.md"
     assert Path(summary.data).is_absolute() and "| bad | tests/bad | ❌ FAILED |" in Path(summary.data).read_text()
     variables = variables_of(out)
     assert variables["runId"] == "99" and variables["notebookOutput_ok_promote"] == "true"

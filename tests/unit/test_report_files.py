@@ -39,12 +39,14 @@ def test_no_test_cases_are_a_warning_without_it(tmp_path: Path) -> None:
 def test_the_console_folder_keeps_one_run(tmp_path: Path) -> None:
     files = [ResultFile("ok", "/Workspace/x/pytest.xml", PYTEST_XML)]
     (tmp_path / "notes.txt").write_text("mine")
-    earlier = tmp_path / "dbcicd-run-41-summary.md"
+    (tmp_path / "dbcicd-run-40-summary.md").write_text("a run before the summary was renamed")
+    earlier = tmp_path / "Databricks run 41.md"
     earlier.write_text("an earlier run")
+    (tmp_path / "Databricks run notes.md").write_text("mine")
     settings = ReportSettings(tmp_path, only_this_run=True)
     report = publish(outcome(task("ok", "SUCCESS"), result_files=files), settings, None, io.StringIO())
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        ["notes.txt", *(p.name for p in report.junit_files), "dbcicd-run-99-summary.md"]
+        ["notes.txt", "Databricks run notes.md", *(p.name for p in report.junit_files), "Databricks run 99.md"]
     )
 
 

@@ -2,7 +2,10 @@
 
 Files (in `ReportSettings.directory`): `dbcicd-run-<id>.xml` (one test case per task, plus a failed case per result
 file that could not be read), `dbcicd-run-<id>-<task>-<n>-<name>.xml` per JUnit file a notebook wrote (suites
-renamed `<task>.<suite>`), and `dbcicd-run-<id>-summary.md`.
+renamed `<task>.<suite>`), and `Databricks run <id>.md`, the summary: the agent titles its section of the run's
+summary page with the file's name (azure-pipelines-agent, src/Agent.Worker/TaskCommandExtension.cs,
+TaskUploadSummaryCommand: `Path.GetFileName(data)` as the attachment's name), so the name is what a reader sees; the
+run id keeps the summaries of different steps apart.
 
 In a pipeline (logging commands): a log group per task with its output and error, an issue per failure with the
 run page, `results.publish` of every JUnit file, `task.uploadsummary`, and every output variable with
@@ -146,7 +149,7 @@ def _build(outcome: Outcome, settings: ReportSettings) -> tuple[Report, Suite | 
         if settings.publish_test_results:
             report.junit_files = _write_junit(stem, suite, notebooks)
         settings.directory.mkdir(parents=True, exist_ok=True)
-        report.summary_file = Path(f"{stem}-summary.md").resolve()
+        report.summary_file = (settings.directory / summary_name(run.run_id)).resolve()
         report.summary_file.write_text(report.summary, encoding="utf-8")
     except OSError as err:
         # The run's verdict stands; results nobody can see are a failure of this step.
@@ -188,11 +191,22 @@ def _check_not_empty(notebooks: NotebookResults, fail: bool, warnings: list[str]
     notebooks.documents[:] = kept
 
 
+def summary_name(run_id: int | None) -> str:
+    """The summary's file name, which the agent shows as the title of its section (see the module's docstring)."""
+    return f"{SUMMARY_PREFIX}{run_id}.md"
+
+
+SUMMARY_PREFIX = "Databricks run "
+
+
 def _remove_earlier_runs(directory: Path) -> None:
     """Delete the files earlier runs wrote in `directory` (dbcicd's names only: nothing else is touched)."""
     if directory.is_dir():
         for earlier in directory.glob("dbcicd-run-*"):
             if earlier.is_file() and (earlier.suffix == ".xml" or earlier.name.endswith("-summary.md")):
+                earlier.unlink()
+        for earlier in directory.glob(f"{SUMMARY_PREFIX}*.md"):
+            if earlier.is_file() and earlier.name[len(SUMMARY_PREFIX) : -len(".md")].isdigit():
                 earlier.unlink()
 
 

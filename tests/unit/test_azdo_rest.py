@@ -283,3 +283,38 @@ def test_missing_client_package_names_the_extra(monkeypatch: pytest.MonkeyPatch)
     with pytest.raises(ConfigurationError, match=r'pip install "dbcicd\[azure-devops\]"'):
         asked = request("https://dev.azure.com/org/", publishAzureDevOps="true")
         rest_settings(asked, {"AZURE_DEVOPS_TOKEN": TOKEN})
+
+
+@pytest.mark.parametrize("provider", ["GitHub", "GitHubEnterprise", "Bitbucket"])
+def test_a_pull_request_outside_azure_repos_warns_and_comments_nowhere(
+    provider: str, azure_devops: FakeAzureDevOps, tmp_path: Path
+) -> None:
+    """For a GitHub or Bitbucket pull request System.PullRequest.PullRequestId is not the number and the repository
+    is not in Azure Repos: pullRequestComment warns once and the step's verdict is the run's alone."""
+    asked = request(azure_devops.url, pullRequestComment="true")
+    asked.variables.update({"Build.Repository.Provider": provider, "Build.Repository.ID": "org/repo"})
+    warnings: list[str] = []
+    options = parse_options(TaskRequest({"command": "cleanup", **asked.inputs}, {}, asked.variables), TASK_NAMES)
+    assert RestSettings.from_options(options, asked.variables, {"AZURE_DEVOPS_TOKEN": TOKEN}, warnings.append) is None
+    [warning] = warnings
+    assert f"Input 'pullRequestComment' is on, but this pull request is in a {provider} repository" in warning
+    assert "Azure Repos pull requests only" in warning
+
+    asked.inputs["publishAzureDevOps"] = "true"
+    options = parse_options(TaskRequest({"command": "cleanup", **asked.inputs}, {}, asked.variables), TASK_NAMES)
+    rest = RestSettings.from_options(options, asked.variables, {"AZURE_DEVOPS_TOKEN": TOKEN}, warnings.append)
+    assert rest is not None and rest.publish_test_run and not rest.comment_on_pull_request
+    run = jobs.Run.from_dict({"run_id": 43, "run_page_url": RUN_PAGE, "state": {"result_state": "SUCCESS"}})
+    run.tasks = [task("ok", "SUCCESS", 1.0)]
+    green = Outcome(command="test", success=True, message="Run 43 succeeded", run=run, base_folder=FOLDER)
+    result = publish(green, ReportSettings(tmp_path), None, io.StringIO(), rest)
+    assert result.success, result.message
+    assert azure_devops.calls("POST", "/org/proj/_apis/test/Runs"), "the test run is still published"
+    assert not azure_devops.calls("POST", "/statuses") and not azure_devops.calls("POST", "/threads")
+
+
+def test_an_azure_repos_pull_request_still_gets_its_comment(azure_devops: FakeAzureDevOps) -> None:
+    asked = request(azure_devops.url, pullRequestComment="true")
+    asked.variables["Build.Repository.Provider"] = "TfsGit"
+    rest = rest_settings(asked, {"AZURE_DEVOPS_TOKEN": TOKEN})
+    assert rest is not None and rest.comment_on_pull_request

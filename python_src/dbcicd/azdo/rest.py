@@ -8,6 +8,14 @@ under an agent no logging command can post to a pull request. So, when asked:
 - `pullRequestComment` (`--pull-request-comment`, off by default) on a pull-request build: a status on the pull
   request (succeeded/failed, linking the run page) and a comment thread holding the Markdown summary.
 
+Pull-request comments work for Azure Repos only (`Build.Repository.Provider` `TfsGit`). For a GitHub or Bitbucket
+pull request `System.PullRequest.PullRequestId` is the provider's own id, not the number (GitHub's number is in
+`System.PullRequest.PullRequestNumber`), and `Build.Repository.ID` names a repository outside Azure Repos ("The ID of
+the pull request ... System.PullRequest.PullRequestNumber: ... populated for pull requests from GitHub which have a
+different pull request ID and pull request number", learn.microsoft.com, azure/devops/pipelines/build/variables), so
+the Git API of Azure DevOps has no such pull request: such a build warns once and publishes no comment, instead of
+failing a step whose run succeeded.
+
 Where to: `System.CollectionUri`, `System.TeamProject`, `Build.BuildId`, `Build.Repository.ID` and
 `System.PullRequest.PullRequestId`, as pipeline variables (`--var`) or from the environment as the agent sets them.
 The token: `System.AccessToken`, else `AZURE_DEVOPS_TOKEN` or `SYSTEM_ACCESSTOKEN` from the environment; registered
@@ -21,7 +29,7 @@ from __future__ import annotations
 
 import importlib.util
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -51,6 +59,8 @@ TOKEN_ENVIRONMENT = ("AZURE_DEVOPS_TOKEN", "SYSTEM_ACCESSTOKEN")
 RESULTS_PER_REQUEST = 1_000
 # A pull request comment holds at most 150,000 characters (a guess from the web UI's limit); summaries are far shorter.
 MAX_COMMENT_CHARS = 150_000
+# Build.Repository.Provider of a repository in Azure Repos; others: GitHub, GitHubEnterprise, Bitbucket, Git, Svn.
+AZURE_REPOS_PROVIDER = "TfsGit"
 STATUS_CONTEXT = ("dbcicd", "databricks-run")  # genre, name: one status per pull request, replaced by each build
 _OUTCOMES = {FAILED: "Failed", SKIPPED: "NotExecuted"}
 
@@ -71,9 +81,14 @@ class RestSettings:
 
     @classmethod
     def from_options(
-        cls, options: Options, variables: Mapping[str, str], environ: Mapping[str, str]
+        cls,
+        options: Options,
+        variables: Mapping[str, str],
+        environ: Mapping[str, str],
+        warn: Callable[[str], None] | None = None,
     ) -> RestSettings | None:
-        """None when nothing is asked for; raises ConfigurationError naming what is missing (before any run)."""
+        """None when nothing is asked for; raises ConfigurationError naming what is missing (before any run).
+        `warn` gets what is asked for but cannot work here (a pull request outside Azure Repos)."""
 
         def value(name: str) -> str:
             return variable(variables, name) or environ.get(environment_name(name), "").strip()
@@ -81,6 +96,15 @@ class RestSettings:
         pull_request_id = value("System.PullRequest.PullRequestId")
         publish_test_run = options.publish_azure_devops
         comment = options.pull_request_comment and bool(pull_request_id)
+        provider = value("Build.Repository.Provider")
+        if comment and provider and provider != AZURE_REPOS_PROVIDER:
+            comment = False
+            if warn is not None:
+                warn(
+                    f"{options.names.input('pullRequestComment')} is on, but this pull request is in a {provider} "
+                    "repository (Build.Repository.Provider), not in Azure Repos: dbcicd can comment on Azure Repos "
+                    "pull requests only, so it posts no comment or status. The run's results are published as usual."
+                )
         if not (publish_test_run or comment):
             return None
         token = value("System.AccessToken") or next((environ[n] for n in TOKEN_ENVIRONMENT if environ.get(n)), "")

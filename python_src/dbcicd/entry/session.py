@@ -88,7 +88,7 @@ def run_session(request: TaskRequest, entry: Entry) -> Ending:
 
 def _run(request: TaskRequest, entry: Entry) -> Ending:
     options = parse_options(request, entry.names)
-    rest = RestSettings.from_options(options, request.variables, entry.environ)
+    rest = RestSettings.from_options(options, request.variables, entry.environ, warn=entry.output.warning)
     connection = resolve_connection(request.inputs, request.endpoints, request.variables, entry.environ)
     settings = ReportSettings.from_options(options, entry.report_directory, only_this_run=entry.writer is None)
     with Interrupts(on_repeat=lambda name: _acknowledge(entry.output, name)):

@@ -280,6 +280,6 @@ def test_unreachable_host_costs_the_probe_budget_only(monkeypatch: pytest.Monkey
         sock.bind(("127.0.0.1", 0))
         environ = {"DATABRICKS_HOST": f"http://127.0.0.1:{sock.getsockname()[1]}", "DATABRICKS_TOKEN": "dapi-x"}
         started = time.monotonic()
-        client = workspace_client({"retryTimeoutSeconds": "45"}, {}, {}, environ=environ)
+        client = workspace_client({}, {}, {}, environ=environ, retry_timeout=45)
     assert time.monotonic() - started < 5
     assert client.config.retry_timeout_seconds == 45

@@ -1,6 +1,6 @@
 """How long a `test` step takes to fail clearly when its first call cannot succeed, and how many warnings it prints.
 
-Kinds: a rejected token (the local workspace answers 401), and a workspace URL that leads nowhere — a closed port on
+Kinds: a rejected token (the local workspace answers 403 "Invalid access token.", as real workspaces do), and a workspace URL that leads nowhere — a closed port on
 127.0.0.1, a name that cannot resolve (`nonexistent.invalid`), TLS to the local workspace's plain-HTTP port, and
 that port without a scheme (https:// assumed). Each runs through the CLI (`python -m dbcicd test`) and through the
 packaged task as the agent runs it (the VSIX in dist/, `npm run package`). Only loopback and `.invalid` are used.
@@ -58,7 +58,7 @@ class Outcome:
 def kinds(workspace_host: str, closed_port: int) -> list[Kind]:
     port = workspace_host.rsplit(":", 1)[1]
     return [
-        Kind("wrong token (401)", workspace_host, False, TOKEN_TARGET_S),
+        Kind("wrong token (403)", workspace_host, False, TOKEN_TARGET_S),
         Kind("closed port", f"https://127.0.0.1:{closed_port}", True, HOST_TARGET_S),
         Kind("unresolvable name", "https://nonexistent.invalid", True, HOST_TARGET_S),
         Kind("TLS to a plain-HTTP port", f"https://127.0.0.1:{port}", True, HOST_TARGET_S),

@@ -1,9 +1,10 @@
 """How long a `test` step takes to fail clearly when its first call cannot succeed, and how many warnings it prints.
 
-Kinds: a rejected token (the local workspace answers 403 "Invalid access token.", as real workspaces do), and a workspace URL that leads nowhere — a closed port on
-127.0.0.1, a name that cannot resolve (`nonexistent.invalid`), TLS to the local workspace's plain-HTTP port, and
-that port without a scheme (https:// assumed). Each runs through the CLI (`python -m dbcicd test`) and through the
-packaged task as the agent runs it (the VSIX in dist/, `npm run package`). Only loopback and `.invalid` are used.
+Kinds: a rejected token (the local workspace answers 403 "Invalid access token.", as real workspaces do), and a
+workspace URL that leads nowhere — a closed port on 127.0.0.1, a name that cannot resolve (`nonexistent.invalid`),
+TLS to the local workspace's plain-HTTP port, and that port without a scheme (https:// assumed). Each runs through
+the CLI (`python -m dbcicd test`) and through the packaged task as the agent runs it (the VSIX in dist/,
+`npm run package`). Only loopback and `.invalid` are used.
 
 Time is wall time from process start to exit; the target is 3 s for a rejected token, 15 s for a wrong host. The
 CLI's start-up (Python and dbcicd's imports, which are most of a rejected token's time) is shown on its own.

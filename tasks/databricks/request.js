@@ -33,6 +33,7 @@ const PIPELINE_VARIABLES = [
   'System.CollectionUri',
   'System.TeamProject',
   'Build.Repository.ID',
+  'Build.Repository.Provider', // pull-request comments only for TfsGit
   'System.OidcRequestUri',
   'System.TeamFoundationCollectionUri',
   'System.TeamProjectId',

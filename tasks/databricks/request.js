@@ -2,13 +2,18 @@
 'use strict';
 /**
  * The request document the Python core reads from stdin: every input task.json declares, the chosen service
- * connections, and the pipeline variables the core needs —
- * `{"inputs": {name: string}, "endpoints": {input name: {id, url, scheme, parameters, data}}, "variables": {...}}`.
+ * connections, the pipeline variables the core needs, and the agent's proxy and certificate settings —
+ * `{"inputs": {name: string}, "endpoints": {input name: {id, url, scheme, parameters, data}}, "variables": {...},
+ *   "network": {proxyUrl, proxyUsername, proxyPassword, proxyBypass: [regex], caInfo}}` (`network` holds only what the
+ * agent set; it is `{}` on an agent without a proxy or CA certificate).
  *
  * Secrets travel only in this document: importing the task library moves INPUT_*, ENDPOINT_AUTH_* and SECRET_*
  * out of the environment, so a child process would not see them, and argv or files can be read by others.
  * Nothing here logs a secret: authorizations are read whole with getEndpointAuthorization (which logs only whether
  * one exists), never with getEndpointAuthorizationParameter or getVariable, which write values to debug lines.
+ * The one exception is Agent.ProxyPassword, which getHttpProxyConfiguration reads with getVariable: the agent set it
+ * as a secret variable, so it masks that line, and the task library already read it so on import
+ * (_exposeProxySettings in its internal.ts); it is announced as a secret as well.
  */
 const { visibleValues } = require('./manifest');
 
@@ -63,13 +68,18 @@ const UNEXPANDED = /^\$\([A-Za-z0-9_.]+\)$/;
  * @typedef {{id: string, url: string, scheme: string, parameters: Record<string, string>,
  *   data: Record<string, string>}} Endpoint
  * @typedef {{inputs: Record<string, string>, endpoints: Record<string, Endpoint>,
- *   variables: Record<string, string>}} RequestDocument
+ *   variables: Record<string, string>, network: Network}} RequestDocument
+ * @typedef {{proxyUrl?: string, proxyUsername?: string, proxyPassword?: string, proxyBypass?: string[],
+ *   caInfo?: string}} Network
  * @typedef {{getInput(name: string, required?: boolean): string | undefined,
  *   getVariable(name: string): string | undefined,
  *   getEndpointUrl(id: string, optional: boolean): string | undefined,
  *   getEndpointAuthorization(id: string, optional: boolean):
  *     {scheme?: string, parameters?: Record<string, string>} | undefined,
  *   getEndpointDataParameter(id: string, key: string, optional: boolean): string | undefined,
+ *   getHttpProxyConfiguration(requestUrl?: string): {proxyUrl: string, proxyUsername?: string,
+ *     proxyPassword?: string, proxyBypassHosts: string[]} | null,
+ *   getHttpCertConfiguration(): {caFile?: string, certFile?: string} | null,
  *   loc(key: string, ...args: unknown[]): string}} TaskLib
  */
 
@@ -86,6 +96,8 @@ const UNEXPANDED = /^\$\([A-Za-z0-9_.]+\)$/;
 function readRequest(tl, manifest, env = process.env, announce = () => undefined) {
   const variables = readVariables(tl, env);
   secretLines([variables['System.AccessToken'] || '']).forEach(announce);
+  const network = readNetwork(tl);
+  secretLines([network.proxyPassword || '']).forEach(announce);
   const notices = [];
   const visible = visibleValues(manifest, (name) => (tl.getInput(name, false) || '').trim());
   for (const { name, rule } of visible.ignored) {
@@ -108,7 +120,7 @@ function readRequest(tl, manifest, env = process.env, announce = () => undefined
       secretLines(endpointSecrets(endpoints[input.name])).forEach(announce);
     }
   }
-  return { document: { inputs: values, endpoints, variables }, notices };
+  return { document: { inputs: values, endpoints, variables, network }, notices };
 }
 
 /** @param {TaskLib} tl @param {string} inputName @param {string} id @returns {Endpoint} */
@@ -157,6 +169,36 @@ function readVariables(tl, env) {
     variables['System.AccessToken'] = token;
   }
   return variables;
+}
+
+/**
+ * The agent's proxy (Agent.ProxyUrl, Agent.ProxyUsername, the secret Agent.ProxyPassword and Agent.ProxyBypassList,
+ * a JSON array of regular expressions) and its CA certificate (Agent.CAInfo), read with the task library's own
+ * helpers, as Microsoft's tasks read them: getHttpProxyConfiguration without a URL returns the whole configuration,
+ * bypass list included (azure-pipelines-task-lib node/task.ts). The agent sets these variables only when it was
+ * configured with --proxyurl / --sslcacert (azure-pipelines-agent ExecutionContext.cs, "Proxy variables").
+ * Client certificates (Agent.ClientCert*) are not passed: the core's HTTP client has no setting for them.
+ * @param {TaskLib} tl @returns {Network}
+ */
+function readNetwork(tl) {
+  /** @type {Network} */
+  const network = {};
+  const proxy = tl.getHttpProxyConfiguration();
+  if (proxy) {
+    network.proxyUrl = proxy.proxyUrl;
+    if (proxy.proxyUsername) {
+      network.proxyUsername = proxy.proxyUsername;
+    }
+    if (proxy.proxyPassword) {
+      network.proxyPassword = proxy.proxyPassword;
+    }
+    network.proxyBypass = (proxy.proxyBypassHosts || []).map(String);
+  }
+  const certificates = tl.getHttpCertConfiguration();
+  if (certificates?.caFile) {
+    network.caInfo = certificates.caFile;
+  }
+  return network;
 }
 
 /** @param {Endpoint} endpoint @returns {string[]} the values of its authorization parameters that are secrets */

@@ -26,6 +26,20 @@ function agent({ inputs = {}, endpoints = {}, variables = {} }) {
     getEndpointUrl: (id) => all[id]?.url,
     getEndpointAuthorization: (id) => all[id]?.auth,
     getEndpointDataParameter: (id, key) => all[id]?.data?.[key],
+    // As task-lib's own (node/task.ts): the Agent.* variables, the bypass list parsed from JSON.
+    getHttpProxyConfiguration: () =>
+      variables['Agent.ProxyUrl']
+        ? {
+            proxyUrl: variables['Agent.ProxyUrl'],
+            proxyUsername: variables['Agent.ProxyUsername'],
+            proxyPassword: variables['Agent.ProxyPassword'],
+            proxyBypassHosts: JSON.parse(variables['Agent.ProxyBypassList'] || '[]'),
+          }
+        : null,
+    getHttpCertConfiguration: () =>
+      variables['Agent.CAInfo'] || variables['Agent.ClientCert']
+        ? { caFile: variables['Agent.CAInfo'], certFile: variables['Agent.ClientCert'] }
+        : null,
     loc: (key, ...args) => [key, ...args].join(' '),
   };
 }
@@ -173,5 +187,35 @@ describe('readRequest announcing secrets', () => {
       events.filter((event) => event.startsWith('secret')),
       [`secret ${TOKEN}`, 'secret first-key-line', 'secret second-key-line'],
     );
+  });
+});
+
+describe('readRequest network settings', () => {
+  it('passes no network part on an agent without a proxy or CA certificate', () => {
+    const { document } = readRequest(agent({ inputs: { command: 'cleanup' } }), TASK_JSON, {});
+    assert.deepEqual(document.network, {});
+  });
+
+  it("passes the agent's proxy, its bypass list and CA certificate, announcing the proxy password", () => {
+    const variables = {
+      'Agent.ProxyUrl': 'http://proxy.example:8888',
+      'Agent.ProxyUsername': 'builder',
+      'Agent.ProxyPassword': 'proxy-password-0001',
+      'Agent.ProxyBypassList': JSON.stringify(['adb-1\\.azuredatabricks\\.net', '.*\\.internal']),
+      'Agent.CAInfo': '/agent/ca.pem',
+      'Agent.ClientCert': '/agent/client.pem',
+    };
+    const announced = [];
+    const { document } = readRequest(agent({ inputs: { command: 'cleanup' }, variables }), TASK_JSON, {}, (s) =>
+      announced.push(s),
+    );
+    assert.deepEqual(document.network, {
+      proxyUrl: 'http://proxy.example:8888',
+      proxyUsername: 'builder',
+      proxyPassword: 'proxy-password-0001',
+      proxyBypass: ['adb-1\\.azuredatabricks\\.net', '.*\\.internal'],
+      caInfo: '/agent/ca.pem',
+    });
+    assert.ok(announced.includes('proxy-password-0001'));
   });
 });

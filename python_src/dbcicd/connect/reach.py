@@ -17,6 +17,7 @@ never affected: the SDK retries them on their Retry-After before consulting `_is
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -84,6 +85,8 @@ def failed_to_connect(err: BaseException) -> str | None:
     if isinstance(err, requests.exceptions.SSLError):
         if "WRONG_VERSION_NUMBER" in str(err):
             return "the port answers plain HTTP, not HTTPS (TLS handshake failed: WRONG_VERSION_NUMBER)"
+        if "CERTIFICATE_VERIFY_FAILED" in str(err):
+            return untrusted_certificate(err)
         return f"the TLS handshake failed ({_innermost(err)})"
     if not isinstance(err, requests.ConnectionError):
         return None
@@ -95,6 +98,19 @@ def failed_to_connect(err: BaseException) -> str | None:
     if isinstance(reason, ConnectTimeoutError):
         return "opening the connection timed out"
     return None  # reset, dropped or timed out after the request went out: the host was reached
+
+
+def untrusted_certificate(err: BaseException) -> str:
+    """Why a certificate was refused, and what makes it trusted: the agent's CA certificate (its --sslcacert, which
+    gives the task Agent.CAInfo), or REQUESTS_CA_BUNDLE on the command line (connect/network.py)."""
+    found = re.search(r"certificate verify failed: ([^(')]+)", str(err))
+    detail = found[1].strip() if found else "certificate verify failed"
+    return (
+        f"its TLS certificate is not trusted ({detail}). If this agent reaches it through a TLS-inspecting proxy, or "
+        "its certificate comes from a private certificate authority, configure the agent with that authority's "
+        "certificate (./config.sh --sslcacert <file>, which gives the task Agent.CAInfo); outside a pipeline, set "
+        "REQUESTS_CA_BUNDLE to a file holding it"
+    )
 
 
 def _cause_to_connect(err: BaseException | None) -> str | None:

@@ -18,7 +18,9 @@ from typing import Any, TextIO
 
 from ..azdo.logging_commands import CommandWriter
 from ..azdo.rest import RestSettings
-from ..connect.auth import connect, resolve_connection
+from ..connect import network
+from ..connect.auth import Connection, connect, resolve_connection
+from ..connect.workload_identity import DEFAULT_ENTRA_AUTHORITY
 from ..errors import EXIT_FAILED, EXIT_INTERNAL, EXIT_OK, Cancelled, DbcicdError
 from ..options.names import Names
 from ..options.parse import parse_options
@@ -62,6 +64,8 @@ class Ending:
 def register_request_secrets(request: TaskRequest) -> None:
     """Register every credential in the request before anything is printed."""
     register_secret(request.variables.get("System.AccessToken"))
+    password = request.network.get("proxyPassword")
+    register_secret(password if isinstance(password, str) else None)
     for endpoint in request.endpoints.values():
         parameters: Mapping[str, Any] = endpoint.get("parameters") or {}
         for name, value in parameters.items():
@@ -90,6 +94,10 @@ def _run(request: TaskRequest, entry: Entry) -> Ending:
     options = parse_options(request, entry.names)
     rest = RestSettings.from_options(options, request.variables, entry.environ, warn=entry.output.warning)
     connection = resolve_connection(request.inputs, request.endpoints, request.variables, entry.environ)
+    # The agent's proxy and CA certificate, for every call from here on (connect/network.py)
+    proxy_and_ca = network.NetworkSettings.from_document(request.network)
+    temp = request.variables.get("Agent.TempDirectory", "")
+    network.apply(proxy_and_ca, _called_urls(request, connection, entry), temp)
     settings = ReportSettings.from_options(options, entry.report_directory, only_this_run=entry.writer is None)
     with Interrupts(on_repeat=lambda name: _acknowledge(entry.output, name)):
         try:
@@ -103,6 +111,22 @@ def _run(request: TaskRequest, entry: Entry) -> Ending:
     entry.output.close()  # the live table, if any, ends before the report is printed
     report = publish(outcome, settings, entry.writer, entry.stdout, rest)
     return Ending(EXIT_OK if report.success else EXIT_FAILED, report.message, True, report.variables)
+
+
+def _called_urls(request: TaskRequest, connection: Connection, entry: Entry) -> list[str]:
+    """The URLs of the hosts the step may call, for the proxy bypass list: the workspace, every connection's URL
+    and authority, Azure DevOps (ID tokens, the REST API)."""
+    urls = [
+        str(connection.settings.get("host") or ""),
+        entry.environ.get("DATABRICKS_HOST", ""),
+        DEFAULT_ENTRA_AUTHORITY,
+    ]
+    for endpoint in request.endpoints.values():
+        urls.append(str(endpoint.get("url") or ""))
+        urls.extend(str(value) for value in (endpoint.get("data") or {}).values())
+    names = ("System.OidcRequestUri", "System.CollectionUri", "System.TeamFoundationCollectionUri")
+    urls.extend(request.variables.get(name, "") for name in names)
+    return urls
 
 
 def _acknowledge(output: Output, signal_name: str) -> None:

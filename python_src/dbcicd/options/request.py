@@ -1,8 +1,10 @@
 """The request document: task inputs, service connections and pipeline variables, validated in one place.
 
 `{"inputs": {<task input name>: <string>}, "endpoints": {<input name>: {"url", "scheme", "parameters"}},
-"variables": {<pipeline variable name>: <value>}}` — what the Node entry point writes to stdin, and what the CLI
-builds from its flags. Input names are task.json's; values are strings, as the agent hands them over.
+"variables": {<pipeline variable name>: <value>}, "network": {"proxyUrl", "proxyUsername", "proxyPassword",
+"proxyBypass": [<regex>], "caInfo"}}` — what the Node entry point writes to stdin, and what the CLI builds from its
+flags. Input names are task.json's; values are strings, as the agent hands them over. `network` holds the agent's
+proxy and CA certificate (dbcicd.connect.network); the CLI leaves it empty.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ class TaskRequest:
     inputs: Mapping[str, str]
     endpoints: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     variables: Mapping[str, str] = field(default_factory=dict)
+    network: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, text: str) -> TaskRequest:
@@ -34,14 +37,14 @@ class TaskRequest:
         if not isinstance(doc, dict):
             raise ConfigurationError("The request document must be a JSON object with 'inputs'")
         parts: dict[str, dict[str, Any]] = {}
-        for name in ("inputs", "endpoints", "variables"):
+        for name in ("inputs", "endpoints", "variables", "network"):
             value = doc.get(name) or {}
             if not isinstance(value, dict):
                 raise ConfigurationError(f"The request document's '{name}' must be an object")
             parts[name] = value
         inputs = {str(k): "" if v is None else str(v) for k, v in parts["inputs"].items()}
         variables = {str(k): "" if v is None else str(v) for k, v in parts["variables"].items()}
-        return cls(inputs, parts["endpoints"], variables)
+        return cls(inputs, parts["endpoints"], variables, parts["network"])
 
     def text(self, name: str, default: str = "") -> str:
         """The input's value, stripped; `default` when empty. Only inputs declared in options/names.py are read."""

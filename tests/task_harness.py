@@ -21,6 +21,7 @@ from dbcicd.localworkspace import LocalWorkspaceServer
 from localagent import (  # noqa: F401 (cancel, interrupt: tests import them from here)
     SYSTEM_CONNECTION,
     AgentCommand,
+    AgentNetwork,
     AgentSettings,
     PackagedTask,
     ServiceConnection,
@@ -139,6 +140,7 @@ class Agent:
     tools: Path
     work: Path
     settings: AgentSettings = field(default_factory=AgentSettings)
+    network: AgentNetwork = field(default_factory=AgentNetwork)  # the agent's proxy and CA certificate
     access_token: str = field(default_factory=lambda: "azdo-access-" + uuid.uuid4().hex)
     build_id: str = field(default_factory=lambda: str(uuid.uuid4().int % 10**8))
 
@@ -173,12 +175,18 @@ class Agent:
         if connections is None:
             connections = {} if "connectionType" in inputs else {"databricksConnection": self.connection}
         base = base_environment([bin_dir], self.work)
-        env = self.task.environment(inputs, connections, self.variables(variables or {}), self.access_token, base)
+        public, secret = self.network.variables()
+        job = self.variables({**public, **(variables or {})})
+        env = self.task.environment(inputs, connections, job, self.access_token, base, secret)
         command = self.task.command_line(self.node, self.settings)
         process = start(command, env, self.sources)
         system = ServiceConnection(SYSTEM_CONNECTION, "", "OAuth", {"AccessToken": self.access_token})
         # The agent masks the job's secret variables and the secret parameters of every endpoint (Worker.cs).
-        secrets = [self.access_token, *(s for c in [system, *connections.values()] for s in c.secrets)]
+        secrets = [
+            self.access_token,
+            *secret.values(),
+            *(s for c in [system, *connections.values()] for s in c.secrets),
+        ]
         _STEPS[process] = _Step(command, secrets)
         return process
 

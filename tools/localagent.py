@@ -206,6 +206,40 @@ def select_handler(execution: Mapping[str, Any], agent: AgentSettings) -> tuple[
 
 
 @dataclass(frozen=True)
+class AgentNetwork:
+    """How the agent was configured to reach the network: `./config.sh --proxyurl --proxyusername --proxypassword`,
+    a `.proxybypass` file (one regular expression a line) and `--sslcacert`. The agent hands them to every task as
+    variables (ExecutionContext.cs, "Proxy variables" and "Certificate variables"): Agent.ProxyUrl,
+    Agent.ProxyUsername, Agent.ProxyPassword as a secret variable, Agent.ProxyBypassList as a JSON array (only when
+    not empty; JsonUtility.ToString of the list, VstsAgentWebProxy.LoadProxyBypassList), Agent.UseBasicAuthForProxy,
+    and Agent.CAInfo; it sets no HTTPS_PROXY. Not modelled: client certificates, --sslskipcertvalidation, and
+    NO_PROXY of the agent's own environment, which it adds to the bypass list with its dots escaped."""
+
+    proxy_url: str = ""
+    proxy_username: str = ""
+    proxy_password: str = ""
+    proxy_bypass: tuple[str, ...] = ()
+    ca_info: str = ""
+
+    def variables(self) -> tuple[dict[str, str], dict[str, str]]:
+        """(public, secret) variables, by name, as the agent sets them for the job."""
+        public: dict[str, str] = {}
+        secret: dict[str, str] = {}
+        if self.proxy_url:
+            public["Agent.ProxyUrl"] = self.proxy_url
+            if self.proxy_username:
+                public["Agent.ProxyUsername"] = self.proxy_username
+            if self.proxy_password:
+                secret["Agent.ProxyPassword"] = self.proxy_password
+            if self.proxy_bypass:
+                public["Agent.ProxyBypassList"] = json.dumps(list(self.proxy_bypass))
+            public["Agent.UseBasicAuthForProxy"] = "False"
+        if self.ca_info:
+            public["Agent.CAInfo"] = self.ca_info
+        return public, secret
+
+
+@dataclass(frozen=True)
 class ServiceConnection:
     """A service connection as the agent hands it to a task."""
 
@@ -277,16 +311,21 @@ class PackagedTask:
         variables: Mapping[str, str],
         access_token: str,
         base: Mapping[str, str],
+        secret_variables: Mapping[str, str] | None = None,
     ) -> dict[str, str]:
         """The task's environment: `base` plus inputs (defaults filled in, macros expanded), the connections the
-        inputs name (input name -> connection) and the variables, as the agent sets them."""
+        inputs name (input name -> connection) and the variables, as the agent sets them: public ones under their
+        environment names, secret ones (System.AccessToken, `secret_variables`) as SECRET_<NAME>, each kind listed
+        in VSTS_PUBLIC_VARIABLES / VSTS_SECRET_VARIABLES (Handler.cs AddVariablesToEnvironment)."""
         env = dict(base)
         for name, value in variables.items():
             env[environment_name(name)] = value
         env["TF_BUILD"] = "True"
         env["VSTS_PUBLIC_VARIABLES"] = json.dumps(sorted(variables))
-        env["VSTS_SECRET_VARIABLES"] = json.dumps(["System.AccessToken"])
-        env["SECRET_SYSTEM_ACCESSTOKEN"] = access_token
+        secrets = {"System.AccessToken": access_token, **(secret_variables or {})}
+        env["VSTS_SECRET_VARIABLES"] = json.dumps(list(secrets))
+        for name, value in secrets.items():
+            env[f"SECRET_{environment_name(name)}"] = value
         system = ServiceConnection(SYSTEM_CONNECTION, "", "OAuth", {"AccessToken": access_token})
         env.update(system.environment())
         for declared in self.manifest["inputs"]:

@@ -11,6 +11,7 @@ import contextlib
 import json
 import shutil
 import socket
+import ssl
 import sys
 import tempfile
 import threading
@@ -41,7 +42,7 @@ class _DropConnection(Exception):
 
 
 class LocalWorkspaceServer:
-    """A local workspace served over HTTP on 127.0.0.1.
+    """A local workspace served over HTTP (or HTTPS, given an `ssl_context`) on 127.0.0.1.
 
     `token`, `workspace`, `faults`, `calls` and `oauth` are those of the default tenant; `new_tenant()` makes an
     isolated one with a token of its own (tenants.py).
@@ -53,13 +54,21 @@ class LocalWorkspaceServer:
         port: int = 0,
         token: str | None = None,
         faults: Iterable[FaultRule] = (),
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
+        """`ssl_context` (a server-side context holding the certificate chain) serves HTTPS instead of HTTP."""
         self._owns_root = root is None
         self.root = Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="dbcicd-local-"))
         self._httpd = _HTTPServer(("127.0.0.1", port), _Handler)
         self._httpd.app = self
+        if ssl_context is not None:
+            # The handshake happens in the request's own thread, on its first read, so a client that refuses the
+            # certificate does not hold up accepting others.
+            self._httpd.socket = ssl_context.wrap_socket(
+                self._httpd.socket, server_side=True, do_handshake_on_connect=False
+            )
         self.port = self._httpd.server_address[1]
-        self.host = f"http://127.0.0.1:{self.port}"
+        self.host = f"{'https' if ssl_context else 'http'}://127.0.0.1:{self.port}"
         self.oidc = OAuth(self.host)
         self.public_router: Router = build_public_router(self.oidc)
         self.tenants = Tenants(self.root, self.host, self.oidc, token or new_token(), list(faults))
@@ -158,9 +167,10 @@ class _HTTPServer(ThreadingHTTPServer):
     app: LocalWorkspaceServer
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client hanging up mid-request is routine (timeouts, cancelled pipelines): not worth a trace.
+        # A client hanging up mid-request is routine (timeouts, cancelled pipelines, a refused certificate): not
+        # worth a trace.
         exc = sys.exc_info()[1]
-        if not isinstance(exc, (ConnectionError, TimeoutError)):
+        if not isinstance(exc, (ConnectionError, TimeoutError, ssl.SSLError)):
             super().handle_error(request, client_address)
 
 

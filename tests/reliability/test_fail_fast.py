@@ -33,7 +33,7 @@ MAX_HOST_WARNINGS = 3  # the probe's retries while the host had its few seconds 
 WRONG_TOKEN = "dapi-not-the-token-0000"
 GIT_URL = "https://github.com/example/project"
 SHA = "0123456789abcdef0123456789abcdef01234567"
-CREDENTIALS_REFUSED = r"did not accept the credentials of .*\(40[13] "
+CREDENTIALS_REFUSED = r"did not accept the credentials of .*\(40[13][: ]"
 CHECK_URL = r"Check the workspace URL \(({source})\) and that this agent can reach it"
 CLEANUP_CALLS = ("GET /api/2.0/workspace/get-status", "DELETE /api/2.0/repos/")  # looking for the folder, deleting it
 

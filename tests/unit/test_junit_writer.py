@@ -77,8 +77,23 @@ def test_utf8_kept_and_illegal_characters_removed(tmp_path: Path) -> None:
     assert path.read_bytes().startswith(b"<?xml version='1.0' encoding='utf-8'?>")
     result = by_title(path)["naïve ✓"]
     assert result.test_file == "tests/ünï"
-    assert result.error_message == "bad byte[31m"
+    assert result.error_message == "bad byte"
     assert result.stack_trace == "trace end"
+
+
+def test_terminal_colours_of_a_notebook_traceback_are_removed(tmp_path: Path) -> None:
+    """IPython colours the traces Databricks returns as error_trace: the colour codes go, whole, the text stays."""
+    trace = (
+        "\x1b[0;31m---------------------------------------------------------------------------\x1b[0m\n"
+        "\x1b[0;31mValueError\x1b[0m                                Traceback (most recent call last)\n"
+        "File \x1b[0;32m<command-1>:3\x1b[0m\n"
+        "\x1b[1;32m----> 3\x1b[0m \x1b[38;5;28;01mraise\x1b[39;00m ValueError(\x1b[38;5;124m'boom'\x1b[39m)\n"
+    )
+    path = write(tmp_path, Case("t", "c", 0, FAILED, "\x1b[0;31mValueError\x1b[0m: boom", trace))
+    result = by_title(path)["t"]
+    assert result.error_message == "ValueError: boom"
+    assert "[0;" not in result.stack_trace and "[38;5" not in result.stack_trace
+    assert "----> 3 raise ValueError('boom')" in result.stack_trace
 
 
 def test_long_texts_are_cut_with_a_marker_keeping_the_end(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from dbcicd.errors import ConfigurationError
 from dbcicd.steps.gitfolders import check_folder_path, check_temp_parent, provider_for, public_url, same_repository
-from dbcicd.steps.notebooks import glob_to_regex, split_patterns
+from dbcicd.steps.notebooks import glob_to_regex, notebook_path, split_patterns
 from dbcicd.steps.runs import Compute, parse_parameters, task_keys
 
 
@@ -95,3 +95,20 @@ def test_urls_without_credentials() -> None:
     assert public_url("https://user:secret@dev.azure.com/o/p/_git/r") == "https://dev.azure.com/o/p/_git/r"
     assert same_repository("https://GitHub.com/o/r.git", "https://github.com/o/r/")
     assert not same_repository("https://github.com/o/r", "https://github.com/o/other")
+
+
+@pytest.mark.parametrize(
+    ("given", "path"),
+    [
+        ("tests/test_x", "tests/test_x"),
+        ("./tests/test_x.py", "tests/test_x"),
+        ("jobs/report.SQL", "jobs/report"),
+        ("jobs/etl.scala", "jobs/etl"),
+        ("nb/analysis.r", "nb/analysis"),
+        ("nb/explore.ipynb", "nb/explore"),
+        ("data/v1.2/load", "data/v1.2/load"),
+    ],
+)
+def test_notebook_paths_lose_the_same_extensions_in_a_git_folder_and_at_a_commit(given: str, path: str) -> None:
+    """One rule for both: a run at a commit (git_source) had kept .sql, .scala and .r, and failed to find them."""
+    assert notebook_path(given) == path

@@ -32,6 +32,12 @@ MAX_TEXT_CHARS = 64_000
 CUT_MARKER = "\n[... {count} characters cut ...]\n"
 
 _ILLEGAL_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# Terminal escape sequences (ECMA-48): CSI `ESC [ ... final`, OSC `ESC ] ... BEL|ST`, `ESC ( B`-like designations
+# and two-character `ESC Fe`. IPython colours the tracebacks a notebook raises, and Databricks hands them on as they
+# are in runs/get-output's `error_trace` (databricks/dbt-databricks#434 strips them from it for its logs;
+# databrickslabs/dbx#590 shows them in the run page): removing only the ESC, as an XML-illegal character, would leave
+# `[0;31m` in every line.
+_ANSI_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[ -/]+[0-~]|[@-Z\\-_])")
 _TEXT_LIMITS = {"failure": MAX_TEXT_CHARS, "error": MAX_TEXT_CHARS, "skipped": MAX_MESSAGE_CHARS}
 _TEXT_LIMITS.update({"system-out": MAX_TEXT_CHARS, "system-err": MAX_TEXT_CHARS})
 _ATTRIBUTE_LIMITS = {"name": MAX_NAME_CHARS, "classname": MAX_NAME_CHARS, "message": MAX_MESSAGE_CHARS}
@@ -82,8 +88,8 @@ class Suite:
 
 
 def clean(text: str) -> str:
-    """`text` without the characters XML 1.0 cannot hold."""
-    return _ILLEGAL_XML.sub("", text)
+    """`text` without terminal colour codes and the characters XML 1.0 cannot hold."""
+    return _ILLEGAL_XML.sub("", _ANSI_ESCAPE.sub("", text))
 
 
 def safe_text(text: str, limit: int) -> str:

@@ -27,7 +27,7 @@ from ..results.collect import ResultFile, collect
 from ..results.junit import MAX_MESSAGE_CHARS, safe_text
 from .gitfolders import GitFolder, GitFolders, public_url
 from .leftovers import find_leftovers, remove
-from .notebooks import resolve
+from .notebooks import notebook_path, resolve
 from .ownership import RunOwner
 from .runs import NotebookRun, find_job, run_job, submit
 from .teardown import CLEANUP_BUDGET_S, InFlight, NothingMade, Teardown, cleanup_client
@@ -209,11 +209,7 @@ def _run_at_commit(ctx: Context) -> Outcome:
         source.git_tag = git.ref.name
     else:
         source.git_branch = git.ref.name
-    paths = [
-        n.removeprefix("./").rsplit(".", 1)[0] if n.endswith((".py", ".ipynb")) else n.removeprefix("./")
-        for n in ctx.options.notebooks
-    ]
-    spec = _notebook_run(ctx, "", paths)
+    spec = _notebook_run(ctx, "", [notebook_path(n) for n in ctx.options.notebooks])
     spec.git_source = source
     at = git.expected_commit[:12] if git.expected_commit else git.ref
     ctx.output.info(f"Running from {public_url(git.url)} at {at} (no Git folder)")

@@ -53,7 +53,9 @@ def glob_to_regex(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(out) + "$")
 
 
-def _clean(pattern: str) -> str:
+def notebook_path(pattern: str) -> str:
+    """A `notebooks` entry as a workspace or repository path names the notebook: no leading `./`, no extension
+    (Databricks addresses notebooks without one, in a Git folder and in `git_source` alike)."""
     pattern = pattern.strip()
     while pattern.startswith("./"):
         pattern = pattern[2:]
@@ -65,7 +67,7 @@ def _clean(pattern: str) -> str:
 
 def check_relative(pattern: str, what: str = "notebooks") -> None:
     """A `notebooks` entry must stay inside the Git folder: checked before anything is made, and again on use."""
-    pattern = _clean(pattern)
+    pattern = notebook_path(pattern)
     if pattern.startswith("/") or ".." in pattern.split("/"):
         raise ConfigurationError(
             f"{what} entry '{pattern}' must be relative to the Git folder, without '..' (e.g. tests/test_*)"
@@ -80,7 +82,7 @@ def resolve(client: WorkspaceClient, folder: str, patterns: Iterable[str]) -> li
     chosen: list[str] = []
     listing: list[str] | None = None
     for raw in patterns:
-        pattern = _clean(raw)
+        pattern = notebook_path(raw)
         check_relative(pattern)
         if not _GLOB_CHARS.search(pattern):
             path = posixpath.join(folder, pattern)

@@ -101,7 +101,8 @@ def _add_git(p: argparse.ArgumentParser, folder: bool = False) -> None:
             action="append",
             default=[],
             metavar="PATTERN",
-            help="cone pattern to check out (repeatable); only when the folder is created",
+            help="folder to check out, with everything under it (a cone pattern; repeatable); only when the folder "
+            "is created",
         )
 
 

@@ -9,8 +9,10 @@ import urllib.request
 import pytest
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import NotFound, PermissionDenied
+from databricks.sdk.service import jobs
 
 from dbcicd.localworkspace import FaultRule, LocalWorkspaceServer, Tenant
+from dbcicd.localworkspace.services.compute import ACCOUNT_ID, WORKSPACE_ID
 
 
 def raw(
@@ -63,9 +65,28 @@ def test_wrong_token_raises_permission_denied(local_workspace: LocalWorkspaceSer
 
 
 def test_discovery_needs_no_token(local_workspace: LocalWorkspaceServer) -> None:
-    """The SDK probes /.well-known/databricks-config before it authenticates."""
+    """The SDK probes /.well-known/databricks-config before it authenticates; it names the workspace and account."""
     status, _, body = raw(local_workspace, "GET", "/.well-known/databricks-config", token=None)
-    assert (status, body) == (200, {"oidc_endpoint": f"{local_workspace.host}/oidc"})
+    assert status == 200
+    assert body == {
+        "oidc_endpoint": f"{local_workspace.host}/oidc",
+        "account_id": ACCOUNT_ID,
+        "workspace_id": str(WORKSPACE_ID),
+    }
+
+
+def test_one_workspace_id_everywhere(local_workspace: LocalWorkspaceServer, client: WorkspaceClient) -> None:
+    """Host metadata, SCIM Me's X-Databricks-Org-Id and the `?o=` of run pages agree, as on a real workspace."""
+    _, headers, _ = raw(local_workspace, "GET", "/api/2.0/preview/scim/v2/Me", token=local_workspace.token)
+    assert headers["X-Databricks-Org-Id"] == str(WORKSPACE_ID)
+    assert client.get_workspace_id() == WORKSPACE_ID  # from host metadata
+    # What get_workspace_id() asks when the id is not known otherwise (databricks-sdk 0.162 __init__.py):
+    me = client.api_client.do("GET", "/api/2.0/preview/scim/v2/Me", response_headers=["X-Databricks-Org-Id"])
+    assert int(me["X-Databricks-Org-Id"]) == WORKSPACE_ID
+    run = client.jobs.submit(
+        run_name="workspace id", tasks=[jobs.SubmitTask(task_key="t", notebook_task=jobs.NotebookTask("/Shared/x"))]
+    ).run_id
+    assert f"/?o={WORKSPACE_ID}#job/" in (client.jobs.get_run(run).run_page_url or "")
 
 
 @pytest.mark.unrouted_ok

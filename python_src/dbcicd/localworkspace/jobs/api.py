@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from ..http.errors import invalid_parameter, invalid_state
 from ..http.paging import decode_token, encode_token
 from ..http.request import Request
+from ..services.compute import WORKSPACE_ID
 from .job_spec import (
     RunSpec,
     parse_idempotency_token,
@@ -30,7 +31,7 @@ from .job_spec import (
     string_list,
     string_map,
 )
-from .run_json import WORKSPACE_ID, legacy_run_json, run_json, task_as_run_json
+from .run_json import legacy_run_json, run_json, task_as_run_json
 from .run_model import Run, TaskRun
 from .run_params import Overrides, references, resolve_job_parameters, task_inputs
 from .runner import DEFAULT_MAX_PARALLEL_TASKS, RunEngine, now_ms, remove_tree

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..services.compute import WORKSPACE_ID
 from .job_spec import COMPUTE_FIELDS
 from .run_model import STATUS_OF_PHASE, Outcome, Run, TaskRun
 
-# The `?o=` of run page URLs: the workspace's id (a fixed, made-up one for the local workspace).
-WORKSPACE_ID = 1000000000000000
-
 
 def run_page_url(host: str, job_id: int, run_id: int) -> str:
+    """`?o=` is the workspace's id, as on Databricks' own run pages."""
     return f"{host}/?o={WORKSPACE_ID}#job/{job_id}/run/{run_id}"
 
 

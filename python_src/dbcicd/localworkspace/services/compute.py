@@ -1,16 +1,21 @@
-"""Identity (SCIM `Me`) and compute (one always-running cluster, id `local`)."""
+"""Identity (SCIM `Me`, the workspace's and account's ids) and compute (one always-running cluster, id `local`)."""
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
 from ..http.errors import invalid_parameter
-from ..http.request import Request
+from ..http.request import Request, Response
 
 LOCAL_CLUSTER_ID = "local"
 USER_NAME = "local-user@dbcicd.local"
 USER_ID = "1000000000000001"
+# Made-up ids, the same everywhere a real workspace shows its own: host metadata, SCIM Me's X-Databricks-Org-Id
+# header and the `?o=` of run page URLs.
+WORKSPACE_ID = 1000000000000000
+ACCOUNT_ID = "00000000-0000-4000-8000-00000000dbcd"
 
 
 class Identity:
@@ -18,7 +23,13 @@ class Identity:
 
     user_name = USER_NAME
 
-    def me(self, req: Request) -> dict[str, Any]:
+    def me(self, req: Request) -> Response:
+        """SCIM Me, with the workspace's id in `X-Databricks-Org-Id`: `WorkspaceClient.get_workspace_id()` reads it
+        from this answer when the id is not known otherwise (databricks-sdk 0.162 `__init__.py`)."""
+        body = json.dumps(self._me()).encode()
+        return Response(body, 200, "application/json", {"X-Databricks-Org-Id": str(WORKSPACE_ID)})
+
+    def _me(self) -> dict[str, Any]:
         return {
             "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
             "id": USER_ID,

@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from ..http.request import Request, Response
+from .compute import ACCOUNT_ID, WORKSPACE_ID
 
 TOKEN_LIFETIME_SECONDS = 3600
 HOST_METADATA_PATH = "/.well-known/databricks-config"
@@ -68,8 +69,11 @@ class OAuth:
             return self._clients.get(client_id)
 
     def host_metadata(self, req: Request) -> dict[str, Any]:
-        """`/.well-known/databricks-config`: where the workspace's OIDC endpoints live."""
-        return {"oidc_endpoint": f"{self.host}/oidc"}
+        """`/.well-known/databricks-config`: where the workspace's OIDC endpoints live, and which workspace and account
+        this is — the fields databricks-sdk 0.162 reads into its Config (`HostMetadata` in oauth.py: `oidc_endpoint`,
+        `account_id`, `workspace_id`; config.py fills `workspace_id` and `account_id` from them, and takes a host
+        whose metadata has no `workspace_id` for an account host)."""
+        return {"oidc_endpoint": f"{self.host}/oidc", "account_id": ACCOUNT_ID, "workspace_id": str(WORKSPACE_ID)}
 
     def authorization_server(self, req: Request) -> dict[str, Any]:
         """RFC 8414 metadata, as `{host}/oidc/.well-known/oauth-authorization-server` serves it."""

@@ -282,13 +282,17 @@ def _collect(ctx: Context, run_id: int, finished: jobs.Run, base_folder: str) ->
 
 def _cancel_if_active(client: WorkspaceClient, run_id: int) -> bool:
     """Cancel the run unless it has ended; whether it was cancelled."""
-    run = client.jobs.get_run(run_id)
+    return _cancel_unless_ended(client, client.jobs.get_run(run_id))
+
+
+def _cancel_unless_ended(client: WorkspaceClient, run: jobs.Run) -> bool:
+    """Cancel `run` (as just read) unless it has ended; whether it was cancelled."""
     if run.state and run.state.life_cycle_state not in (
         jobs.RunLifeCycleState.TERMINATED,
         jobs.RunLifeCycleState.SKIPPED,
         jobs.RunLifeCycleState.INTERNAL_ERROR,
     ):
-        client.jobs.cancel_run(run_id)
+        client.jobs.cancel_run(run.run_id)  # type: ignore[arg-type]
         return True
     return False
 
@@ -301,9 +305,10 @@ def _cancel_started(
     name of ours to look for: a lost answer is then a warning naming the job. Returns what it did."""
     run_id = starting.settled(CLEANUP_BUDGET_S)
     if run_id is not None:
-        if not owner.owns(client.jobs.get_run(run_id)):
+        run = client.jobs.get_run(run_id)  # read once: to tell it is ours, and whether it still runs
+        if not owner.owns(run):
             return ""
-        return f"the run {run_id} was cancelled" if _cancel_if_active(client, run_id) else f"the run {run_id} had ended"
+        return f"the run {run_id} was cancelled" if _cancel_unless_ended(client, run) else f"the run {run_id} had ended"
     if run_name:
         cancelled = _cancel_by_name(client, run_name)
         return f"the run {', '.join(map(str, cancelled))} was cancelled" if cancelled else ""

@@ -4,6 +4,9 @@ A tenant has its own `LocalWorkspace` (its own root folder: Git folders, jobs, r
 service principal, fault rules and call counts, so tests sharing a server see neither each other's state nor each
 other's faults and traffic. The server's first tenant, the default one, lives in the server's root and answers the
 server's token; the others live under `<root>/tenants/`.
+
+Tenants are test tooling, not a model of Databricks, where a host serves one workspace. Nothing the product relies on
+depends on them: each tenant answers as a workspace of its own would.
 """
 
 from __future__ import annotations

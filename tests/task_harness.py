@@ -30,6 +30,7 @@ from localagent import (  # noqa: F401 (cancel, interrupt: tests import them fro
     cancellation_of,
     commands,
     interrupt,
+    process_options,
     step_record,
     step_variables,
 )
@@ -79,7 +80,14 @@ class TaskRun:
 
 def start(command: list[str], env: Mapping[str, str], cwd: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        command, env=dict(env), cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8"
+        command,
+        env=dict(env),
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+        **process_options(),
     )
 
 

@@ -15,9 +15,10 @@ as .NET's ReadLine does. This reader shares nothing with the writer (`dbcicd.azd
 so that each checks the other.
 
 It also picks the handler and Node the agent would (`select_handler`), cancels as the agent does (`cancel`: SIGINT,
-SIGTERM, kill) and keeps the step's record as the agent does (`step_record`: the result from task.complete, read as
-the agent's TaskResult enum, a failed command failing the step; at most 10 error and 10 warning issues; secrets
-masked). Each part cites the agent source it follows; what no source settles is said where it is modelled.
+SIGTERM, kill; on Windows CTRL_C, CTRL_BREAK, a kill of the tree) and keeps the step's record as the agent does
+(`step_record`: the result from task.complete, read as the agent's TaskResult enum, a failed command failing the
+step; at most 10 error and 10 warning issues; secrets masked). Each part cites the agent source it follows; what no
+source settles is said where it is modelled.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import time
 import uuid
 import weakref
@@ -95,8 +97,10 @@ def newest_source(checkout: Path) -> float:
 
 
 def interrupt(process: subprocess.Popen[str]) -> None:
-    """What the agent does first when a run is cancelled: SIGINT to the task's Node process only."""
-    process.send_signal(signal.SIGINT)
+    """What the agent does first when a run is cancelled: SIGINT to the task's Node process only (CTRL_C to its
+    console on Windows, see `cancel`)."""
+    _, send, _ = _cancel_plan(process, os.name == "nt", 0, 0)[0]
+    send()
 
 
 # How the agent stops a task's process when the run is cancelled (azure-pipelines-agent src/Agent.Sdk/ProcessInvoker.cs,
@@ -110,6 +114,62 @@ SIGINT_TIMEOUT_S = 7.5
 SIGTERM_TIMEOUT_S = 2.5
 
 
+# On Windows the agent sends console control events instead (src/Agent.Sdk/ProcessInvoker.Windows.cs, SendCtrlSignal):
+# it frees its own console, attaches to the console of the task's process, ignores the events itself and calls
+# GenerateConsoleCtrlEvent(event, 0), which every process on that console receives; CTRL_C first, CTRL_BREAK after
+# the same SIGINT timeout, then WindowsKillProcessTree kills the whole tree, children first. The emulation starts the
+# task on a console of its own (`process_options`), so that the events reach the task's processes and not the test
+# runner, and sends them from a short-lived Python process, because detaching this process from its console would
+# take the console from the tests.
+_CTRL_C_EVENT, _CTRL_BREAK_EVENT = 0, 1  # wincon.h
+_SEND_CONSOLE_CTRL = """
+import ctypes, sys
+kernel32 = ctypes.windll.kernel32
+pid, event = int(sys.argv[1]), int(sys.argv[2])
+kernel32.FreeConsole()
+if not kernel32.AttachConsole(pid):
+    sys.exit(1)
+kernel32.SetConsoleCtrlHandler(None, True)
+sys.exit(0 if kernel32.GenerateConsoleCtrlEvent(event, 0) else 2)
+"""
+
+
+def process_options() -> dict[str, Any]:
+    """`subprocess.Popen` arguments for starting a task's process as the agent would have it: on Windows on a console
+    of its own (hidden), which `cancel` attaches to; nothing elsewhere."""
+    if os.name != "nt":
+        return {}
+    startup = subprocess.STARTUPINFO()  # type: ignore[attr-defined]  # Windows only
+    startup.dwFlags |= subprocess.STARTF_USESHOWWINDOW  # type: ignore[attr-defined]
+    startup.wShowWindow = 0  # SW_HIDE
+    return {"creationflags": subprocess.CREATE_NEW_CONSOLE, "startupinfo": startup}  # type: ignore[attr-defined]
+
+
+def _send_console_ctrl(process: subprocess.Popen[str], event: int) -> None:
+    subprocess.run([sys.executable, "-c", _SEND_CONSOLE_CTRL, str(process.pid), str(event)], timeout=30, check=False)
+
+
+def _kill_tree(process: subprocess.Popen[str]) -> None:
+    subprocess.run(["taskkill", "/T", "/F", "/PID", str(process.pid)], capture_output=True, timeout=30, check=False)
+
+
+def _cancel_plan(
+    process: subprocess.Popen[str], windows: bool, sigint_timeout: float, sigterm_timeout: float
+) -> list[tuple[str, Callable[[], None], float | None]]:
+    """What the agent sends, in order, with how long it waits after each: the POSIX or the Windows sequence."""
+    if windows:
+        return [
+            ("CTRL_C", lambda: _send_console_ctrl(process, _CTRL_C_EVENT), sigint_timeout),
+            ("CTRL_BREAK", lambda: _send_console_ctrl(process, _CTRL_BREAK_EVENT), sigterm_timeout),
+            ("KILL_TREE", lambda: _kill_tree(process), None),
+        ]
+    return [
+        ("SIGINT", lambda: process.send_signal(signal.SIGINT), sigint_timeout),
+        ("SIGTERM", lambda: process.send_signal(signal.SIGTERM), sigterm_timeout),
+        ("SIGKILL", process.kill, None),
+    ]
+
+
 @dataclass
 class Cancellation:
     """What the agent sent to a cancelled task's process, in order: (signal, seconds after the cancel began), and
@@ -120,26 +180,25 @@ class Cancellation:
 
     @property
     def by_sigint(self) -> bool:
-        """Whether the process exited on SIGINT, before the agent's SIGTERM."""
-        return [name for name, _ in self.sent] == ["SIGINT"] and self.exited_s is not None
+        """Whether the process exited on the first signal (SIGINT; CTRL_C on Windows), before the agent's next."""
+        return len(self.sent) == 1 and self.exited_s is not None
 
 
 _CANCELLED: weakref.WeakKeyDictionary[subprocess.Popen[str], Cancellation] = weakref.WeakKeyDictionary()
 
 
 def cancel(
-    process: subprocess.Popen[str], sigint_timeout: float = SIGINT_TIMEOUT_S, sigterm_timeout: float = SIGTERM_TIMEOUT_S
+    process: subprocess.Popen[str],
+    sigint_timeout: float = SIGINT_TIMEOUT_S,
+    sigterm_timeout: float = SIGTERM_TIMEOUT_S,
+    windows: bool | None = None,
 ) -> Cancellation:
-    """Cancels the step as the agent does (see SIGINT_TIMEOUT_S); returns once the process has exited. The step's
-    result is then Canceled whatever the task said (see `step_record`)."""
+    """Cancels the step as the agent does on this platform (see SIGINT_TIMEOUT_S, `_cancel_plan`); returns once the
+    process has exited. The step's result is then Canceled whatever the task said (see `step_record`)."""
     done = _CANCELLED.setdefault(process, Cancellation())
     began = time.monotonic()
-    steps: list[tuple[str, Callable[[], None], float | None]] = [
-        ("SIGINT", lambda: process.send_signal(signal.SIGINT), sigint_timeout),
-        ("SIGTERM", lambda: process.send_signal(signal.SIGTERM), sigterm_timeout),
-        ("SIGKILL", process.kill, None),
-    ]
-    for name, send, timeout in steps:
+    plan = _cancel_plan(process, os.name == "nt" if windows is None else windows, sigint_timeout, sigterm_timeout)
+    for name, send, timeout in plan:
         if process.poll() is not None:
             break
         send()

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -10,6 +11,7 @@ import time
 
 import pytest
 
+import localagent
 from localagent import (
     MASK,
     MAX_ISSUES,
@@ -134,12 +136,17 @@ STUBBORN = textwrap.dedent(
 
 def stubborn(*ignored: str) -> subprocess.Popen[str]:
     process = subprocess.Popen(
-        [sys.executable, "-c", STUBBORN, ",".join(ignored)], stdout=subprocess.PIPE, text=True, encoding="utf-8"
+        [sys.executable, "-c", STUBBORN, ",".join(ignored)],
+        stdout=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+        **localagent.process_options(),
     )
     assert process.stdout is not None and process.stdout.readline() == "ready\n"
     return process
 
 
+@pytest.mark.skipif(os.name != "posix", reason="the agent's POSIX sequence sends POSIX signals")
 @pytest.mark.parametrize(
     ("ignored", "sent"),
     [((), ["SIGINT"]), (("SIGINT",), ["SIGINT", "SIGTERM"]), (("SIGINT", "SIGTERM"), ["SIGINT", "SIGTERM", "SIGKILL"])],
@@ -159,4 +166,33 @@ def test_cancel_sends_sigint_then_sigterm_then_kills(ignored: tuple[str, ...], s
     if "SIGKILL" in times:
         assert 0.9 <= times["SIGKILL"] < 1.3
     assert time.monotonic() - started < 2
+    process.stdout.close()  # type: ignore[union-attr]
+
+
+def test_cancel_on_windows_sends_ctrl_c_then_ctrl_break_then_kills_the_tree(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Windows agent's sequence (ProcessInvoker.Windows.cs), checked on any platform with the console events and
+    the tree kill recorded instead of sent: a process that outlives CTRL_C and CTRL_BREAK is killed with its tree."""
+    process = stubborn()
+    sent: list[tuple[str, int | None]] = []
+    monkeypatch.setattr(localagent, "_send_console_ctrl", lambda p, event: sent.append(("ctrl", event)))
+
+    def kill_tree(p: subprocess.Popen[str]) -> None:
+        sent.append(("taskkill", None))
+        p.kill()
+
+    monkeypatch.setattr(localagent, "_kill_tree", kill_tree)
+    done = cancel(process, sigint_timeout=0.3, sigterm_timeout=0.2, windows=True)
+
+    assert [name for name, _ in done.sent] == ["CTRL_C", "CTRL_BREAK", "KILL_TREE"]
+    assert sent == [("ctrl", 0), ("ctrl", 1), ("taskkill", None)]  # CTRL_C_EVENT, CTRL_BREAK_EVENT
+    assert process.poll() is not None and not done.by_sigint
+    process.stdout.close()  # type: ignore[union-attr]
+
+
+@pytest.mark.skipif(os.name != "nt", reason="console control events exist on Windows only")
+def test_ctrl_c_reaches_a_task_on_its_own_console() -> None:
+    """What the Windows agent really sends: CTRL_C to the console the task runs on ends a Python that waits."""
+    process = stubborn()
+    done = cancel(process, sigint_timeout=5, sigterm_timeout=1)
+    assert [name for name, _ in done.sent] == ["CTRL_C"] and done.by_sigint
     process.stdout.close()  # type: ignore[union-attr]

@@ -198,6 +198,21 @@ def test_task_timeout_fails_the_run(client: WorkspaceClient, tmp_path: Path) -> 
     assert run.state.state_message.startswith("Task sleep failed with message: Task timed out after 1 seconds")
 
 
+def test_a_timed_out_task_says_so_in_its_output(client: WorkspaceClient, tmp_path: Path) -> None:
+    """runs/get-output's error of a task killed by its timeout names the timeout, not the signal that killed it."""
+    path = upload(client, f"{folder(client)}/sleeper", SLEEPER)
+    run = wait(
+        client,
+        client.jobs.submit(
+            tasks=[notebook_task("sleep", path, params={"marker": str(tmp_path / "pid")}, timeout_seconds=1)]
+        ).run_id,
+        timeout=15,
+    )
+    output = client.jobs.get_run_output(run.tasks[0].run_id)
+    assert output.error == "Task timed out after 1 seconds"
+    assert "signal" not in (output.error_trace or "")
+
+
 def test_delete_only_ended_runs(client: WorkspaceClient, tmp_path: Path, local_workspace: LocalWorkspaceServer) -> None:
     """Deleting an active run is refused (INVALID_STATE); an ended one disappears, with its folder."""
     path = upload(client, f"{folder(client)}/sleeper", SLEEPER)

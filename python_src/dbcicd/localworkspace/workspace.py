@@ -22,7 +22,8 @@ class LocalWorkspace:
     - `dbfs/`       the DBFS root (`dbfs:/x` and, in notebooks, `/dbfs/x`)
     - `volumes/`    Unity Catalog volumes (`/Volumes/catalog/schema/volume/...`)
     - `runs/`       per-run working folders: logs, results, throw-away `git_source` checkouts
-    - `state/`      what must survive a restart (the Git folder registry, %pip environments)
+    - `state/`      what must survive a restart (the server's token, the Git folder and job registries, %pip
+                    environments)
     - `mlflow/`     MLflow tracking and model registry of the notebooks (notebook_env.py), made on first use
     """
 
@@ -50,7 +51,9 @@ class LocalWorkspace:
         places = TaskPlaces(
             self.tree, self.dbfs_root, self.volumes_root, self.state_root / LIBRARIES_FOLDER, notebook_environment(root)
         )
-        self.jobs = Jobs(JobsContext(host, self.identity.user_name, self.clusters.require, self.runs_root, places))
+        self.jobs = Jobs(
+            JobsContext(host, self.identity.user_name, self.clusters.require, self.runs_root, places, self.state_root)
+        )
 
     def close(self) -> None:
         """Stop every active run (killing its processes) and release resources."""

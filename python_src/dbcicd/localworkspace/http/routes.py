@@ -76,4 +76,6 @@ def build_router(ws: LocalWorkspace) -> Router:
         r.add("GET", f"/api/{v}/jobs/runs/list", ws.jobs.list_runs)
         r.add("POST", f"/api/{v}/jobs/runs/cancel", ws.jobs.cancel_run)
         r.add("POST", f"/api/{v}/jobs/runs/delete", ws.jobs.delete_run)
+        if v != "2.0":  # repair came with multi-task runs: Jobs API 2.1 and 2.2 (docs.databricks.com jobs_21/repairrun)
+            r.add("POST", f"/api/{v}/jobs/runs/repair", ws.jobs.repair_run)
     return r

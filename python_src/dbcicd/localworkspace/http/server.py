@@ -31,7 +31,8 @@ from .faults import FaultInjector, FaultRule
 from .request import Request, Response
 from .router import NoRoute, Router
 from .routes import PUBLIC_PATHS, build_public_router
-from .tenants import Tenant, Tenants, new_token
+from .server_token import server_token
+from .tenants import Tenant, Tenants
 from .unrouted import UnroutedLog, UnroutedRequest
 
 MAX_BODY_BYTES = 64 * 1024 * 1024
@@ -71,7 +72,7 @@ class LocalWorkspaceServer:
         self.host = f"{'https' if ssl_context else 'http'}://127.0.0.1:{self.port}"
         self.oidc = OAuth(self.host)
         self.public_router: Router = build_public_router(self.oidc)
-        self.tenants = Tenants(self.root, self.host, self.oidc, token or new_token(), list(faults))
+        self.tenants = Tenants(self.root, self.host, self.oidc, server_token(self.root, token), list(faults))
         self.unrouted = UnroutedLog()
         self._thread: threading.Thread | None = None
 

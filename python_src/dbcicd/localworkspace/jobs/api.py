@@ -22,6 +22,7 @@ from ..http.errors import invalid_parameter, invalid_state
 from ..http.paging import decode_token, encode_token
 from ..http.request import Request
 from ..services.compute import WORKSPACE_ID
+from .job_registry import JOBS_FILE, JobRecord, load_jobs, save_jobs
 from .job_spec import (
     RunSpec,
     parse_idempotency_token,
@@ -31,7 +32,8 @@ from .job_spec import (
     string_list,
     string_map,
 )
-from .run_json import legacy_run_json, run_json, task_as_run_json
+from .repair import begin, tasks_to_rerun
+from .run_json import legacy_run_json, repair_history_json, run_json, task_as_run_json
 from .run_model import Run, TaskRun
 from .run_params import Overrides, references, resolve_job_parameters, task_inputs
 from .runner import DEFAULT_MAX_PARALLEL_TASKS, RunEngine, now_ms, remove_tree
@@ -43,18 +45,12 @@ MAX_JOBS_PAGE = 100
 MAX_RUNS_PAGE = 25
 DEFAULT_PAGE = 20
 RUN_TYPES = ("JOB_RUN", "SUBMIT_RUN", "WORKFLOW_RUN")
+# Parameters runs/repair may override; not modelled, so refused rather than ignored.
+_REPAIR_OVERRIDES = ("job_parameters", "notebook_params", "python_params", "jar_params", "python_named_params")
 MULTI_TASK_OUTPUT = (
     "Retrieving the output of runs with multiple tasks is not supported. Please retrieve the output of each "
     "individual task run instead."
 )
-
-
-@dataclass
-class JobRecord:
-    job_id: int
-    creator: str
-    created_ms: int
-    settings: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -67,6 +63,7 @@ class JobsContext:
     require_cluster: Callable[[str], None]
     runs_root: Path
     places: TaskPlaces
+    state_root: Path | None = None  # where the job registry is kept across restarts (None: jobs live in memory)
 
 
 class Jobs:
@@ -77,8 +74,9 @@ class Jobs:
         self.engine = RunEngine(context.places, max_parallel_tasks)
         self._lock = self.engine.lock
         # Ids look like Databricks' (large, increasing, unique across jobs, runs and task runs and restarts).
-        self._ids = itertools.count(time.time_ns() // 1000)
-        self._jobs: dict[int, JobRecord] = {}
+        self._jobs_file = context.state_root / JOBS_FILE if context.state_root else None
+        self._jobs: dict[int, JobRecord] = load_jobs(self._jobs_file) if self._jobs_file else {}
+        self._ids = itertools.count(max([time.time_ns() // 1000, *(j + 1 for j in self._jobs)]))
         self._runs: dict[int, Run] = {}
         self._task_runs: dict[int, tuple[Run, TaskRun]] = {}
         self._tokens: dict[str, int | None] = {}  # idempotency token -> run id (None once that run is deleted)
@@ -93,6 +91,7 @@ class Jobs:
         with self._lock:
             job_id = next(self._ids)
             self._jobs[job_id] = JobRecord(job_id, self.context.user_name, now_ms(), settings)
+            self._save_jobs()
         return {"job_id": job_id}
 
     def get(self, req: Request) -> dict[str, Any]:
@@ -128,10 +127,16 @@ class Jobs:
         with self._lock:
             self._job(job_id)
             del self._jobs[job_id]
+            self._save_jobs()
             active = [r for r in self._runs.values() if r.job_id == job_id and not r.done]
         for run in active:
             self.engine.cancel(run)
         return {}
+
+    def _save_jobs(self) -> None:
+        """Keep the registry on disk after a change (callers hold the lock)."""
+        if self._jobs_file is not None:
+            save_jobs(self._jobs_file, self._jobs)
 
     def _job(self, job_id: int) -> JobRecord:
         job = self._jobs.get(job_id)
@@ -200,6 +205,33 @@ class Jobs:
             self._register(run, token)
         self.engine.start(run)
         return {"run_id": run.run_id, "number_in_job": run.run_id}
+
+    def repair_run(self, req: Request) -> dict[str, Any]:
+        """Re-run some tasks of an ended run inside it (jobs/repair.py says what follows Databricks and what not)."""
+        body = req.json()
+        run_id = req.field("run_id", int)
+        given = [k for k in _REPAIR_OVERRIDES if body.get(k)]
+        if given:
+            raise invalid_parameter(
+                f"The local workspace does not take {', '.join(given)} in runs/repair: repaired tasks run with the "
+                "parameters of their first run"
+            )
+        with self._lock:
+            run, task = self._find(run_id)
+            if task is not None:
+                raise invalid_parameter(f"Run {run_id} is a task run of run {run.run_id}; repair run {run.run_id}")
+            keys = tasks_to_rerun(run, body)
+            repair_id = next(self._ids)
+            fresh = []
+            for old in (run.task(k) for k in keys):
+                new_id = next(self._ids)
+                widgets, argv = dict(old.widgets), list(old.argv)
+                fresh.append(TaskRun(new_id, old.spec, run.folder / str(new_id), widgets, argv))
+                fresh[-1].attempt_number = old.attempt_number + 1
+                self._task_runs[new_id] = (run, fresh[-1])
+            begin(run, repair_id, fresh, now_ms())
+        self.engine.start(run)
+        return {"repair_id": repair_id}
 
     def _new_run(
         self,
@@ -272,9 +304,14 @@ class Jobs:
             if version == "2.0" and len(run.tasks) == 1:
                 return legacy_run_json(run, host)
             if version != "2.2":
-                return run_json(run, host, run.tasks)
+                out = run_json(run, host, run.tasks)
+                if req.arg("include_history", bool, False):
+                    out["repair_history"] = repair_history_json(run)
+                return out
             page, start, next_token = _tasks_page(run.tasks, req)
             out = run_json(run, host, page)
+            if req.arg("include_history", bool, False) and not start:  # repairs: few, all on the first page
+                out["repair_history"] = repair_history_json(run)
         if start:  # the other paged arrays came whole with the first page
             out.pop("job_clusters", None)
             out.pop("job_parameters", None)

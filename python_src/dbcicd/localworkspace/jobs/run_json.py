@@ -56,8 +56,27 @@ def task_as_run_json(run: Run, task: TaskRun, host: str) -> dict[str, Any]:
 def task_json(run: Run, task: TaskRun, host: str) -> dict[str, Any]:
     """One entry of a run's `tasks`: the task's settings as submitted plus its own run's state and times."""
     out = dict(task.spec.settings)
-    out.update(_task_run_fields(run, task, host), attempt_number=0)
+    out.update(_task_run_fields(run, task, host), attempt_number=task.attempt_number)
     out.update(_cluster_instance(task))
+    return out
+
+
+def repair_history_json(run: Run) -> list[dict[str, Any]]:
+    """runs/get `repair_history` (with include_history): the original run, then each repair (RepairHistoryItem)."""
+    out = []
+    for item in run.repairs.history:
+        phase = "RUNNING" if item.outcome is None else item.outcome.life_cycle_state
+        entry: dict[str, Any] = {
+            "type": "ORIGINAL" if item.repair_id is None else "REPAIR",
+            "start_time": item.start_ms,
+            "end_time": item.end_ms,
+            "state": _state(phase, item.outcome),
+            "status": _status(phase, item.outcome),
+            "task_run_ids": list(item.task_run_ids),
+        }
+        if item.repair_id is not None:
+            entry["id"] = item.repair_id
+        out.append(entry)
     return out
 
 

@@ -121,6 +121,7 @@ class TaskRun:
     process: subprocess.Popen[bytes] | None = None
     stop: Outcome | None = None  # set (cancel, timeout) before the process is killed: the ending to report
     output: TaskOutput = field(default_factory=TaskOutput)
+    attempt_number: int = 0  # 0 for the first run of its task, one more for each repair that re-ran it
 
     @property
     def key(self) -> str:
@@ -137,6 +138,28 @@ class TaskRun:
         self.exited_ms = self.exited_ms or (now_ms if self.running_ms else 0)
         self.end_ms = now_ms
         self.process = None
+
+
+@dataclass
+class RepairRecord:
+    """One item of `repair_history` (jobs/repair.py): the original run (repair_id None) or one repair of it."""
+
+    repair_id: int | None
+    start_ms: int
+    task_run_ids: list[int]
+    end_ms: int = 0
+    outcome: Outcome | None = None
+
+
+@dataclass
+class RepairLog:
+    """A run's repairs so far; `history` is empty until the first repair."""
+
+    history: list[RepairRecord] = field(default_factory=list)
+
+    @property
+    def latest_id(self) -> int | None:
+        return self.history[-1].repair_id if len(self.history) > 1 else None
 
 
 @dataclass(eq=False)
@@ -158,9 +181,15 @@ class Run:
     stop: Outcome | None = None  # cancel or timeout asked for: the run's ending
     admitted_ms: int = 0
     end_ms: int = 0
+    repairs: RepairLog = field(default_factory=RepairLog)
 
     def __post_init__(self) -> None:
         self._by_key = {t.key: t for t in self.tasks}
+
+    def replace_tasks(self, tasks: list[TaskRun]) -> None:
+        """The latest task run of each task (a repair puts new ones in place of those it re-runs)."""
+        self.tasks = tasks
+        self._by_key = {t.key: t for t in tasks}
 
     @property
     def done(self) -> bool:

@@ -27,6 +27,7 @@ from typing import Any
 
 from ..storage import git
 from .job_spec import git_ref
+from .repair import ended
 from .run_model import (
     CANCELLED,
     SUCCEEDED,
@@ -202,6 +203,7 @@ class RunEngine:
         run.outcome = run_outcome(run)
         run.phase = run.outcome.life_cycle_state
         run.end_ms = now_ms()
+        ended(run)
         if run.admitted_ms:
             self._admitted_per_job[run.job_id] -= 1
         self._active.pop(run.run_id, None)

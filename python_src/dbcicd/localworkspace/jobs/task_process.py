@@ -178,8 +178,11 @@ def collect(task: TaskRun, returncode: int) -> tuple[bool, TaskOutput]:
         return True, TaskOutput(exit_value=None if exit_value is None else str(exit_value))
     if result and result.get("error"):
         return False, TaskOutput(error=str(result["error"]), error_trace=result.get("error_trace"))
-    how = f"was killed by signal {-returncode}" if returncode < 0 else f"exited with code {returncode}"
     stderr = tail(task.folder / STDERR_FILE, 64 * 1024)[0]
+    if task.stop is not None:
+        # Killed on purpose (a timeout or a cancel): the reason is the error, not the signal that carried it out.
+        return False, TaskOutput(error=task.stop.message, error_trace=stderr or None)
+    how = f"was killed by signal {-returncode}" if returncode < 0 else f"exited with code {returncode}"
     error = f"Fatal error: the Python process {how} without reporting a result"
     return False, TaskOutput(error=error, error_trace=stderr or None)
 

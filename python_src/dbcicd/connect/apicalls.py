@@ -93,7 +93,8 @@ def _watch_reach(api: ApiClient, reach: Reach) -> None:
     base = api._api_client
     sdk_rule = base._is_retryable
     base._session.hooks["response"].append(reach.mark_answered)
-    base._is_retryable = lambda err: None if reach.gives_up(err) else sdk_rule(err)
+    # databricks-sdk 0.167 passes the request's method too (`functools.partial(self._is_retryable, method=...)`).
+    base._is_retryable = lambda err, **how: None if reach.gives_up(err) else sdk_rule(err, **how)
     read_timeout = base._http_timeout_seconds
     base._http_timeout_seconds = (min(CONNECT_TIMEOUT_SECONDS, read_timeout), read_timeout)
 

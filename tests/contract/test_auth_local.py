@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from contract_target import Target
 from databricks.sdk.errors import NotFound
 
 from dbcicd.connect import auth
@@ -128,12 +129,12 @@ def wif_request(local_workspace: LocalWorkspaceServer, fake: FakeAzure) -> dict[
     }
 
 
-def test_personal_access_token_from_databricks_service_connection(local_workspace: LocalWorkspaceServer) -> None:
+def test_personal_access_token_from_databricks_service_connection(target: Target) -> None:
     """A `databricks` service connection with scheme Token signs in with its personal access token."""
     endpoint = {
-        "url": f" {local_workspace.host}/ ",
+        "url": f" {target.host}/ ",
         "scheme": "Token",
-        "parameters": {"apitoken": local_workspace.token},
+        "parameters": {"apitoken": target.token},
     }
     client = workspace_client({"connectionType": "databricks"}, {"databricksConnection": endpoint}, {}, environ={})
     assert client.current_user.me().user_name == USER_NAME

@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from contract_target import Target
 
 from dbcicd import __version__
 from dbcicd.entry.cli import main
-from dbcicd.localworkspace import LocalWorkspaceServer
 
 CLEANUP = ["cleanup", "--temp-folder", "/Repos/diagnostics"]
 
@@ -25,7 +25,7 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 def test_debug_logs_every_call_with_secrets_masked(
     switch: str,
     cli_env: Path,
-    local_workspace: LocalWorkspaceServer,
+    target: Target,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -35,7 +35,7 @@ def test_debug_logs_every_call_with_secrets_masked(
     captured = capsys.readouterr()
     debug = [line for line in captured.err.splitlines() if line.startswith("debug: databricks.sdk")]
     assert any("GET /api/2.0/repos" in line for line in debug), captured.err
-    assert local_workspace.token not in captured.err + captured.out
+    assert target.token not in captured.err + captured.out
     assert not any(line.startswith("debug:") for line in captured.out.splitlines())
 
 

@@ -7,12 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
+from contract_target import Target
 
 from dbcicd.entry import session
 from dbcicd.entry.cli import main
 from dbcicd.entry.task import main as task_main
 from dbcicd.errors import EXIT_INTERNAL
-from dbcicd.localworkspace import LocalWorkspaceServer
 
 
 def broken_command(*_: object) -> None:
@@ -22,11 +22,11 @@ def broken_command(*_: object) -> None:
 
 def test_cli_reports_an_internal_error_as_a_bug(
     cli_env: Path,
-    local_workspace: LocalWorkspaceServer,
+    target: Target,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    broken_command.secret = local_workspace.token  # type: ignore[attr-defined]
+    broken_command.secret = target.token  # type: ignore[attr-defined]
     monkeypatch.setattr(session, "execute", broken_command)
 
     code = main(["cleanup", "--temp-folder", "/Repos/internal-error"])
@@ -35,21 +35,21 @@ def test_cli_reports_an_internal_error_as_a_bug(
     assert code == EXIT_INTERNAL == 3
     assert "dbcicd: internal error: Internal error in dbcicd — a bug, not a problem with your pipeline" in err
     assert "ZeroDivisionError" in err and "Traceback (most recent call last)" in err
-    assert local_workspace.token not in err
+    assert target.token not in err
 
 
 def test_task_reports_an_internal_error_as_a_bug(
-    local_workspace: LocalWorkspaceServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    target: Target, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    broken_command.secret = local_workspace.token  # type: ignore[attr-defined]
+    broken_command.secret = target.token  # type: ignore[attr-defined]
     monkeypatch.setattr(session, "execute", broken_command)
     document = {
         "inputs": {"command": "cleanup", "connectionType": "databricks", "tempFolder": "/Repos/internal-error"},
         "endpoints": {
             "databricksConnection": {
-                "url": local_workspace.host,
+                "url": target.host,
                 "scheme": "Token",
-                "parameters": {"apitoken": local_workspace.token},
+                "parameters": {"apitoken": target.token},
             }
         },
         "variables": {"Agent.TempDirectory": str(tmp_path)},
@@ -62,4 +62,4 @@ def test_task_reports_an_internal_error_as_a_bug(
     assert code == EXIT_INTERNAL
     assert "##vso[task.logissue type=error]Internal error in dbcicd — a bug" in printed
     assert "ZeroDivisionError" in printed
-    assert local_workspace.token not in printed.replace(f"##vso[task.setsecret]{local_workspace.token}", "")
+    assert target.token not in printed.replace(f"##vso[task.setsecret]{target.token}", "")

@@ -6,12 +6,13 @@ import uuid
 from pathlib import Path
 
 import pytest
+from contract_target import Target
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import InvalidParameterValue, ResourceDoesNotExist
 from databricks.sdk.service import jobs
 from jobs_helpers import ECHO, SLEEPER, folder, raw, upload, wait
 
-from dbcicd.localworkspace import LocalWorkspaceServer, Tenant
+from dbcicd.localworkspace import Tenant
 
 
 def _task(key: str, path: str, **params: str) -> jobs.Task:
@@ -52,13 +53,11 @@ def test_jobs_list_pages(isolated_client: WorkspaceClient, isolated_workspace: T
     assert status == 400 and "between 1 and 100" in body["message"]
 
 
-def test_a_job_with_150_tasks_is_read_back_whole(
-    client: WorkspaceClient, local_workspace: LocalWorkspaceServer
-) -> None:
+def test_a_job_with_150_tasks_is_read_back_whole(client: WorkspaceClient, target: Target) -> None:
     """jobs/get in API 2.2 pages settings.tasks at 100; the SDK joins the pages."""
     tasks = [_task(f"t{i:03}", "/Shared/nowhere") for i in range(150)]
     job_id = client.jobs.create(name="wide", tasks=tasks).job_id
-    status, first = raw(local_workspace, "GET", f"/api/2.2/jobs/get?job_id={job_id}")
+    status, first = raw(target, "GET", f"/api/2.2/jobs/get?job_id={job_id}")
     assert status == 200 and len(first["settings"]["tasks"]) == 100 and first["next_page_token"]
     assert [t.task_key for t in client.jobs.get(job_id).settings.tasks] == [t.task_key for t in tasks]
 
@@ -136,10 +135,10 @@ def test_max_concurrent_runs_skips_the_extra_run(client: WorkspaceClient, tmp_pa
     assert wait(client, first).state.result_state.value == "CANCELED"
 
 
-def test_invalid_job_settings(local_workspace: LocalWorkspaceServer) -> None:
+def test_invalid_job_settings(target: Target) -> None:
     """jobs/create validates like runs/submit, plus job_cluster_key against job_clusters."""
     body = {"name": "x", "tasks": [{"task_key": "a", "notebook_task": {"notebook_path": "/x"}, "job_cluster_key": "c"}]}
-    status, answer = raw(local_workspace, "POST", "/api/2.2/jobs/create", body)
+    status, answer = raw(target, "POST", "/api/2.2/jobs/create", body)
     assert status == 400 and "job_cluster_key 'c'" in answer["message"]
     body["job_clusters"] = [{"job_cluster_key": "c", "new_cluster": {"spark_version": "15.4.x-scala2.12"}}]
-    assert raw(local_workspace, "POST", "/api/2.2/jobs/create", body)[0] == 200
+    assert raw(target, "POST", "/api/2.2/jobs/create", body)[0] == 200

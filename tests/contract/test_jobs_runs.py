@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+from contract_target import Target
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import InvalidParameterValue, ResourceDoesNotExist
 from databricks.sdk.service import jobs
@@ -92,7 +93,7 @@ def test_independent_tasks_run_in_parallel(client: WorkspaceClient, tmp_path: Pa
     assert results(run) == {"a": "SUCCESS", "b": "SUCCESS", "c": "SUCCESS"}
 
 
-def test_a_150_task_run_is_read_back_whole(client: WorkspaceClient, local_workspace: LocalWorkspaceServer) -> None:
+def test_a_150_task_run_is_read_back_whole(client: WorkspaceClient, target: Target) -> None:
     """API 2.2 pages tasks at 100 with next_page_token (none on the last page); the SDK's get_run joins them."""
     bad = upload(client, f"{folder(client)}/bad", FAIL)
     tasks = [notebook_task("root", bad)] + [notebook_task(f"t{i:03}", bad, ("root",)) for i in range(149)]
@@ -101,12 +102,12 @@ def test_a_150_task_run_is_read_back_whole(client: WorkspaceClient, local_worksp
     assert len(run.tasks) == 150 and len({t.run_id for t in run.tasks}) == 150
     assert results(run)["root"] == "FAILED" and results(run)["t148"] == "UPSTREAM_FAILED"
 
-    status, first = raw(local_workspace, "GET", f"/api/2.2/jobs/runs/get?run_id={run_id}")
+    status, first = raw(target, "GET", f"/api/2.2/jobs/runs/get?run_id={run_id}")
     assert status == 200 and len(first["tasks"]) == 100 and first["next_page_token"]
     token = first["next_page_token"]
-    status, last = raw(local_workspace, "GET", f"/api/2.2/jobs/runs/get?run_id={run_id}&page_token={token}")
+    status, last = raw(target, "GET", f"/api/2.2/jobs/runs/get?run_id={run_id}&page_token={token}")
     assert status == 200 and len(last["tasks"]) == 50 and "next_page_token" not in last
-    status, whole = raw(local_workspace, "GET", f"/api/2.1/jobs/runs/get?run_id={run_id}")
+    status, whole = raw(target, "GET", f"/api/2.1/jobs/runs/get?run_id={run_id}")
     assert len(whole["tasks"]) == 150 and "next_page_token" not in whole
 
 

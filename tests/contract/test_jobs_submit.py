@@ -6,12 +6,11 @@ import re
 from datetime import timedelta
 
 import pytest
+from contract_target import Target
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import InvalidParameterValue, OperationFailed, ResourceDoesNotExist
 from databricks.sdk.service import compute, jobs
 from jobs_helpers import ECHO, FAIL, by_key, folder, notebook, notebook_task, raw, submit_and_wait, upload, wait
-
-from dbcicd.localworkspace import LocalWorkspaceServer
 
 
 def test_notebook_reads_a_widget_and_exits_with_a_value(client: WorkspaceClient) -> None:
@@ -66,9 +65,9 @@ def test_failing_task_skips_its_dependent_and_fails_the_run(client: WorkspaceCli
         client.jobs.get_run_output(run.run_id)
 
 
-def test_unknown_run_ids(client: WorkspaceClient, local_workspace: LocalWorkspaceServer) -> None:
+def test_unknown_run_ids(client: WorkspaceClient, target: Target) -> None:
     """An unknown run is 400 INVALID_PARAMETER_VALUE "Run N does not exist.", which the SDK maps to not-found."""
-    status, body = raw(local_workspace, "GET", "/api/2.2/jobs/runs/get?run_id=123")
+    status, body = raw(target, "GET", "/api/2.2/jobs/runs/get?run_id=123")
     assert (status, body) == (400, {"error_code": "INVALID_PARAMETER_VALUE", "message": "Run 123 does not exist."})
     with pytest.raises(ResourceDoesNotExist):
         client.jobs.get_run(123)
@@ -183,11 +182,9 @@ BAD_SUBMITS = [
 
 
 @pytest.mark.parametrize(("body", "message"), BAD_SUBMITS, ids=[m for _, m in BAD_SUBMITS])
-def test_invalid_submits_are_refused_naming_the_field(
-    local_workspace: LocalWorkspaceServer, body: dict[str, object], message: str
-) -> None:
+def test_invalid_submits_are_refused_naming_the_field(target: Target, body: dict[str, object], message: str) -> None:
     """Request mistakes are 400 INVALID_PARAMETER_VALUE before any run starts, and the message names the field."""
-    status, answer = raw(local_workspace, "POST", "/api/2.2/jobs/runs/submit", body)
+    status, answer = raw(target, "POST", "/api/2.2/jobs/runs/submit", body)
     assert status == 400 and answer["error_code"] == "INVALID_PARAMETER_VALUE", answer
     assert message in answer["message"]
 

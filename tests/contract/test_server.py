@@ -7,6 +7,7 @@ import time
 import urllib.request
 
 import pytest
+from contract_target import Target
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import NotFound, PermissionDenied
 from databricks.sdk.service import jobs
@@ -42,42 +43,42 @@ def test_identity_through_the_sdk(client: WorkspaceClient) -> None:
     assert me.user_name and me.active
 
 
-def test_missing_token_is_401(local_workspace: LocalWorkspaceServer) -> None:
+def test_missing_token_is_401(target: Target) -> None:
     """A request without a bearer token is refused with 401 and Databricks' error body."""
-    status, _, body = raw(local_workspace, "GET", "/api/2.0/clusters/list", token=None)
+    status, _, body = raw(target, "GET", "/api/2.0/clusters/list", token=None)
     assert status == 401
     assert body["error_code"] == "UNAUTHENTICATED"
 
 
-def test_wrong_token_is_403_invalid_access_token(local_workspace: LocalWorkspaceServer) -> None:
+def test_wrong_token_is_403_invalid_access_token(target: Target) -> None:
     """A token the workspace does not know gets what real workspaces answer (databricks-sdk-go#873): 403,
     `{"error_code": 403, "message": "Invalid access token."}`, the reason also in X-Databricks-Reason-Phrase."""
-    status, headers, body = raw(local_workspace, "GET", "/api/2.0/clusters/list", token="not-the-token")
+    status, headers, body = raw(target, "GET", "/api/2.0/clusters/list", token="not-the-token")
     assert (status, body) == (403, {"error_code": 403, "message": "Invalid access token."})
     assert headers["X-Databricks-Reason-Phrase"] == "Invalid access token."
 
 
-def test_wrong_token_raises_permission_denied(local_workspace: LocalWorkspaceServer) -> None:
+def test_wrong_token_raises_permission_denied(target: Target) -> None:
     """The SDK reads that 403 as PermissionDenied, with the workspace's message."""
-    bad = WorkspaceClient(host=local_workspace.host, token="wrong", auth_type="pat")
+    bad = WorkspaceClient(host=target.host, token="wrong", auth_type="pat")
     with pytest.raises(PermissionDenied, match="Invalid access token"):
         bad.clusters.get("local")
 
 
-def test_discovery_needs_no_token(local_workspace: LocalWorkspaceServer) -> None:
+def test_discovery_needs_no_token(target: Target) -> None:
     """The SDK probes /.well-known/databricks-config before it authenticates; it names the workspace and account."""
-    status, _, body = raw(local_workspace, "GET", "/.well-known/databricks-config", token=None)
+    status, _, body = raw(target, "GET", "/.well-known/databricks-config", token=None)
     assert status == 200
     assert body == {
-        "oidc_endpoint": f"{local_workspace.host}/oidc",
+        "oidc_endpoint": f"{target.host}/oidc",
         "account_id": ACCOUNT_ID,
         "workspace_id": str(WORKSPACE_ID),
     }
 
 
-def test_one_workspace_id_everywhere(local_workspace: LocalWorkspaceServer, client: WorkspaceClient) -> None:
+def test_one_workspace_id_everywhere(target: Target, client: WorkspaceClient) -> None:
     """Host metadata, SCIM Me's X-Databricks-Org-Id and the `?o=` of run pages agree, as on a real workspace."""
-    _, headers, _ = raw(local_workspace, "GET", "/api/2.0/preview/scim/v2/Me", token=local_workspace.token)
+    _, headers, _ = raw(target, "GET", "/api/2.0/preview/scim/v2/Me", token=target.token)
     assert headers["X-Databricks-Org-Id"] == str(WORKSPACE_ID)
     assert client.get_workspace_id() == WORKSPACE_ID  # from host metadata
     # What get_workspace_id() asks when the id is not known otherwise (databricks-sdk 0.162 __init__.py):
@@ -90,8 +91,8 @@ def test_one_workspace_id_everywhere(local_workspace: LocalWorkspaceServer, clie
 
 
 @pytest.mark.unrouted_ok
-def test_unknown_endpoint_is_endpoint_not_found(local_workspace: LocalWorkspaceServer) -> None:
-    status, _, body = raw(local_workspace, "GET", "/api/2.0/no/such/thing")
+def test_unknown_endpoint_is_endpoint_not_found(target: Target) -> None:
+    status, _, body = raw(target, "GET", "/api/2.0/no/such/thing")
     assert status == 404 and body["error_code"] == "ENDPOINT_NOT_FOUND"
 
 
@@ -126,8 +127,8 @@ def test_unrouted_requests_are_recorded(
     assert local_workspace.unrouted_requests(isolated_workspace) == []
 
 
-def test_malformed_json_is_a_400(local_workspace: LocalWorkspaceServer) -> None:
-    status, _, body = raw(local_workspace, "POST", "/api/2.0/workspace/mkdirs", body=b"{not json")
+def test_malformed_json_is_a_400(target: Target) -> None:
+    status, _, body = raw(target, "POST", "/api/2.0/workspace/mkdirs", body=b"{not json")
     assert status == 400 and "not valid JSON" in body["message"]
 
 
@@ -188,8 +189,8 @@ def test_oversized_body_is_refused_and_the_server_lives_on(local_workspace: Loca
 
 
 @pytest.mark.unrouted_ok
-def test_wrong_method_and_wrong_types_name_the_problem(local_workspace: LocalWorkspaceServer) -> None:
+def test_wrong_method_and_wrong_types_name_the_problem(target: Target) -> None:
     """A known path with the wrong method is a 405; a wrongly typed field is a 400 naming the field."""
-    assert raw(local_workspace, "DELETE", "/api/2.0/clusters/list")[0] == 405
-    status, _, body = raw(local_workspace, "POST", "/api/2.2/jobs/runs/submit", json.dumps({"tasks": "x"}).encode())
+    assert raw(target, "DELETE", "/api/2.0/clusters/list")[0] == 405
+    status, _, body = raw(target, "POST", "/api/2.2/jobs/runs/submit", json.dumps({"tasks": "x"}).encode())
     assert status == 400 and body["error_code"] == "INVALID_PARAMETER_VALUE" and "tasks" in body["message"]

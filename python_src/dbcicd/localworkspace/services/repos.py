@@ -43,6 +43,7 @@ class Repos:
         self._registry = RepoRegistry.load(state_root / REGISTRY_FILE)
         self._pending: set[str] = set()  # paths being cloned into right now
         self._repo_locks: dict[int, threading.Lock] = {}
+        self.check_git_access = lambda url, provider: None  # set by LocalWorkspace: git_credentials.check_access
         self._restore()
 
     def _restore(self) -> None:
@@ -109,6 +110,8 @@ class Repos:
                     "is created"
                 )
             checkout = self.tree.disk_path(record.path)
+            if branch or tag:  # a fetch from the remote
+                self.check_git_access(record.url, record.provider)
             try:
                 if sparse is not None:
                     git.run_git("sparse-checkout", "set", "--cone", "--", *sparse, cwd=checkout)
@@ -193,6 +196,7 @@ class Repos:
     def _clone(self, path: str, url: str, provider: str, sparse: list[str] | None) -> RepoRecord:
         staging = self._staging / secrets.token_hex(8)
         try:
+            self.check_git_access(url, provider)
             git.clone(url, staging, sparse)
             branch, head = git.current_branch(staging), git.head_commit(staging)
             with self._lock:

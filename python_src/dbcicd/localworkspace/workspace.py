@@ -7,9 +7,10 @@ from pathlib import Path
 from .jobs.api import Jobs, JobsContext
 from .jobs.task_process import LIBRARIES_FOLDER, TaskPlaces
 from .runtime.notebook_env import notebook_environment
-from .services.compute import Clusters, Identity
+from .services.compute import USER_ID, Clusters, Identity
 from .services.dbfs_api import Dbfs
 from .services.files_api import Files
+from .services.git_credentials import GitCredentials
 from .services.repos import Repos
 from .services.workspace_api import WorkspaceApi
 from .storage.workspace_fs import WorkspaceTree
@@ -44,7 +45,9 @@ class LocalWorkspace:
         (self.tree.root / "Users" / self.identity.user_name).mkdir(parents=True, exist_ok=True)
         (self.tree.root / "Shared").mkdir(parents=True, exist_ok=True)
 
+        self.git_credentials = GitCredentials(int(USER_ID))
         self.repos = Repos(self.tree, self.state_root, self.identity.user_name)
+        self.repos.check_git_access = self.git_credentials.check_access  # private remotes need a Git credential
         self.workspace_api = WorkspaceApi(self.tree, self.repos)
         self.files = Files(self.volumes_root)
         self.dbfs = Dbfs(self.dbfs_root)

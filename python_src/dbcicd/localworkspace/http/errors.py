@@ -54,5 +54,15 @@ def invalid_access_token() -> ApiError:
     return ApiError(403, 403, reason, {"X-Databricks-Reason-Phrase": reason})
 
 
+def invalid_access_to_org(org_id: int) -> ApiError:
+    """What a workspace answers a valid token of another workspace: 403, the same numeric `error_code` and header,
+    naming an org id, as recorded in databricks/databricks-sdk-go#928 (`X-Databricks-Reason-Phrase: Invalid access
+    to Org: 3352391956719492`, `{"error_code": 403, "message": "Invalid access to Org: 3352391956719492"}`) and #853.
+    No source says whose id it is; here it is the id of the workspace that was asked, the one the token cannot
+    reach."""
+    reason = f"Invalid access to Org: {org_id}"
+    return ApiError(403, 403, reason, {"X-Databricks-Reason-Phrase": reason})
+
+
 def endpoint_not_found(method: str, path: str) -> ApiError:
     return ApiError(404, "ENDPOINT_NOT_FOUND", f"No API found for '{method} {path}'")

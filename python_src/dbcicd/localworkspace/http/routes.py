@@ -43,6 +43,12 @@ def build_router(ws: LocalWorkspace) -> Router:
     r.add("PATCH", "/api/2.0/repos/{repo_id}", ws.repos.update)
     r.add("DELETE", "/api/2.0/repos/{repo_id}", ws.repos.delete)
 
+    r.add("POST", "/api/2.0/git-credentials", ws.git_credentials.create)
+    r.add("GET", "/api/2.0/git-credentials", ws.git_credentials.list)
+    r.add("GET", "/api/2.0/git-credentials/{credential_id}", ws.git_credentials.get)
+    r.add("PATCH", "/api/2.0/git-credentials/{credential_id}", ws.git_credentials.update)
+    r.add("DELETE", "/api/2.0/git-credentials/{credential_id}", ws.git_credentials.delete)
+
     r.add("GET", "/api/2.0/workspace/get-status", ws.workspace_api.get_status)
     r.add("GET", "/api/2.0/workspace/list", ws.workspace_api.list)
     r.add("GET", "/api/2.0/workspace/export", ws.workspace_api.export)

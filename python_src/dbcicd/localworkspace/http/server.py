@@ -23,10 +23,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from ..services.compute import WORKSPACE_ID
 from ..services.oauth import TOKEN_PATH, OAuth, OAuthClient
 from ..workspace import LocalWorkspace
+from . import token_directory
 from .admin import ADMIN_PREFIX, answer_admin
-from .errors import ApiError, invalid_access_token, unauthenticated
+from .errors import ApiError, invalid_access_to_org, invalid_access_token, unauthenticated
 from .faults import FaultInjector, FaultRule
 from .request import Request, Response
 from .router import NoRoute, Router
@@ -245,6 +247,10 @@ class _Handler(BaseHTTPRequestHandler):
                 raise unauthenticated(
                     "Unauthorized: no credentials were sent. Send 'Authorization: Bearer <DATABRICKS_TOKEN>'."
                 )
+            scheme, _, token = self.headers.get("Authorization", "").partition(" ")
+            issuer = token_directory.issuer(token) if scheme == "Bearer" else None
+            if issuer is not None and issuer != self.server.app.host:
+                raise invalid_access_to_org(WORKSPACE_ID)  # a token of another workspace (another server)
             raise invalid_access_token()
         return tenant
 

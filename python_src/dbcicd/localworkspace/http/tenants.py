@@ -21,6 +21,7 @@ from pathlib import Path
 
 from ..services.oauth import OAuth, OAuthClient
 from ..workspace import LocalWorkspace
+from . import token_directory
 from .faults import FaultInjector, FaultRule
 from .router import Router
 from .routes import build_router
@@ -81,6 +82,7 @@ class Tenants:
         self._lock = threading.Lock()
         self.default = Tenant(DEFAULT_TENANT, root, host, token, oauth.register(token), faults)
         self._by_token: dict[str, Tenant] = {token: self.default}
+        token_directory.register(token, host)
 
     def new(self) -> Tenant:
         """A tenant with a fresh token, client credentials and an empty root of its own."""
@@ -91,6 +93,7 @@ class Tenants:
         tenant = Tenant(root.name, root, self._host, token, self._oauth.register(token))
         with self._lock:
             self._by_token[token] = tenant
+        token_directory.register(token, self._host)
         return tenant
 
     def close(self, tenant: Tenant) -> None:
@@ -100,6 +103,7 @@ class Tenants:
         with self._lock:
             if self._by_token.pop(tenant.token, None) is None:
                 return
+        token_directory.unregister(tenant.token)
         self._oauth.unregister(tenant.oauth)
         tenant.close()
         shutil.rmtree(tenant.root, ignore_errors=True)
@@ -109,6 +113,7 @@ class Tenants:
             others = [t for t in self._by_token.values() if t is not self.default]
         for tenant in others:
             self.close(tenant)
+        token_directory.unregister(self.default.token)
         self.default.close()
 
     def by_authorization(self, header: str | None) -> Tenant | None:

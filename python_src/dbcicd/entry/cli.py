@@ -58,10 +58,14 @@ examples:
   dbcicd local serve                       # temporary workspace on a free port
   dbcicd local serve --port 8765 --root ./.local-workspace
   dbcicd local serve --fault '{"route": "GET /api/*/jobs/runs/get", "status": 429, "times": 3}'
+  dbcicd local serve --federation-policy '{"issuer": "https://vstoken.dev.azure.com/<org id>",
+      "subject": "p://<org>/<project>/<pipeline>", "audiences": ["api://AzureADTokenExchange"]}'
 
 Prints DATABRICKS_HOST=... and DATABRICKS_TOKEN=... once ready, then serves until Ctrl+C (SIGINT) or SIGTERM.
 The token may also be given in the environment as DBCICD_LOCAL_TOKEN (keeps it out of the process list).
 Fault rules can be changed at runtime: POST/PUT/DELETE {host}/__dbcicd/faults with the same JSON.
+With --federation-policy its service principal trusts those ID tokens (token exchange at /oidc/v1/token, as
+DATABRICKS_AUTH_TYPE=azure-devops-oidc does); DATABRICKS_CLIENT_ID=... is printed too.
 """
 
 # argparse destination -> task input name, for the flags whose value is the input's text as it is (the others —
@@ -255,6 +259,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--fault", action="append", default=[], metavar="JSON", help="a fault rule as a JSON object (repeatable)"
     )
+    serve.add_argument(
+        "--federation-policy",
+        action="append",
+        default=[],
+        metavar="JSON",
+        help="a service principal federation policy: issuer, subject, audiences (repeatable)",
+    )
     return parser
 
 
@@ -348,6 +359,7 @@ def _label(exit_code: int) -> str:
 def _local_serve(args: argparse.Namespace) -> int:
     from ..localworkspace import FaultRule, LocalWorkspaceServer
     from ..localworkspace.http.errors import ApiError
+    from ..localworkspace.services.federation import FederationPolicy
 
     rules = []
     for spec in args.fault:
@@ -357,6 +369,12 @@ def _local_serve(args: argparse.Namespace) -> int:
             raise _Usage(f"--fault '{spec}' is not valid JSON: {err}") from None
         except ApiError as err:
             raise _Usage(f"--fault '{spec}': {err.message}") from None
+    policies = []
+    for spec in args.federation_policy:
+        try:
+            policies.append(FederationPolicy.parse(json.loads(spec)))
+        except ValueError as err:  # json.JSONDecodeError is one
+            raise _Usage(f"--federation-policy '{spec}': {err}") from None
     if args.root is not None:
         args.root.mkdir(parents=True, exist_ok=True)
     try:
@@ -369,9 +387,13 @@ def _local_serve(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    for policy in policies:
+        server.oidc.add_federation_policy(server.oauth, policy)
     server.start()
     for name, value in server.environment().items():
         print(f"{name}={value}", flush=True)
+    if policies:
+        print(f"DATABRICKS_CLIENT_ID={server.oauth.client_id}", flush=True)
     print(f"Serving the local workspace from {server.root} (Ctrl+C to stop)", file=sys.stderr, flush=True)
     while not stop.wait(0.5):
         pass

@@ -1,9 +1,11 @@
-"""Databricks refusing the step's credentials (401, or 403 "Invalid access token.") or one of its requests (403),
-explained.
+"""Databricks refusing the step's credentials (401, or 403 "Invalid access token."), credentials of another workspace
+(403 "Invalid access to Org: <id>"), the Git credentials the workspace clones with, or one of the step's requests
+(403), explained.
 
 Whichever call meets the refusal — usually the first, sometimes one whose failure already reads as a message of its
-own ("jobId 12: ...", "Creating the Git folder ... failed: ...") — the user must learn that the credentials or a
-permission are the problem, not the input that call was about, which credentials they are, and what to change.
+own ("jobId 12: ...", "Creating the Git folder ... failed: ...") — the user must learn which of these it is, not
+the input that call was about, which credentials they are, and what to change: renew the token, point at the right
+workspace, add a Git credential, or grant a permission.
 """
 
 from __future__ import annotations
@@ -32,6 +34,25 @@ _SOURCES = {
 }
 
 
+# connectionType (lower case) -> where the workspace URL is set, and the other way to fix credentials of another
+# workspace (for an Azure service principal: a workspace it has not been added to).
+_WORKSPACE_URLS = {
+    "databricks": ("the Server URL of that service connection", "or use a token made in the workspace it names"),
+    "azurerm": ("input 'workspaceUrl'", "or add the connection's service principal to the workspace it names"),
+    "environment": ("DATABRICKS_HOST", "or use credentials made in the workspace it names"),
+}
+
+# How an identity gets a Git credential: docs.databricks.com/repos/get-access-tokens-from-git-provider (a user) and
+# /repos/automate-with-sp, "Authorize a service principal to access Git folders" (the CLI signed in as the service
+# principal, or a workspace admin's Settings > Identity and access > Service principals > Git integration).
+_ADD_GIT_CREDENTIAL = (
+    "Add or renew one for that identity and provider. A user: Settings > Linked accounts in the workspace. A service "
+    "principal: sign in as it (its OAuth client id and secret) and run `databricks git-credentials create "
+    "<provider> --git-username <name> --personal-access-token <token>`, or have a workspace admin add it under "
+    "Settings > Identity and access > Service principals > <the principal> > Git integration."
+)
+
+
 def explain_refusal(err: BaseException, inputs: Mapping[str, str]) -> DbcicdError | None:
     """The error to show for `err` if Databricks answered 401 or 403 to it (or to what caused it), else None."""
     refusal = _refusal(err)
@@ -46,6 +67,14 @@ def explain_refusal(err: BaseException, inputs: Mapping[str, str]) -> DbcicdErro
             f"Databricks did not accept the credentials of {source} ({_code(status, refusal)}{detail}). "
             f"They are wrong, expired, revoked or for another workspace: {renew}."
         )
+    if _other_workspace(refusal):
+        where, other_fix = _WORKSPACE_URLS.get(kind, _WORKSPACE_URLS["environment"])
+        return ConfigurationError(
+            f"Databricks refused the credentials of {source} ({_code(403, refusal)}{detail}): they are valid, but "
+            f"not for the workspace {where} names. Point {where} at the workspace they belong to, {other_fix}."
+        )
+    if _git_credentials(refusal):
+        return _git_credentials_missing(err, refusal, source, inputs.get("gitProvider", "").strip())
     if isinstance(err, DbcicdError):  # our own message already says which call failed; the SDK's names none
         what = f"{err.message} ({_code(403, refusal).removesuffix(': ')})"
     else:
@@ -76,6 +105,38 @@ def _rejects_token(refusal: DatabricksError) -> bool:
     """Whether a 403 refuses the token itself rather than a permission: Databricks answers a personal access token
     it does not know with 403 "Invalid access token." (a 401 is for a request without credentials)."""
     return isinstance(refusal, PermissionDenied) and "invalid access token" in str(refusal).lower()
+
+
+def _other_workspace(refusal: DatabricksError) -> bool:
+    """Whether a 403 refuses valid credentials of another workspace: "Invalid access to Org: <org id>"
+    (databricks/databricks-sdk-go#928, #981: a PAT that works on one workspace, sent to another)."""
+    return isinstance(refusal, PermissionDenied) and "invalid access to org" in str(refusal).lower()
+
+
+# The workspace's answers when it cannot clone or pull with the identity's Git credentials: "Invalid Git provider
+# credentials." (databricks/cli#1551), "Azure Active Directory credentials missing." (databricks/databricks-cli#404),
+# "Encountered an error with your Azure Active Directory credentials." (databricks/cli#1450).
+_GIT_CREDENTIAL_REFUSALS = ("invalid git provider credentials", "azure active directory credentials")
+
+
+def _git_credentials(refusal: DatabricksError) -> bool:
+    text = str(refusal).lower()
+    return isinstance(refusal, PermissionDenied) and any(phrase in text for phrase in _GIT_CREDENTIAL_REFUSALS)
+
+
+def _git_credentials_missing(err: BaseException, refusal: DatabricksError, source: str, provider: str) -> DbcicdError:
+    """A Git folder's clone or pull refused for want of a working Git credential. The workspace's own text is long
+    (five numbered points about its UI); its first sentence says what happened."""
+    reason = str(refusal).split("\n", 1)[0].split(". ", 1)[0].rstrip(".")
+    failed = "Databricks could not clone or pull the Git repository: "
+    if isinstance(err, DbcicdError) and str(refusal) in err.message:  # "Creating the Git folder P from U failed: "
+        failed = err.message.split(str(refusal), 1)[0]
+    which = f" ({provider})" if provider else ""
+    return ConfigurationError(
+        f"{failed}{reason} ({_code(403, refusal).removesuffix(': ')}). The workspace clones and pulls as the identity "
+        f"of {source}, which has no working Git credential there for the repository's Git provider{which}. "
+        f"{_ADD_GIT_CREDENTIAL}"
+    )
 
 
 def _refusal(err: BaseException | None) -> DatabricksError | None:

@@ -237,6 +237,8 @@ def _notebook_run(ctx: Context, base_folder: str, notebooks: list[str]) -> Noteb
 
 
 def _submit_and_wait(ctx: Context, spec: NotebookRun) -> Outcome:
+    if note := spec.waves_note():
+        ctx.output.info(note)
     token = ctx.options.build.idempotency_token(f"submit:{ctx.options.command}")
     submitting = InFlight(lambda: submit(ctx.client, spec, token))
     return _wait_started(ctx, submitting, RunOwner.named(spec.run_name), spec.base_folder, spec.run_name)

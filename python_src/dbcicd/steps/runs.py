@@ -6,6 +6,7 @@ the run it already started instead of starting a second one, while the next invo
 
 from __future__ import annotations
 
+import itertools
 import json
 import posixpath
 import re
@@ -23,6 +24,13 @@ RESULTS_PARAMETER = "dbcicd_results_dir"
 COMPUTE_KINDS = ("serverless", "existingCluster", "newCluster")
 _TASK_KEY_CHARS = re.compile(r"[^A-Za-z0-9_-]+")
 MAX_TASK_KEY = 100
+# A cluster holds at most 145 execution contexts, one per attached notebook, and attaches no more once they are all
+# in use (Microsoft Learn, "Databricks notebook execution contexts"; "Resource limits": Clusters, attached notebooks
+# or execution contexts, 145, fixed). Idle contexts are evicted to make room, so a run on one existing cluster stays
+# within the limit by running at most this many of its notebooks at a time.
+MAX_EXECUTION_CONTEXTS = 145
+# How many jobs the hint of a jobName that matches none looks through: one page of jobs/list, the newest.
+SIMILAR_JOBS_SCANNED = 100
 NEW_CLUSTER_EXAMPLE = (
     'Give a cluster spec such as {"spark_version": "15.4.x-scala2.12", "node_type_id": "Standard_DS3_v2", '
     '"num_workers": 1}.'
@@ -156,7 +164,30 @@ class NotebookRun:
             )
             self.compute.apply(task)
             out.append(task)
-        return out
+        return self._in_waves(out)
+
+    def waves_note(self) -> str:
+        """What the log says when the notebooks start in waves (more than MAX_EXECUTION_CONTEXTS of them on one
+        existing cluster), else ''."""
+        count = len(self.tasks())
+        if self.compute.kind != "existingCluster" or count <= MAX_EXECUTION_CONTEXTS:
+            return ""
+        return (
+            f"{count} notebooks on cluster {self.compute.existing_cluster_id}: starting at most "
+            f"{MAX_EXECUTION_CONTEXTS} at a time, each further one when an earlier one ends, since a cluster holds at "
+            f"most {MAX_EXECUTION_CONTEXTS} execution contexts (notebooks attached by others count too). Serverless "
+            "or newCluster compute has no such limit."
+        )
+
+    def _in_waves(self, tasks: list[jobs.SubmitTask]) -> list[jobs.SubmitTask]:
+        """On an existing cluster, task i from the 146th on waits for task i-145 to end, whatever its result
+        (run_if ALL_DONE: a failure is reported, it does not skip the rest), so at most 145 notebooks run at once."""
+        if self.compute.kind != "existingCluster":
+            return tasks
+        for earlier, task in zip(tasks, tasks[MAX_EXECUTION_CONTEXTS:], strict=False):
+            task.depends_on = [jobs.TaskDependency(task_key=earlier.task_key)]
+            task.run_if = jobs.RunIf.ALL_DONE
+        return tasks
 
 
 def submit(client: WorkspaceClient, spec: NotebookRun, idempotency_token: str) -> int:
@@ -185,11 +216,15 @@ def find_job(client: WorkspaceClient, job_id: int | None, job_name: str, names: 
                 f"{id_input} {job_id}: {err} Check {id_input} (the number in the job's URL), or give {name_input} "
                 "instead."
             ) from err
-    matches = list(client.jobs.list(name=job_name.strip()))
+    # jobs/list's `name` is "a filter on the list based on the exact (case insensitive) job name" (Jobs API 2.2;
+    # databricks-sdk JobsAPI.list), and the SDK follows next_page_token through every page of the matches.
+    matches = list(client.jobs.list(name=job_name.strip(), limit=100))
     if len(matches) == 1:
         return client.jobs.get(int(matches[0].job_id))  # type: ignore[arg-type]
     if not matches:
-        similar = [j for j in client.jobs.list(limit=100) if job_name.strip().lower() in _job_name(j).lower()]
+        # The hint reads the newest page only: the SDK would otherwise walk every job of the workspace.
+        newest = itertools.islice(client.jobs.list(limit=SIMILAR_JOBS_SCANNED), SIMILAR_JOBS_SCANNED)
+        similar = [j for j in newest if job_name.strip().lower() in _job_name(j).lower()]
         hint = "; similar: " + ", ".join(f"'{_job_name(j)}' (id {j.job_id})" for j in similar[:10]) if similar else ""
         raise ConfigurationError(f"{name_input} '{job_name}' matches no job{hint}. Check the name or use {id_input}.")
     listed = ", ".join(f"id {j.job_id}" for j in matches[:20])

@@ -117,7 +117,8 @@ class Jobs:
         start = _start(req)
         with self._lock:
             jobs = sorted(self._jobs.values(), key=lambda j: (j.created_ms, j.job_id), reverse=True)
-            if name:  # "a filter on the list based on the exact (case insensitive) job name" (databricks-sdk JobsAPI.list)
+            # "A filter on the list based on the exact (case insensitive) job name" (databricks-sdk JobsAPI.list)
+            if name:
                 jobs = [j for j in jobs if j.settings["name"].lower() == name.lower()]
             page = [self._job_json(j, expand, req.api_version == "2.2") for j in jobs[start : start + limit]]
         return _page(page, "jobs", start, limit, len(jobs))

@@ -130,3 +130,20 @@ def test_a_wrong_token_and_a_removed_credential_refuse_clone_and_pull(
         isolated_client.repos.update(folder.id, branch="main")
     public = make_remote({"b.py": "print(2)\n"})
     isolated_client.repos.create(url=public.url, provider="gitLab", path="/Repos/ci/public")
+
+
+def test_a_remote_is_marked_private_over_http(
+    isolated_workspace: Tenant, isolated_client: WorkspaceClient, make_remote: Callable[[dict[str, str]], GitRemote]
+) -> None:
+    """`POST /__dbcicd/private-remotes` marks a remote of the caller's tenant private, for `dbcicd local serve`."""
+    remote = make_remote({"a.py": "print(1)\n"})
+    answer = requests.post(
+        f"{isolated_workspace.host}/__dbcicd/private-remotes",
+        json={"url": remote.url},
+        headers={"Authorization": f"Bearer {isolated_workspace.token}"},
+        timeout=10,
+    )
+    assert answer.status_code == 200
+    isolated_client.workspace.mkdirs("/Repos/ci")
+    with pytest.raises(PermissionDenied, match=INVALID_GIT_CREDENTIALS):
+        isolated_client.repos.create(url=remote.url, provider="gitHub", path="/Repos/ci/private")

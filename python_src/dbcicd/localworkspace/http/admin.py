@@ -1,5 +1,5 @@
-"""Test-only endpoints outside /api, under `/__dbcicd/`: the fault rules, call counts and unrouted requests of the
-tenant whose token the request carries."""
+"""Test-only endpoints outside /api, under `/__dbcicd/`: the fault rules, call counts, unrouted requests and private
+Git remotes of the tenant whose token the request carries."""
 
 from __future__ import annotations
 
@@ -20,6 +20,9 @@ def answer_admin(tenant: Tenant, unrouted: UnroutedLog, req: Request) -> Any:
         return _faults(tenant, req)
     if name == "calls" and req.method in ("GET", "DELETE"):
         return {"calls": tenant.take_calls(reset=req.method == "DELETE")}
+    if name == "private-remotes" and req.method == "POST":  # cloning these needs a Git credential (git_credentials.py)
+        tenant.workspace.git_credentials.mark_private(req.field("url", str), req.field("accepted_token", str, None))
+        return {}
     if name == "unrouted" and req.method in ("GET", "DELETE"):
         taken = unrouted.drain(tenant.name) if req.method == "DELETE" else unrouted.requests(tenant.name)
         return {"requests": [r.describe() for r in taken]}

@@ -79,6 +79,7 @@ def build_router(ws: LocalWorkspace) -> Router:
         r.add("POST", f"/api/{v}/jobs/runs/submit", ws.jobs.submit)
         r.add("GET", f"/api/{v}/jobs/runs/get", ws.jobs.get_run)
         r.add("GET", f"/api/{v}/jobs/runs/get-output", ws.jobs.get_run_output)
+        r.add("GET", f"/api/{v}/jobs/runs/export", ws.jobs.export_run)
         r.add("GET", f"/api/{v}/jobs/runs/list", ws.jobs.list_runs)
         r.add("POST", f"/api/{v}/jobs/runs/cancel", ws.jobs.cancel_run)
         r.add("POST", f"/api/{v}/jobs/runs/delete", ws.jobs.delete_run)

@@ -30,6 +30,7 @@ from . import token_directory
 from .admin import ADMIN_PREFIX, answer_admin
 from .errors import ApiError, invalid_access_to_org, invalid_access_token, unauthenticated
 from .faults import FaultInjector, FaultRule
+from .pages import answer_page, is_page
 from .request import Request, Response
 from .router import NoRoute, Router
 from .routes import PUBLIC_PATHS, build_public_router
@@ -204,6 +205,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_error(err)
             return
         req = Request(self.command, path, query, self.headers, body)
+        if is_page(self.command, path):  # for browsers, without a token: see pages.py for who may read them
+            self._send(answer_page(app.workspace.jobs, app.port, req, self.client_address[0]))
+            return
         tenant = app.tenant_of(req)
         counted = tenant or app.default_tenant
         try:

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from ..http.errors import invalid_parameter, invalid_state
 from ..http.paging import decode_token, encode_token
 from ..http.request import Request
+from ..render.run_page import RunView, export_views
 from ..services.compute import WORKSPACE_ID
 from .job_registry import JOBS_FILE, JobRecord, load_jobs, save_jobs
 from .job_spec import (
@@ -348,6 +349,22 @@ class Jobs:
         if task.spec.kind != "notebook_task" and ran:
             out["logs"], out["logs_truncated"] = logs(task)
         return out
+
+    def export_run(self, req: Request) -> dict[str, Any]:
+        """runs/export: the notebook of a task run as it ran, a self-contained HTML page (render/)."""
+        view = self.run_view(req.arg("run_id", int))
+        return export_views(view, req.arg("views_to_export", str, "CODE"))
+
+    def run_view(self, run_id: int) -> RunView:
+        """A copy of a run (or of the run holding a task run) to make pages from without the lock."""
+        with self._lock:
+            run, task = self._find(run_id)
+            return RunView.of(run, task)
+
+    def recent_runs(self, limit: int) -> list[RunView]:
+        with self._lock:
+            runs = sorted(self._runs.values(), key=lambda r: (r.created_ms, r.run_id), reverse=True)[:limit]
+            return [RunView.of(r) for r in runs]
 
     def list_runs(self, req: Request) -> dict[str, Any]:
         job_id = req.arg("job_id", int, None)

@@ -29,6 +29,14 @@ class Cell(NamedTuple):
     first_line: int  # 1-based line of `source`'s first line in `filename`
 
 
+def as_written(cell: Cell) -> str:
+    """The cell's text as its author wrote it: a magic cell with its `%name` line back."""
+    if not cell.magic:
+        return cell.source
+    first, newline, rest = cell.source.partition("\n")
+    return f"%{cell.magic} {first}".rstrip() + newline + rest
+
+
 def read_cells(file: Path) -> list[Cell]:
     """The cells of a notebook, in order; a plain Python file is one cell."""
     if file.suffix.lower() == JUPYTER_EXTENSION:

@@ -11,9 +11,10 @@ import shlex
 from collections.abc import Callable
 from typing import Any
 
-from . import magics
-from .cells import Cell, read_cells
+from . import cell_record, magics
+from .cells import Cell, as_written, read_cells
 from .dbfs import FsUtils
+from .display import show_open_figures
 from .libraries import Libraries
 from .notebooks import NotebookRef, resolve
 from .outcome import MAGIC_FRAME_PREFIX
@@ -47,10 +48,19 @@ class Interpreter:
         exec(code, self.namespace)
 
     def _run_cell(self, cell: Cell) -> None:
-        if cell.magic in ("", "python"):
-            self.run_python(cell.source, cell.filename, cell.first_line)
-        elif cell.magic not in SKIPPED_MAGICS:
-            self._in_cell_frame(cell, self._magic(cell))
+        # The cells of the notebook the task runs make its record; a %run notebook's cells show in the %run cell.
+        record = cell_record.active() if len(self._running) == 1 else None
+        if record is not None:
+            record.cell(cell.magic or "python", as_written(cell))
+        try:
+            if cell.magic in ("", "python"):
+                self.run_python(cell.source, cell.filename, cell.first_line)
+            elif cell.magic not in SKIPPED_MAGICS:
+                self._in_cell_frame(cell, self._magic(cell))
+        finally:
+            if record is not None:
+                show_open_figures()
+                record.end_cell()
 
     def _magic(self, cell: Cell) -> Callable[[], None]:
         text = cell.source

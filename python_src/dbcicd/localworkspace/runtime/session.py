@@ -13,9 +13,10 @@ import types
 from pathlib import Path
 from typing import Any
 
-from . import outcome, paths, processes
+from . import cell_record, outcome, paths, processes
 from .dbfs import FsUtils
 from .dbutils import DBUtils
+from .display import prepare_figures
 from .exceptions import NotebookExit
 from .interpreter import Interpreter
 from .libraries import Libraries
@@ -42,6 +43,7 @@ def main(argv: list[str]) -> int:
     result = _execute(spec)
     if result["error"] is not None:
         sys.stderr.write(result["error_trace"])
+    cell_record.finish(result)
     outcome.write(spec.result_file, result)
     return 0 if result["error"] is None else 1
 
@@ -59,6 +61,8 @@ def _prepare_process(spec: KernelSpec) -> None:
     paths.configure(spec.workspace_root, spec.dbfs_root, spec.volumes_root)
     paths.install()
     processes.install_stop_handler()
+    prepare_figures()
+    cell_record.start(spec.result_file)
 
 
 def _execute(spec: KernelSpec) -> dict[str, Any]:

@@ -1,0 +1,177 @@
+"""What a person sees of a run: the run page link the product prints opens in a real browser (headless chromium),
+and runs/export answers as Databricks does, with the notebook as it ran. Screenshots are kept in
+build/test-artifacts/run-pages/."""
+
+from __future__ import annotations
+
+import importlib.util
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+from databricks.sdk import WorkspaceClient
+from databricks.sdk.errors import InvalidParameterValue
+from databricks.sdk.service import jobs
+from jobs_helpers import by_key, folder, notebook, notebook_task, submit_and_wait, upload
+
+from dbcicd.localworkspace import LocalWorkspaceServer
+from headless_browser import ARTIFACTS, Browser, data_uri_png_size, find_browser
+
+pytestmark = pytest.mark.slow
+PAGES = "run-pages"
+
+# Every kind of output a cell can show, and output that would be markup if it were not escaped.
+SHOWCASE = notebook(
+    'print("rows loaded: 2")\nprint("<img src=x onerror=alert(1) id=printed>")',
+    "# MAGIC %md\n# MAGIC ## Model check",
+    'import pandas as pd\ndisplay(pd.DataFrame({"income": [52000, 61000], "note": ["<b id=cell>x</b>", "ok"]}))',
+    "displayHTML(\"<h2 id='injected'>Report</h2><script>document.title = 'pwned'</script>\")",
+    "import matplotlib.pyplot as plt\n"
+    "fig, ax = plt.subplots(figsize=(4, 3))\n"
+    'ax.scatter([1, 2, 3], [1.1, 1.9, 3.2])\nax.set_title("predicted vs actual")\nplt.show()',
+    'raise ValueError("income must be positive, got -3")',
+)
+needs_matplotlib = pytest.mark.skipif(
+    importlib.util.find_spec("matplotlib") is None, reason="matplotlib is not installed (the test extra has it)"
+)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Browser:
+    return find_browser()
+
+
+@pytest.fixture(scope="module")
+def showcase_run(client: WorkspaceClient) -> Iterator[jobs.Run]:
+    """A run of two tasks: the showcase notebook (it fails at its last cell) and one that prints and succeeds."""
+    base = folder(client)
+    good = upload(client, f"{base}/report", notebook('print("report written")', 'dbutils.notebook.exit("42 rows")'))
+    shown = upload(client, f"{base}/evaluate", SHOWCASE)
+    yield submit_and_wait(client, notebook_task("evaluate", shown), notebook_task("report", good))
+
+
+def test_the_printed_run_page_link_opens_in_a_browser(
+    browser: Browser, showcase_run: jobs.Run, local_workspace: LocalWorkspaceServer
+) -> None:
+    """The run page URL (Databricks' `/?o=…#job/<job>/run/<run>`) shows the run, its tasks with state and duration,
+    each task's output, error and trace, without a token."""
+    url = showcase_run.run_page_url or ""
+    assert url.startswith(local_workspace.host) and "#job/" in url
+    dom = browser.dom(url)
+    assert dom.title == "test"  # the run's name: the fragment led to the run's page
+    states = {row.find_all("td")[0].text: row.find_all("td")[2].text for row in dom.find_all("tbody")[0].find_all("tr")}
+    assert states == {"evaluate": "FAILED", "report": "SUCCESS"}
+    durations = [row.find_all("td")[4].text for row in dom.find_all("tbody")[0].find_all("tr")]
+    assert all(d.endswith(" s") for d in durations), durations
+    text = dom.root.text
+    assert "report written" in text and "Notebook exited: 42 rows" in text
+    errors = dom.find_all(cls="error")
+    assert any("ValueError: income must be positive, got -3" in e.text and "Traceback" in e.text for e in errors)
+    browser.screenshot(url, f"{PAGES}/run-page.png")
+
+
+def test_a_task_run_link_shows_that_task(browser: Browser, showcase_run: jobs.Run) -> None:
+    report = by_key(showcase_run)["report"]
+    dom = browser.dom(report.run_page_url or "")
+    sections = dom.find_all("section", cls="task")
+    assert [s.attrs["id"] for s in sections] == [f"task-{report.run_id}"]
+    assert "report written" in sections[0].text
+
+
+def test_pages_are_for_this_machine_only_and_hold_no_token(
+    showcase_run: jobs.Run, local_workspace: LocalWorkspaceServer
+) -> None:
+    """A request naming another host (a page of another site pointing its name at 127.0.0.1) is refused; the pages
+    never show the API token; the API itself still wants the token."""
+    path = f"/jobs/{showcase_run.job_id}/runs/{showcase_run.run_id}"
+    status, body, headers = _get(local_workspace.host + path)
+    assert status == 200 and local_workspace.token not in body
+    assert "script-src 'none'" in headers["Content-Security-Policy"]
+    status, index, _ = _get(local_workspace.host + "/")
+    assert status == 200 and local_workspace.token not in index and str(showcase_run.run_id) in index
+    assert _get(local_workspace.host + path, host="attacker.example:80")[0] == 403
+    assert _get(local_workspace.host + "/jobs/1/runs/2")[0] == 404
+    assert _get(local_workspace.host + f"/api/2.2/jobs/runs/get?run_id={showcase_run.run_id}")[0] == 401
+
+
+def test_export_answers_as_databricks_does(client: WorkspaceClient, showcase_run: jobs.Run) -> None:
+    """runs/export of a notebook task run: one NOTEBOOK view named after the notebook, a whole HTML page;
+    DASHBOARDS: none (the local workspace has no dashboards); a multi-task run id or bad views_to_export: 400."""
+    evaluate = by_key(showcase_run)["evaluate"]
+    exported = client.jobs.export_run(evaluate.run_id)
+    assert [(v.name, v.type) for v in exported.views or []] == [("evaluate", jobs.ViewType.NOTEBOOK)]
+    content = (exported.views or [])[0].content or ""
+    assert content.startswith("<!DOCTYPE html>") and "</html>" in content
+    assert client.jobs.export_run(evaluate.run_id, views_to_export=jobs.ViewsToExport.ALL).views
+    assert not client.jobs.export_run(evaluate.run_id, views_to_export=jobs.ViewsToExport.DASHBOARDS).views
+    with pytest.raises(InvalidParameterValue, match="multiple tasks"):
+        client.jobs.export_run(showcase_run.run_id)
+
+
+@needs_matplotlib
+def test_the_export_shows_what_the_notebook_showed(
+    browser: Browser, client: WorkspaceClient, showcase_run: jobs.Run
+) -> None:
+    """The exported page, opened from a file as a person opens a saved page: the cells in order with their code,
+    the printed text, the table, the displayHTML markup (sandboxed), the plot as a real image, the error with its
+    trace, and nothing of the notebook's output acting as markup of the page."""
+    evaluate = by_key(showcase_run)["evaluate"]
+    page = ARTIFACTS / PAGES / "export-evaluate.html"
+    page.parent.mkdir(parents=True, exist_ok=True)
+    page.write_text((client.jobs.export_run(evaluate.run_id).views or [])[0].content or "", encoding="utf-8")
+    dom = browser.dom(page.as_uri())
+
+    cells = dom.find_all("div", cls="cell")
+    languages = [c.find_all(cls="lang")[0].text.split("· ")[-1] for c in cells]
+    assert languages == ["python", "md", "python", "python", "python", "python"]
+    assert "rows loaded: 2" in cells[0].find_all("pre", cls="stdout")[0].text
+    assert "<img src=x onerror=alert(1) id=printed>" in cells[0].text  # shown as text
+    assert "## Model check" in cells[1].text
+
+    (table,) = cells[2].find_all("table", cls="dataframe")
+    assert [th.text for th in table.find_all("th")] == ["income", "note"]
+    assert [[td.text for td in tr.find_all("td")] for tr in table.find_all("tbody")[0].find_all("tr")] == [
+        ["52000", "<b id=cell>x</b>"],
+        ["61000", "ok"],
+    ]
+    (frame,) = cells[3].find_all("iframe")
+    assert frame.attrs["sandbox"] == "" and "<h2 id='injected'>" in frame.attrs["srcdoc"]
+
+    (image,) = cells[4].find_all("img")
+    width, height = data_uri_png_size(image.attrs["src"])
+    assert width > 100 and height > 100
+
+    (error,) = cells[5].find_all(cls="error")
+    assert "ValueError: income must be positive, got -3" in error.text and "Traceback" in error.text
+
+    assert dom.title == "evaluate"  # the displayHTML script did not run
+    ids = {e.attrs.get("id") for e in dom.find_all()}
+    assert not ids & {"printed", "cell", "injected"}
+    assert [i.attrs["src"][:22] for i in dom.find_all("img")] == ["data:image/png;base64,"]
+    assert not dom.find_all("script")
+    browser.screenshot(page.as_uri(), f"{PAGES}/export-evaluate.png")
+
+
+def test_a_python_file_task_is_not_exported(client: WorkspaceClient) -> None:
+    path = upload(client, f"{folder(client)}/job.py", 'print("plain file")\n')
+    run = submit_and_wait(
+        client,
+        jobs.SubmitTask(
+            task_key="file", spark_python_task=jobs.SparkPythonTask(python_file=path), existing_cluster_id="local"
+        ),
+    )
+    with pytest.raises(InvalidParameterValue, match="Only notebook runs can be exported"):
+        client.jobs.export_run(run.tasks[0].run_id)
+
+
+def _get(url: str, host: str | None = None) -> tuple[int, str, dict[str, str]]:
+    """(status, body, headers) of a request as a browser sends it: no token."""
+    request = urllib.request.Request(url)
+    if host is not None:
+        request.add_header("Host", host)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read().decode(), dict(response.headers)
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode(), dict(err.headers)

@@ -81,10 +81,6 @@ class OAuth:
         with self._lock:
             self._policies.setdefault(client.client_id, []).append(policy)
 
-    def federation_policies(self, client: OAuthClient) -> list[FederationPolicy]:
-        with self._lock:
-            return list(self._policies.get(client.client_id, []))
-
     def named_client(self, req: Request) -> OAuthClient | None:
         """The client a token request names, its secret not yet checked: the tenant it is counted against."""
         client_id = _client_credentials(req.headers.get("Authorization"), _form(req))[0]

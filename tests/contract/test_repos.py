@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Callable
 
@@ -11,7 +12,8 @@ from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import BadRequest, DatabricksError, ResourceAlreadyExists, ResourceDoesNotExist
 from databricks.sdk.service.workspace import ObjectType, SparseCheckout, SparseCheckoutUpdate
 
-from dbcicd.localworkspace import LocalWorkspaceServer
+from dbcicd.localworkspace import FaultRule, LocalWorkspaceServer
+from dbcicd.localworkspace.http.errors import ApiError
 from dbcicd.localworkspace.services import repos as repos_module
 
 NOTEBOOK = "# Databricks notebook source\nprint('hello')\n"
@@ -179,15 +181,81 @@ def _token_before_last(client: WorkspaceClient, folder: str) -> str:
 
 
 def test_list_without_prefix_serves_the_repos_folder(isolated_client: WorkspaceClient, remote) -> None:
-    """With no prefix the list holds /Repos Git folders, and not those elsewhere in the workspace (in a tenant of its
-    own, so the list holds this test's Git folders only)."""
+    """With no prefix the list holds /Repos Git folders; a Git folder elsewhere in the workspace is one with Git CLI
+    access, which repos/list leaves out even under its own prefix (databricks-sdk `Repos.list`: "repos with the Git
+    CLI enabled are not included in its results"). In a tenant of its own, so the list holds this test's folders."""
     client = isolated_client
     client.workspace.mkdirs("/Repos/team")
     inside = client.repos.create(url=remote.url, provider="gitHub", path="/Repos/team/in")
     home = f"/Users/{client.current_user.me().user_name}"
     outside = client.repos.create(url=remote.url, provider="gitHub", path=f"{home}/out")
     assert [r.id for r in client.repos.list()] == [inside.id]
-    assert [r.id for r in client.repos.list(path_prefix=outside.path)] == [outside.id]
+    assert list(client.repos.list(path_prefix=outside.path)) == []
+    assert [r.id for r in client.repos.list(path_prefix="/Repos/team")] == [inside.id]
+
+
+@pytest.mark.parametrize("place", ["/Users/{me}", "/Shared", "/Workspace/Users/{me}"])
+def test_git_folders_outside_repos_are_directories_marked_as_git_folders(
+    client: WorkspaceClient, remote, place: str
+) -> None:
+    """Outside /Repos a new Git folder is a DIRECTORY with `directory_info.is_git_folder: true`, and its object id is
+    the repo id that repos/get, update and delete take (databricks/cli 24aafba64c, #6181); plain folders say
+    `is_git_folder: false`, standard Git folders (under /Repos) are REPO objects without the field."""
+    parent = place.format(me=client.current_user.me().user_name) + f"/g-{uuid.uuid4().hex[:8]}"
+    client.workspace.mkdirs(parent)
+    made = client.repos.create(url=remote.url, provider="gitHub", path=f"{parent}/demo")
+    status = client.workspace.get_status(made.path)
+    assert status.object_type == ObjectType.DIRECTORY
+    assert status.directory_info is not None and status.directory_info.is_git_folder is True
+    assert status.object_id == made.id
+    listed = {o.path: o for o in client.workspace.list(parent)}
+    assert listed[made.path.removeprefix("/Workspace")].directory_info.is_git_folder is True  # type: ignore[union-attr]
+    plain = client.workspace.get_status(parent)
+    assert plain.directory_info is not None and plain.directory_info.is_git_folder is False
+    head = remote.commit({"more.txt": "more\n"}, "second")
+    client.repos.update(status.object_id, branch="main")  # type: ignore[arg-type]
+    assert client.repos.get(status.object_id).head_commit_id == head  # type: ignore[arg-type]
+    client.repos.delete(status.object_id)  # type: ignore[arg-type]
+    assert paths_under(client, parent) == set()
+
+
+def test_git_folders_in_repos_stay_repo_objects(client: WorkspaceClient, folder: str, remote) -> None:
+    made = client.repos.create(url=remote.url, provider="gitHub", path=f"{folder}/demo")
+    status = client.workspace.get_status(made.path)
+    assert status.object_type == ObjectType.REPO and status.directory_info is None
+    assert [r.id for r in client.repos.list(path_prefix=folder)] == [made.id]
+
+
+def test_a_slow_clone_keeps_its_path_until_it_is_complete(client: WorkspaceClient, faults, remote) -> None:
+    """A fault rule `latency_at: during` slows the clone itself: repos/create answers only when the clone is done,
+    the folder shows nothing at its path until then, and another create of that path is refused meanwhile."""
+    parent = f"/Shared/slow-{uuid.uuid4().hex[:8]}"
+    client.workspace.mkdirs(parent)
+    path = f"{parent}/demo"
+    rule = {"route": "POST /api/2.0/repos", "latency_ms": 1500, "latency_at": "during", "times": 1}
+    faults.faults.replace([FaultRule.parse(rule)])
+    answered: list[float] = []
+    started = time.monotonic()
+
+    def create() -> None:
+        client.repos.create(url=remote.url, provider="gitHub", path=path)
+        answered.append(time.monotonic() - started)
+
+    first = threading.Thread(target=create)
+    first.start()
+    time.sleep(0.5)
+    with pytest.raises(ResourceDoesNotExist):
+        client.workspace.get_status(path)
+    with pytest.raises(ResourceAlreadyExists):
+        client.repos.create(url=remote.url, provider="gitHub", path=path)
+    first.join(timeout=30)
+    assert answered and answered[0] >= 1.5
+    assert client.workspace.get_status(path).directory_info.is_git_folder is True  # type: ignore[union-attr]
+
+
+def test_latency_at_names_where_the_delay_goes() -> None:
+    with pytest.raises(ApiError, match="latency_at must be 'before' or 'during'"):
+        FaultRule.parse({"route": "POST /api/2.0/repos", "latency_ms": 10, "latency_at": "after"})
 
 
 def test_update_same_branch_pulls_new_commits(client: WorkspaceClient, folder: str, remote) -> None:

@@ -2,9 +2,11 @@
 
 A rule matches `"METHOD /path"` with `*` wildcards (e.g. `"POST /api/*/jobs/runs/submit"`, `"* /api/2.0/repos*"`).
 It fires for the next `times` matching calls (after skipping `offset`), or with `probability` drawn from its own
-seeded generator so a failing test can be replayed. What it does: add `latency_ms`, answer `status` (403 stands
-for a permission the caller lacks, 429 carries `Retry-After`), or `drop` the connection `before` the handler runs
-or `after` it (the state change is kept, the response is lost) — the case that makes idempotency necessary.
+seeded generator so a failing test can be replayed. What it does: add `latency_ms` (`latency_at` `before` the
+handler sees the request, or `during` its work: a clone that takes that much longer, its path already taken), answer
+`status` (403 stands for a permission the caller lacks, 429 carries `Retry-After`), or `drop` the connection `before`
+the handler runs or `after` it (the state change is kept, the response is lost) — the case that makes idempotency
+necessary.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ _STATUS_ERRORS = {
     504: ("DEADLINE_EXCEEDED", "Gateway timeout (injected fault)."),
 }
 DROP_POINTS = ("before", "after")
+LATENCY_POINTS = ("before", "during")
 
 
 @dataclass
@@ -36,6 +39,7 @@ class FaultRule:
     retry_after: int | None = None
     drop: str | None = None
     latency_ms: int = 0
+    latency_at: str = "before"
     probability: float = 1.0
     times: int | None = None
     offset: int = 0
@@ -61,6 +65,7 @@ class FaultRule:
             retry_after=typed_field(spec, "retry_after", int, None),
             drop=typed_field(spec, "drop", str, None),
             latency_ms=typed_field(spec, "latency_ms", int, 0),
+            latency_at=typed_field(spec, "latency_at", str, "before"),
             probability=_probability(spec),
             times=typed_field(spec, "times", int, None),
             offset=typed_field(spec, "offset", int, 0),
@@ -70,6 +75,8 @@ class FaultRule:
             raise invalid_parameter(f"Fault rule status must be one of {sorted(_STATUS_ERRORS)}, got {rule.status}")
         if rule.drop is not None and rule.drop not in DROP_POINTS:
             raise invalid_parameter(f"Fault rule drop must be 'before' or 'after', got '{rule.drop}'")
+        if rule.latency_at not in LATENCY_POINTS:
+            raise invalid_parameter(f"Fault rule latency_at must be 'before' or 'during', got '{rule.latency_at}'")
         if rule.status is not None and rule.drop is not None:
             raise invalid_parameter("A fault rule either answers a status or drops the connection, not both")
         if rule.status is None and rule.drop is None and rule.latency_ms <= 0:

@@ -26,7 +26,14 @@ class Request:
     headers: Mapping[str, str] = field(default_factory=dict)
     body: bytes = b""
     params: dict[str, str] = field(default_factory=dict)
+    work_delay: float = 0.0  # seconds a fault rule adds to the handler's own work (see `take_work_delay`)
     _json: Any = field(default=_MISSING, repr=False)
+
+    def take_work_delay(self) -> float:
+        """The delay a `latency_at: during` fault rule gave this request, once: a handler doing long work (a clone)
+        spends it inside that work; whatever is left the server spends after the handler, before answering."""
+        delay, self.work_delay = self.work_delay, 0.0
+        return delay
 
     @property
     def api_version(self) -> str:

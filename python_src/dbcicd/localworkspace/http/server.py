@@ -217,7 +217,10 @@ class _Handler(BaseHTTPRequestHandler):
             counted.count(self.command, path)
             rule = counted.faults.pick(self.command, path)
             if rule is not None and rule.latency_ms:
-                time.sleep(rule.latency_ms / 1000)
+                if rule.latency_at == "during":
+                    req.work_delay = rule.latency_ms / 1000
+                else:
+                    time.sleep(rule.latency_ms / 1000)
             if rule is not None and rule.drop == "before":
                 raise _DropConnection
             if rule is not None and rule.status is not None:
@@ -231,6 +234,7 @@ class _Handler(BaseHTTPRequestHandler):
                 app.unrouted.record(counted.name, self.command, path)
                 raise
             result = route.handler(req)
+            time.sleep(req.take_work_delay())
             if rule is not None and rule.drop == "after":
                 raise _DropConnection
             self._send(result)

@@ -4,6 +4,13 @@ A clone is made in a staging folder and renamed into place only once it is compl
 half a Git folder and a failed clone leaves nothing behind. Operations on one Git folder are serialised by a lock
 of its own; the service-wide lock only guards the registry and is never held while git runs, so a slow fetch in
 one Git folder does not stall the others.
+
+Where a Git folder is made decides its kind, as on Databricks since the Git CLI rollout: under /Repos a standard Git
+folder (a REPO object, listed by repos/list); anywhere else (`/Users/<me>/...`, `/Shared/...`) a Git folder with Git
+CLI access, which the workspace shows as a DIRECTORY with `directory_info.is_git_folder: true` and repos/list leaves
+out (databricks-sdk `service/workspace.py`: `DirectoryInfo.is_git_folder`, and the deprecation note of `Repos.list`:
+"repos with the Git CLI enabled are not included in its results"). databricks/cli's test server models the same
+split (`isGitCliFolder` in libs/testserver/fake_workspace.go).
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import posixpath
 import secrets
 import shutil
 import threading
+import time
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -68,7 +76,7 @@ class Repos:
         path = self._target_path(req.field("path", str, ""), url)
         self._reserve(path)
         try:
-            return self._clone(path, url, provider, sparse).info()
+            return self._clone(path, url, provider, sparse, slow_by=req.take_work_delay()).info()
         finally:
             with self._lock:
                 self._pending.discard(path)
@@ -84,7 +92,9 @@ class Repos:
             prefix = f"/{REPOS_FOLDER}/"  # Databricks serves the /Repos folders when no real prefix is given
         after = decode_token(req.arg("next_page_token", str, ""), "next_page_token")
         with self._lock:
-            matching = [r for r in self._registry.by_path() if r.path.startswith(prefix) and r.path > after]
+            matching = [
+                r for r in self._registry.by_path() if not r.git_cli and r.path.startswith(prefix) and r.path > after
+            ]
             page = [r.info() for r in matching[:PAGE_SIZE]]
         out: dict[str, Any] = {"repos": page} if page else {}
         if len(matching) > PAGE_SIZE:
@@ -134,6 +144,12 @@ class Repos:
         return {}
 
     # --- used by the workspace API ------------------------------------------------------------------------------
+    def is_git_cli_folder(self, path: str) -> bool:
+        """Whether the Git folder rooted at `path` has Git CLI access (shown as a DIRECTORY, see the module)."""
+        with self._lock:
+            record = self._registry.find_path(normalize_path(path))
+        return record is not None and record.git_cli
+
     def delete_git_folders_under(self, path: str) -> int:
         """Delete every Git folder at or below a workspace path (workspace/delete of a Git folder or its parent)."""
         clean = normalize_path(path)
@@ -193,11 +209,14 @@ class Repos:
                 raise not_found(f"Parent directory {parent} does not exist. Create it first with workspace/mkdirs.")
             self._pending.add(path)
 
-    def _clone(self, path: str, url: str, provider: str, sparse: list[str] | None) -> RepoRecord:
+    def _clone(self, path: str, url: str, provider: str, sparse: list[str] | None, slow_by: float = 0) -> RepoRecord:
+        """Clone into staging, then move into place. `slow_by`: seconds a fault rule adds to the clone, which on
+        Databricks happens before repos/create answers (databricks/cli da265cc5ae: a clone took ~64 s there)."""
         staging = self._staging / secrets.token_hex(8)
         try:
             self.check_git_access(url, provider)
             git.clone(url, staging, sparse)
+            time.sleep(slow_by)
             branch, head = git.current_branch(staging), git.head_commit(staging)
             with self._lock:
                 target = self.tree.disk_path(path)
@@ -212,6 +231,7 @@ class Repos:
                     sparse_patterns=sparse,
                     branch=branch,
                     head_commit_id=head,
+                    git_cli=PurePosixPath(path).parts[1:2] != (REPOS_FOLDER,),
                 )
                 self._registry.records[record.id] = record
                 self._repo_locks[record.id] = threading.Lock()

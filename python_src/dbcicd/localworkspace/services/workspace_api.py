@@ -1,7 +1,10 @@
 """Workspace API 2.0 over the workspace tree: get-status, list, export, import, mkdirs and delete.
 
 Files inside Git folders are served as they are on disk (notebooks recognised by their header), so whatever a
-clone brings in is visible here exactly as Databricks shows a Git folder.
+clone brings in is visible here exactly as Databricks shows a Git folder. A Git folder with Git CLI access (one made
+outside /Repos, see services/repos.py) is described as Databricks describes it: a DIRECTORY with
+`directory_info.is_git_folder: true`, and its `object_id` is the id repos/get takes (databricks/cli 24aafba64c, #6181:
+the CLI resolves a Git folder's path to its repo id through get-status, whatever the object type).
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ class WorkspaceApi:
 
     def get_status(self, req: Request) -> dict[str, Any]:
         disk, kind = self.tree.require(self._path(req.arg("path")))
-        return self.tree.describe(disk, kind)
+        return self._describe(disk, kind)
 
     def list(self, req: Request) -> dict[str, Any]:
         disk, kind = self.tree.require(self._path(req.arg("path")))
@@ -48,7 +51,7 @@ class WorkspaceApi:
             entries = [(child, k) for child, k in self.tree.children(disk) if not is_temporary(child)]
         else:
             entries = [(disk, kind)]  # listing a notebook or file answers that one object
-        objects = [self.tree.describe(d, k) for d, k in entries]
+        objects = [self._describe(d, k) for d, k in entries]
         if modified_after:
             objects = [o for o in objects if o["object_type"] != "NOTEBOOK" or o["modified_at"] > modified_after]
         return {"objects": objects} if objects else {}
@@ -127,6 +130,18 @@ class WorkspaceApi:
         return {}
 
     # --- internals ----------------------------------------------------------------------------------------------
+    def _describe(self, disk: Path, kind: str) -> dict[str, Any]:
+        """The ObjectInfo of an object. Folders carry `directory_info`: databricks-sdk's `DirectoryInfo.is_git_folder`
+        is true for a Git folder with Git CLI access (object type DIRECTORY), false for a folder that is not
+        Git-backed, and absent on a standard Git folder (object type REPO)."""
+        info = self.tree.describe(disk, kind)
+        if kind == "REPO" and self.repos.is_git_cli_folder(info["path"]):
+            info["object_type"] = "DIRECTORY"
+            info["directory_info"] = {"is_git_folder": True}
+        elif kind == "DIRECTORY":
+            info["directory_info"] = {"is_git_folder": False}
+        return info
+
     def _path(self, raw: str, writing: bool = False) -> str:
         """A clean workspace path; Git metadata (`.git`) is not part of the workspace."""
         path = normalize_path(raw)

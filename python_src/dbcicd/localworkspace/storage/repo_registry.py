@@ -22,7 +22,13 @@ _MAX_ID = 2**53 - 1
 
 @dataclass
 class RepoRecord:
-    """One Git folder. `branch` is None on a detached HEAD; `head_commit_id` is None for an empty repository."""
+    """One Git folder. `branch` is None on a detached HEAD; `head_commit_id` is None for an empty repository.
+
+    `git_cli`: a Git folder with Git CLI access, what Databricks makes outside /Repos since the Git CLI rollout: the
+    workspace shows it as a DIRECTORY with `directory_info.is_git_folder` (databricks-sdk, `ObjectInfo.directory_info`),
+    repos/list leaves it out, and repos/get, update and delete serve it by its object id like any Git folder
+    (databricks/cli 24aafba64c, #6181). Records saved before the field existed load as standard Git folders — as Git
+    folders made before the rollout stay REPO objects."""
 
     id: int
     path: str
@@ -31,6 +37,7 @@ class RepoRecord:
     sparse_patterns: list[str] | None = None
     branch: str | None = None
     head_commit_id: str | None = None
+    git_cli: bool = False
 
     def info(self) -> dict[str, Any]:
         """The RepoInfo shape of repos/get, repos/list and repos/create (absent fields are left out)."""

@@ -241,3 +241,16 @@ def test_local_serve_takes_a_federation_policy(id_tokens: IdTokenService) -> Non
     bad = subprocess.run([*command[:-1], '{"issuer": "x"}'], capture_output=True, text=True, timeout=60)
     assert bad.returncode == EXIT_USAGE
     assert "--federation-policy" in bad.stderr and "needs 'subject'" in bad.stderr
+
+
+def test_env_oidc_signs_in_with_a_token_from_the_environment(
+    federated: Tenant, id_tokens: IdTokenService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DATABRICKS_AUTH_TYPE=env-oidc (an ID token in DATABRICKS_OIDC_TOKEN, the alternative Databricks' docs give for
+    Azure DevOps) goes through the same token exchange."""
+    monkeypatch.setenv("DATABRICKS_OIDC_TOKEN", id_tokens.sign(id_tokens.claims()))
+    environ = {"DATABRICKS_HOST": federated.host, "DATABRICKS_AUTH_TYPE": "env-oidc"}
+    environ["DATABRICKS_CLIENT_ID"] = federated.oauth.client_id
+    client = workspace_client({"connectionType": "environment"}, {}, {}, environ=environ)
+    assert client.current_user.me().user_name == USER_NAME
+    assert client.config.auth_type == "env-oidc"

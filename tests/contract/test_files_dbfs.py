@@ -4,6 +4,7 @@ headers and paths the SDK never sends."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import http.client
 import io
 import uuid
@@ -12,13 +13,16 @@ from pathlib import Path
 import pytest
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import AlreadyExists, BadRequest, DatabricksError, NotFound, ResourceDoesNotExist
+from databricks.sdk.service.catalog import VolumeType
 
 from dbcicd.localworkspace import LocalWorkspaceServer, Tenant
 
 
 @pytest.fixture
-def volume_dir() -> str:
-    """A fresh folder inside a volume for one test."""
+def volume_dir(client: WorkspaceClient) -> str:
+    """A fresh folder inside a volume (main.default.vol, made when missing: paths belong to real volumes)."""
+    with contextlib.suppress(AlreadyExists):
+        client.volumes.create("main", "default", "vol", VolumeType.MANAGED)
     return f"/Volumes/main/default/vol/t-{uuid.uuid4().hex[:10]}"
 
 
@@ -142,6 +146,7 @@ def test_download_falls_back_from_presigned_urls(
 ) -> None:
     """create-download-url is 404 here, and the SDK then downloads through GET fs/files (counted in a tenant of
     its own, so only this test's calls)."""
+    isolated_client.volumes.create("main", "default", "vol", VolumeType.MANAGED)
     isolated_client.files.upload(f"{volume_dir}/p.txt", io.BytesIO(b"p"))
     isolated_workspace.calls.clear()
     assert isolated_client.files.download(f"{volume_dir}/p.txt").contents.read() == b"p"

@@ -60,9 +60,9 @@ def test_widget_remove_and_bad_defaults(ws: Workspace) -> None:
 
 
 def test_other_dbutils_modules_say_they_are_missing(ws: Workspace) -> None:
-    """dbutils.secrets and friends raise an AttributeError naming what the local dbutils offers."""
-    result = ws.run(ws.write("nb.py", notebook("dbutils.secrets.get('scope', 'key')\n")))
-    assert result.error.startswith("AttributeError: dbutils.secrets is not available in the local workspace")
+    """dbutils.jobs and friends raise an AttributeError naming what the local dbutils offers."""
+    result = ws.run(ws.write("nb.py", notebook("dbutils.jobs.taskValues.set('key', 1)\n")))
+    assert result.error.startswith("AttributeError: dbutils.jobs is not available in the local workspace")
 
 
 def test_notebook_run_returns_the_child_exit_value(ws: Workspace) -> None:

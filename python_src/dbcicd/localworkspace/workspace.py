@@ -12,6 +12,8 @@ from .services.dbfs_api import Dbfs
 from .services.files_api import Files
 from .services.git_credentials import GitCredentials
 from .services.repos import Repos
+from .services.secrets import Secrets
+from .services.unity_catalog import UnityCatalog
 from .services.workspace_api import WorkspaceApi
 from .storage.workspace_fs import WorkspaceTree
 
@@ -49,13 +51,20 @@ class LocalWorkspace:
         self.repos = Repos(self.tree, self.state_root, self.identity.user_name)
         self.repos.check_git_access = self.git_credentials.check_access  # private remotes need a Git credential
         self.workspace_api = WorkspaceApi(self.tree, self.repos)
-        self.files = Files(self.volumes_root)
+        self.unity_catalog = UnityCatalog(self.state_root, self.volumes_root, self.identity.user_name)
+        self.files = Files(self.volumes_root, self.unity_catalog.volume_exists)
+        self.secrets = Secrets(self.state_root, self.identity.user_name)
         self.dbfs = Dbfs(self.dbfs_root)
         places = TaskPlaces(
-            self.tree, self.dbfs_root, self.volumes_root, self.state_root / LIBRARIES_FOLDER, notebook_environment(root)
+            self.tree,
+            self.dbfs_root,
+            self.volumes_root,
+            self.state_root / LIBRARIES_FOLDER,
+            notebook_environment(root),
+            secrets_file=self.secrets.file,
         )
         self.jobs = Jobs(
-            JobsContext(host, self.identity.user_name, self.clusters.require, self.runs_root, places, self.state_root)
+            JobsContext(host, self.identity.user_name, self.clusters, self.runs_root, places, self.state_root)
         )
 
     def close(self) -> None:

@@ -36,6 +36,9 @@ def build_router(ws: LocalWorkspace) -> Router:
     r.add("GET", "/api/2.0/clusters/get", ws.clusters.get)
     r.add("GET", "/api/2.1/clusters/list", ws.clusters.list)
     r.add("GET", "/api/2.1/clusters/get", ws.clusters.get)
+    for v in ("2.0", "2.1"):
+        r.add("GET", f"/api/{v}/clusters/spark-versions", ws.clusters.spark_versions)
+        r.add("GET", f"/api/{v}/clusters/list-node-types", ws.clusters.list_node_types)
 
     r.add("POST", "/api/2.0/repos", ws.repos.create)
     r.add("GET", "/api/2.0/repos", ws.repos.list)
@@ -57,6 +60,7 @@ def build_router(ws: LocalWorkspace) -> Router:
     r.add("POST", "/api/2.0/workspace/delete", ws.workspace_api.delete)
 
     r.add("POST", "/api/2.0/fs/create-download-url", ws.files.create_download_url)
+    r.add("GET", "/api/2.0/fs/endpoints", ws.files.transfer_endpoints)
     r.add("HEAD", "/api/2.0/fs/files{path*}", ws.files.head)
     r.add("GET", "/api/2.0/fs/files{path*}", ws.files.download)
     r.add("PUT", "/api/2.0/fs/files{path*}", ws.files.upload)
@@ -69,6 +73,39 @@ def build_router(ws: LocalWorkspace) -> Router:
     r.add("GET", "/api/2.0/dbfs/get-status", ws.dbfs.get_status)
     r.add("GET", "/api/2.0/dbfs/list", ws.dbfs.list)
     r.add("GET", "/api/2.0/dbfs/read", ws.dbfs.read)
+    r.add("POST", "/api/2.0/dbfs/put", ws.dbfs.put)
+    r.add("POST", "/api/2.0/dbfs/create", ws.dbfs.create)
+    r.add("POST", "/api/2.0/dbfs/add-block", ws.dbfs.add_block)
+    r.add("POST", "/api/2.0/dbfs/close", ws.dbfs.close)
+    r.add("POST", "/api/2.0/dbfs/mkdirs", ws.dbfs.mkdirs)
+    r.add("POST", "/api/2.0/dbfs/delete", ws.dbfs.delete)
+    r.add("POST", "/api/2.0/dbfs/move", ws.dbfs.move)
+
+    r.add("POST", "/api/2.0/secrets/scopes/create", ws.secrets.create_scope)
+    r.add("GET", "/api/2.0/secrets/scopes/list", ws.secrets.list_scopes)
+    r.add("POST", "/api/2.0/secrets/scopes/delete", ws.secrets.delete_scope)
+    r.add("POST", "/api/2.0/secrets/put", ws.secrets.put)
+    r.add("GET", "/api/2.0/secrets/list", ws.secrets.list)
+    r.add("GET", "/api/2.0/secrets/get", ws.secrets.get)
+    r.add("POST", "/api/2.0/secrets/delete", ws.secrets.delete)
+    r.add("POST", "/api/2.0/secrets/acls/put", ws.secrets.put_acl)
+    r.add("GET", "/api/2.0/secrets/acls/list", ws.secrets.list_acls)
+    r.add("GET", "/api/2.0/secrets/acls/get", ws.secrets.get_acl)
+    r.add("POST", "/api/2.0/secrets/acls/delete", ws.secrets.delete_acl)
+
+    uc = "/api/2.1/unity-catalog"
+    r.add("POST", f"{uc}/catalogs", ws.unity_catalog.create_catalog)
+    r.add("GET", f"{uc}/catalogs", ws.unity_catalog.list_catalogs)
+    r.add("GET", f"{uc}/catalogs/{{name}}", ws.unity_catalog.get_catalog)
+    r.add("DELETE", f"{uc}/catalogs/{{name}}", ws.unity_catalog.delete_catalog)
+    r.add("POST", f"{uc}/schemas", ws.unity_catalog.create_schema)
+    r.add("GET", f"{uc}/schemas", ws.unity_catalog.list_schemas)
+    r.add("GET", f"{uc}/schemas/{{full_name}}", ws.unity_catalog.get_schema)
+    r.add("DELETE", f"{uc}/schemas/{{full_name}}", ws.unity_catalog.delete_schema)
+    r.add("POST", f"{uc}/volumes", ws.unity_catalog.create_volume)
+    r.add("GET", f"{uc}/volumes", ws.unity_catalog.list_volumes)
+    r.add("GET", f"{uc}/volumes/{{name}}", ws.unity_catalog.get_volume)
+    r.add("DELETE", f"{uc}/volumes/{{name}}", ws.unity_catalog.delete_volume)
 
     for v in JOBS_API_VERSIONS:
         r.add("POST", f"/api/{v}/jobs/create", ws.jobs.create)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,7 +24,9 @@ from ..render.run_page import RunView, export_views
 from ..services.compute import WORKSPACE_ID
 from .job_registry import JOBS_FILE, JobRecord, load_jobs, save_jobs
 from .job_spec import (
+    ComputeRules,
     RunSpec,
+    check_job_compute,
     parse_idempotency_token,
     parse_job_settings,
     parse_submit,
@@ -57,11 +58,11 @@ MULTI_TASK_OUTPUT = (
 @dataclass(frozen=True)
 class JobsContext:
     """What the Jobs service needs of its workspace, and nothing more: the host run page URLs name, the user who
-    creates jobs and runs, the check that a cluster exists, where runs keep their files, and what tasks need."""
+    creates jobs and runs, the checks of the compute tasks ask for, where runs keep their files, and what tasks need."""
 
     host: str
     user_name: str
-    require_cluster: Callable[[str], None]
+    compute: ComputeRules
     runs_root: Path
     places: TaskPlaces
     state_root: Path | None = None  # where the job registry is kept across restarts (None: jobs live in memory)
@@ -87,7 +88,7 @@ class Jobs:
 
     # --- jobs ---------------------------------------------------------------------------------------------
     def create(self, req: Request) -> dict[str, Any]:
-        settings = parse_job_settings(req.json(), req.api_version, self.context.require_cluster)
+        settings = parse_job_settings(req.json(), req.api_version, self.context.compute)
         settings.pop("access_control_list", None)  # permissions, not settings: jobs/get does not show them
         with self._lock:
             job_id = next(self._ids)
@@ -166,7 +167,7 @@ class Jobs:
     # --- starting runs --------------------------------------------------------------------------------------
     def submit(self, req: Request) -> dict[str, Any]:
         body = req.json()
-        spec = parse_submit(body, req.api_version, self.context.require_cluster)
+        spec = parse_submit(body, req.api_version, self.context.compute)
         token = parse_idempotency_token(body)
         with self._lock:
             existing = self._run_of_token(token)
@@ -199,6 +200,7 @@ class Jobs:
                 return {"run_id": existing, "number_in_job": existing}
             if not job.settings["tasks"]:
                 raise invalid_parameter(f"Job {job_id} has no tasks to run; add tasks with jobs/update or jobs/reset")
+            check_job_compute(job.settings, self.context.compute)
             job_parameters = resolve_job_parameters(job.settings.get("parameters"), overrides.job_parameters)
             run = self._new_run(run_spec_of_job(job.settings, only), job_id, "JOB_RUN", overrides, job_parameters)
             queue = body.get("queue") or job.settings.get("queue") or {}

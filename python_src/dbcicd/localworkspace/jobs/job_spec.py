@@ -9,9 +9,9 @@ and fails the task later.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from ..http.errors import invalid_parameter
 from ..http.request import typed_field
@@ -51,6 +51,20 @@ DEFAULT_RUN_NAME = "Untitled"
 _TASK_KEY = re.compile(r"[\w-]{1,100}")
 
 
+class ComputeRules(Protocol):
+    """The workspace's checks of the compute a task asks for (services/compute.py `Clusters`), run where a real
+    workspace runs them: at jobs/create, runs/submit and run-now."""
+
+    def require(self, cluster_id: str) -> None:
+        """An `existing_cluster_id` that is no cluster of the workspace is refused."""
+
+    def check_new_cluster(self, spec: Mapping[str, Any], where: str) -> None:
+        """A `new_cluster` naming an unknown instance pool, node type or Spark version is refused."""
+
+    def check_serverless(self, where: str) -> None:
+        """Serverless compute in a workspace without it is refused."""
+
+
 @dataclass(frozen=True)
 class TaskSpec:
     """One task as submitted, with the server-side defaults (`run_if`, `source`) filled in."""
@@ -79,12 +93,12 @@ class RunSpec:
     job_clusters: tuple[dict[str, Any], ...] = ()
 
 
-def parse_submit(body: Mapping[str, Any], api_version: str, require_cluster: Callable[[str], None]) -> RunSpec:
+def parse_submit(body: Mapping[str, Any], api_version: str, compute: ComputeRules) -> RunSpec:
     """A runs/submit body -> RunSpec. API 2.0 also takes one task at the top level (no `tasks` array)."""
     git_source = parse_git_source(body.get("git_source"))
     environments = _environment_keys(body.get("environments"))
     raw_tasks = _raw_tasks(body, api_version, required=True)
-    tasks = parse_tasks(raw_tasks, git_source, environments, set(), require_cluster)
+    tasks = parse_tasks(raw_tasks, git_source, environments, set(), compute)
     return RunSpec(
         run_name=typed_field(body, "run_name", str, "") or DEFAULT_RUN_NAME,
         tasks=tasks,
@@ -93,15 +107,15 @@ def parse_submit(body: Mapping[str, Any], api_version: str, require_cluster: Cal
     )
 
 
-def parse_job_settings(
-    settings: Mapping[str, Any], api_version: str, require_cluster: Callable[[str], None]
-) -> dict[str, Any]:
+def parse_job_settings(settings: Mapping[str, Any], api_version: str, compute: ComputeRules) -> dict[str, Any]:
     """jobs/create settings, validated; returned with the defaults jobs/get shows (name, max_concurrent_runs ...)."""
     git_source = parse_git_source(settings.get("git_source"))
     environments = _environment_keys(settings.get("environments"))
     job_clusters = _job_cluster_keys(settings.get("job_clusters"))
+    for i, cluster in enumerate(settings.get("job_clusters") or ()):
+        compute.check_new_cluster(cluster["new_cluster"], f"job_clusters[{i}].new_cluster.")
     raw_tasks = _raw_tasks(settings, api_version, required=False)
-    tasks = parse_tasks(raw_tasks, git_source, environments, job_clusters, require_cluster)
+    tasks = parse_tasks(raw_tasks, git_source, environments, job_clusters, compute)
     _job_parameters(settings.get("parameters"))
     max_runs = typed_field(settings, "max_concurrent_runs", int, 1)
     if max_runs < 0 or max_runs > 1000:
@@ -191,7 +205,7 @@ def parse_tasks(
     git_source: dict[str, Any] | None,
     environments: set[str],
     job_clusters: set[str],
-    require_cluster: Callable[[str], None],
+    compute: ComputeRules,
 ) -> tuple[TaskSpec, ...]:
     tasks: list[TaskSpec] = []
     seen: dict[str, int] = {}
@@ -199,7 +213,7 @@ def parse_tasks(
         where = f"tasks[{i}]."
         if not isinstance(raw, dict):
             raise invalid_parameter(f"Invalid tasks[{i}]: expected an object, got {type(raw).__name__}")
-        task = _parse_task(raw, where, git_source, environments, job_clusters, require_cluster)
+        task = _parse_task(raw, where, git_source, environments, job_clusters, compute)
         if task.key in seen:
             raise invalid_parameter(
                 f"Invalid {where}task_key: '{task.key}' is already used by tasks[{seen[task.key]}]; task keys must "
@@ -217,7 +231,7 @@ def _parse_task(
     git_source: dict[str, Any] | None,
     environments: set[str],
     job_clusters: set[str],
-    require_cluster: Callable[[str], None],
+    compute: ComputeRules,
 ) -> TaskSpec:
     key = typed_field(raw, "task_key", str, where=where)
     if not _TASK_KEY.fullmatch(key):
@@ -232,7 +246,7 @@ def _parse_task(
     kind = kinds[0]
     settings = dict(raw)
     settings[kind] = _parse_task_body(kind, typed_field(raw, kind, dict, where=where), f"{where}{kind}.", git_source)
-    _check_compute(raw, key, kind, where, environments, job_clusters, require_cluster)
+    _check_compute(raw, key, kind, where, environments, job_clusters, compute)
     depends_on = _depends_on(raw, where)
     run_if = typed_field(raw, "run_if", str, "ALL_SUCCESS", where)
     if run_if not in RUN_IF_VALUES:
@@ -277,7 +291,7 @@ def _check_compute(
     where: str,
     environments: set[str],
     job_clusters: set[str],
-    require_cluster: Callable[[str], None],
+    compute: ComputeRules,
 ) -> None:
     chosen = [f for f in COMPUTE_FIELDS if raw.get(f) is not None]
     if len(chosen) > 1:
@@ -291,12 +305,13 @@ def _check_compute(
                 f"Invalid task '{key}': a {kind} needs compute: set environment_key (serverless), "
                 "existing_cluster_id, new_cluster or job_cluster_key"
             )
+        compute.check_serverless(where)  # a notebook task without compute runs on serverless
         return
     field = chosen[0]
     if field == "existing_cluster_id":
-        require_cluster(typed_field(raw, field, str, where=where))
+        compute.require(typed_field(raw, field, str, where=where))
     elif field == "new_cluster":
-        typed_field(raw, field, dict, where=where)
+        compute.check_new_cluster(typed_field(raw, field, dict, where=where), f"{where}new_cluster.")
     elif field == "job_cluster_key":
         cluster_key = typed_field(raw, field, str, where=where)
         if cluster_key not in job_clusters:
@@ -309,6 +324,22 @@ def _check_compute(
             raise invalid_parameter(
                 f"Invalid {where}environment_key '{env_key}': no entry of environments has that environment_key"
             )
+        compute.check_serverless(where)
+
+
+def check_job_compute(settings: Mapping[str, Any], compute: ComputeRules) -> None:
+    """run-now checks a stored job's compute again: the workspace may have changed since jobs/create (a cluster
+    deleted, serverless turned off)."""
+    for i, cluster in enumerate(settings.get("job_clusters") or ()):
+        compute.check_new_cluster(cluster["new_cluster"], f"job_clusters[{i}].new_cluster.")
+    for i, task in enumerate(settings.get("tasks") or ()):
+        where = f"tasks[{i}]."
+        if task.get("existing_cluster_id") is not None:
+            compute.require(task["existing_cluster_id"])
+        elif task.get("new_cluster") is not None:
+            compute.check_new_cluster(task["new_cluster"], f"{where}new_cluster.")
+        elif task.get("job_cluster_key") is None:
+            compute.check_serverless(where)
 
 
 def _depends_on(raw: dict[str, Any], where: str) -> tuple[str, ...]:

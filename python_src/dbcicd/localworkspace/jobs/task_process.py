@@ -43,7 +43,8 @@ class TaskSetupError(Exception):
 @dataclass(frozen=True)
 class TaskPlaces:
     """What a task needs of its workspace, and nothing more: the tree its notebooks and files are found in, the
-    folders `dbfs:/`, `/Volumes` and `%pip` environments map to, and the variables its process adds (MLflow's store).
+    folders `dbfs:/`, `/Volumes` and `%pip` environments map to, the variables its process adds (MLflow's store), and
+    the file of the workspace's secret scopes that dbutils.secrets reads.
 
     Passed to the runner instead of the workspace itself, so the jobs package depends on none of its other services.
     """
@@ -53,6 +54,7 @@ class TaskPlaces:
     volumes_root: Path
     libraries_root: Path
     environment: Mapping[str, str]
+    secrets_file: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,7 @@ def write_spec(places: TaskPlaces, task: TaskRun, target: Target) -> Path:
         "volumes_root": str(places.volumes_root),
         "result_file": str(task.folder / RESULT_FILE),
         "libraries_root": str(places.libraries_root),
+        "secrets_file": str(places.secrets_file or ""),
     }
     path = task.folder / SPEC_FILE
     path.write_text(json.dumps(spec, indent=1), encoding="utf-8")

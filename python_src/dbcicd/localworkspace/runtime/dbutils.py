@@ -1,23 +1,25 @@
-"""The notebook's `dbutils`: widgets, notebook (exit, run) and fs, with Databricks' names and signatures.
+"""The notebook's `dbutils`: widgets, notebook (exit, run), fs and secrets, with Databricks' names and signatures.
 
-Other Databricks utilities (secrets, jobs, library, ...) do not exist here; using one raises an AttributeError
+Other Databricks utilities (jobs, library, ...) do not exist here; using one raises an AttributeError
 that says so, rather than a bare "has no attribute".
 """
 
 from __future__ import annotations
 
 from .dbfs import FsUtils
+from .secrets import SecretsUtils
 from .widgets import Widgets
 from .workflows import NotebookUtils
 
-AVAILABLE = "dbutils.widgets, dbutils.notebook (exit, run) and dbutils.fs"
+AVAILABLE = "dbutils.widgets, dbutils.notebook (exit, run), dbutils.fs and dbutils.secrets"
 
 
 class DBUtils:
-    def __init__(self, widgets: Widgets, notebook: NotebookUtils, fs: FsUtils) -> None:
+    def __init__(self, widgets: Widgets, notebook: NotebookUtils, fs: FsUtils, secrets: SecretsUtils) -> None:
         self.widgets = widgets
         self.notebook = notebook
         self.fs = fs
+        self.secrets = secrets
 
     def __getattr__(self, name: str) -> object:
         if name.startswith("__"):

@@ -22,6 +22,7 @@ from .interpreter import Interpreter
 from .libraries import Libraries
 from .notebook_globals import register_dbruntime, runtime_objects
 from .notebooks import NotebookRef, resolve
+from .secrets import Redactor, SecretsUtils, install_redaction
 from .spec import KernelSpec, SpecError
 from .widgets import Widgets
 from .workflows import NotebookUtils
@@ -39,20 +40,25 @@ def main(argv: list[str]) -> int:
     except SpecError as err:
         print(err, file=sys.stderr)
         return 2
-    _prepare_process(spec)
-    result = _execute(spec)
+    redactor = Redactor()
+    _prepare_process(spec, redactor)
+    result = _execute(spec, redactor)
     if result["error"] is not None:
+        # What runs/get-output shows of a failure is notebook output too: secret values read are redacted.
+        result["error"] = redactor.redact(result["error"])
+        result["error_trace"] = redactor.redact(result["error_trace"])
         sys.stderr.write(result["error_trace"])
     cell_record.finish(result)
     outcome.write(spec.result_file, result)
     return 0 if result["error"] is None else 1
 
 
-def _prepare_process(spec: KernelSpec) -> None:
+def _prepare_process(spec: KernelSpec, redactor: Redactor) -> None:
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
             reconfigure(line_buffering=True)  # output must be readable in the log while the notebook runs
+    install_redaction(redactor)
     os.chdir(spec.cwd)
     sys.path[0:0] = spec.sys_path
     sys.argv = [spec.file, *spec.argv]
@@ -65,14 +71,15 @@ def _prepare_process(spec: KernelSpec) -> None:
     cell_record.start(spec.result_file)
 
 
-def _execute(spec: KernelSpec) -> dict[str, Any]:
+def _execute(spec: KernelSpec, redactor: Redactor) -> dict[str, Any]:
     """Run the notebook or file; its outcome as the result file holds it."""
     widgets = Widgets(spec.parameters)
     fs = FsUtils(spec.dbfs_root, spec.volumes_root)
     top = NotebookRef(Path(spec.file), spec.workspace_path)
     # dbutils.notebook.run() resolves from the notebook the job runs: code from %run notebooks runs in its context.
     notebook = NotebookUtils(spec, lambda target: resolve(target, top, spec.workspace_root))
-    objects = runtime_objects(DBUtils(widgets, notebook, fs))
+    secrets = SecretsUtils(spec.secrets_file, redactor)
+    objects = runtime_objects(DBUtils(widgets, notebook, fs, secrets))
     register_dbruntime(objects)
     main_module = types.ModuleType("__main__")
     sys.modules["__main__"] = main_module  # so that pickle finds classes the notebook defines

@@ -20,10 +20,12 @@ class SpecError(ValueError):
 
 class KernelSpec:
     """What to run (`kind`, `file`, `workspace_path`, `parameters`, `argv`), where (`cwd`, `sys_path`, the folders
-    behind /Workspace, /dbfs and /Volumes) and where to report (`result_file`). Disk paths are absolute."""
+    behind /Workspace, /dbfs and /Volumes, the workspace's `secrets_file`) and where to report (`result_file`). Disk
+    paths are absolute."""
 
-    __slots__ = ("argv", "cwd", "dbfs_root", "file", "kind", "libraries_root", "parameters", "result_file",
-                 "sys_path", "volumes_root", "workspace_path", "workspace_root")  # fmt: skip
+    __slots__ = ("argv", "cwd", "dbfs_root", "file", "kind", "libraries_root", "parameters",
+                 "result_file", "secrets_file", "sys_path", "volumes_root", "workspace_path",
+                 "workspace_root")  # fmt: skip
 
     def __init__(self, fields: dict[str, Any]) -> None:
         kind = fields.get("kind")
@@ -41,6 +43,11 @@ class KernelSpec:
         if not isinstance(libraries_root, str):
             raise SpecError(f"spec.json: 'libraries_root' must be a string, got {libraries_root!r}")
         self.libraries_root: str = os.path.abspath(libraries_root) if libraries_root else ""
+        # Optional: without it dbutils.secrets knows no scopes.
+        secrets_file = fields.get("secrets_file", "")
+        if not isinstance(secrets_file, str):
+            raise SpecError(f"spec.json: 'secrets_file' must be a string, got {secrets_file!r}")
+        self.secrets_file: str = os.path.abspath(secrets_file) if secrets_file else ""
 
     @classmethod
     def load(cls, path: str) -> KernelSpec:

@@ -8,6 +8,7 @@ that feature answers 404 and the SDK falls back to `GET fs/files`, which is what
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -26,13 +27,21 @@ _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
 class Files:
-    """The handlers of /api/2.0/fs/files and /api/2.0/fs/directories."""
+    """The handlers of /api/2.0/fs/files and /api/2.0/fs/directories. `volume_exists(catalog, schema, volume)`
+    says whether a path's volume is one Unity Catalog knows (services/unity_catalog.py); without it any is."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, volume_exists: Callable[[str, str, str], bool] | None = None) -> None:
         self.root = root
+        self._volume_exists = volume_exists
 
     def create_download_url(self, req: Request) -> Any:
         raise endpoint_not_found(req.method, req.path)  # presigned URLs belong to cloud storage, not to this host
+
+    def transfer_endpoints(self, req: Request) -> Any:
+        """GET fs/endpoints, which databricks-sdk (0.167, mixins/files.py `_fetch_endpoints`) asks before a transfer:
+        "until the server-side rollout completes, some workspaces do not serve the API" and answer 404, after which
+        the SDK uses Files API 2.0 on the workspace host. The local workspace is such a workspace."""
+        raise endpoint_not_found(req.method, req.path)
 
     # --- files ---------------------------------------------------------------------------------------------------
     def head(self, req: Request) -> Response:
@@ -110,7 +119,13 @@ class Files:
                 f"Invalid path '{unquote(raw)}': the Files API expects {where}: "
                 "/Volumes/<catalog>/<schema>/<volume>/<path>"
             )
-        return confined(self.root, segments[1:], shown), shown
+        disk = confined(self.root, segments[1:], shown)
+        catalog, schema, volume = segments[1:VOLUME_SEGMENTS]
+        if self._volume_exists is not None and not self._volume_exists(catalog, schema, volume):
+            # A path in a volume that does not exist: the wording is Unity Catalog's for a missing volume (see
+            # unity_catalog.py); which status and code the Files API itself gives is not in the sources read.
+            raise ApiError(404, "NOT_FOUND", f"Volume '{catalog}.{schema}.{volume}' does not exist.")
+        return disk, shown
 
     def _existing_file(self, req: Request) -> tuple[Path, str]:
         disk, shown = self._volume_path(req, VOLUME_SEGMENTS + 1)

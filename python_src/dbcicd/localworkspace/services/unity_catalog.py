@@ -1,0 +1,256 @@
+"""A minimal Unity Catalog: catalogs, schemas and volumes (create, get, list, delete), so that a
+`/Volumes/<catalog>/<schema>/<volume>/...` path belongs to a volume the workspace knows.
+
+Shapes are databricks-sdk 0.162's (`service/catalog.py`: CatalogInfo, SchemaInfo, VolumeInfo, paths under
+/api/2.1/unity-catalog). The "does not exist" wording ("Volume 'main.s.v' does not exist.") is recorded from a real
+workspace in databricks/cli `acceptance/selftest/record_cloud/volume-io/output.txt`, which also shows the catalog
+`main` there; names of schemas and volumes are lowercased (cli `libs/testserver/volumes.go`). The error codes of these
+answers are not in those sources: NOT_FOUND (404) and ALREADY_EXISTS (409) are the codes the SDK maps to NotFound and
+AlreadyExists, chosen for that reason.
+
+The catalog `main` with its schema `default` exists from the start, so volume paths under it need only their volume.
+Volume folders a notebook made directly under `/Volumes` (the local workspace does not check notebook file access)
+count as volumes for the Files API too, though volumes/list shows only created ones.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from ..http.errors import ApiError, invalid_parameter
+from ..http.request import Request
+from ..storage.disk import atomic_write, confined
+
+STATE_FILE = "unity_catalog.json"
+DEFAULT_CATALOG, DEFAULT_SCHEMA = "main", "default"
+VOLUME_TYPES = ("MANAGED", "EXTERNAL")
+# "Valid names cannot contain spaces, periods, forward slashes, or control characters." (UC's message for an invalid
+# catalog name, quoted in databricks/cli libs/testserver/catalogs.go)
+_INVALID_NAME = re.compile(r"[\s./\x00-\x1f\x7f]")
+
+
+def not_found(kind: str, full_name: str) -> ApiError:
+    return ApiError(404, "NOT_FOUND", f"{kind} '{full_name}' does not exist.")
+
+
+def _already_exists(kind: str, full_name: str) -> ApiError:
+    # Wording as users report it ("Schema 'xyz_refined' already exists", databricks/bundle-examples#51).
+    return ApiError(409, "ALREADY_EXISTS", f"{kind} '{full_name}' already exists")
+
+
+class UnityCatalog:
+    """The handlers of /api/2.1/unity-catalog/{catalogs,schemas,volumes}; volumes are folders under `volumes_root`."""
+
+    def __init__(self, state_root: Path, volumes_root: Path, user_name: str) -> None:
+        self._file = state_root / STATE_FILE
+        self._volumes_root = volumes_root
+        self._user = user_name
+        self._lock = threading.Lock()
+        self._state = self._load()
+
+    # --- what other services ask ----------------------------------------------------------------------------------
+    def volume_exists(self, catalog: str, schema: str, volume: str) -> bool:
+        with self._lock:
+            if f"{catalog}.{schema}.{volume}" in self._state["volumes"]:
+                return True
+        return (self._volumes_root / catalog / schema / volume).is_dir()
+
+    # --- catalogs -----------------------------------------------------------------------------------------------
+    def create_catalog(self, req: Request) -> dict[str, Any]:
+        name = _name(req.field("name", str), "name")
+        info = {**self._stamp(), "name": name, "full_name": name, "catalog_type": "MANAGED_CATALOG", "id": _id()}
+        info.update(_optional(req, "comment", "properties"))
+        with self._lock:
+            if name in self._state["catalogs"]:
+                raise _already_exists("Catalog", name)
+            self._state["catalogs"][name] = info
+            self._save()
+        return info
+
+    def get_catalog(self, req: Request) -> dict[str, Any]:
+        return self._get("catalogs", "Catalog", req.params["name"])
+
+    def list_catalogs(self, req: Request) -> dict[str, Any]:
+        with self._lock:
+            return {"catalogs": [self._state["catalogs"][n] for n in sorted(self._state["catalogs"])]}
+
+    def delete_catalog(self, req: Request) -> dict[str, Any]:
+        name = req.params["name"]
+        with self._lock:
+            self._require("catalogs", "Catalog", name)
+            schemas = [s for s in self._state["schemas"] if s.startswith(f"{name}.")]
+            if schemas and not req.arg("force", bool, False):
+                # The wording of this refusal is not in the sources read; the condition and `force` are the SDK's
+                # (CatalogsAPI.delete: "Force deletion even if the catalog is not empty").
+                raise ApiError(400, "INVALID_STATE", f"Catalog '{name}' is not empty: it holds {len(schemas)} schemas")
+            for schema in schemas:
+                self._drop_schema(schema)
+            del self._state["catalogs"][name]
+            self._save()
+        shutil.rmtree(self._volumes_root / name, ignore_errors=True)
+        return {}
+
+    # --- schemas ------------------------------------------------------------------------------------------------
+    def create_schema(self, req: Request) -> dict[str, Any]:
+        catalog = req.field("catalog_name", str)
+        name = _name(req.field("name", str), "name").lower()
+        full = f"{catalog}.{name}"
+        info = {**self._stamp(), "name": name, "catalog_name": catalog, "full_name": full, "schema_id": _id()}
+        info.update(_optional(req, "comment", "properties"))
+        with self._lock:
+            self._require("catalogs", "Catalog", catalog)
+            if full in self._state["schemas"]:
+                raise _already_exists("Schema", full)
+            self._state["schemas"][full] = info
+            self._save()
+        return info
+
+    def get_schema(self, req: Request) -> dict[str, Any]:
+        return self._get("schemas", "Schema", req.params["full_name"])
+
+    def list_schemas(self, req: Request) -> dict[str, Any]:
+        catalog = req.arg("catalog_name")
+        with self._lock:
+            self._require("catalogs", "Catalog", catalog)
+            found = [i for k, i in sorted(self._state["schemas"].items()) if i["catalog_name"] == catalog]
+        return {"schemas": found}
+
+    def delete_schema(self, req: Request) -> dict[str, Any]:
+        full = req.params["full_name"]
+        with self._lock:
+            self._require("schemas", "Schema", full)
+            volumes = [v for v in self._state["volumes"] if v.startswith(f"{full}.")]
+            if volumes and not req.arg("force", bool, False):
+                raise ApiError(400, "INVALID_STATE", f"Schema '{full}' is not empty: it holds {len(volumes)} volumes")
+            self._drop_schema(full)
+            self._save()
+        return {}
+
+    # --- volumes ------------------------------------------------------------------------------------------------
+    def create_volume(self, req: Request) -> dict[str, Any]:
+        catalog = req.field("catalog_name", str)
+        schema = req.field("schema_name", str).lower()
+        name = _name(req.field("name", str), "name").lower()
+        volume_type = req.field("volume_type", str, "MANAGED")
+        if volume_type not in VOLUME_TYPES:
+            raise invalid_parameter(f"Invalid volume_type {volume_type}: expected MANAGED or EXTERNAL")
+        location = req.field("storage_location", str, "")
+        if location and volume_type != "EXTERNAL":
+            # cli libs/testserver/volumes.go, UC's own message for this case.
+            raise invalid_parameter("CreateVolume storage_location can not be provided.")
+        if volume_type == "EXTERNAL":
+            raise invalid_parameter("EXTERNAL volumes need cloud storage, which the local workspace does not have")
+        full = f"{catalog}.{schema}.{name}"
+        folder = confined(self._volumes_root, [catalog, schema, name], full, "volume name")
+        volume_id = _id()
+        info = {
+            **self._stamp(),
+            "catalog_name": catalog,
+            "schema_name": schema,
+            "name": name,
+            "full_name": full,
+            "volume_type": volume_type,
+            "volume_id": volume_id,
+            "storage_location": folder.resolve().as_uri(),
+        }
+        info.update(_optional(req, "comment"))
+        with self._lock:
+            self._require("catalogs", "Catalog", catalog)
+            self._require("schemas", "Schema", f"{catalog}.{schema}")
+            if full in self._state["volumes"]:
+                raise _already_exists("Volume", full)
+            folder.mkdir(parents=True, exist_ok=True)
+            self._state["volumes"][full] = info
+            self._save()
+        return info
+
+    def get_volume(self, req: Request) -> dict[str, Any]:
+        return self._get("volumes", "Volume", req.params["name"])
+
+    def list_volumes(self, req: Request) -> dict[str, Any]:
+        catalog, schema = req.arg("catalog_name"), req.arg("schema_name")
+        with self._lock:
+            self._require("schemas", "Schema", f"{catalog}.{schema}")
+            prefix = f"{catalog}.{schema}."
+            found = [i for k, i in sorted(self._state["volumes"].items()) if k.startswith(prefix)]
+        return {"volumes": found}
+
+    def delete_volume(self, req: Request) -> dict[str, Any]:
+        full = req.params["name"]
+        with self._lock:
+            info = self._require("volumes", "Volume", full)
+            del self._state["volumes"][full]
+            self._save()
+        folder = self._volumes_root / info["catalog_name"] / info["schema_name"] / info["name"]
+        shutil.rmtree(folder, ignore_errors=True)
+        return {}
+
+    # --- state --------------------------------------------------------------------------------------------------
+    def _drop_schema(self, full: str) -> None:
+        """Forget a schema and its volumes, and delete their files (caller holds the lock and saves)."""
+        catalog, schema = full.split(".", 1)
+        for volume in [v for v in self._state["volumes"] if v.startswith(f"{full}.")]:
+            del self._state["volumes"][volume]
+        del self._state["schemas"][full]
+        shutil.rmtree(self._volumes_root / catalog / schema, ignore_errors=True)
+
+    def _get(self, table: str, kind: str, key: str) -> dict[str, Any]:
+        with self._lock:
+            return self._require(table, kind, key)
+
+    def _require(self, table: str, kind: str, key: str) -> dict[str, Any]:
+        found = self._state[table].get(key)
+        if found is None:
+            raise not_found(kind, key)
+        return found
+
+    def _stamp(self) -> dict[str, Any]:
+        now = int(time.time() * 1000)
+        return {"owner": self._user, "created_by": self._user, "created_at": now, "updated_at": now}
+
+    def _load(self) -> dict[str, Any]:
+        try:
+            state = json.loads(self._file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            state = {}
+        fresh = "catalogs" not in state
+        for table in ("catalogs", "schemas", "volumes"):
+            state.setdefault(table, {})
+        if fresh:
+            stamp = self._stamp()
+            state["catalogs"][DEFAULT_CATALOG] = {
+                **stamp, "name": DEFAULT_CATALOG, "full_name": DEFAULT_CATALOG, "catalog_type": "MANAGED_CATALOG",
+                "id": _id(),
+            }  # fmt: skip
+            full = f"{DEFAULT_CATALOG}.{DEFAULT_SCHEMA}"
+            state["schemas"][full] = {
+                **stamp, "name": DEFAULT_SCHEMA, "catalog_name": DEFAULT_CATALOG, "full_name": full, "schema_id": _id(),
+            }  # fmt: skip
+        return state
+
+    def _save(self) -> None:
+        atomic_write(self._file, json.dumps(self._state, indent=1).encode())
+
+
+def _name(value: str, field: str) -> str:
+    if not value or _INVALID_NAME.search(value):
+        raise invalid_parameter(
+            f'Invalid {field} "{value}": valid names cannot contain spaces, periods, forward slashes, or control '
+            "characters."
+        )
+    return value
+
+
+def _optional(req: Request, *names: str) -> dict[str, Any]:
+    return {n: req.json()[n] for n in names if req.json().get(n) is not None}
+
+
+def _id() -> str:
+    return str(uuid.uuid4())

@@ -62,7 +62,9 @@ examples:
       "subject": "p://<org>/<project>/<pipeline>", "audiences": ["api://AzureADTokenExchange"]}'
 
 Prints DATABRICKS_HOST=... and DATABRICKS_TOKEN=... once ready, then serves until Ctrl+C (SIGINT) or SIGTERM.
-The token may also be given in the environment as DBCICD_LOCAL_TOKEN (keeps it out of the process list).
+The token may also be given in the environment as DBCICD_LOCAL_TOKEN (keeps it out of the process list); it is
+kept under --root, so a restart with the same root keeps it. Run pages open in a browser on this machine at
+the printed host (the run_page_url of each run).
 Fault rules can be changed at runtime: POST/PUT/DELETE {host}/__dbcicd/faults with the same JSON.
 With --federation-policy its service principal trusts those ID tokens (token exchange at /oidc/v1/token, as
 DATABRICKS_AUTH_TYPE=azure-devops-oidc does); DATABRICKS_CLIENT_ID=... is printed too.
@@ -395,6 +397,7 @@ def _local_serve(args: argparse.Namespace) -> int:
     if policies:
         print(f"DATABRICKS_CLIENT_ID={server.oauth.client_id}", flush=True)
     print(f"Serving the local workspace from {server.root} (Ctrl+C to stop)", file=sys.stderr, flush=True)
+    print(f"Run pages: {server.host}/ (in a browser on this machine)", file=sys.stderr, flush=True)
     while not stop.wait(0.5):
         pass
     server.stop()

@@ -5,8 +5,9 @@ answers (run_json); the runs themselves execute in the background (runner). Vers
 Databricks: 2.2 pages a run's or job's `tasks` at 100 with `next_page_token`, 2.1 returns them all, and 2.0 shows
 a single-task run without `tasks` and accepts a task's fields at the top level of runs/submit.
 
-Runs live in memory for the life of the server; their logs and results live under `runs/<run_id>/` until the run
-is deleted.
+Jobs are kept on disk (job_registry.py) and survive a restart. Runs live in memory for the life of the server; their
+logs, results and cell records live under `runs/<run_id>/` until the run is deleted. runs/export and the run pages
+of browsers are rendered from copies of the records (render/).
 """
 
 from __future__ import annotations

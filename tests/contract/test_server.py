@@ -110,19 +110,20 @@ def test_unrouted_requests_are_recorded(
     in-process and at /__dbcicd/unrouted; a routed 404 (an id that does not exist) is not."""
     started = time.time()
     with pytest.raises(NotFound):
-        isolated_client.api_client.do("POST", "/api/2.0/dbfs/put", body={"path": "/x"})
+        isolated_client.api_client.do("POST", "/api/2.0/instance-pools/create", body={"instance_pool_name": "x"})
     assert raw(isolated_workspace, "DELETE", "/api/2.0/clusters/list")[0] == 405
     with pytest.raises(NotFound):
         isolated_client.repos.get(1)
     recorded = local_workspace.unrouted_requests(isolated_workspace)
     assert [(r.method, r.path, r.tenant) for r in recorded] == [
-        ("POST", "/api/2.0/dbfs/put", isolated_workspace.name),
+        ("POST", "/api/2.0/instance-pools/create", isolated_workspace.name),
         ("DELETE", "/api/2.0/clusters/list", isolated_workspace.name),
     ]
     assert started <= recorded[0].time <= time.time()
     assert local_workspace.unrouted_requests(local_workspace.default_tenant) == []
     status, _, body = raw(isolated_workspace, "GET", "/__dbcicd/unrouted")
-    assert status == 200 and [r["path"] for r in body["requests"]] == ["/api/2.0/dbfs/put", "/api/2.0/clusters/list"]
+    assert status == 200
+    assert [r["path"] for r in body["requests"]] == ["/api/2.0/instance-pools/create", "/api/2.0/clusters/list"]
     assert len(raw(isolated_workspace, "DELETE", "/__dbcicd/unrouted")[2]["requests"]) == 2
     assert local_workspace.unrouted_requests(isolated_workspace) == []
 

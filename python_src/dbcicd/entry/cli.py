@@ -78,6 +78,7 @@ _SHAPED_INPUTS = frozenset(
         "sparseCheckout",
         "parameters",
         "failOnTestFailure",
+        "rerunFailedOnly",
         "pullRequestComment",
         "publishAzureDevOps",
         "dryRun",
@@ -134,6 +135,11 @@ def _add_run(p: argparse.ArgumentParser) -> None:
     g.add_argument("--existing-cluster-id", metavar="ID")
     g.add_argument("--new-cluster-json", metavar="JSON", help="new cluster spec, e.g. '{\"spark_version\": ...}'")
     g.add_argument("--timeout-minutes", metavar="N", help="cancel the run and fail after N minutes (default: 60)")
+    g.add_argument(
+        "--rerun-failed-only",
+        action=argparse.BooleanOptionalAction,
+        help="when the build's step runs again, run only the tasks that did not succeed last time (default: on)",
+    )
     r = p.add_argument_group("results")
     r.add_argument(
         "--notebook-results-dir",
@@ -293,6 +299,8 @@ def request_from_args(args: argparse.Namespace, environ: dict[str, str], cwd: Pa
         inputs["parameters"] = args.parameters or "\n".join(args.parameter)
     if getattr(args, "no_fail_on_test_failure", False):
         inputs["failOnTestFailure"] = "false"
+    if getattr(args, "rerun_failed_only", None) is not None:
+        inputs["rerunFailedOnly"] = str(args.rerun_failed_only).lower()
     if getattr(args, "publish_azure_devops", False):
         inputs["publishAzureDevOps"] = "true"
     if getattr(args, "pull_request_comment", False):

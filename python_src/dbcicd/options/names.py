@@ -35,6 +35,7 @@ INPUT_FLAGS: dict[str, str] = {
     "existingClusterId": "--existing-cluster-id",
     "newClusterJson": "--new-cluster-json",
     "timeoutMinutes": "--timeout-minutes",
+    "rerunFailedOnly": "--rerun-failed-only",
     "publishTestResults": "",
     "testRunTitle": "--test-run-title",
     "failOnTestFailure": "--no-fail-on-test-failure",

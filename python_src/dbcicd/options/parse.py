@@ -65,6 +65,7 @@ class Options:
     fail_on_test_failure: bool
     publish_azure_devops: bool
     pull_request_comment: bool
+    rerun_failed_only: bool = True  # run and test: on a re-run of the step, re-run only what did not succeed
 
 
 def parse_options(request: TaskRequest, names: Names) -> Options:
@@ -107,6 +108,7 @@ def parse_options(request: TaskRequest, names: Names) -> Options:
         fail_on_test_failure=reader.flag("failOnTestFailure", True),
         publish_azure_devops=reader.flag("publishAzureDevOps", False),
         pull_request_comment=reader.flag("pullRequestComment", False),
+        rerun_failed_only=reader.flag("rerunFailedOnly", True),
     )
     reader.check_command(options)
     return options

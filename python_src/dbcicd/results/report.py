@@ -134,13 +134,17 @@ def _build(outcome: Outcome, settings: ReportSettings) -> tuple[Report, Suite | 
     if run is None:
         return report, None, notebooks
     suite = run_suite(run, outcome.task_outputs, outcome.base_folder)
+    _mark_kept_results(suite, outcome)
     _check_not_empty(notebooks, settings.fail_on_test_failure, report.warnings)
     report.task_tally = tally(suites_element([suite]))
     report.notebook_tally = sum((tally(root) for _, root in notebooks.documents), Tally())
     report.notebook_tally += Tally(failed=len(notebooks.problems))
     if report.notebook_tally.failed:
         report.success, report.message = _tests_verdict(report, outcome, settings.fail_on_test_failure)
-    summary = markdown(run, suite.cases, _files(notebooks), notebooks.problems, report.message, _details(outcome))
+    files, problems = _files(notebooks), notebooks.problems
+    summary = markdown(
+        run, suite.cases, files, problems, report.message, _details(outcome), outcome.task_attempts, outcome.rerun_note
+    )
     report.summary = redact(summary)
     stem = settings.directory / f"dbcicd-run-{run.run_id}"
     try:
@@ -156,6 +160,16 @@ def _build(outcome: Outcome, settings: ReportSettings) -> tuple[Report, Suite | 
         report.success, report.summary_file = False, None
         report.message += f"; the results could not be written to {settings.directory}: {err.strerror or err}"
     return report, suite, notebooks
+
+
+def _mark_kept_results(suite: Suite, outcome: Outcome) -> None:
+    """After a re-run of what failed, a task that was not run again says which attempt its result is from."""
+    run_id = outcome.run.run_id if outcome.run else None
+    for case in suite.cases:
+        attempt, produced_by = outcome.task_attempts.get(case.name, (0, run_id))
+        if produced_by != run_id:
+            kept = f"Result of job attempt {attempt} (run {produced_by}); not run again."
+            case.system_out = f"{kept}\n{case.system_out}" if case.system_out else kept
 
 
 def _tests_verdict(report: Report, outcome: Outcome, fail_on_test_failure: bool) -> tuple[bool, str]:

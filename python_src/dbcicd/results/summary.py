@@ -8,6 +8,7 @@ from __future__ import annotations
 import posixpath
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from databricks.sdk.service import jobs
@@ -39,15 +40,20 @@ def markdown(
     problems: list[Case],
     verdict: str,
     details: dict[str, str],
+    attempts: Mapping[str, tuple[int, int]] | None = None,
+    rerun: str = "",
 ) -> str:
-    """The whole summary. `details` are extra facts for the header line, e.g. {"Git folder": "/Repos/ci/x"}."""
+    """The whole summary. `details` are extra facts for the header line, e.g. {"Git folder": "/Repos/ci/x"}.
+    After a re-run of what failed, `attempts` gives each task's (job attempt, run id) and `rerun` what it did."""
     state = task_state(run)
     lines = [f"## Databricks run {run.run_id}: {state}", ""]
     title = _cell(run.run_name or f"run {run.run_id}")
     header = [f"[{title}]({run.run_page_url})" if run.run_page_url else title]
     header += [f"{name} `{_code(value)}`" for name, value in details.items() if value]
     lines += [" · ".join(header), "", _cell(verdict), ""]
-    lines += _task_table(run, cases)
+    if rerun:
+        lines += [f"Re-run of what failed: {_cell(rerun)}", ""]
+    lines += _task_table(run, cases, attempts or {})
     if files or problems:
         lines += _notebook_tests(files, problems)
     failed = [case for case in cases if case.outcome == FAILED]
@@ -59,20 +65,29 @@ def markdown(
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _task_table(run: jobs.Run, cases: list[Case]) -> list[str]:
+def _task_table(run: jobs.Run, cases: list[Case], attempts: Mapping[str, tuple[int, int]]) -> list[str]:
     by_key = {case.name: case for case in cases}
     rows = ["| Task | Source | State | Duration | Run |", "| --- | --- | --- | --- | --- |"]
+    if attempts:
+        rows = ["| Task | Source | State | Duration | Run | Attempt |", "| --- | --- | --- | --- | --- | --- |"]
     for task in run.tasks or []:
         key = task.task_key or str(task.run_id)
         case = by_key.get(key)
         state = task_state(task)
         link = f"[open]({task.run_page_url})" if task.run_page_url else ""
         source = _cell(case.classname) if case else ""
+        attempt = f" {_attempt_cell(attempts[key], run.run_id)} |" if key in attempts else (" |" if attempts else "")
         rows.append(
             f"| {_cell(key)} | {source} | {ICONS.get(state, FAILED_ICON)} {state} | {task_seconds(task):.1f} s "
-            f"| {link} |"
+            f"| {link} |{attempt}"
         )
     return rows
+
+
+def _attempt_cell(attempt: tuple[int, int], run_id: int | None) -> str:
+    """The job attempt that produced a task's result: "2 (re-run)", or "1 (run 123)" for a result kept."""
+    number, produced_by = attempt
+    return f"{number} (re-run)" if produced_by == run_id else f"{number} (run {produced_by})"
 
 
 def _notebook_tests(files: list[NotebookFile], problems: list[Case]) -> list[str]:

@@ -29,6 +29,7 @@ from .gitfolders import GitFolder, GitFolders, public_url
 from .leftovers import find_leftovers, remove
 from .notebooks import notebook_path, resolve
 from .ownership import RunOwner
+from .rerun import Earlier, RerunPlan, find_to_continue, prepare
 from .runs import NotebookRun, find_job, run_job, submit
 from .teardown import CLEANUP_BUDGET_S, InFlight, NothingMade, Teardown, cleanup_client
 from .tempnames import repo_name_from_url, temporary_name
@@ -49,6 +50,8 @@ class Outcome:
     task_outputs: dict[str, jobs.RunOutput] = field(default_factory=dict)
     base_folder: str = ""
     result_files: list[ResultFile] = field(default_factory=list)  # what notebooks wrote to dbcicd_results_dir
+    rerun_note: str = ""  # what a re-run of the failed tasks ran and saved (steps/rerun.py)
+    task_attempts: dict[str, tuple[int, int]] = field(default_factory=dict)  # task -> (job attempt, run id)
 
 
 @dataclass
@@ -181,7 +184,7 @@ def run(ctx: Context) -> Outcome:
                 "command first"
             )
         spec = _notebook_run(ctx, folder.path, resolve(ctx.client, folder.path, options.notebooks))
-        outcome = _submit_and_wait(ctx, spec)
+        outcome = _submit_and_wait(ctx, spec, folder.path, folder.head_commit or "")
         outcome.outputs.update(_folder_outputs(folder))
         return outcome
     return _run_at_commit(ctx)
@@ -213,7 +216,7 @@ def _run_at_commit(ctx: Context) -> Outcome:
     spec.git_source = source
     at = git.expected_commit[:12] if git.expected_commit else git.ref
     ctx.output.info(f"Running from {public_url(git.url)} at {at} (no Git folder)")
-    return _submit_and_wait(ctx, spec)
+    return _submit_and_wait(ctx, spec, public_url(git.url), git.expected_commit)
 
 
 def _notebook_run(ctx: Context, base_folder: str, notebooks: list[str]) -> NotebookRun:
@@ -236,16 +239,27 @@ def _notebook_run(ctx: Context, base_folder: str, notebooks: list[str]) -> Noteb
     )
 
 
-def _submit_and_wait(ctx: Context, spec: NotebookRun) -> Outcome:
+def _submit_and_wait(
+    ctx: Context, spec: NotebookRun, source: str = "", commit: str = "", earlier: Earlier | None = None
+) -> Outcome:
+    """Submit `spec` and wait. `source` (the repository or Git folder) and `commit` name the step's runs so that a
+    re-run of the step finds them; `earlier`: the test command has looked for the run to continue already."""
+    options = ctx.options
+    plan = prepare(ctx.client, ctx.output, options, spec, source, commit, earlier, search=options.command != "test")
     if note := spec.waves_note():
         ctx.output.info(note)
-    token = ctx.options.build.idempotency_token(f"submit:{ctx.options.command}")
+    token = options.build.idempotency_token(f"submit:{options.command}")
     submitting = InFlight(lambda: submit(ctx.client, spec, token))
-    return _wait_started(ctx, submitting, RunOwner.named(spec.run_name), spec.base_folder, spec.run_name)
+    return _wait_started(ctx, submitting, RunOwner.named(spec.run_name), spec.base_folder, spec.run_name, plan)
 
 
 def _wait_started(
-    ctx: Context, starting: InFlight[int], owner: RunOwner, base_folder: str, run_name: str = ""
+    ctx: Context,
+    starting: InFlight[int],
+    owner: RunOwner,
+    base_folder: str,
+    run_name: str = "",
+    plan: RerunPlan | None = None,
 ) -> Outcome:
     """Wait for the run `starting` starts, and collect it. Its cancel is registered before the start is awaited and
     stays registered until the run has ended, so no signal finds a started run that clean-up does not know of; it
@@ -268,11 +282,18 @@ def _wait_started(
             f"Raise {ctx.options.names.label('timeoutMinutes')} if the run needs longer."
         ) from None
     forget()
-    return _collect(ctx, run_id, finished, base_folder)
+    return _collect(ctx, run_id, finished, base_folder, plan)
 
 
-def _collect(ctx: Context, run_id: int, finished: jobs.Run, base_folder: str) -> Outcome:
+def _collect(ctx: Context, run_id: int, finished: jobs.Run, base_folder: str, plan: RerunPlan | None = None) -> Outcome:
+    """The finished run's outcome; after a re-run of what failed, the whole run's: every task once."""
+    attempts = plan.attempts(run_id) if plan else {}
+    if plan is not None:
+        finished = plan.merged(finished)
+        ctx.output.info(f"Re-run: {plan.note()}")
     outcome = Outcome(ctx.options.command, run=finished, base_folder=base_folder)
+    outcome.task_attempts = attempts
+    outcome.rerun_note = plan.note() if plan else ""
     outcome.task_outputs = _task_outputs(ctx.client, finished, ctx.output)
     if ctx.options.publish_test_results:
         # Now, before clean-up: a temporary Git folder takes the files written inside it along when deleted.
@@ -398,18 +419,27 @@ def test(ctx: Context) -> Outcome:
     options, git = ctx.options, _git(ctx)
     options.compute.check(ctx.client, options.names.label)  # before anything is created
     build = options.build
-    path = f"{options.temp_folder}/{temporary_name(repo_name_from_url(git.url), build.build_id, build.job_attempt)}"
+    source = public_url(git.url)
+    earlier = find_to_continue(ctx.client, ctx.output, options, source, git.expected_commit)
+    # A re-run needs the notebooks where the earlier run had them: its folder, made again at the same commit.
+    reused = earlier.base_folder(options.temp_folder) if earlier else ""
+    fresh = f"{options.temp_folder}/{temporary_name(repo_name_from_url(git.url), build.build_id, build.job_attempt)}"
+    path = reused or fresh
+    if earlier is not None and reused:
+        ctx.output.info(f"Making the temporary Git folder {path} of run {earlier.run.run_id} again")
 
     folders = ctx.folders
     quick = GitFolders(cleanup_client(ctx.client), ctx.output)
-    creating = InFlight(lambda: folders.ensure(path, git.url, git.provider, list(git.sparse_checkout), new_path=True))
+    sparse = list(git.sparse_checkout)
+    creating = InFlight(lambda: folders.ensure(path, git.url, git.provider, sparse, new_path=not reused))
     ctx.on_teardown(
         f"delete the temporary Git folder {path}", lambda: _delete_temporary(quick, creating, path, ctx.output)
     )
     folder = creating.result()
     folder = _prepare_folder(ctx, folder, git)
     spec = _notebook_run(ctx, folder.path, resolve(ctx.client, folder.path, options.notebooks))
-    outcome = _submit_and_wait(ctx, spec)
+    commit = folder.head_commit or git.expected_commit
+    outcome = _submit_and_wait(ctx, spec, source, commit, earlier if reused else None)
     outcome.outputs.update(_folder_outputs(folder))
     return outcome
 

@@ -146,12 +146,15 @@ class NotebookRun:
     timeout_seconds: int
     git_source: jobs.GitSource | None = None
     task_keys: list[str] = field(default_factory=list)
+    only: tuple[str, ...] = ()  # the task keys to run, when not all (a re-run of what failed: steps/rerun.py)
 
     def tasks(self) -> list[jobs.SubmitTask]:
         relative = [posixpath.relpath(p, self.base_folder) if self.base_folder else p for p in self.notebooks]
         self.task_keys = task_keys(relative)
         out = []
         for key, path in zip(self.task_keys, self.notebooks, strict=True):
+            if self.only and key not in self.only:
+                continue
             params = {**self.parameters, RESULTS_PARAMETER: posixpath.join(self.results_root, key)}
             task = jobs.SubmitTask(
                 task_key=key,

@@ -1,0 +1,135 @@
+"""Re-running only what failed, through the packaged task: the second job attempt of a `test` step runs the one
+notebook that failed, and the published results hold every task.
+
+"Rerun failed jobs" runs the job again with System.JobAttempt one higher; whether the step keeps its
+System.TaskInstanceId then is not documented, so the second attempt here gets a new one (the product must not rely
+on it). The notebooks count their own runs in files of this machine; one fails until a marker file exists, as a
+flaky data source would.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from databricks.sdk import WorkspaceClient
+
+from junit_reader import read
+from task_harness import Agent, TaskRun
+
+TASKS = 10
+FLAKY_INDEX = 3
+NOTEBOOK = """# Databricks notebook source
+import os
+open({count!r}, "a").write("ran\\n")
+if {flaky} and not os.path.exists({marker!r}):
+    raise ConnectionError("the data source timed out")
+dbutils.notebook.exit("{name} fine")
+"""
+
+
+def notebooks(counts: Path, marker: Path, variant: str = "") -> dict[str, str]:
+    """Ten short notebooks, each appending a line to its own count file; number 3 fails until `marker` exists."""
+    files = {}
+    for i in range(TASKS):
+        name = f"test_{i:02d}"
+        source = NOTEBOOK.format(count=str(counts / name), flaky=i == FLAKY_INDEX, marker=str(marker), name=name)
+        files[f"tests/{name}.py"] = source + variant
+    return files
+
+
+def runs_of(counts: Path) -> dict[str, int]:
+    return {p.name: len(p.read_text().splitlines()) for p in sorted(counts.iterdir())}
+
+
+def published(run: TaskRun) -> dict[str, Any]:
+    [publish] = run.commands("results.publish")
+    return {r.title: r for path in publish.properties["resultfiles"].split(",") for r in read(Path(path))}
+
+
+def attempt(agent: Agent, inputs: dict[str, str], remote: Any, sha: str, number: int) -> TaskRun:
+    """One job attempt of the step: the build's variables, this attempt's number, a task instance of its own."""
+    return agent.run(
+        inputs,
+        {
+            "Build.Repository.Uri": remote.url,
+            "Build.SourceBranch": "refs/heads/main",
+            "Build.SourceVersion": sha,
+            "System.JobAttempt": str(number),
+            "System.TaskInstanceId": str(uuid.uuid4()),
+        },
+    )
+
+
+def test_the_second_job_attempt_runs_only_the_failed_notebook(
+    agent: Agent, make_remote: Callable[[dict[str, str]], Any], client: WorkspaceClient, tmp_path: Path
+) -> None:
+    counts, marker = tmp_path / "counts", tmp_path / "marker"
+    counts.mkdir()
+    remote = make_remote(notebooks(counts, marker))
+    sha = remote.commit({}, "build")
+    parent = f"/Repos/rerun-{time.time_ns() % 10**9}"
+    inputs = {"command": "test", "gitProvider": "gitHub", "notebooks": "tests/test_*", "tempFolder": parent}
+
+    first = attempt(agent, inputs, remote, sha, 1)
+    assert first.result == "Failed", first.stdout[-3000:]
+    assert runs_of(counts) == {f"test_{i:02d}": 1 for i in range(TASKS)}
+    assert published(first)["tests_test_03"].outcome == "Failed"
+    marker.write_text("the data source is back")
+
+    second = attempt(agent, inputs, remote, sha, 2)
+
+    assert second.result == "Succeeded", second.stdout[-4000:]
+    ran = runs_of(counts)
+    assert ran.pop("test_03") == 2 and set(ran.values()) == {1}, "only the failed notebook ran again"
+    results = published(second)
+    assert sorted(results) == [f"tests_test_{i:02d}" for i in range(TASKS)]
+    assert {r.outcome for r in results.values()} == {"Passed"}
+    assert "not run again" in results["tests_test_00"].system_out
+    assert "not run again" not in results["tests_test_03"].system_out
+    assert "Re-running 1 task of 10 that did not succeed in run " + first.variables["runId"] in second.stdout
+    [summary] = [Path(c.data) for c in second.commands("task.uploadsummary")]
+    text = summary.read_text()
+    assert "Re-run of what failed: re-ran tests_test_03 of run " + first.variables["runId"] in text
+    assert "9 tasks kept from earlier attempts, saving" in text
+    assert text.count("(re-run)") == 1 and text.count(f"1 (run {first.variables['runId']})") == 9
+    # The same temporary folder was made again for the re-run and deleted again.
+    assert second.variables["repoPath"] == first.variables["repoPath"]
+    assert [r.path for r in client.repos.list(path_prefix=parent + "/")] == []
+    # Exit values of every task, the kept ones' read from their earlier task runs.
+    assert json.loads(second.variables["notebookOutput"]) == {
+        f"tests_test_{i:02d}": f"test_{i:02d} fine" for i in range(10)
+    }
+
+
+def test_a_new_commit_or_other_notebooks_start_a_full_run(
+    agent: Agent, make_remote: Callable[[dict[str, str]], Any], tmp_path: Path
+) -> None:
+    counts, marker = tmp_path / "counts", tmp_path / "marker"
+    counts.mkdir()
+    remote = make_remote(notebooks(counts, marker))
+    sha = remote.commit({}, "build")
+    parent = f"/Repos/rerun-{time.time_ns() % 10**9}"
+    inputs = {"command": "test", "gitProvider": "gitHub", "notebooks": "tests/test_*", "tempFolder": parent}
+    assert attempt(agent, inputs, remote, sha, 1).result == "Failed"
+
+    changed = remote.commit(notebooks(counts, marker, variant="\n# changed\n"), "the notebooks changed")
+    second = attempt(agent, inputs, remote, changed, 2)
+
+    assert second.result == "Failed"  # the marker is still missing: every notebook ran, test_03 failed again
+    assert set(runs_of(counts).values()) == {2}
+    assert f"the earlier run was at commit {sha[:12]}, this one is at {changed[:12]}" in second.stdout
+
+    fewer = {**inputs, "notebooks": "tests/test_0[0-4]"}
+    third = attempt(agent, fewer, remote, changed, 3)
+    assert "this attempt runs other notebooks than the earlier run" in third.stdout
+    assert [runs_of(counts)[f"test_{i:02d}"] for i in range(TASKS)] == [3] * 5 + [2] * 5
+
+    marker.write_text("")
+    off = attempt(agent, {**inputs, "rerunFailedOnly": "false"}, remote, changed, 4)
+    assert off.result == "Succeeded"
+    assert set(runs_of(counts).values()) == {3, 4}, "switched off, every notebook ran again"

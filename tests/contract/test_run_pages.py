@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -175,3 +176,40 @@ def _get(url: str, host: str | None = None) -> tuple[int, str, dict[str, str]]:
             return response.status, response.read().decode(), dict(response.headers)
     except urllib.error.HTTPError as err:
         return err.code, err.read().decode(), dict(err.headers)
+
+
+def test_secret_values_are_redacted_in_every_output(client: WorkspaceClient) -> None:
+    """A secret read with dbutils.secrets is [REDACTED] wherever a cell shows it: printed, in a table, in
+    displayHTML, as the exit value."""
+    scope, value = f"pages-{uuid.uuid4().hex[:10]}", "pa55-" + uuid.uuid4().hex
+    client.secrets.create_scope(scope)
+    try:
+        client.secrets.put_secret(scope, "token", string_value=value)
+        path = upload(
+            client,
+            f"{folder(client)}/leaky",
+            notebook(
+                f'token = dbutils.secrets.get("{scope}", "token")\nprint("token", token)',
+                'import pandas as pd\ndisplay(pd.DataFrame({"t": [token]}))',
+                'displayHTML(f"<p>{token}</p>")',
+                "dbutils.notebook.exit(token)",
+            ),
+        )
+        run = submit_and_wait(client, notebook_task("leaky", path))
+        content = (client.jobs.export_run(run.tasks[0].run_id).views or [])[0].content or ""
+    finally:
+        client.secrets.delete_scope(scope)
+    assert value not in content
+    assert content.count("[REDACTED]") >= 4
+
+
+def test_a_timed_out_task_shows_the_cells_it_ran(browser: Browser, client: WorkspaceClient) -> None:
+    """A task ended by its timeout: its page says it timed out, and shows what its cells printed before."""
+    path = upload(client, f"{folder(client)}/slow", notebook('print("step 1 done")', "import time\ntime.sleep(60)"))
+    run = submit_and_wait(client, notebook_task("slow", path, timeout_seconds=1))
+    dom = browser.dom(run.run_page_url or "")
+    (section,) = dom.find_all("section", cls="task")
+    assert "TIMEDOUT" in section.find_all("h2")[0].text
+    assert "Task timed out after 1 seconds" in section.find_all(cls="error")[0].text
+    cells = section.find_all("div", cls="cell")
+    assert len(cells) == 2 and "step 1 done" in cells[0].text

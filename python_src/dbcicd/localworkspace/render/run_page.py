@@ -165,7 +165,7 @@ def export_views(view: RunView, views_to_export: str) -> dict[str, Any]:
         return {}
     cells = task.cells()
     name = task.path.rstrip("/").rsplit("/", 1)[-1]
-    header = _task_header(task, trace=cells is None)
+    header = _task_header(task, recorded=cells is not None)
     subtitle = f"{task.path} · job {view.job_id} · run {task.run_id} · {task.state}"
     content = notebook_document(name, subtitle, cells or [], header)
     return {"views": [{"content": content, "name": name, "type": "NOTEBOOK"}]}
@@ -186,17 +186,18 @@ def _task_section(task: TaskView) -> str:
         )
     return (
         f'<section class="task" id="task-{task.run_id}"><h2>{esc(task.key)} {_state(task.state)}</h2>'
-        f"{_task_header(task, trace=cells is None)}{body}</section>"
+        f"{_task_header(task, recorded=cells is not None)}{body}</section>"
     )
 
 
-def _task_header(task: TaskView, trace: bool) -> str:
-    """Where the task ran and for how long, how it ended; the trace unless its failing cell shows it."""
+def _task_header(task: TaskView, recorded: bool) -> str:
+    """Where the task ran and for how long, how it ended. The trace and the exit value only when no cell record
+    shows them (in the cell that raised or exited, secret values redacted as the cell's output is)."""
     parts = [f"<p>{esc(task.path)} · {esc(duration(task.duration_ms()))}</p>"]
     if task.error:
-        shown = f'<pre class="trace">{esc(task.error_trace)}</pre>' if trace and task.error_trace else ""
+        shown = f'<pre class="trace">{esc(task.error_trace)}</pre>' if not recorded and task.error_trace else ""
         parts.append(f'<div class="error"><pre class="message">{esc(task.error)}</pre>{shown}</div>')
-    if task.exit_value is not None:
+    if task.exit_value is not None and not recorded:
         parts.append(f'<pre class="exit">Notebook exited: {esc(task.exit_value)}</pre>')
     return "".join(parts)
 

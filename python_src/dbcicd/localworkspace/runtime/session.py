@@ -68,7 +68,7 @@ def _prepare_process(spec: KernelSpec, redactor: Redactor) -> None:
     paths.install()
     processes.install_stop_handler()
     prepare_figures()
-    cell_record.start(spec.result_file)
+    cell_record.start(spec.result_file, redactor.redact)
 
 
 def _execute(spec: KernelSpec, redactor: Redactor) -> dict[str, Any]:

@@ -30,11 +30,12 @@ class Cell(NamedTuple):
 
 
 def as_written(cell: Cell) -> str:
-    """The cell's text as its author wrote it: a magic cell with its `%name` line back."""
+    """The cell's text as its author wrote it (a magic cell with its `%name` line back), without the blank lines
+    that end it."""
     if not cell.magic:
-        return cell.source
+        return cell.source.rstrip("\n")
     first, newline, rest = cell.source.partition("\n")
-    return f"%{cell.magic} {first}".rstrip() + newline + rest
+    return (f"%{cell.magic} {first}".rstrip() + newline + rest).rstrip("\n")
 
 
 def read_cells(file: Path) -> list[Cell]:

@@ -13,6 +13,7 @@ from .services.files_api import Files
 from .services.git_credentials import GitCredentials
 from .services.repos import Repos
 from .services.secrets import Secrets
+from .services.settings_api import WorkspaceSettings
 from .services.unity_catalog import UnityCatalog
 from .services.workspace_api import WorkspaceApi
 from .storage.workspace_fs import WorkspaceTree
@@ -55,12 +56,14 @@ class LocalWorkspace:
         self.files = Files(self.volumes_root, self.unity_catalog.volume_exists)
         self.secrets = Secrets(self.state_root, self.identity.user_name)
         self.dbfs = Dbfs(self.dbfs_root)
+        self.settings = WorkspaceSettings(self.state_root / "settings.json")
         places = TaskPlaces(
             self.tree,
             self.dbfs_root,
             self.volumes_root,
             self.state_root / LIBRARIES_FOLDER,
             notebook_environment(root),
+            dbfs_root_disabled=lambda: self.settings.dbfs_root_disabled,
             secrets_file=self.secrets.file,
         )
         self.jobs = Jobs(

@@ -58,6 +58,14 @@ class Router:
     def add(self, method: str, pattern: str, handler: Handler) -> None:
         self._routes.append(Route(method, pattern, _compile(pattern), handler))
 
+    def guard(self, prefix: str, wrap: Callable[[Handler], Handler]) -> None:
+        """Pass every route added so far whose pattern starts with `prefix` through `wrap` (a check that runs before
+        the handler, e.g. the DBFS API refusing the DBFS root)."""
+        self._routes = [
+            Route(r.method, r.pattern, r.regex, wrap(r.handler)) if r.pattern.startswith(prefix) else r
+            for r in self._routes
+        ]
+
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
         path_matched = False
         for route in self._routes:

@@ -107,6 +107,13 @@ def build_router(ws: LocalWorkspace) -> Router:
     r.add("GET", f"{uc}/volumes/{{name}}", ws.unity_catalog.get_volume)
     r.add("DELETE", f"{uc}/volumes/{{name}}", ws.unity_catalog.delete_volume)
 
+    r.guard("/api/2.0/dbfs/", ws.settings.refuse_dbfs_root)  # every DBFS route above
+
+    setting = "/api/2.0/settings/types/disable_legacy_dbfs/names/default"
+    r.add("GET", setting, ws.settings.get_disable_legacy_dbfs)
+    r.add("PATCH", setting, ws.settings.update_disable_legacy_dbfs)
+    r.add("DELETE", setting, ws.settings.delete_disable_legacy_dbfs)
+
     for v in JOBS_API_VERSIONS:
         r.add("POST", f"/api/{v}/jobs/create", ws.jobs.create)
         r.add("GET", f"/api/{v}/jobs/get", ws.jobs.get)

@@ -54,6 +54,7 @@ class TaskPlaces:
     volumes_root: Path
     libraries_root: Path
     environment: Mapping[str, str]
+    dbfs_root_disabled: Callable[[], bool] = lambda: False  # the workspace's setting, read as each task starts
     secrets_file: Path | None = None
 
 
@@ -138,6 +139,7 @@ def write_spec(places: TaskPlaces, task: TaskRun, target: Target) -> Path:
         "volumes_root": str(places.volumes_root),
         "result_file": str(task.folder / RESULT_FILE),
         "libraries_root": str(places.libraries_root),
+        "dbfs_root_disabled": places.dbfs_root_disabled(),
         "secrets_file": str(places.secrets_file or ""),
     }
     path = task.folder / SPEC_FILE

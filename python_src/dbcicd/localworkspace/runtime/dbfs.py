@@ -4,6 +4,17 @@
 volumes; `file:/x` is the local file system, where `/Workspace/...`, `/dbfs/...` and `/Volumes/...` are the same
 mounts as in open(); a bare `/Workspace/...` means the workspace files too. Results name paths as Databricks does:
 `dbfs:/...` or `file:/...`, directories ending in `/`.
+
+A workspace whose `disable_legacy_dbfs` setting is on (services/settings_api.py) refuses the DBFS root here, in open()
+of `/dbfs/...` (paths.py) and in the DBFS API. Databricks' page "Disable access to DBFS root and mounts in your
+existing Databricks workspace" says access is disabled across all interfaces, and keeps its reserved prefixes
+(`dbfs:/Volumes/` ...) outside it. The words are those users recorded from real workspaces, as no Databricks page
+quotes them: dbutils.fs raised `ExecutionError: [DBFS_DISABLED] Public DBFS root is disabled. Access is denied on
+path: /FileStore/... SQLSTATE: 56038` on serverless, and `GET /api/2.0/dbfs/list?path=/user/hive/warehouse` answered
+`PERMISSION_DENIED` "Public DBFS root is disabled. Access is denied on path: /user/hive/warehouse" (public notes in
+GitHub repositories; microsoft/unified-data-foundation-with-fabric-solution-accelerator,
+infra/scripts/databricks/create_databricks_items_maag.py, tells the refusal by PERMISSION_DENIED and "DBFS root is
+disabled"). The HTTP status, 403, is what databricks-sdk maps PERMISSION_DENIED to; no record shows it.
 """
 
 from __future__ import annotations
@@ -14,9 +25,24 @@ import shutil
 from typing import NamedTuple
 
 from . import paths
-from .exceptions import UnsupportedCommand
+from .exceptions import ExecutionError, UnsupportedCommand
 
 HEAD_DEFAULT_BYTES = 65536
+# Prefixes of the DBFS namespace that are not the DBFS root ("Reserved Databricks prefixes" on the page above).
+RESERVED_PREFIXES = ("Volumes", "databricks-datasets")
+DBFS_DISABLED_SQLSTATE = "56038"
+
+
+def in_dbfs_root(path: str) -> bool:
+    """Whether a DBFS path (`dbfs:/x` or `/x`) lies in the DBFS root rather than under a reserved prefix."""
+    parts = [part for part in path.removeprefix("dbfs:").split("/") if part]
+    return not parts or parts[0] not in RESERVED_PREFIXES
+
+
+def dbfs_root_refusal(path: str) -> str:
+    """The words a workspace with the DBFS root disabled refuses `path` with (as the DBFS API says them)."""
+    shown = posixpath.normpath("/" + path.removeprefix("dbfs:").lstrip("/"))
+    return f"Public DBFS root is disabled. Access is denied on path: {shown}"
 
 
 class FileInfo(NamedTuple):
@@ -38,9 +64,10 @@ class Location(NamedTuple):
 
 
 class FsUtils:
-    def __init__(self, dbfs_root: str, volumes_root: str) -> None:
+    def __init__(self, dbfs_root: str, volumes_root: str, dbfs_root_disabled: bool = False) -> None:
         self._dbfs_root = dbfs_root
         self._volumes_root = volumes_root
+        self._dbfs_root_disabled = dbfs_root_disabled
 
     def ls(self, dir: str) -> list[FileInfo]:
         """The entries of a directory, sorted by name; for a file, the file itself."""
@@ -140,6 +167,8 @@ class FsUtils:
         parts = [part for part in virtual.split("/") if part]
         if parts[:1] == ["Volumes"]:
             return Location("dbfs:" + virtual, os.path.join(self._volumes_root, *parts[1:]))
+        if self._dbfs_root_disabled and in_dbfs_root(virtual):
+            raise ExecutionError(f"[DBFS_DISABLED] {dbfs_root_refusal(virtual)} SQLSTATE: {DBFS_DISABLED_SQLSTATE}")
         return Location("dbfs:" + virtual, os.path.join(self._dbfs_root, *parts))
 
 

@@ -33,6 +33,16 @@ class WorkflowException(Exception):
 WorkflowException.__module__ = "com.databricks"
 
 
+class ExecutionError(Exception):
+    """What dbutils.fs raises when the workspace refuses the call (the DBFS root of a workspace that disabled it);
+    its message carries Databricks' error class and SQLSTATE."""
+
+
+# Notebooks show it as `ExecutionError: [DBFS_DISABLED] ...` (as users recorded it); the module of Databricks' own
+# class is not public, so none is shown.
+ExecutionError.__module__ = "builtins"
+
+
 class UnsupportedCommand(Exception):
     """Something a Databricks notebook may do that the local workspace cannot (a %scala cell, %pip, spark without
     pyspark); the message says what, and what to do instead."""

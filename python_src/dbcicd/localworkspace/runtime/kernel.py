@@ -9,6 +9,7 @@ of its own. spec.json (UTF-8 JSON object):
   cwd, sys_path   working directory; folders put first on sys.path, in order
   workspace_root, dbfs_root, volumes_root   the folders behind /Workspace (and absolute workspace paths),
                   dbfs:/ and /dbfs, /Volumes
+  dbfs_root_disabled  (optional) true when the workspace refuses the DBFS root (runtime/dbfs.py)
   result_file     where {"exit_value", "error", "error_trace"} is written (atomically) unless the process is killed
   libraries_root  (optional) where `%pip install` keeps its environments, one per set of requirements
   secrets_file    (optional) the workspace's secret scopes (runtime/secret_store.py), for dbutils.secrets

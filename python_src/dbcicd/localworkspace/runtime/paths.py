@@ -4,11 +4,18 @@ On Databricks these are mounts; here they are folders of the local workspace. Th
 reaches for — open(), os.* and os.path.exists/isfile/isdir, and through them pathlib, shutil, glob and os.walk — are
 wrapped to translate such paths. Every other path (relative ones included) and file descriptors pass through
 untouched, so the cost for ordinary file access is one prefix test.
+
+In a workspace that disabled the DBFS root (runtime/dbfs.py), `/dbfs/...` is refused as real workspaces refuse it:
+`OSError: [Errno 95] Operation not supported: '/dbfs/FileStore'`, as a user recorded it from a serverless notebook of
+such a workspace (a public note in a GitHub repository; no Databricks page quotes it), while os.path.exists() and its
+kin answer False, as they do for any path the system refuses. Whether `/dbfs/Volumes/...` stays open there no
+source settles; it is refused with the rest.
 """
 
 from __future__ import annotations
 
 import builtins
+import errno
 import functools
 import io
 import os
@@ -18,6 +25,7 @@ from typing import Any
 
 MOUNT_PREFIXES = ("/Workspace", "/Volumes", "/dbfs")
 _mounts: list[tuple[str, str]] = []  # (prefix, disk folder)
+_refused: list[str] = []  # prefixes the workspace refuses (the DBFS root's, when disabled)
 
 # os functions taking one path first, and those taking two (source, destination).
 _ONE_PATH = ("open", "stat", "lstat", "listdir", "scandir", "mkdir", "remove", "unlink", "rmdir", "chdir", "access",
@@ -29,8 +37,9 @@ _PATH_KEYWORDS = ("file", "path", "src", "dst")
 _SUPPORT_SETS = ("supports_dir_fd", "supports_fd", "supports_follow_symlinks", "supports_effective_ids")
 
 
-def configure(workspace_root: str, dbfs_root: str, volumes_root: str) -> None:
+def configure(workspace_root: str, dbfs_root: str, volumes_root: str, dbfs_root_disabled: bool = False) -> None:
     _mounts[:] = [("/Workspace", workspace_root), ("/Volumes", volumes_root), ("/dbfs", dbfs_root)]
+    _refused[:] = ["/dbfs"] if dbfs_root_disabled else []
 
 
 def translate(path: Any) -> Any:
@@ -56,6 +65,8 @@ def _translate_text(path: str) -> str:
         if probe == prefix or probe.startswith(prefix + "/"):
             if _inside(path, folder):
                 return path  # already a disk path (macOS mounts its drives under /Volumes)
+            if prefix in _refused:
+                raise OSError(errno.EOPNOTSUPP, os.strerror(errno.EOPNOTSUPP), path)
             rest = [part for part in probe[len(prefix) :].split("/") if part]
             return os.path.join(folder, *rest)
     return path
@@ -65,16 +76,22 @@ def _inside(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
-def _mapping(function: Callable[..., Any], count: int) -> Callable[..., Any]:
-    """`function` with its first `count` positional path arguments (and path keywords) translated."""
+def _mapping(function: Callable[..., Any], count: int, predicate: bool = False) -> Callable[..., Any]:
+    """`function` with its first `count` positional path arguments (and path keywords) translated; a `predicate`
+    (os.path.exists ...) answers False for a refused path, as it does for any path the system refuses."""
 
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if args:  # os.listdir() and os.scandir() may be called without a path
-            args = (*[translate(a) for a in args[:count]], *args[count:])
-        for key in _PATH_KEYWORDS:
-            if key in kwargs:
-                kwargs[key] = translate(kwargs[key])
+        try:
+            if args:  # os.listdir() and os.scandir() may be called without a path
+                args = (*[translate(a) for a in args[:count]], *args[count:])
+            for key in _PATH_KEYWORDS:
+                if key in kwargs:
+                    kwargs[key] = translate(kwargs[key])
+        except OSError:
+            if predicate:
+                return False
+            raise
         return function(*args, **kwargs)
 
     return wrapper
@@ -84,10 +101,10 @@ def install() -> None:
     """Wrap the file functions; once per process, before the notebook runs."""
     replaced: dict[int, Callable[..., Any]] = {}  # id(original) -> wrapper
 
-    def wrap(owner: Any, name: str, count: int) -> None:
+    def wrap(owner: Any, name: str, count: int, predicate: bool = False) -> None:
         original = getattr(owner, name, None)
         if original is not None:
-            replaced[id(original)] = _mapping(original, count)
+            replaced[id(original)] = _mapping(original, count, predicate)
             setattr(owner, name, replaced[id(original)])
 
     wrap(io, "open", 1)
@@ -97,7 +114,7 @@ def install() -> None:
     for name in _TWO_PATHS:
         wrap(os, name, 2)
     for name in _OS_PATH:
-        wrap(os.path, name, 1)
+        wrap(os.path, name, 1, predicate=True)
     # Code that asks whether os.stat supports dir_fd or follow_symlinks (shutil, pathlib) must get the same answer.
     for set_name in _SUPPORT_SETS:
         support = getattr(os, set_name, set())

@@ -64,7 +64,7 @@ def _prepare_process(spec: KernelSpec, redactor: Redactor) -> None:
     sys.argv = [spec.file, *spec.argv]
     for root in (spec.dbfs_root, spec.volumes_root):
         os.makedirs(root, exist_ok=True)
-    paths.configure(spec.workspace_root, spec.dbfs_root, spec.volumes_root)
+    paths.configure(spec.workspace_root, spec.dbfs_root, spec.volumes_root, spec.dbfs_root_disabled)
     paths.install()
     processes.install_stop_handler()
     prepare_figures()
@@ -74,7 +74,7 @@ def _prepare_process(spec: KernelSpec, redactor: Redactor) -> None:
 def _execute(spec: KernelSpec, redactor: Redactor) -> dict[str, Any]:
     """Run the notebook or file; its outcome as the result file holds it."""
     widgets = Widgets(spec.parameters)
-    fs = FsUtils(spec.dbfs_root, spec.volumes_root)
+    fs = FsUtils(spec.dbfs_root, spec.volumes_root, spec.dbfs_root_disabled)
     top = NotebookRef(Path(spec.file), spec.workspace_path)
     # dbutils.notebook.run() resolves from the notebook the job runs: code from %run notebooks runs in its context.
     notebook = NotebookUtils(spec, lambda target: resolve(target, top, spec.workspace_root))

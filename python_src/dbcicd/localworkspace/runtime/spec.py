@@ -23,7 +23,7 @@ class KernelSpec:
     behind /Workspace, /dbfs and /Volumes, the workspace's `secrets_file`) and where to report (`result_file`). Disk
     paths are absolute."""
 
-    __slots__ = ("argv", "cwd", "dbfs_root", "file", "kind", "libraries_root", "parameters",
+    __slots__ = ("argv", "cwd", "dbfs_root", "dbfs_root_disabled", "file", "kind", "libraries_root", "parameters",
                  "result_file", "secrets_file", "sys_path", "volumes_root", "workspace_path",
                  "workspace_root")  # fmt: skip
 
@@ -43,6 +43,11 @@ class KernelSpec:
         if not isinstance(libraries_root, str):
             raise SpecError(f"spec.json: 'libraries_root' must be a string, got {libraries_root!r}")
         self.libraries_root: str = os.path.abspath(libraries_root) if libraries_root else ""
+        # Optional: the workspace's disable_legacy_dbfs setting as the task started (runtime/dbfs.py).
+        dbfs_root_disabled = fields.get("dbfs_root_disabled", False)
+        if not isinstance(dbfs_root_disabled, bool):
+            raise SpecError(f"spec.json: 'dbfs_root_disabled' must be true or false, got {dbfs_root_disabled!r}")
+        self.dbfs_root_disabled: bool = dbfs_root_disabled
         # Optional: without it dbutils.secrets knows no scopes.
         secrets_file = fields.get("secrets_file", "")
         if not isinstance(secrets_file, str):

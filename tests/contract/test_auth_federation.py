@@ -200,6 +200,11 @@ def test_refused_exchange_is_a_configuration_error_without_secrets(
         workspace_client({"connectionType": "environment"}, {}, variables, environ=environ)
     message = caught.value.message
     assert "invalid_request" in message and "p://example/example/ci" in message
+    # The product's own advice, whatever a workspace's wording: the values the policy must hold.
+    assert f"issuer '{id_tokens.issuer}', subject 'p://example/example/ci', audience 'api://AzureADTokenExchange'" in (
+        message
+    )
+    assert f"Service principal {isolated_workspace.oauth.client_id} needs a federation policy" in message
     assert id_tokens.access_token not in message and id_tokens.issued[0] not in message
 
 

@@ -73,11 +73,14 @@ def test_task_signs_in_with_azure_devops_oidc(
 def test_task_fails_when_the_policy_names_another_pipeline(
     agent: Agent, local_workspace: LocalWorkspaceServer, isolated_workspace: Tenant, id_tokens: IdTokenService
 ) -> None:
-    """A policy for another pipeline: the step fails at sign-in with the workspace's reason, naming both subjects."""
+    """A policy for another pipeline: the step fails at sign-in with the workspace's reason and the values the
+    policy must hold (the ID token's issuer, subject and audience)."""
     policy = FederationPolicy(id_tokens.issuer, "p://example/example/release", (AZURE_DEVOPS_AUDIENCE,))
     local_workspace.oidc.add_federation_policy(isolated_workspace.oauth, policy)
     run = run_cleanup(agent, isolated_workspace, id_tokens)
 
     assert run.result == "Failed"
-    assert any("p://example/example/lending-club-ci" in e and "p://example/example/release" in e for e in run.errors)
+    [refusal] = [e for e in run.errors if "p://example/example/release" in e]
+    assert "subject 'p://example/example/lending-club-ci', audience 'api://AzureADTokenExchange'" in refusal
+    assert f"Service principal {isolated_workspace.oauth.client_id} needs a federation policy" in refusal
     assert_no_token_shown(run, agent, id_tokens, isolated_workspace)

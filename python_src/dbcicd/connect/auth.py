@@ -341,11 +341,13 @@ def _environment_connection(env: Mapping[str, str]) -> Connection:
     if "host" in settings:
         origin = {"host_source": "environment variable DATABRICKS_HOST", "typed_host": without_scheme(settings["host"])}
         settings["host"] = normalize_host(settings["host"], "Environment variable DATABRICKS_HOST")
-    strategy = None
     if settings.get("auth_type") == "azure-devops-oidc":
         # databricks-sdk's own strategy reads SYSTEM_* from os.environ only; this one reads the mapped variables.
+        # Its refusals say what the federation policy must hold, so the general help would only distract.
         strategy = azure_devops_oidc_strategy(_azure_pipelines_id_tokens(env, None, "azure-devops-oidc"))
-    return Connection("the DATABRICKS_* environment variables", settings, strategy, hint=CONNECTION_HELP, **origin)
+        description = "the pipeline's ID token (DATABRICKS_AUTH_TYPE=azure-devops-oidc)"
+        return Connection(description, settings, strategy, **origin)
+    return Connection("the DATABRICKS_* environment variables", settings, None, hint=CONNECTION_HELP, **origin)
 
 
 class RegisteringCredentials(CredentialsStrategy):

@@ -15,7 +15,11 @@ Every ID token and access token is registered with `dbcicd.secrets` as soon as i
 
 from __future__ import annotations
 
+import base64
+import json
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any, TypeVar
 
 import requests
 from databricks.sdk import oauth, oidc
@@ -29,6 +33,8 @@ from databricks.sdk.credentials_provider import (
 from databricks.sdk.retries import retried
 
 from ..secrets import redact, register_secret
+
+_T = TypeVar("_T")
 
 # Microsoft Entra ID: the Azure Databricks resource's application id (the same in every Azure cloud).
 AZURE_DATABRICKS_SCOPE = "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d/.default"
@@ -141,14 +147,67 @@ def entra_federation_strategy(token_url: str, client_id: str, id_tokens: oidc.Id
 
 
 def azure_devops_oidc_strategy(id_tokens: oidc.IdTokenSource) -> CredentialsStrategy:
-    """databricks-sdk's `azure-devops-oidc` (pipeline ID token exchanged at the workspace), with our token source."""
+    """databricks-sdk's `azure-devops-oidc` (pipeline ID token exchanged at the workspace), with our token source.
+
+    A refused exchange names what the workspace was shown: the ID token's issuer, subject and audience, which are
+    exactly the values the service principal's federation policy must hold (whatever words the workspace uses)."""
 
     @oauth_credentials_strategy("azure-devops-oidc", ["host", "client_id"], supports_group=True)
     def azure_devops_oidc(cfg: Config) -> OAuthCredentialsProvider | None:
-        id_tokens.id_token()  # the SDK's helper only logs why a token is missing; this raises with the reason
-        return oidc_credentials_provider(cfg, id_tokens)  # type: ignore[return-value]
+        shown = _LastIdToken(id_tokens)
+        shown.id_token()  # the SDK's helper only logs why a token is missing; this raises with the reason
+        provider = oidc_credentials_provider(cfg, shown)
+        if not isinstance(provider, OAuthCredentialsProvider):
+            return None
+
+        def explained(call: Callable[[], _T]) -> Callable[[], _T]:
+            def wrapper() -> _T:
+                try:
+                    return call()
+                except ValueError as err:
+                    raise ValueError(redact(f"{err}. {federation_advice(shown.last, cfg.client_id)}")) from None
+
+            return wrapper
+
+        return OAuthCredentialsProvider(explained(provider), explained(provider.oauth_token))
 
     return azure_devops_oidc
+
+
+def federation_advice(token: str, client_id: str | None) -> str:
+    """What a federation policy of `client_id` must say to accept `token`: its issuer, subject and audience."""
+    claims = unverified_claims(token)
+    audience = claims.get("aud")
+    audiences = ", ".join(audience) if isinstance(audience, list) else audience
+    return (
+        f"The workspace was shown this pipeline's ID token: issuer '{claims.get('iss')}', subject "
+        f"'{claims.get('sub')}', audience '{audiences}'. Service principal {client_id} needs a federation policy "
+        "with exactly these values (e.g. `databricks account service-principal-federation-policy create "
+        "<its numeric id> --json ...`)"
+    )
+
+
+def unverified_claims(token: str) -> dict[str, Any]:
+    """The payload of a JWT, not verified: only to say what it claims. Empty when it is not a JWT."""
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError):
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
+class _LastIdToken(oidc.IdTokenSource):
+    """An ID token source that remembers the last token it handed out (to explain a refusal of it)."""
+
+    def __init__(self, inner: oidc.IdTokenSource) -> None:
+        self._inner = inner
+        self.last = ""
+
+    def id_token(self) -> oidc.IdToken:
+        token = self._inner.id_token()
+        self.last = token.jwt
+        return token
 
 
 # --- helpers -------------------------------------------------------------------------------------------------

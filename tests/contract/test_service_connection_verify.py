@@ -1,15 +1,17 @@
 """The service connection's *Verify*, as Azure DevOps performs it: the manifest's TestConnection data source
-expanded for a connection (tools/endpoint_requests.py) and sent to the local workspace."""
+expanded for a connection (tools/endpoint_requests.py) and sent to the contract target (the local workspace, or a
+real one)."""
 
 from __future__ import annotations
 
 import json
 import secrets
+import uuid
 from pathlib import Path
 
 import pytest
+from contract_target import Target
 
-from dbcicd.localworkspace import LocalWorkspaceServer
 from endpoint_requests import Endpoint, UnsupportedTemplate, data_source_request, endpoint_type, render
 
 MANIFEST = json.loads((Path(__file__).parents[2] / "vss-extension.json").read_text(encoding="utf-8"))
@@ -21,33 +23,31 @@ def verify(endpoint: Endpoint) -> int:
     return data_source_request(DATABRICKS, "TestConnection", endpoint).send().status_code
 
 
-def test_verify_accepts_the_right_personal_access_token(local_workspace: LocalWorkspaceServer) -> None:
-    """PAT scheme: SCIM Me with `Authorization: Bearer <token>` — only a token the workspace knows passes."""
-    request = data_source_request(
-        DATABRICKS, "TestConnection", Endpoint(local_workspace.host, "Token", {"apitoken": "t"})
-    )
-    assert (request.method, request.url) == ("GET", f"{local_workspace.host}/api/2.0/preview/scim/v2/Me")
-    assert request.headers == {"Authorization": "Bearer t"}
-    assert verify(Endpoint(local_workspace.host, "Token", {"apitoken": local_workspace.token})) == 200
-    assert verify(Endpoint(f"{local_workspace.host}/", "Token", {"apitoken": local_workspace.token})) == 200
-
-
-def test_verify_refuses_a_wrong_personal_access_token(local_workspace: LocalWorkspaceServer) -> None:
-    """A token the workspace does not know: 403, so Verify fails."""
-    assert verify(Endpoint(local_workspace.host, "Token", {"apitoken": "dapi" + secrets.token_hex(16)})) == 403
-
-
-def test_verify_cannot_check_an_oauth_secret(local_workspace: LocalWorkspaceServer) -> None:
-    """OAuth scheme (None with client id and secret): Azure DevOps sends TestConnection without credentials, so
-    Verify fails whatever the secret. It has one TestConnection for all schemes of a type, with a fixed verb, and a
-    secret can only be checked by a POST to the token endpoint, which a token cannot pass; the README says to save
-    an OAuth connection without verification. This pins what the manifest does, so a change to it is deliberate."""
-    oauth = local_workspace.oauth
-    endpoint = Endpoint(
-        local_workspace.host, "None", {"clientId": oauth.client_id, "clientSecret": oauth.client_secret}
-    )
+def test_verify_accepts_the_right_personal_access_token(target: Target) -> None:
+    """PAT scheme: SCIM Me with `Authorization: Bearer <token>` passes with a token the workspace knows."""
+    endpoint = Endpoint(target.host, "Token", {"apitoken": "t"})
     request = data_source_request(DATABRICKS, "TestConnection", endpoint)
-    assert "Authorization" not in request.headers
+    assert (request.method, request.url) == ("GET", f"{target.host.rstrip('/')}/api/2.0/preview/scim/v2/Me")
+    assert request.headers == {"Authorization": "Bearer t"}
+    assert verify(Endpoint(target.host, "Token", {"apitoken": target.token})) == 200
+    assert verify(Endpoint(f"{target.host.rstrip('/')}/", "Token", {"apitoken": target.token})) == 200
+
+
+def test_verify_refuses_a_wrong_personal_access_token(target: Target) -> None:
+    """A token the workspace does not know: 403 "Invalid access token." (databricks-sdk-go#873), so Verify fails."""
+    assert verify(Endpoint(target.host, "Token", {"apitoken": "dapi" + secrets.token_hex(16)})) == 403
+
+
+def test_verify_cannot_check_an_oauth_secret(target: Target) -> None:
+    """OAuth scheme (None with client id and secret): Azure DevOps sends TestConnection without credentials, so
+    Verify fails whatever the secret. It asks for the one TestConnection data source of the type for every scheme
+    (the web UI's verifyConnection; the server's GetDataSourceByName), with a fixed verb, and a secret can only be
+    checked by a POST to the token endpoint, which a token cannot pass; the README says to save an OAuth connection
+    without verifying it. This pins what the manifest does, so a change to it is deliberate."""
+    credentials = {"clientId": str(uuid.uuid4()), "clientSecret": "dose" + secrets.token_hex(16)}
+    endpoint = Endpoint(target.host, "None", credentials)
+    request = data_source_request(DATABRICKS, "TestConnection", endpoint)
+    assert "Authorization" not in request.headers  # so no secret, right or wrong, can change the answer
     assert verify(endpoint) == 401
 
 

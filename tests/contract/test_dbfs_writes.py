@@ -123,6 +123,20 @@ def test_stream_handles_and_block_limit(client: WorkspaceClient, target: Target,
         client.dbfs.create(path)
 
 
+def test_a_stream_whose_folder_is_deleted_is_gone(client: WorkspaceClient, base: str) -> None:
+    """Deleting the folder of a file being written ends its stream: add-block and close find no handle, and no
+    half-written file appears."""
+    handle = client.dbfs.create(f"{base}/sub/f.bin").handle
+    client.dbfs.add_block(handle, b64(b"part"))
+    DbfsAPI(client.api_client).delete(f"{base}/sub", recursive=True)
+    with pytest.raises(ResourceDoesNotExist):
+        client.dbfs.add_block(handle, b64(b"more"))
+    with pytest.raises(ResourceDoesNotExist):
+        client.dbfs.close(handle)
+    with pytest.raises(ResourceDoesNotExist):
+        client.dbfs.get_status(f"{base}/sub/f.bin")
+
+
 def test_mkdirs_delete_and_the_non_empty_refusal(client: WorkspaceClient, base: str) -> None:
     """mkdirs makes parents and refuses a file on the way; deleting a non-empty folder needs recursive=true (400
     with Databricks' message); deleting what is not there succeeds. Through the generated DbfsAPI: the SDK's

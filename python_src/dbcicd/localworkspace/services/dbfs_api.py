@@ -135,6 +135,9 @@ class Dbfs:
             raise _block_too_big("data", len(data))
         with self._lock:
             stream = self._stream(handle)
+            if not stream.temp.exists():
+                del self._streams[handle]
+                raise not_found(f"The handle {handle} is gone: the folder of {stream.shown} was deleted")
             with stream.temp.open("ab") as fh:
                 fh.write(data)
             stream.touched = time.monotonic()
@@ -145,7 +148,12 @@ class Dbfs:
         with self._lock:
             stream = self._stream(handle)
             del self._streams[handle]
-        os.replace(stream.temp, stream.disk)
+        try:
+            os.replace(stream.temp, stream.disk)
+        except (FileNotFoundError, NotADirectoryError):
+            # Its folder was deleted (or became a file) while the stream was open: nothing is left to close.
+            stream.temp.unlink(missing_ok=True)
+            raise not_found(f"Cannot close the handle {handle}: the folder of {stream.shown} is gone") from None
         return {}
 
     def mkdirs(self, req: Request) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Notebook-written JUnit read back from DBFS and from a volume, for runs at a commit (no Git folder)."""
+"""Notebook-written JUnit read back from the step's own workspace folder and from a volume, for runs at a commit (no
+Git folder)."""
 
 from __future__ import annotations
 
@@ -37,17 +38,19 @@ def run_at_commit(url: str, *extra: str) -> list[str]:
 
 @pytest.mark.parametrize(
     ("extra", "root"),
-    [((), "/dbfs/tmp/dbcicd/results/"), (("--notebook-results-dir", "/Volumes/main/default/ci-results"), "/Volumes/")],
-    ids=["dbfs-default", "volume"],
+    [((), "/Workspace/Users/"), (("--notebook-results-dir", "/Volumes/main/default/ci-results"), "/Volumes/")],
+    ids=["workspace-default", "volume"],
 )
 def test_results_are_read_back_whole_and_recursively(
     cli_env: Path,
     make_remote: Callable[[dict[str, str]], Any],
     capsys: pytest.CaptureFixture[str],
+    client: WorkspaceClient,
     extra: tuple[str, ...],
     root: str,
 ) -> None:
-    """Every *.xml under the task's folder is published (subfolders too, files over 1 MB whole); others are not."""
+    """Every *.xml under the task's folder is published (subfolders too, files over 1 MB whole); others are not. The
+    step's own folder (in the home folder of who signed in) is gone once read, `.dbcicd` with it."""
     remote = make_remote({"tests/writer.py": WRITER})
     code = main([*run_at_commit(remote.url, *extra), "--report-dir", "out"])
     out = capsys.readouterr().out
@@ -64,6 +67,10 @@ def test_results_are_read_back_whole_and_recursively(
     assert by_title(nested_file)["test_nested"].outcome == "NotExecuted"
     assert [r.title for r in read(per_task)] == ["tests_writer"]
     assert "Tests written by notebooks: 1 passed, 0 failed, 1 skipped" in out
+    if root == "/Workspace/Users/":
+        home = values["notebookOutput"].split("/.dbcicd/")[0].removeprefix("/Workspace")
+        assert home == f"/Users/{client.current_user.me().user_name}"
+        assert ".dbcicd" not in [o.path.rsplit("/", 1)[-1] for o in client.workspace.list(home) if o.path]
 
 
 def test_results_dir_outside_readable_places_is_refused(
@@ -92,3 +99,37 @@ def test_unreadable_and_missing_folders(client: WorkspaceClient) -> None:
     assert problem.error == (
         "dbcicd_results_dir 'results/relative' is not under /Workspace, /Volumes or /dbfs: its files cannot be read"
     )
+
+
+# Writes JUnit where it is asked to, and fails when told to (after writing).
+WRITE_THEN_MAYBE_FAIL = WRITER.replace(
+    "dbutils.notebook.exit(out)\n",
+    "dbutils.widgets.text('fail', '')\n"
+    "if dbutils.widgets.get('fail'):\n"
+    "    raise ValueError('told to fail')\n"
+    "dbutils.notebook.exit(out)\n",
+)
+
+
+@pytest.mark.parametrize("fail", [False, True], ids=["passed", "failed"])
+def test_results_in_a_shared_git_folder_are_deleted_once_read(
+    cli_env: Path,
+    make_remote: Callable[[dict[str, str]], Any],
+    client: WorkspaceClient,
+    capsys: pytest.CaptureFixture[str],
+    fail: bool,
+) -> None:
+    """`run` in a Git folder that outlives the step: the notebooks' results are read, then deleted with the
+    `.dbcicd` folder they were in, whether the run passed or failed, so the folder's changes show nothing of the
+    step's."""
+    remote = make_remote({"tests/writer.py": WRITE_THEN_MAYBE_FAIL})
+    path = f"/Repos/ci/shared-{time.time_ns()}"
+    git = ["--git-url", remote.url, "--git-provider", "gitHub", "--branch", "main"]
+    assert main(["repo", "--repo-path", path, *git]) == 0
+    params = ["-p", "fail=yes"] if fail else []
+    code = main(["run", "--repo-path", path, "-n", "tests/writer", *params, "--report-dir", "out"])
+    out = capsys.readouterr().out
+    assert code == (1 if fail else 0), out
+    assert "Tests written by notebooks: 1 passed, 0 failed, 1 skipped" in out
+    assert len(list((cli_env / "out").glob("*.xml"))) == 3
+    assert [o.path for o in client.workspace.list(path)] == [f"{path}/tests"]

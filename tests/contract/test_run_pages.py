@@ -19,7 +19,12 @@ from jobs_helpers import by_key, folder, notebook, notebook_task, submit_and_wai
 from dbcicd.localworkspace import LocalWorkspaceServer
 from headless_browser import ARTIFACTS, Browser, data_uri_png_size, find_browser
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    # The pages and the exported page's layout are the local workspace's own (a real workspace's export carries its
+    # notebook model for its own viewer), and the notebooks run on the local cluster.
+    pytest.mark.local_only("run pages and the layout of exported pages are the local workspace's own"),
+]
 PAGES = "run-pages"
 
 # Every kind of output a cell can show, and output that would be markup if it were not escaped.

@@ -145,7 +145,7 @@ def _add_run(p: argparse.ArgumentParser) -> None:
         "--notebook-results-dir",
         metavar="PATH",
         help="where notebooks write JUnit XML (dbcicd_results_dir): /Volumes/..., /Workspace/... or dbfs:/... "
-        "(default: inside the Git folder, or dbfs:/tmp/dbcicd/results without one)",
+        "(default: a workspace folder the step makes and deletes, in the Git folder or your home folder)",
     )
     r.add_argument("--test-run-title", metavar="TITLE", help="title of the published test run (default: run name)")
     r.add_argument(

@@ -3,9 +3,10 @@
 A notebook sees its results folder as a path of its file system; dbcicd reads it through the API that serves that
 place, with databricks-sdk only:
 
-- `/Workspace/...` (inside the Git folder, the default for runs in one): Workspace API list + export;
+- `/Workspace/...` (every default: results/folders.py): Workspace API list + export;
 - `/Volumes/<catalog>/<schema>/<volume>/...`: Files API directory listing + download;
-- `/dbfs/...` or `dbfs:/...` (the default for runs at a commit): DBFS list + read in 1 MB chunks (its maximum).
+- `/dbfs/...` or `dbfs:/...`, when given: DBFS list + read in 1 MB chunks (its maximum). A workspace that disabled
+  the DBFS root refuses it (403 PERMISSION_DENIED "Public DBFS root is disabled. ..."): the error says what to give.
 
 A folder that does not exist means the notebook wrote nothing. Any other failure to read becomes a `ResultFile`
 with an `error`, so it is reported as a failed test case rather than lost or crashing the report.
@@ -20,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from databricks.sdk import WorkspaceClient
-from databricks.sdk.errors import DatabricksError, NotFound
+from databricks.sdk.errors import DatabricksError, NotFound, PermissionDenied
 from databricks.sdk.service import jobs
 from databricks.sdk.service.workspace import ExportFormat, ObjectType
 
@@ -98,17 +99,17 @@ def results_dirs(run: jobs.Run) -> dict[str, str]:
     return dirs
 
 
-def collect(client: WorkspaceClient, run: jobs.Run) -> list[ResultFile]:
+def collect(client: WorkspaceClient, run: jobs.Run, names: Names = TASK_NAMES) -> list[ResultFile]:
     """Every `*.xml` the run's tasks wrote to their results folders, read concurrently; ordered by task, path."""
     dirs = results_dirs(run)
     if not dirs:
         return []
     with ThreadPoolExecutor(max_workers=min(COLLECT_THREADS, len(dirs))) as pool:
-        found = list(pool.map(lambda item: _collect_folder(client, *item), sorted(dirs.items())))
+        found = list(pool.map(lambda item: _collect_folder(client, *item, names), sorted(dirs.items())))
     return [result for results in found for result in results]
 
 
-def _collect_folder(client: WorkspaceClient, task_key: str, folder: str) -> list[ResultFile]:
+def _collect_folder(client: WorkspaceClient, task_key: str, folder: str, names: Names) -> list[ResultFile]:
     store, api_path = _store_for(client, folder.rstrip("/"))
     if store is None:
         error = f"{RESULTS_PARAMETER} '{folder}' is not under /Workspace, /Volumes or /dbfs: its files cannot be read"
@@ -118,7 +119,13 @@ def _collect_folder(client: WorkspaceClient, task_key: str, folder: str) -> list
     except NotFound:
         return []
     except DatabricksError as err:
-        return [ResultFile(task_key, folder, error=f"Could not list {folder}: {err}")]
+        error = f"Could not list {folder}: {err}"
+        if isinstance(err, PermissionDenied) and store.shown_prefix == "dbfs:":
+            error += (
+                f". Give {names.label(RESULTS_INPUT)} a folder notebooks can write to here, a /Workspace/... folder "
+                "or a Unity Catalog volume (/Volumes/...), or leave it empty for a workspace folder the step makes"
+            )
+        return [ResultFile(task_key, folder, error=error)]
     return [_read(store, task_key, entry) for entry in entries]
 
 

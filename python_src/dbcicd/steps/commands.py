@@ -22,6 +22,7 @@ from ..connect.refusals import explain_refusal
 from ..errors import Cancelled, ConfigurationError, DbcicdError, RunFailed
 from ..options.parse import GitSource, Options
 from ..output import Output, counted, retries_reported, task_state
+from ..results import folders
 from ..results.cases import first_line
 from ..results.collect import ResultFile, collect
 from ..results.junit import MAX_MESSAGE_CHARS, safe_text
@@ -30,7 +31,7 @@ from .leftovers import find_leftovers, remove
 from .notebooks import notebook_path, resolve
 from .ownership import RunOwner
 from .rerun import Earlier, RerunPlan, find_to_continue, prepare
-from .runs import NotebookRun, find_job, run_job, submit
+from .runs import RESULTS_PARAMETER, NotebookRun, find_job, run_job, submit
 from .teardown import CLEANUP_BUDGET_S, InFlight, NothingMade, Teardown, cleanup_client
 from .tempnames import repo_name_from_url, temporary_name
 from .waiting import RunWatcher, WaitTimedOut
@@ -183,7 +184,7 @@ def run(ctx: Context) -> Outcome:
                 f"{options.names.label('repoPath')} {options.repo_path} does not exist: create it with the repo "
                 "command first"
             )
-        spec = _notebook_run(ctx, folder.path, resolve(ctx.client, folder.path, options.notebooks))
+        spec = _notebook_run(ctx, folder.path, resolve(ctx.client, folder.path, options.notebooks), shared=True)
         outcome = _submit_and_wait(ctx, spec, folder.path, folder.head_commit or "")
         outcome.outputs.update(_folder_outputs(folder))
         return outcome
@@ -219,24 +220,42 @@ def _run_at_commit(ctx: Context) -> Outcome:
     return _submit_and_wait(ctx, spec, public_url(git.url), git.expected_commit)
 
 
-def _notebook_run(ctx: Context, base_folder: str, notebooks: list[str]) -> NotebookRun:
-    """The run's spec. Its name and results folder carry this invocation's tag: the name proves the run is ours,
-    and results written by another invocation's run can never be read as this one's."""
+def _notebook_run(ctx: Context, base_folder: str, notebooks: list[str], shared: bool = False) -> NotebookRun:
+    """The run's spec, its results folder made ready (`shared`: `base_folder` outlives the step). Its name and results
+    folder carry this invocation's tag: the name proves the run is ours, and results written by another invocation's
+    run can never be read as this one's."""
     options = ctx.options
     tag = options.build.invocation_tag
-    default = f"/Workspace{base_folder}/.dbcicd/results" if base_folder else "/dbfs/tmp/dbcicd/results"
-    results_root = f"{options.notebook_results_dir or default}/{tag}"
+    results = folders.choose(ctx.client, options.notebook_results_dir, base_folder, shared, tag)
     label = posixpath.basename(base_folder) or (repo_name_from_url(options.git.url) if options.git else "notebooks")
     build = f" build {options.build.build_id}" if options.build.build_id else ""
-    return NotebookRun(
+    spec = NotebookRun(
         run_name=f"dbcicd {label}{build} [{tag}]",
         notebooks=notebooks,
         base_folder=base_folder,
         parameters=dict(options.parameters),
         compute=options.compute,
-        results_root=results_root,
+        results_root=results.root,
         timeout_seconds=options.timeout_seconds,
     )
+    if results.made_here:
+        _make_results_folder(ctx, results, spec)
+    return spec
+
+
+def _make_results_folder(ctx: Context, results: folders.ResultsFolder, spec: NotebookRun) -> None:
+    """Make the step's own results folder with each task's folder in it, and delete it (after the results are read)
+    on every way out."""
+    quick = cleanup_client(ctx.client)
+    task_dirs = [t.notebook_task.base_parameters[RESULTS_PARAMETER] for t in spec.tasks() if t.notebook_task]
+    making = InFlight(lambda: folders.make(ctx.client, results, task_dirs, ctx.options.names))
+
+    def delete() -> str:
+        making.settled(CLEANUP_BUDGET_S)  # a mkdirs still under way would make the folder after it was deleted
+        return folders.remove(quick, results)
+
+    ctx.on_teardown(f"delete the results folder {results.root}", delete)
+    making.result()
 
 
 def _submit_and_wait(
@@ -296,8 +315,9 @@ def _collect(ctx: Context, run_id: int, finished: jobs.Run, base_folder: str, pl
     outcome.rerun_note = plan.note() if plan else ""
     outcome.task_outputs = _task_outputs(ctx.client, finished, ctx.output)
     if ctx.options.publish_test_results:
-        # Now, before clean-up: a temporary Git folder takes the files written inside it along when deleted.
-        outcome.result_files = collect(ctx.client, finished)
+        # Now, before clean-up: a temporary folder takes the files written inside it along, and the step's own
+        # results folder is deleted.
+        outcome.result_files = collect(ctx.client, finished, ctx.options.names)
     outcome.outputs.update(_run_outputs(finished, outcome.task_outputs))
     outcome.success, outcome.message = _verdict(finished, outcome.task_outputs)
     return outcome

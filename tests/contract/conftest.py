@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import posixpath
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -162,7 +163,31 @@ class Made:
         monkeypatch.setattr(jobs, "run_now", after(jobs.run_now, lambda a, _: self.runs.append(a.run_id)))
         monkeypatch.setattr(jobs, "create", after(jobs.create, lambda a, _: self.jobs.append(a.job_id)))
         monkeypatch.setattr(repos, "create", after(repos.create, lambda a, _: self.repos.append(a.id)))
-        monkeypatch.setattr(workspace, "mkdirs", after(workspace.mkdirs, lambda _, k: self.folders.append(_path(k))))
+        mkdirs = workspace.mkdirs
+
+        def made_folders(*args: Any, **kwargs: Any) -> Any:
+            new = self._first_missing(_path({"args": args, **kwargs}))
+            answer = mkdirs(*args, **kwargs)
+            if new is not None:
+                self.folders.append(new)
+            return answer
+
+        monkeypatch.setattr(workspace, "mkdirs", made_folders)
+
+    def _first_missing(self, path: str) -> str | None:
+        """The top-most folder of `path` that does not exist yet (what mkdirs will make), or None: a folder that was
+        there before the test, such as a user's home, is never deleted."""
+        missing = None
+        while path not in ("", "/") and not self._exists(path):
+            missing, path = path, posixpath.dirname(path)
+        return missing
+
+    def _exists(self, path: str) -> bool:
+        try:
+            self.client.workspace.get_status(path)
+        except GONE:
+            return False
+        return True
 
     def delete(self) -> None:
         jobs = self.client.jobs
@@ -205,10 +230,12 @@ def _wait_ended(client: WorkspaceClient, run_id: int) -> None:
 
 
 def sweep(target: Target) -> None:
-    """The session's safety net: its folder, and jobs whose names carry its prefix, are deleted."""
+    """The session's safety net: its folder (and /Repos/<session>, where Git folder tests make theirs), and jobs
+    whose names carry its prefix, are deleted."""
     client = target.client()
-    with contextlib.suppress(*GONE):
-        client.workspace.delete(target.folder, recursive=True)
+    for folder in (target.folder, f"/Repos/{target.session}"):
+        with contextlib.suppress(*GONE):
+            client.workspace.delete(folder, recursive=True)
     for job in client.jobs.list(name=None):
         name = job.settings.name if job.settings else None
         if name and name.startswith(target.session):

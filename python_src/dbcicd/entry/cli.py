@@ -327,6 +327,23 @@ class _Usage(Exception):
     """A command-line mistake argparse cannot see."""
 
 
+def _check_output_paths(report_dir: Path, outputs_json: Path | None) -> None:
+    """--report-dir and --outputs-json are written after the run: refuse before it, with exit 2, a path that could
+    not be written then (a file where the folder should be, a folder where the file should be, no write access)."""
+    if report_dir.exists() and not report_dir.is_dir():
+        raise _Usage(f"--report-dir {report_dir} is a file, not a folder: give a folder for the result files")
+    existing = next(p for p in (report_dir.absolute(), *report_dir.absolute().parents) if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK):
+        raise _Usage(f"--report-dir {report_dir} cannot be made or written ({existing} is not a writable folder)")
+    if outputs_json is None:
+        return
+    if outputs_json.is_dir():
+        raise _Usage(f"--outputs-json {outputs_json} is a folder: give the file to write, e.g. {outputs_json}/out.json")
+    folder = outputs_json.absolute().parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK):
+        raise _Usage(f"--outputs-json {outputs_json}: its folder {folder} does not exist or is not writable")
+
+
 def _run_command(args: argparse.Namespace) -> int:
     from ..azdo.logging_commands import AzureDevOpsOutput, CommandWriter, azure_devops_active
     from ..options.names import CLI_NAMES
@@ -335,6 +352,7 @@ def _run_command(args: argparse.Namespace) -> int:
     from .debuglog import cli_debug_requested
     from .session import Entry, run_session
 
+    _check_output_paths(args.report_dir, args.outputs_json)
     request, warnings = request_from_args(args, dict(os.environ), Path.cwd())
     writer = CommandWriter(sys.stdout) if azure_devops_active(os.environ, args.azure_devops) else None
     output: Output = AzureDevOpsOutput(writer) if writer else choose_output(sys.stdout)

@@ -241,7 +241,13 @@ class GitFolders:
         except ResourceAlreadyExists:
             raise
         except DatabricksError as err:
-            raise RunFailed(f"Creating the Git folder {path} from {public_url(url)} failed: {err}") from err
+            failed = f"Creating the Git folder {path} from {public_url(url)} failed: {err}"
+            if refused(err):  # a 4xx: the URL, the provider, the path or the credentials; no folder was made
+                raise ConfigurationError(
+                    f"{failed}. The workspace clones the repository itself: check the Git URL and provider, and that "
+                    "the workspace can reach the repository."
+                ) from err
+            raise RunFailed(failed) from err
         self.output.info(f"Created Git folder {path} (id {info.id}) from {public_url(url)}")
         return GitFolder.from_sdk(info)
 

@@ -17,6 +17,7 @@ from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import DatabricksError, NotFound
 from databricks.sdk.service import compute, jobs
 
+from ..connect.apicalls import refused
 from ..errors import ConfigurationError, RunFailed
 from ..options.names import TASK_NAMES, Names
 
@@ -204,6 +205,11 @@ def submit(client: WorkspaceClient, spec: NotebookRun, idempotency_token: str) -
             timeout_seconds=spec.timeout_seconds or None,
         )
     except DatabricksError as err:
+        if refused(err):  # a 4xx: Databricks found the run's settings wrong, and started nothing
+            raise ConfigurationError(
+                f"Databricks refused the run: {err}. Nothing was started: check the compute settings, the notebooks "
+                "and the parameters."
+            ) from err
         raise RunFailed(f"Submitting the run failed: {err}") from err
     return int(waiter.run_id)  # type: ignore[arg-type]
 
@@ -251,5 +257,7 @@ def run_job(client: WorkspaceClient, job: jobs.Job, parameters: Mapping[str, str
             idempotency_token=idempotency_token,
         )
     except DatabricksError as err:
+        if refused(err):  # a 4xx: the job's settings or the parameters given are wrong; nothing was started
+            raise ConfigurationError(f"Databricks refused to start job {job.job_id}: {err}") from err
         raise RunFailed(f"Starting job {job.job_id} failed: {err}") from err
     return int(waiter.run_id)  # type: ignore[arg-type]

@@ -14,6 +14,7 @@ import binascii
 import re
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,13 +45,13 @@ class Secrets:
             # Azure Key Vault-backed scopes read their secrets from Key Vault, which the local workspace cannot reach.
             raise invalid_parameter(f"Invalid scope_backend_type {backend}: the local workspace has DATABRICKS scopes")
         manager = req.field("initial_manage_principal", str, "") or self._user
-        with self._lock:
-            scopes = secret_store.load(str(self.file))
+
+        def add(scopes: dict[str, Any]) -> None:
             if scope in scopes:
                 raise already_exists(f"Scope {scope} already exists")
             scopes[scope] = {"backend_type": BACKEND, "acls": {manager: "MANAGE"}, "secrets": {}}
-            secret_store.save(str(self.file), scopes)
-        return {}
+
+        return self._change(add)
 
     def list_scopes(self, req: Request) -> dict[str, Any]:
         scopes = secret_store.load(str(self.file))
@@ -59,12 +60,12 @@ class Secrets:
 
     def delete_scope(self, req: Request) -> dict[str, Any]:
         scope = req.field("scope", str)
-        with self._lock:
-            scopes = secret_store.load(str(self.file))
+
+        def drop(scopes: dict[str, Any]) -> None:
             _scope(scopes, scope)
             del scopes[scope]
-            secret_store.save(str(self.file), scopes)
-        return {}
+
+        return self._change(drop)
 
     # --- secrets ------------------------------------------------------------------------------------------------
     def put(self, req: Request) -> dict[str, Any]:
@@ -85,16 +86,16 @@ class Secrets:
                 raise invalid_parameter("bytes_value must be base64-encoded") from None
         if len(value) > MAX_VALUE_BYTES:
             raise invalid_parameter(f"The secret value is {len(value)} bytes; at most {MAX_VALUE_BYTES} are allowed")
-        with self._lock:
-            scopes = secret_store.load(str(self.file))
+
+        def store(scopes: dict[str, Any]) -> None:
             stored = _scope(scopes, scope)["secrets"]
             if key not in stored and len(stored) >= MAX_SECRETS_PER_SCOPE:
                 raise ApiError(
                     400, "RESOURCE_LIMIT_EXCEEDED", f"Scope {scope} already holds {MAX_SECRETS_PER_SCOPE} secrets"
                 )
             stored[key] = {"value": base64.b64encode(value).decode(), "updated": int(time.time() * 1000)}
-            secret_store.save(str(self.file), scopes)
-        return {}
+
+        return self._change(store)
 
     def list(self, req: Request) -> dict[str, Any]:
         stored = _scope(secret_store.load(str(self.file)), req.arg("scope"))["secrets"]
@@ -112,14 +113,14 @@ class Secrets:
 
     def delete(self, req: Request) -> dict[str, Any]:
         scope, key = req.field("scope", str), req.field("key", str)
-        with self._lock:
-            scopes = secret_store.load(str(self.file))
+
+        def drop(scopes: dict[str, Any]) -> None:
             stored = _scope(scopes, scope)["secrets"]
             if key not in stored:
                 raise not_found(f"Secret {scope}/{key} not found")
             del stored[key]
-            secret_store.save(str(self.file), scopes)
-        return {}
+
+        return self._change(drop)
 
     # --- ACLs (recorded, not enforced: the local workspace has one user) ------------------------------------------
     def put_acl(self, req: Request) -> dict[str, Any]:
@@ -127,11 +128,11 @@ class Secrets:
         permission = req.field("permission", str)
         if permission not in PERMISSIONS:
             raise invalid_parameter(f"Invalid permission {permission}: expected one of {', '.join(PERMISSIONS)}")
-        with self._lock:
-            scopes = secret_store.load(str(self.file))
+
+        def grant(scopes: dict[str, Any]) -> None:
             _scope(scopes, scope)["acls"][principal] = permission
-            secret_store.save(str(self.file), scopes)
-        return {}
+
+        return self._change(grant)
 
     def list_acls(self, req: Request) -> dict[str, Any]:
         acls = _scope(secret_store.load(str(self.file)), req.arg("scope"))["acls"]
@@ -146,12 +147,20 @@ class Secrets:
 
     def delete_acl(self, req: Request) -> dict[str, Any]:
         scope, principal = req.field("scope", str), req.field("principal", str)
-        with self._lock:
-            scopes = secret_store.load(str(self.file))
+
+        def drop(scopes: dict[str, Any]) -> None:
             acls = _scope(scopes, scope)["acls"]
             if principal not in acls:
                 raise not_found(f"No ACL for principal {principal} in scope {scope}")
             del acls[principal]
+
+        return self._change(drop)
+
+    def _change(self, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+        """Read the store, apply `change` (which may refuse by raising), write it back: one writer at a time."""
+        with self._lock:
+            scopes = secret_store.load(str(self.file))
+            change(scopes)
             secret_store.save(str(self.file), scopes)
         return {}
 

@@ -67,12 +67,7 @@ class UnityCatalog:
         name = _name(req.field("name", str), "name")
         info = {**self._stamp(), "name": name, "full_name": name, "catalog_type": "MANAGED_CATALOG", "id": _id()}
         info.update(_optional(req, "comment", "properties"))
-        with self._lock:
-            if name in self._state["catalogs"]:
-                raise _already_exists("Catalog", name)
-            self._state["catalogs"][name] = info
-            self._save()
-        return info
+        return self._insert("catalogs", "Catalog", name, info)
 
     def get_catalog(self, req: Request) -> dict[str, Any]:
         return self._get("catalogs", "Catalog", req.params["name"])
@@ -104,13 +99,7 @@ class UnityCatalog:
         full = f"{catalog}.{name}"
         info = {**self._stamp(), "name": name, "catalog_name": catalog, "full_name": full, "schema_id": _id()}
         info.update(_optional(req, "comment", "properties"))
-        with self._lock:
-            self._require("catalogs", "Catalog", catalog)
-            if full in self._state["schemas"]:
-                raise _already_exists("Schema", full)
-            self._state["schemas"][full] = info
-            self._save()
-        return info
+        return self._insert("schemas", "Schema", full, info, ("catalogs", "Catalog", catalog))
 
     def get_schema(self, req: Request) -> dict[str, Any]:
         return self._get("schemas", "Schema", req.params["full_name"])
@@ -161,15 +150,8 @@ class UnityCatalog:
             "storage_location": folder.resolve().as_uri(),
         }
         info.update(_optional(req, "comment"))
-        with self._lock:
-            self._require("catalogs", "Catalog", catalog)
-            self._require("schemas", "Schema", f"{catalog}.{schema}")
-            if full in self._state["volumes"]:
-                raise _already_exists("Volume", full)
-            folder.mkdir(parents=True, exist_ok=True)
-            self._state["volumes"][full] = info
-            self._save()
-        return info
+        parents = (("catalogs", "Catalog", catalog), ("schemas", "Schema", f"{catalog}.{schema}"))
+        return self._insert("volumes", "Volume", full, info, *parents, folder=folder)
 
     def get_volume(self, req: Request) -> dict[str, Any]:
         return self._get("volumes", "Volume", req.params["name"])
@@ -193,6 +175,28 @@ class UnityCatalog:
         return {}
 
     # --- state --------------------------------------------------------------------------------------------------
+    def _insert(
+        self,
+        table: str,
+        kind: str,
+        key: str,
+        info: dict[str, Any],
+        *parents: tuple[str, str, str],
+        folder: Path | None = None,
+    ) -> dict[str, Any]:
+        """Add an object whose parents exist (table, kind, key each) and whose name is free; a volume's `folder` is
+        made with it."""
+        with self._lock:
+            for parent in parents:
+                self._require(*parent)
+            if key in self._state[table]:
+                raise _already_exists(kind, key)
+            if folder is not None:
+                folder.mkdir(parents=True, exist_ok=True)
+            self._state[table][key] = info
+            self._save()
+        return info
+
     def _drop_schema(self, full: str) -> None:
         """Forget a schema and its volumes, and delete their files (caller holds the lock and saves)."""
         catalog, schema = full.split(".", 1)

@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from databricks.sdk import WorkspaceClient
+from databricks.sdk.service import jobs
 
 from junit_reader import read
-from task_harness import Agent, TaskRun
+from task_harness import Agent, TaskRun, cancel, finish
 
 TASKS = 10
 FLAKY_INDEX = 3
@@ -133,3 +134,63 @@ def test_a_new_commit_or_other_notebooks_start_a_full_run(
     off = attempt(agent, {**inputs, "rerunFailedOnly": "false"}, remote, changed, 4)
     assert off.result == "Succeeded"
     assert set(runs_of(counts).values()) == {3, 4}, "switched off, every notebook ran again"
+
+
+# Fails until `marker` exists; once it does, it takes a minute: a re-run long enough to be cancelled.
+SLOW_ONCE_BACK = """# Databricks notebook source
+import os, time
+if not os.path.exists({marker!r}):
+    raise ConnectionError("the data source timed out")
+time.sleep(60)
+"""
+
+
+def test_an_agent_retry_reruns_only_the_failed_notebook_and_a_cancel_stops_the_rerun(
+    agent: Agent, make_remote: Callable[[dict[str, str]], Any], client: WorkspaceClient, tmp_path: Path
+) -> None:
+    """The agent's retry of the step (same job attempt, same task instance) re-runs only what failed; cancelling it
+    mid-run cancels the re-run's Databricks run and deletes the folder made again, as for any run."""
+    counts, marker = tmp_path / "counts", tmp_path / "marker"
+    counts.mkdir()
+    files = {k: v for k, v in notebooks(counts, marker).items() if k < "tests/test_03"}
+    files["tests/test_slow.py"] = SLOW_ONCE_BACK.format(marker=str(marker))
+    remote = make_remote(files)
+    sha = remote.commit({}, "build")
+    parent = f"/Repos/rerun-{time.time_ns() % 10**9}"
+    inputs = {"command": "test", "gitProvider": "gitHub", "notebooks": "tests/test_*", "tempFolder": parent}
+    step = {
+        "Build.Repository.Uri": remote.url,
+        "Build.SourceBranch": "refs/heads/main",
+        "Build.SourceVersion": sha,
+        "System.TaskInstanceId": str(uuid.uuid4()),  # the same on every try of the step
+    }
+    first = agent.run(inputs, step)
+    assert first.result == "Failed", first.stdout[-3000:]
+    marker.write_text("")
+
+    started = time.monotonic()
+    process = agent.start(inputs, step)
+    rerun_id = _running_run(client, agent.build_id)
+    cancel(process)
+    retry = finish(process, started)
+
+    assert retry.result == "Canceled", retry.stdout[-3000:]
+    assert "Re-running 1 task of 4 that did not succeed in run " + first.variables["runId"] in retry.stdout
+    rerun = client.jobs.get_run(rerun_id)
+    assert [t.task_key for t in rerun.tasks or []] == ["tests_test_slow"]
+    assert rerun.state is not None and rerun.state.result_state == jobs.RunResultState.CANCELED
+    assert runs_of(counts) == {"test_00": 1, "test_01": 1, "test_02": 1}
+    assert [r.path for r in client.repos.list(path_prefix=parent + "/")] == []
+
+
+def _running_run(client: WorkspaceClient, build_id: str) -> int:
+    """The id of the build's active run once a task of it runs (polled every 0.1 s, at most 60 s)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for run in client.jobs.list_runs(active_only=True):
+            if f"build {build_id} " in (run.run_name or "") and run.run_id is not None:
+                tasks = client.jobs.get_run(run.run_id).tasks or []
+                if any(t.state and t.state.life_cycle_state == jobs.RunLifeCycleState.RUNNING for t in tasks):
+                    return run.run_id
+        time.sleep(0.1)
+    raise AssertionError("the re-run did not start within 60 s")

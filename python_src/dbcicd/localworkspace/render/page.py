@@ -52,12 +52,14 @@ def esc(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-def document(title: str, subtitle: str, body: str, script: str = "") -> str:
-    """A whole page, self-contained (no file or network load); `script` (trusted, ours) runs under its hash."""
+def document(title: str, subtitle: str, body: str, script: str = "", refresh_seconds: int = 0) -> str:
+    """A whole page, self-contained (no file or network load); `script` (trusted, ours) runs under its hash; a page
+    of something still changing (an active run) reloads itself every `refresh_seconds`."""
     code = f"<script>{script}</script>" if script else ""
+    reload = f'<meta http-equiv="refresh" content="{refresh_seconds}">' if refresh_seconds else ""
     return (
         "<!DOCTYPE html>\n"
-        '<html lang="en"><head><meta charset="utf-8">'
+        f'<html lang="en"><head><meta charset="utf-8">{reload}'
         f'<meta http-equiv="Content-Security-Policy" content="{esc(policy(script))}">'
         '<meta name="referrer" content="no-referrer">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'

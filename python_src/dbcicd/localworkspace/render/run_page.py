@@ -17,6 +17,7 @@ from .notebook import cells_html, notebook_document
 from .page import document, duration, esc, when
 
 LOGS = {"stdout": STDOUT_FILE, "stderr": STDERR_FILE}
+ACTIVE_RELOAD_S = 3  # how often the page of an active run reloads itself
 MAX_LOG_BYTES = 256 * 1024  # of a Python file task's log on its run page (the end: it holds the error)
 EXPORT_VIEWS = ("CODE", "DASHBOARDS", "ALL")
 # Wording of these refusals is a guess: no source records what a workspace answers.
@@ -130,7 +131,9 @@ def run_page(view: RunView) -> str:
     )
     sections = "".join(_task_section(t) for t in tasks)
     subtitle = f"Job {view.job_id} · run {view.task_run_id or view.run_id}"
-    return document(view.name, subtitle, summary + table + sections)
+    return document(
+        view.name, subtitle, summary + table + sections, refresh_seconds=0 if view.result else ACTIVE_RELOAD_S
+    )
 
 
 def index_page(views: list[RunView], script: str) -> str:

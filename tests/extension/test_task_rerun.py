@@ -18,6 +18,7 @@ from typing import Any
 
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import jobs
+from test_task_e2e import wait_for_running_run
 
 from junit_reader import read
 from task_harness import Agent, TaskRun, cancel, finish
@@ -35,12 +36,21 @@ dbutils.notebook.exit("{name} fine")
 
 def notebooks(counts: Path, marker: Path, variant: str = "") -> dict[str, str]:
     """Ten short notebooks, each appending a line to its own count file; number 3 fails until `marker` exists."""
+    counts.mkdir(exist_ok=True)
     files = {}
     for i in range(TASKS):
         name = f"test_{i:02d}"
         source = NOTEBOOK.format(count=str(counts / name), flaky=i == FLAKY_INDEX, marker=str(marker), name=name)
         files[f"tests/{name}.py"] = source + variant
     return files
+
+
+def step_of(make_remote: Callable[[dict[str, str]], Any], files: dict[str, str]) -> tuple[Any, str, dict[str, str]]:
+    """A repository of `files` at a commit, and the inputs of a `test` step of its notebooks."""
+    remote = make_remote(files)
+    sha = remote.commit({}, "build")
+    parent = f"/Repos/rerun-{time.time_ns() % 10**9}"
+    return remote, sha, {"command": "test", "gitProvider": "gitHub", "notebooks": "tests/test_*", "tempFolder": parent}
 
 
 def runs_of(counts: Path) -> dict[str, int]:
@@ -70,11 +80,8 @@ def test_the_second_job_attempt_runs_only_the_failed_notebook(
     agent: Agent, make_remote: Callable[[dict[str, str]], Any], client: WorkspaceClient, tmp_path: Path
 ) -> None:
     counts, marker = tmp_path / "counts", tmp_path / "marker"
-    counts.mkdir()
-    remote = make_remote(notebooks(counts, marker))
-    sha = remote.commit({}, "build")
-    parent = f"/Repos/rerun-{time.time_ns() % 10**9}"
-    inputs = {"command": "test", "gitProvider": "gitHub", "notebooks": "tests/test_*", "tempFolder": parent}
+    remote, sha, inputs = step_of(make_remote, notebooks(counts, marker))
+    parent = inputs["tempFolder"]
 
     first = attempt(agent, inputs, remote, sha, 1)
     assert first.result == "Failed", first.stdout[-3000:]
@@ -111,11 +118,7 @@ def test_a_new_commit_or_other_notebooks_start_a_full_run(
     agent: Agent, make_remote: Callable[[dict[str, str]], Any], tmp_path: Path
 ) -> None:
     counts, marker = tmp_path / "counts", tmp_path / "marker"
-    counts.mkdir()
-    remote = make_remote(notebooks(counts, marker))
-    sha = remote.commit({}, "build")
-    parent = f"/Repos/rerun-{time.time_ns() % 10**9}"
-    inputs = {"command": "test", "gitProvider": "gitHub", "notebooks": "tests/test_*", "tempFolder": parent}
+    remote, sha, inputs = step_of(make_remote, notebooks(counts, marker))
     assert attempt(agent, inputs, remote, sha, 1).result == "Failed"
 
     changed = remote.commit(notebooks(counts, marker, variant="\n# changed\n"), "the notebooks changed")
@@ -151,13 +154,9 @@ def test_an_agent_retry_reruns_only_the_failed_notebook_and_a_cancel_stops_the_r
     """The agent's retry of the step (same job attempt, same task instance) re-runs only what failed; cancelling it
     mid-run cancels the re-run's Databricks run and deletes the folder made again, as for any run."""
     counts, marker = tmp_path / "counts", tmp_path / "marker"
-    counts.mkdir()
     files = {k: v for k, v in notebooks(counts, marker).items() if k < "tests/test_03"}
     files["tests/test_slow.py"] = SLOW_ONCE_BACK.format(marker=str(marker))
-    remote = make_remote(files)
-    sha = remote.commit({}, "build")
-    parent = f"/Repos/rerun-{time.time_ns() % 10**9}"
-    inputs = {"command": "test", "gitProvider": "gitHub", "notebooks": "tests/test_*", "tempFolder": parent}
+    remote, sha, inputs = step_of(make_remote, files)
     step = {
         "Build.Repository.Uri": remote.url,
         "Build.SourceBranch": "refs/heads/main",
@@ -170,7 +169,7 @@ def test_an_agent_retry_reruns_only_the_failed_notebook_and_a_cancel_stops_the_r
 
     started = time.monotonic()
     process = agent.start(inputs, step)
-    rerun_id = _running_run(client, agent.build_id)
+    rerun_id = wait_for_running_run(client, agent.build_id, process)
     cancel(process)
     retry = finish(process, started)
 
@@ -180,17 +179,4 @@ def test_an_agent_retry_reruns_only_the_failed_notebook_and_a_cancel_stops_the_r
     assert [t.task_key for t in rerun.tasks or []] == ["tests_test_slow"]
     assert rerun.state is not None and rerun.state.result_state == jobs.RunResultState.CANCELED
     assert runs_of(counts) == {"test_00": 1, "test_01": 1, "test_02": 1}
-    assert [r.path for r in client.repos.list(path_prefix=parent + "/")] == []
-
-
-def _running_run(client: WorkspaceClient, build_id: str) -> int:
-    """The id of the build's active run once a task of it runs (polled every 0.1 s, at most 60 s)."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        for run in client.jobs.list_runs(active_only=True):
-            if f"build {build_id} " in (run.run_name or "") and run.run_id is not None:
-                tasks = client.jobs.get_run(run.run_id).tasks or []
-                if any(t.state and t.state.life_cycle_state == jobs.RunLifeCycleState.RUNNING for t in tasks):
-                    return run.run_id
-        time.sleep(0.1)
-    raise AssertionError("the re-run did not start within 60 s")
+    assert [r.path for r in client.repos.list(path_prefix=inputs["tempFolder"] + "/")] == []

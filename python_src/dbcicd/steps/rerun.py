@@ -46,9 +46,13 @@ if TYPE_CHECKING:
 # Results that count as done: the task is not run again.
 KEPT_STATES = frozenset({"SUCCESS", "EXCLUDED"})
 # How far back runs/list is read for the earlier attempts of a step: "Rerun failed jobs" is usually used within
-# hours, and Databricks keeps runs for 60 days; reading more than this many runs would slow every re-run down.
+# hours, and Databricks keeps runs for 60 days; reading more than this many runs would slow every re-run down. On a
+# first job attempt only the agent's retry of the step can have come before, moments earlier: the latest runs
+# suffice, and a first attempt that has nothing to find pays two pages, not ten.
 LOOKBACK_DAYS = 7
 MAX_RUNS_READ = 250
+MAX_RUNS_READ_FIRST_ATTEMPT = 50
+RUNS_PAGE = 25  # the most runs/list answers at once
 _MARK = re.compile(
     r" attempt (?P<attempt>[0-9]+) \[(?P<tag>[0-9a-f]{10}) step (?P<step>[0-9a-f]{10})\.(?P<instance>[0-9a-f]{6})"
     r" at (?P<commit>[0-9a-f]{7,40}|unknown)(?: after (?P<after>[0-9]+))?\]$"
@@ -134,8 +138,11 @@ def find_earlier(client: WorkspaceClient, mark: RunMark, output: Output) -> Earl
     """The latest ended run of this step from before, read back with the runs it continued; None when none."""
     since = int((time.time() - LOOKBACK_DAYS * 86400) * 1000)
     try:
-        listed = client.jobs.list_runs(run_type=jobs.RunType.SUBMIT_RUN, completed_only=True, start_time_from=since)
-        for candidate in itertools.islice(listed, MAX_RUNS_READ):
+        listed = client.jobs.list_runs(
+            run_type=jobs.RunType.SUBMIT_RUN, completed_only=True, start_time_from=since, limit=RUNS_PAGE
+        )
+        most = MAX_RUNS_READ if mark.attempt > 1 else MAX_RUNS_READ_FIRST_ATTEMPT
+        for candidate in itertools.islice(listed, most):
             found = RunMark.parse(candidate.run_name or "")
             if found is not None and mark.may_continue(found) and candidate.run_id is not None:
                 return _read_chain(client, candidate.run_id, found)

@@ -28,6 +28,7 @@ const PIPELINE_VARIABLES = [
   'Build.Repository.Uri',
   'Build.SourceBranch',
   'Build.SourceVersion',
+  'Build.SourcesDirectory',
   'System.JobAttempt',
   'System.JobId',
   'System.TaskInstanceId',

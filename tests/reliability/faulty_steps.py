@@ -49,6 +49,7 @@ ENDPOINTS = {
     "repos-update": "PATCH /api/2.0/repos/*",
     "repos-get": "GET /api/2.0/repos/*",
     "workspace-list": "GET /api/2.0/workspace/list",
+    "workspace-import": "POST /api/2.0/workspace/import",
     "runs-submit": "POST /api/2.2/jobs/runs/submit",
     "runs-get": "GET /api/2.2/jobs/runs/get",
     "runs-get-output": "GET /api/2.2/jobs/runs/get-output",

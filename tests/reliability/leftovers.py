@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from databricks.sdk import WorkspaceClient
+from databricks.sdk.errors import NotFound
 from databricks.sdk.service import jobs
 
 
@@ -23,6 +24,14 @@ def git_folders_under(client: WorkspaceClient, parent: str) -> list[str]:
     return [repo.path or "" for repo in client.repos.list(path_prefix=parent.rstrip("/") + "/")]
 
 
+def objects_under(client: WorkspaceClient, parent: str) -> list[str]:
+    """The paths of whatever is in `parent` (uploaded folders are plain workspace folders, not Git folders)."""
+    try:
+        return [info.path or "" for info in client.workspace.list(parent)]
+    except NotFound:
+        return []
+
+
 @dataclass
 class Leftovers:
     """What a build has in the workspace: all its runs, the ones still active, and the Git folders under `parent`."""
@@ -34,9 +43,11 @@ class Leftovers:
     folders: list[str]
 
     @classmethod
-    def of(cls, client: WorkspaceClient, build_id: str, parent: str) -> Leftovers:
+    def of(cls, client: WorkspaceClient, build_id: str, parent: str, uploaded: bool = False) -> Leftovers:
+        """`uploaded`: the step uploaded its source (`source: upload`), so anything under `parent` is left over."""
         active = [run.run_id or 0 for run in runs_of_build(client, build_id, active_only=True)]
-        return cls(build_id, parent, runs_of_build(client, build_id), active, git_folders_under(client, parent))
+        folders = objects_under(client, parent) if uploaded else git_folders_under(client, parent)
+        return cls(build_id, parent, runs_of_build(client, build_id), active, folders)
 
     def assert_none(self, context: str = "") -> None:
         """No run of the build still active and no Git folder under `parent`; `context` follows the failure."""

@@ -2,8 +2,9 @@
 then a kill 2.5 s after that: tools/localagent.py `cancel`), at random points.
 
 Each phase of a step gets the same number of trials: while Node and the core start (before the folder exists),
-while the folder is created and checked out, just before and while the run is submitted, while it runs, while its
-outputs and result files are read, and while the folder is looked up and deleted. A latency fault on the phase's
+while the folder is created (with `source: upload`, while the checkout is uploaded) and checked out, just before
+and while the run is submitted, while it runs, while its outputs and result files are read, and while the folder is
+looked up and deleted. A latency fault on the phase's
 endpoint widens its window; the signal comes at a seeded random moment after that endpoint's first call arrives
 (the seed is printed; DBCICD_CANCEL_SEED=<seed> replays it).
 
@@ -33,7 +34,7 @@ from leftovers import Leftovers
 from task_runs import Agents, build_variables, run_all, unique
 
 from dbcicd.localworkspace import LocalWorkspaceServer
-from git_remote import GitRemote
+from git_remote import GitRemote, git
 from localagent import SIGINT_TIMEOUT_S
 from server_calls import arrivals
 from task_harness import PackagedTask, TaskRun, cancel, finish
@@ -62,6 +63,7 @@ class Phase:
 PHASES = [
     Phase("starting", None, 1.5),
     Phase("creating-folder", "repos-create", LATENCY_S, slow=("repos-create",)),
+    Phase("uploading", "workspace-import", LATENCY_S, slow=("workspace-import",), inputs={"source": "upload"}),
     Phase("checking-out", "repos-update", LATENCY_S, slow=("repos-update",)),
     Phase("before-submit", "workspace-list", LATENCY_S, slow=("workspace-list",)),
     Phase("submitting", "runs-submit", LATENCY_S, slow=("runs-submit",), run_ends_cancelled=True),
@@ -129,10 +131,13 @@ def interrupted_exit(process: subprocess.Popen[str]) -> float | None:
 
 def run_trial(agents: Agents, pool: WorkspacePool, build: tuple[str, str], plan: Plan) -> Trial:
     phase = plan.phase
-    parent = f"/Repos/{unique('cancel')}"
+    uploading = phase.inputs.get("source") == "upload"
+    parent = f"/Workspace/Shared/{unique('cancel')}" if uploading else f"/Repos/{unique('cancel')}"
     with pool.lease() as server:
         server.faults.replace([rule(endpoint, "latency") for endpoint in phase.slow])
         agent = agents.new(server, f"cancel-{plan.id}")
+        if uploading:  # the job's checkout, which the step uploads
+            git("clone", "--quiet", build[0], ".", cwd=agent.sources)
         with arrivals(server, ENDPOINTS[phase.trigger] if phase.trigger else "* *") as times:
             started = time.monotonic()
             process = agent.start(step_inputs(parent, **phase.inputs), build_variables(*build))
@@ -145,7 +150,7 @@ def run_trial(agents: Agents, pool: WorkspacePool, build: tuple[str, str], plan:
             # LATENCY_S after it arrived: only then is what the step left behind final.
             time.sleep(max(0.0, max(times, default=0.0) + LATENCY_S + 0.2 - time.monotonic()))
         server.faults.replace([])
-        left = Leftovers.of(pool.client(server), agent.build_id, parent)
+        left = Leftovers.of(pool.client(server), agent.build_id, parent, uploaded=uploading)
         settle_runs(pool, server, left)
     return Trial(plan, signalled, exit_s, run, left)
 

@@ -114,6 +114,14 @@ def _add_git(p: argparse.ArgumentParser, folder: bool = False) -> None:
 
 
 def _add_run(p: argparse.ArgumentParser) -> None:
+    s = p.add_argument_group("source")
+    s.add_argument(
+        "--source",
+        choices=("gitFolder", "upload"),
+        help="gitFolder (default): a Git folder, or a run at a commit; upload: import this checkout's HEAD into a "
+        "temporary workspace folder (no Git access needed from Databricks)",
+    )
+    s.add_argument("--source-dir", metavar="DIR", help="the checkout to upload (default: the one you are in)")
     g = p.add_argument_group("run")
     g.add_argument(
         "-n",
@@ -230,6 +238,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--repo-path", help="Git folder holding the notebooks (omit to run at a commit via git_source)")
     run.add_argument("--job-id", help="run this existing job instead of notebooks")
     run.add_argument("--job-name", help="run the existing job with this exact name")
+    run.add_argument("--temp-folder", help="with --source upload: parent of the uploaded folder (default: as test)")
     _add_git(run)
     _add_run(run)
 

@@ -63,6 +63,7 @@ class LocalCheckout:
             "Build.Repository.Uri": self.url,
             "Build.SourceVersion": self.head,
             "Build.SourceBranch": f"refs/heads/{self.branch}" if self.branch else "",
+            "Build.SourcesDirectory": str(self.top),
         }
         return {k: v for k, v in found.items() if v}
 
@@ -116,9 +117,10 @@ def checkout_defaults(cwd: Path, inputs: Mapping[str, str]) -> tuple[dict[str, s
     checkout = LocalCheckout.read(cwd)
     if checkout is None or (inputs.get("gitUrl") and not same_repository(checkout.url, inputs["gitUrl"])):
         return {}, []
-    if not checkout.url or not _tests_head(inputs, checkout):  # without a URL the options ask for --git-url
-        return checkout.variables(), []
-    problem = checkout.unpushed()
+    uploading = inputs.get("source", "").lower() == "upload" and not inputs.get("sourceDir")
+    if not uploading and (not checkout.url or not _tests_head(inputs, checkout)):
+        return checkout.variables(), []  # without a URL the options ask for --git-url
+    problem = "" if uploading else checkout.unpushed()  # an upload sends HEAD itself: origin need not have it
     if problem:
         raise ConfigurationError(f"Cannot test {checkout.head[:12]}, this checkout's HEAD: {problem}")
     changes = checkout.uncommitted()
@@ -127,8 +129,10 @@ def checkout_defaults(cwd: Path, inputs: Mapping[str, str]) -> tuple[dict[str, s
     listed = ", ".join(changes[:LISTED_CHANGES]) + (
         f" and {len(changes) - LISTED_CHANGES} more" if len(changes) > LISTED_CHANGES else ""
     )
-    warning = (
-        f"{len(changes)} uncommitted change(s) in {checkout.top.name} are not tested ({listed}): the Git folder "
-        f"checks out commit {checkout.head[:12]} from {REMOTE}. Commit and push them to test them."
+    how = (
+        f"the upload sends commit {checkout.head[:12]}. Commit them to test them."
+        if uploading
+        else f"the Git folder checks out commit {checkout.head[:12]} from {REMOTE}. Commit and push them to test them."
     )
+    warning = f"{len(changes)} uncommitted change(s) in {checkout.top.name} are not tested ({listed}): {how}"
     return checkout.variables(), [warning]

@@ -22,6 +22,7 @@ VARIABLES = (
     "Build.Repository.Uri",
     "Build.SourceBranch",
     "Build.SourceVersion",
+    "Build.SourcesDirectory",
     "System.JobAttempt",
     "System.JobId",
     "System.TaskInstanceId",
@@ -86,6 +87,7 @@ class BuildContext:
     source_commit: str
     pull_request: str  # the pull request id, '' for other builds
     note: str  # how the ref was chosen, for the log
+    sources_directory: str = ""  # the agent's checkout (Build.SourcesDirectory), which `source: upload` uploads
     invocation: str = field(default_factory=lambda: secrets.token_hex(8))  # new for every invocation
 
     @classmethod
@@ -120,6 +122,7 @@ class BuildContext:
             source_commit=source_commit if _SHA.fullmatch(source_commit) else "",
             pull_request=pr_id if pr_branch else "",
             note=note,
+            sources_directory=variable(variables, "Build.SourcesDirectory"),
         )
 
     def idempotency_token(self, purpose: str) -> str:

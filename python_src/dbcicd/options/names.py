@@ -25,6 +25,8 @@ INPUT_FLAGS: dict[str, str] = {
     "commit": "--commit",
     "sparseCheckout": "--sparse-checkout",
     "tempFolder": "--temp-folder",
+    "source": "--source",
+    "sourceDir": "--source-dir",  # the CLI's only: a pipeline uploads Build.SourcesDirectory
     "olderThanHours": "--older-than-hours",
     "dryRun": "--dry-run",  # the CLI's only: cleanup lists what it would do, for a person to read
     "notebooks": "--notebooks",
@@ -45,7 +47,7 @@ INPUT_FLAGS: dict[str, str] = {
     "pythonPath": "",  # read by the Node entry point
     "retryTimeoutSeconds": "--retry-timeout-seconds",
 }
-CLI_ONLY_INPUTS = frozenset({"publishAzureDevOps", "dryRun"})
+CLI_ONLY_INPUTS = frozenset({"publishAzureDevOps", "dryRun", "sourceDir"})
 
 
 @dataclass(frozen=True)

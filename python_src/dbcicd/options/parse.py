@@ -25,6 +25,7 @@ from .request import COMMANDS, TaskRequest
 DEFAULT_TEMP_FOLDER = "/Repos/ci"
 DEFAULT_TIMEOUT_MINUTES = 60.0
 DEFAULT_OLDER_THAN_HOURS = 24.0
+SOURCES = ("gitFolder", "upload")
 _TRUE, _FALSE = ("true", "yes", "1", "on"), ("false", "no", "0", "off")
 
 
@@ -51,6 +52,8 @@ class Options:
     git: GitSource | None  # repo, test, and run without a Git folder
     repo_path: str  # repo, and run in a Git folder
     temp_folder: str  # test and cleanup
+    source: str  # test and run: "gitFolder" (a Git folder, or a run at a commit), or "upload" (see steps/upload.py)
+    source_dir: str  # the checkout `upload` uploads
     older_than_hours: float
     dry_run: bool  # cleanup: say what would be done, do nothing
     notebooks: tuple[str, ...]
@@ -82,8 +85,12 @@ def parse_options(request: TaskRequest, names: Names) -> Options:
             f"Give exactly one of {names.label('notebooks')}, {names.label('jobId')} or {names.label('jobName')} "
             "for the run command"
         )
-    # repo and test make a Git folder; run without one checks out at a commit through `git_source`.
-    needs_git = command in ("repo", "test") or (command == "run" and bool(notebooks) and not repo_path)
+    source = reader.choice("source", SOURCES, "gitFolder")
+    # repo and test make a Git folder; run without one checks out at a commit through `git_source`; an upload
+    # needs no Git server at all.
+    needs_git = source != "upload" and (
+        command in ("repo", "test") or (command == "run" and bool(notebooks) and not repo_path)
+    )
     options = Options(
         command=command,
         names=names,
@@ -91,6 +98,8 @@ def parse_options(request: TaskRequest, names: Names) -> Options:
         retry_timeout_seconds=reader.whole_seconds("retryTimeoutSeconds", DEFAULT_RETRY_TIMEOUT_SECONDS),
         git=reader.git(build) if needs_git else None,
         repo_path=check_folder_path(repo_path, names.label("repoPath")) if repo_path else "",
+        source=source,
+        source_dir=request.text("sourceDir") or build.sources_directory,
         temp_folder=check_temp_parent(request.text("tempFolder", DEFAULT_TEMP_FOLDER), names.label("tempFolder")),
         older_than_hours=reader.number("olderThanHours", DEFAULT_OLDER_THAN_HOURS, minimum=0),
         dry_run=reader.flag("dryRun", False),
@@ -140,6 +149,15 @@ class _Reader:
         if raw.lower() in _FALSE:
             return False
         raise ConfigurationError(f"{self.names.input(name)} must be true or false, got '{raw}'")
+
+    def choice(self, name: str, allowed: tuple[str, ...], default: str) -> str:
+        raw = self.request.text(name)
+        if not raw:
+            return default
+        for value in allowed:
+            if raw.lower() == value.lower():
+                return value
+        raise ConfigurationError(f"{self.names.input(name)} is '{raw}'; it must be one of {', '.join(allowed)}")
 
     def number(self, name: str, default: float, minimum: float | None = None) -> float:
         raw = self.request.text(name)
@@ -221,9 +239,33 @@ class _Reader:
             )
         if options.command == "test" and not options.notebooks:
             raise ConfigurationError(f"{names.input('notebooks')} is required: the test notebooks, e.g. tests/test_*")
+        if options.source == "upload":
+            self._check_upload(options)
         at_commit = options.command == "run" and options.git is not None
         if at_commit and any(c in p for p in options.notebooks for c in "*?["):
             raise ConfigurationError(
                 f"{names.label('notebooks')} globs need a Git folder to search: give {names.label('repoPath')}, "
                 "or list the notebooks without wildcards"
+            )
+
+    def _check_upload(self, options: Options) -> None:
+        names = self.names
+        if options.command not in ("test", "run"):
+            raise ConfigurationError(f"{names.label('source')} upload is for the test and run commands")
+        if options.command == "run" and (options.repo_path or not options.notebooks):
+            raise ConfigurationError(
+                f"{names.label('source')} upload runs notebooks from the uploaded files: give "
+                f"{names.label('notebooks')}, and no {names.label('repoPath')}, {names.label('jobId')} or "
+                f"{names.label('jobName')}"
+            )
+        if not options.source_dir:
+            where = names.label("sourceDir") if names.cli else "the agent's Build.SourcesDirectory"
+            raise ConfigurationError(
+                f"{names.label('source')} upload needs a checkout to upload: {where} is not set (check out the "
+                "repository in an earlier step: `- checkout: self`)"
+            )
+        if options.temp_folder.startswith(("/Repos/", "/Workspace/Repos/")):
+            raise ConfigurationError(
+                f"{names.input('tempFolder')} {options.temp_folder} is under /Repos, which holds only Git folders: "
+                f"an upload needs a workspace folder, e.g. {names.label('tempFolder')} /Workspace/Shared/dbcicd"
             )

@@ -12,9 +12,10 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 from databricks.sdk import WorkspaceClient
-from databricks.sdk.errors import DatabricksError
+from databricks.sdk.errors import DatabricksError, NotFound
 from databricks.sdk.service import jobs
 
 from ..connect.apicalls import api_error
@@ -34,6 +35,7 @@ from .rerun import Earlier, RerunPlan, find_to_continue, prepare
 from .runs import RESULTS_PARAMETER, NotebookRun, find_job, run_job, submit
 from .teardown import CLEANUP_BUDGET_S, InFlight, NothingMade, Teardown, cleanup_client
 from .tempnames import repo_name_from_url, temporary_name
+from .upload import Upload, commit_files, read_contents
 from .waiting import RunWatcher, WaitTimedOut
 
 OUTPUT_FETCH_THREADS = 8
@@ -175,6 +177,8 @@ def run(ctx: Context) -> Outcome:
     """Run notebooks (in an existing Git folder, or at a commit via git_source) or an existing job."""
     options = ctx.options
     options.compute.check(ctx.client, options.names.label)
+    if options.source == "upload":
+        return _run_uploaded(ctx)
     if not options.notebooks:
         return _run_job(ctx)
     if options.repo_path:
@@ -436,9 +440,11 @@ def _verdict(run: jobs.Run, outputs: dict[str, jobs.RunOutput]) -> tuple[bool, s
 # --- test -----------------------------------------------------------------------------------------------------
 def test(ctx: Context) -> Outcome:
     """The blog's workflow in one step: temporary Git folder at this commit, run the tests, always delete it."""
-    options, git = ctx.options, _git(ctx)
+    options = ctx.options
     options.compute.check(ctx.client, options.names.label)  # before anything is created
-    build = options.build
+    if options.source == "upload":
+        return _run_uploaded(ctx)
+    git, build = _git(ctx), options.build
     source = public_url(git.url)
     earlier = find_to_continue(ctx.client, ctx.output, options, source, git.expected_commit)
     # A re-run needs the notebooks where the earlier run had them: its folder, made again at the same commit.
@@ -470,6 +476,55 @@ def _delete_temporary(folders: GitFolders, creating: InFlight[GitFolder], path: 
         output.info(f"Deleted the temporary Git folder {path}")
         return f"the temporary Git folder {path} was deleted"
     return ""
+
+
+def _run_uploaded(ctx: Context) -> Outcome:
+    """`source: upload`: the checkout's HEAD imported into a temporary workspace folder, its notebooks run there, the
+    folder always deleted (steps/upload.py)."""
+    options = ctx.options
+    source_dir = Path(options.source_dir)
+    what = options.names.label("sourceDir") if options.names.cli else "Build.SourcesDirectory"
+    found = commit_files(source_dir, what)
+    if options.build.source_commit and not found.commit.startswith(options.build.source_commit):
+        ctx.output.warning(
+            f"{source_dir} is at {found.commit[:12]}, not at the build's commit {options.build.source_commit[:12]}: "
+            f"uploading {found.commit[:12]}"
+        )
+    if found.skipped:
+        ctx.output.info(f"Not uploaded (submodules and symbolic links): {', '.join(found.skipped[:5])}")
+    label = repo_name_from_url(options.build.repository_url) if options.build.repository_url else source_dir.name
+    path = f"{options.temp_folder}/{temporary_name(label, options.build.build_id, options.build.job_attempt)}"
+    contents = read_contents(source_dir, found.files)
+    ctx.output.info(
+        f"Uploading commit {found.commit[:12]}: {len(found.files)} file(s), {found.size / 1024 / 1024:.1f} MB, "
+        f"to {path}"
+    )
+    upload = Upload(ctx.client, path, ctx.output.info)
+    uploading = InFlight(lambda: upload.run(found.files, contents))
+    quick = cleanup_client(ctx.client)
+    ctx.on_teardown(
+        f"delete the uploaded folder {path}", lambda: _delete_uploaded(quick, upload, uploading, path, ctx.output)
+    )
+    uploading.result()
+    spec = _notebook_run(ctx, path, resolve(ctx.client, path, options.notebooks))
+    outcome = _submit_and_wait(ctx, spec, f"upload of {label}", found.commit)
+    outcome.outputs["headCommit"] = found.commit
+    return outcome
+
+
+def _delete_uploaded(
+    client: WorkspaceClient, upload: Upload, uploading: InFlight[int], path: str, output: Output
+) -> str:
+    """Stop the upload, wait for the imports under way (one landing after the delete would make the folder again:
+    mkdirs runs before any import, and an import into a deleted folder is refused), then delete the folder."""
+    upload.stop()
+    uploading.finished(CLEANUP_BUDGET_S)
+    try:
+        client.workspace.delete(path, recursive=True)
+    except NotFound:
+        return ""
+    output.info(f"Deleted the uploaded folder {path}")
+    return f"the uploaded folder {path} was deleted"
 
 
 # --- cleanup --------------------------------------------------------------------------------------------------

@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 from databricks.sdk import WorkspaceClient
+from databricks.sdk.errors import NotFound
 from databricks.sdk.service import jobs
+from databricks.sdk.service.workspace import ObjectType
 
 from dbcicd.entry.cli import main
 from dbcicd.steps.tempnames import temporary_name
@@ -109,3 +111,38 @@ def test_dry_run_changes_nothing(
         assert _state(client, orphan) in ACTIVE
     finally:
         client.jobs.cancel_run(orphan)
+
+
+@pytest.mark.parametrize("place", ["/Users/{me}", "/Shared"])
+def test_cleanup_finds_git_folders_outside_repos(
+    cli_env: Path,
+    make_remote: Callable[..., Any],
+    client: WorkspaceClient,
+    capsys: pytest.CaptureFixture[str],
+    place: str,
+) -> None:
+    """Outside /Repos, Git folders have Git CLI access and repos/list leaves them out: cleanup lists the folder
+    through the Workspace API, so an old one is deleted there too, a young one and a plain folder are kept."""
+    remote = make_remote({"a.txt": "1"})
+    parent = place.format(me=client.current_user.me().user_name) + f"/ci-{time.time_ns() % 10**9}"
+    client.workspace.mkdirs(parent)
+    old, young = _left_behind(client, remote.url, parent, 30), _left_behind(client, remote.url, parent, 1)
+    client.workspace.mkdirs(f"{parent}/notes")
+    assert client.workspace.get_status(old).object_type == ObjectType.DIRECTORY
+    assert main(["cleanup", "--temp-folder", parent, "--older-than-hours", "24"]) == 0
+    assert f"Deleted {old}" in capsys.readouterr().out
+    assert sorted(o.path for o in client.workspace.list(parent)) == sorted([young, f"{parent}/notes"])
+
+
+def test_cleanup_by_default_looks_in_the_home_folder(
+    cli_env: Path, make_remote: Callable[..., Any], client: WorkspaceClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without --temp-folder, cleanup looks where `test` puts temporary folders by default: /Users/<me>/dbcicd-temp."""
+    remote = make_remote({"a.txt": "1"})
+    parent = f"/Users/{client.current_user.me().user_name}/dbcicd-temp"
+    client.workspace.mkdirs(parent)
+    old = _left_behind(client, remote.url, parent, 30)
+    assert main(["cleanup", "--older-than-hours", "24"]) == 0
+    assert f"Deleted {old}" in capsys.readouterr().out
+    with pytest.raises(NotFound):
+        client.workspace.get_status(old)

@@ -16,6 +16,7 @@ import pytest
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import jobs
 
+from dbcicd.connect import auth
 from dbcicd.entry.cli import main
 from dbcicd.localworkspace import FaultRule, LocalWorkspaceServer, Tenant
 from dbcicd.steps.tempnames import temporary_name
@@ -385,3 +386,65 @@ def test_retries_are_visible_and_harmless(
     out = capsys.readouterr().out
     assert code == 0, out
     assert out.count("is retried") >= 2, out
+
+
+@pytest.mark.parametrize("place", ["/Users/{me}", "/Shared"])
+def test_repo_command_keeps_a_git_folder_outside_repos(
+    cli_env: Path,
+    make_remote: Callable[..., Any],
+    client: WorkspaceClient,
+    capsys: pytest.CaptureFixture[str],
+    place: str,
+) -> None:
+    """A Git folder outside /Repos is a Git CLI folder (a DIRECTORY marked `is_git_folder`): the second build finds
+    and updates it instead of refusing it as 'a directory, not a Git folder', and `run` runs in it."""
+    remote = make_remote({"a.txt": "1", "nb.py": PASSING})
+    path = place.format(me=client.current_user.me().user_name) + f"/staging-{time.time_ns() % 10**9}/project"
+    base = ["repo", "--repo-path", path, "--git-url", remote.url, "--git-provider", "gitHub", "--branch", "main"]
+    assert main(base) == 0
+    capsys.readouterr()
+    newer = remote.commit({"a.txt": "2"})
+    assert main(base) == 0, capsys.readouterr().err
+    assert f"headCommit={newer}" in capsys.readouterr().out
+    assert main(["run", "--repo-path", path, "-n", "nb"]) == 0, capsys.readouterr().err
+    client.workspace.delete(path, recursive=True)
+
+
+def test_a_clone_slower_than_the_http_timeout_does_not_fail_the_step(
+    cli_env: Path,
+    make_remote: Callable[..., Any],
+    client: WorkspaceClient,
+    faults: LocalWorkspaceServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Scaled down: API calls time out after 1 s (60 s in the product), the clone takes 2.5 s (~64 s on a real
+    workspace, databricks/cli da265cc5ae). The create is given --clone-timeout-seconds and answers in one attempt."""
+    monkeypatch.setattr(auth, "HTTP_TIMEOUT_SECONDS", 1)
+    remote = make_remote({"a.txt": "1"})
+    path = f"/Shared/slow-{time.time_ns() % 10**9}/project"
+    rule = FaultRule.parse({"route": "POST /api/2.0/repos", "latency_ms": 2500, "latency_at": "during", "times": 1})
+    faults.faults.replace([rule])
+    base = ["repo", "--repo-path", path, "--git-url", remote.url, "--git-provider", "gitHub", "--branch", "main"]
+    assert main([*base, "--clone-timeout-seconds", "10"]) == 0, capsys.readouterr().err
+    assert rule.fired == 1 and rule.matched == 1  # one create, not re-sent
+    client.workspace.delete(path, recursive=True)
+
+
+def test_a_create_whose_answer_timed_out_uses_the_folder_its_clone_makes(
+    cli_env: Path,
+    make_remote: Callable[..., Any],
+    client: WorkspaceClient,
+    faults: LocalWorkspaceServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The clone outlasts even the clone timeout (2.5 s against 1 s): the create's answer is lost, the clone goes on,
+    and `test` waits for the folder, uses it, and deletes it at the end — one Git folder, nothing left."""
+    remote = make_remote({"tests/test_ok.py": PASSING})
+    parent = f"/Shared/lost-{time.time_ns() % 10**9}"
+    rule = FaultRule.parse({"route": "POST /api/2.0/repos", "latency_ms": 2500, "latency_at": "during", "times": 1})
+    faults.faults.replace([rule])
+    assert main(cli_test_args(remote.url, parent, "tests/test_*", "--clone-timeout-seconds", "1")) == 0
+    captured = capsys.readouterr()
+    assert "did not answer within 1 s; waiting for the clone to finish" in captured.err + captured.out
+    assert [o.path for o in client.workspace.list(parent)] == []

@@ -48,7 +48,7 @@ EXAMPLES = {
   dbcicd test --notebooks 'tests/**' --compute existingCluster --existing-cluster-id 0123-456789-abc
 """,
     "cleanup": """examples:
-  dbcicd cleanup --temp-folder /Repos/ci --older-than-hours 24
+  dbcicd cleanup --older-than-hours 24
   dbcicd cleanup --temp-folder /Repos/ci --older-than-hours 0 --dry-run   # what it would delete and cancel
 """,
 }
@@ -209,6 +209,11 @@ def _parser() -> argparse.ArgumentParser:
         help="how long a throttled (429) or unavailable (503) API call is retried (default: 120)",
     )
     pipeline.add_argument(
+        "--clone-timeout-seconds",
+        metavar="N",
+        help="how long creating a Git folder (the clone) or switching its branch may take to answer (default: 600)",
+    )
+    pipeline.add_argument(
         "--azure-devops",
         action="store_true",
         help="speak to an Azure Pipelines agent (##vso logging commands) although TF_BUILD is not True",
@@ -243,12 +248,12 @@ def _parser() -> argparse.ArgumentParser:
     _add_run(run)
 
     test = sub("test", "temporary Git folder at this commit, run the test notebooks, always delete it")
-    test.add_argument("--temp-folder", help="parent of temporary Git folders (default: /Repos/ci)")
+    test.add_argument("--temp-folder", help="parent of temporary Git folders (default: /Users/<you>/dbcicd-temp)")
     _add_git(test, folder=True)
     _add_run(test)
 
     clean = sub("cleanup", "delete temporary Git folders left behind")
-    clean.add_argument("--temp-folder", help="parent of temporary Git folders (default: /Repos/ci)")
+    clean.add_argument("--temp-folder", help="parent of temporary Git folders (default: /Users/<you>/dbcicd-temp)")
     clean.add_argument("--older-than-hours", metavar="N", help="only folders made more than N hours ago (default 24)")
     clean.add_argument(
         "--dry-run", action="store_true", help="list the folders it would delete and the runs it would cancel, only"

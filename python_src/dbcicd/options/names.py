@@ -46,6 +46,7 @@ INPUT_FLAGS: dict[str, str] = {
     "publishAzureDevOps": "--publish-azure-devops",  # the CLI's only: under an agent, results.publish does it
     "pythonPath": "",  # read by the Node entry point
     "retryTimeoutSeconds": "--retry-timeout-seconds",
+    "cloneTimeoutSeconds": "--clone-timeout-seconds",
 }
 CLI_ONLY_INPUTS = frozenset({"publishAzureDevOps", "dryRun", "sourceDir"})
 

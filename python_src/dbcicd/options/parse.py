@@ -15,14 +15,20 @@ from types import MappingProxyType
 from ..connect.auth import DEFAULT_RETRY_TIMEOUT_SECONDS
 from ..errors import ConfigurationError
 from ..results.collect import notebook_results_root
-from ..steps.gitfolders import check_folder_path, check_temp_parent, https_url, provider_for
+from ..steps.gitfolders import (
+    DEFAULT_CLONE_TIMEOUT_SECONDS,
+    check_folder_path,
+    check_temp_parent,
+    https_url,
+    provider_for,
+)
 from ..steps.notebooks import check_relative, split_patterns
 from ..steps.runs import Compute, parse_parameters
 from .build import BuildContext, GitRef, parse_ref
 from .names import Names
 from .request import COMMANDS, TaskRequest
 
-DEFAULT_TEMP_FOLDER = "/Repos/ci"
+DEFAULT_TEMP_FOLDER = ""  # the caller's home folder's dbcicd-temp, known once signed in (default_temp_parent)
 DEFAULT_TIMEOUT_MINUTES = 60.0
 DEFAULT_OLDER_THAN_HOURS = 24.0
 SOURCES = ("gitFolder", "upload")
@@ -49,6 +55,7 @@ class Options:
     names: Names
     build: BuildContext
     retry_timeout_seconds: int
+    clone_timeout_seconds: int
     git: GitSource | None  # repo, test, and run without a Git folder
     repo_path: str  # repo, and run in a Git folder
     temp_folder: str  # test and cleanup
@@ -96,6 +103,7 @@ def parse_options(request: TaskRequest, names: Names) -> Options:
         names=names,
         build=build,
         retry_timeout_seconds=reader.whole_seconds("retryTimeoutSeconds", DEFAULT_RETRY_TIMEOUT_SECONDS),
+        clone_timeout_seconds=reader.whole_seconds("cloneTimeoutSeconds", DEFAULT_CLONE_TIMEOUT_SECONDS),
         git=reader.git(build) if needs_git else None,
         repo_path=check_folder_path(repo_path, names.label("repoPath")) if repo_path else "",
         source=source,

@@ -6,6 +6,7 @@ Whatever happens, a temporary Git folder and an active run started here are clea
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import posixpath
 from collections.abc import Callable, Mapping
@@ -27,7 +28,7 @@ from ..results import folders
 from ..results.cases import first_line
 from ..results.collect import ResultFile, collect
 from ..results.junit import MAX_MESSAGE_CHARS, safe_text
-from .gitfolders import GitFolder, GitFolders, public_url
+from .gitfolders import GitFolder, GitFolders, default_temp_parent, public_url
 from .leftovers import find_leftovers, remove
 from .notebooks import notebook_path, resolve
 from .ownership import RunOwner
@@ -86,7 +87,10 @@ class Context:
 
     @property
     def folders(self) -> GitFolders:
-        return GitFolders(self.client, self.output)
+        options = self.options
+        return GitFolders(
+            self.client, self.output, options.clone_timeout_seconds, options.names.mention("cloneTimeoutSeconds")
+        )
 
     def on_teardown(self, description: str, action: Callable[[], str]) -> Callable[[], None]:
         """Register a clean-up action that returns what it did ('' for nothing); returns the function that
@@ -126,6 +130,8 @@ def execute(options: Options, inputs: Mapping[str, str], client: WorkspaceClient
     ctx = Context(options, inputs, client, output, Teardown(output))
     try:
         with retries_reported(output):
+            if not options.temp_folder and _uses_temp_folder(options):
+                ctx.options = dataclasses.replace(options, temp_folder=default_temp_parent(client))
             cancelled = False
             try:
                 return _COMMANDS[options.command](ctx)
@@ -545,6 +551,14 @@ def cleanup(ctx: Context) -> Outcome:
         message = f"Deleted {done} temporary Git folder(s) older than {hours:g} h under {parent}{runs}; {kept}"
     ctx.output.info(message)
     return Outcome("cleanup", message=message, outputs={"deletedCount": str(done)})
+
+
+def _uses_temp_folder(options: Options) -> bool:
+    """Whether the command may make a temporary folder or look for old ones: test, cleanup, and a run of notebooks
+    outside a Git folder (an upload goes into `tempFolder`)."""
+    return options.command in ("test", "cleanup") or (
+        options.command == "run" and bool(options.notebooks) and not options.repo_path
+    )
 
 
 _COMMANDS = {"repo": repo, "run": run, "test": test, "cleanup": cleanup}

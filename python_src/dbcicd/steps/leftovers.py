@@ -4,6 +4,10 @@ A step that ends by itself or is cancelled cleans up after itself (`teardown`); 
 `kill -9`) cannot, and leaves its temporary Git folder and, often, its run still running in it. `cleanup` finds both:
 the folders by their names, which only dbcicd makes (`tempnames`: dated, and marked), and the runs by the folder they
 run in, so that deleting a folder never leaves a run going that reads from it.
+
+The folders are listed through the Workspace API, not repos/list: that leaves out Git folders with Git CLI access
+(databricks-sdk, `Repos.list`: "repos with the Git CLI enabled are not included in its results"), which is what
+Databricks makes outside /Repos — where the default `tempFolder` is.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from datetime import datetime, timedelta, timezone
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import NotFound
 from databricks.sdk.service import jobs
+from databricks.sdk.service.workspace import ObjectInfo, ObjectType
 
 from ..output import Output
 from .tempnames import created_at
@@ -64,17 +69,15 @@ def find_leftovers(
     parent = parent.rstrip("/")
     plan = CleanupPlan()
     found: list[tuple[int, str, datetime]] = []
-    for info in client.repos.list(path_prefix=parent + "/"):
-        path = info.path or ""
-        if posixpath.dirname(path) != parent:
-            continue
+    for info, folder_id in _git_folders_in(client, parent):
+        path = (info.path or "").removeprefix("/Workspace")
         made = created_at(posixpath.basename(path))
         if made is None:
             plan.foreign += 1
         elif now - made < older_than:
             plan.young += 1
         else:
-            found.append((int(info.id), path, made))  # type: ignore[arg-type]
+            found.append((folder_id, path, made))
     if not found:
         return plan
     # One listing of every active run, tasks included (runs/list `expand_tasks`), serves all the folders.
@@ -83,6 +86,29 @@ def find_leftovers(
         runs = tuple(run for run in active if _runs_in(path, run))
         plan.leftovers.append(Leftover(folder_id, path, made, runs))
     return plan
+
+
+def _git_folders_in(client: WorkspaceClient, parent: str) -> list[tuple[ObjectInfo, int]]:
+    """The Git folders directly in `parent`, with their repo ids: REPO objects, and folders that are not plainly
+    folders (`directory_info.is_git_folder` true, or absent — then repos/get by object id decides, as databricks/cli
+    does since 24aafba64c, #6181). Only a folder whose name dbcicd made is worth that extra call."""
+    try:
+        objects = list(client.workspace.list(parent))
+    except NotFound:
+        return []
+    out = []
+    for info in objects:
+        marked = info.object_type == ObjectType.DIRECTORY and info.directory_info and info.directory_info.is_git_folder
+        if info.object_type == ObjectType.REPO or marked:
+            out.append((info, int(info.object_id)))  # type: ignore[arg-type]
+        elif info.object_type == ObjectType.DIRECTORY and info.directory_info is None:
+            if created_at(posixpath.basename(info.path or "")) is None:
+                continue  # not dbcicd's, Git folder or not: never touched
+            try:
+                out.append((info, int(client.repos.get(int(info.object_id)).id)))  # type: ignore[arg-type]
+            except NotFound:
+                continue  # a plain folder with a dbcicd name: not a Git folder
+    return out
 
 
 def remove(client: WorkspaceClient, plan: CleanupPlan, output: Output, dry_run: bool) -> None:

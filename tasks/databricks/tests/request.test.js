@@ -53,7 +53,8 @@ describe('readRequest', () => {
       TASK_JSON.inputs.map((input) => input.name),
     );
     assert.equal(document.inputs.olderThanHours, '48');
-    assert.equal(document.inputs.tempFolder, '/Repos/ci');
+    assert.equal(document.inputs.tempFolder, '');
+    assert.equal(document.inputs.cloneTimeoutSeconds, '600');
     assert.equal(document.inputs.notebooks, '');
     assert.deepEqual(notices, ['InputIgnored notebooks command = run || command = test']);
   });

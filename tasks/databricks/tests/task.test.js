@@ -32,7 +32,7 @@ describe('Databricks@1 entry point', () => {
     const core = calls.find((call) => call.call === 'core');
     assert.equal(core.document.inputs.command, 'test');
     assert.equal(core.document.inputs.notebooks, 'tests/test_*');
-    assert.equal(core.document.inputs.tempFolder, '/Repos/ci', 'defaults the agent fills in are passed on');
+    assert.equal(core.document.inputs.cloneTimeoutSeconds, '600', 'defaults the agent fills in are passed on');
     assert.deepEqual(core.document.endpoints.databricksConnection, {
       id: DATABRICKS_CONNECTION.id,
       url: DATABRICKS_CONNECTION.url,

@@ -1,0 +1,101 @@
+"""Re-running only what failed with the `run` command, through the CLI: at a commit (git_source) and in a shared Git
+folder. The notebooks count their own runs in files of this machine; one fails until a marker file exists."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dbcicd.entry.cli import main
+
+NOTEBOOK = """# Databricks notebook source
+import os
+open({count!r}, "a").write("ran\\n")
+if {flaky} and not os.path.exists({marker!r}):
+    raise ConnectionError("the data source timed out")
+dbutils.notebook.exit(dbutils.widgets.get("x"))
+"""
+
+
+def files(tmp_path: Path) -> dict[str, str]:
+    (tmp_path / "counts").mkdir()
+    return {
+        f"jobs/step_{i}.py": NOTEBOOK.format(
+            count=str(tmp_path / "counts" / str(i)), flaky=i == 1, marker=str(tmp_path / "marker")
+        )
+        for i in range(3)
+    }
+
+
+def runs_of(tmp_path: Path) -> list[int]:
+    return [len((tmp_path / "counts" / str(i)).read_text().splitlines()) for i in range(3)]
+
+
+def build(build_id: str, sha: str, attempt: int) -> list[str]:
+    variables = {
+        "Build.BuildId": build_id,
+        "Build.SourceBranch": "refs/heads/main",
+        "Build.SourceVersion": sha,
+        "System.JobAttempt": str(attempt),
+        "System.TaskInstanceId": str(uuid.uuid4()),
+    }
+    return [arg for name, value in variables.items() for arg in ("--var", f"{name}={value}")]
+
+
+def test_run_at_a_commit_reruns_the_failed_notebook_and_refuses_other_parameters(
+    cli_env: Path, make_remote: Callable[..., Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    remote = make_remote(files(tmp_path))
+    sha = remote.commit({}, "build")
+    build_id = str(time.time_ns() % 10**9)
+    notebooks = [arg for i in range(3) for arg in ("-n", f"jobs/step_{i}.py")]  # no globs without a Git folder
+    run = ["run", "--git-url", remote.url, "--git-provider", "gitHub", *notebooks, "-p", "x=1"]
+
+    assert main([*run, *build(build_id, sha, 1)]) == 1
+    (tmp_path / "marker").write_text("")
+    capsys.readouterr()
+    assert main([*run, *build(build_id, sha, 2)]) == 0
+    out = capsys.readouterr().out
+    assert runs_of(tmp_path) == [1, 2, 1]
+    assert "Re-running 1 task of 3 that did not succeed in run " in out and "jobs_step_1" in out
+    assert "Re-run: re-ran jobs_step_1 of run" in out
+
+    # The same step at another attempt, with other parameters: a full run, and why.
+    (tmp_path / "marker").unlink()
+    assert main([*run, *build(build_id, sha, 3)]) == 1  # nothing failed in attempt 2: all run, step_1 fails
+    assert runs_of(tmp_path) == [2, 3, 2]
+    capsys.readouterr()
+    (tmp_path / "marker").write_text("")
+    assert main([*run[:-1], "x=2", *build(build_id, sha, 4)]) == 0
+    assert "this attempt's parameters differ from the earlier run's; running every task" in capsys.readouterr().out
+    assert runs_of(tmp_path) == [3, 4, 3]
+
+
+def test_run_in_a_shared_folder_reruns_the_failed_notebook(
+    cli_env: Path, make_remote: Callable[..., Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    remote = make_remote(files(tmp_path))
+    sha = remote.commit({}, "build")
+    path = f"/Repos/staging-{time.time_ns() % 10**9}/project"
+    repo = ["repo", "--repo-path", path, "--git-url", remote.url, "--git-provider", "gitHub", "--branch", "main"]
+    assert main(repo) == 0
+    build_id = str(time.time_ns() % 10**9)
+    run = ["run", "--repo-path", path, "-n", "jobs/step_*", "-p", "x=1"]
+
+    assert main([*run, *build(build_id, sha, 1)]) == 1
+    (tmp_path / "marker").write_text("")
+    assert main([*run, "--no-rerun-failed-only", *build(build_id, sha, 2)]) == 0
+    assert runs_of(tmp_path) == [2, 2, 2], "switched off, everything ran again"
+
+    (tmp_path / "marker").unlink()
+    assert main([*run, *build(build_id, sha, 3)]) == 1
+    (tmp_path / "marker").write_text("")
+    capsys.readouterr()
+    assert main([*run, *build(build_id, sha, 4)]) == 0
+    assert "Re-running 1 task of 3" in capsys.readouterr().out
+    assert runs_of(tmp_path) == [3, 4, 3]

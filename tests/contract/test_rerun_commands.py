@@ -10,6 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from databricks.sdk import WorkspaceClient
+from databricks.sdk.service import jobs
+from databricks.sdk.service.workspace import ImportFormat, Language
 
 from dbcicd.entry.cli import main
 
@@ -99,3 +102,23 @@ def test_run_in_a_shared_folder_reruns_the_failed_notebook(
     assert main([*run, *build(build_id, sha, 4)]) == 0
     assert "Re-running 1 task of 3" in capsys.readouterr().out
     assert runs_of(tmp_path) == [3, 4, 3]
+
+
+def test_a_job_runs_whole_on_a_rerun_and_says_so(
+    cli_env: Path, client: WorkspaceClient, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = f"/Users/{client.current_user.me().user_name}/rerun-job-{time.time_ns()}"
+    client.workspace.mkdirs(folder)
+    source = NOTEBOOK.format(count=str(tmp_path / "count"), flaky=False, marker="")
+    client.workspace.upload(f"{folder}/nb", source.encode(), format=ImportFormat.SOURCE, language=Language.PYTHON)
+    task = jobs.Task(
+        task_key="t",
+        notebook_task=jobs.NotebookTask(notebook_path=f"{folder}/nb", base_parameters={"x": "1"}),
+        existing_cluster_id="local",
+    )
+    job_id = client.jobs.create(name=f"rerun-{time.time_ns()}", tasks=[task]).job_id
+    capsys.readouterr()
+
+    assert main(["run", "--job-id", str(job_id), *build("7", "0" * 40, 2)]) == 0
+
+    assert "A job runs all its tasks again on a re-run of the step" in capsys.readouterr().out

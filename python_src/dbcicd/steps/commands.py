@@ -32,7 +32,7 @@ from .gitfolders import GitFolder, GitFolders, default_temp_parent, public_url
 from .leftovers import find_leftovers, remove
 from .notebooks import notebook_path, resolve
 from .ownership import RunOwner
-from .rerun import Earlier, RerunPlan, find_to_continue, prepare
+from .rerun import Earlier, RerunPlan, find_to_continue, prepare, say_jobs_run_whole
 from .runs import RESULTS_PARAMETER, NotebookRun, find_job, run_job, submit
 from .teardown import CLEANUP_BUDGET_S, InFlight, NothingMade, Teardown, cleanup_client
 from .tempnames import repo_name_from_url, temporary_name
@@ -207,6 +207,7 @@ def _run_job(ctx: Context) -> Outcome:
     options = ctx.options
     job = find_job(ctx.client, options.job_id, options.job_name, options.names)
     ctx.output.info(f"Running job {job.job_id} ({job.settings.name if job.settings else ''})")
+    say_jobs_run_whole(options, ctx.output)
     owner = RunOwner.of_job(int(job.job_id))  # type: ignore[arg-type]
     token = options.build.idempotency_token(f"run-now:{job.job_id}")
     starting = InFlight(lambda: run_job(ctx.client, job, options.parameters, token))

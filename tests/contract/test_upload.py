@@ -7,15 +7,18 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import NotFound
+from databricks.sdk.service.workspace import ImportFormat
 
 from dbcicd.entry.cli import main
 from dbcicd.steps import upload
+from dbcicd.steps.tempnames import temporary_name
 from git_remote import git
 
 HEADER = "# Databricks notebook source\n"
@@ -161,3 +164,23 @@ def test_the_upload_imports_in_parallel_and_reports_progress(
         assert client.workspace.download(f"{folder}/pkg/m3/f10.txt").read() == b"10"
     finally:
         client.workspace.delete(folder, recursive=True)
+
+
+def test_cleanup_deletes_uploaded_folders_it_made(
+    cli_env: Path, client: WorkspaceClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An upload's folder left behind by a killed agent is a plain workspace folder: cleanup finds it by its marked
+    name through the Workspace API and deletes it; a folder named like it by hand stays."""
+    parent = unique_parent("upload-cleanup")
+    old = temporary_name("project", "77", "1", datetime.now(timezone.utc) - timedelta(days=2))
+    hand_made = old[:-6] + "zzzzzz"  # the pattern without a valid mark
+    for name in (old, hand_made):
+        client.workspace.mkdirs(f"{parent}/{name}/tests")
+        client.workspace.upload(f"{parent}/{name}/tests/data.txt", b"x", format=ImportFormat.AUTO)
+
+    code = main(["cleanup", "--temp-folder", parent, "--older-than-hours", "24"])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    assert [path.rsplit("/", 1)[-1] for path in children(client, parent)] == [hand_made]
+    assert "Deleted 1 temporary folder(s)" in out.err + out.out
+    client.workspace.delete(parent, recursive=True)

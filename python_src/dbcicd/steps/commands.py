@@ -536,8 +536,8 @@ def _delete_uploaded(
 
 # --- cleanup --------------------------------------------------------------------------------------------------
 def cleanup(ctx: Context) -> Outcome:
-    """Delete dbcicd's temporary Git folders older than `olderThanHours` under `tempFolder`, cancelling the runs still
-    going in them first; with `dryRun`, only say what it would do."""
+    """Delete dbcicd's temporary folders (Git folders, and uploads') older than `olderThanHours` under `tempFolder`,
+    cancelling the runs still going in them first; with `dryRun`, only say what it would do."""
     options = ctx.options
     hours, parent = options.older_than_hours, options.temp_folder
     plan = find_leftovers(ctx.client, parent, timedelta(hours=hours))
@@ -546,10 +546,10 @@ def cleanup(ctx: Context) -> Outcome:
     runs = f", cancelling {plan.runs} active run(s) in them" if plan.runs else ""
     kept = f"kept {plan.young} younger and {plan.foreign} not made by dbcicd"
     if options.dry_run:
-        message = f"Dry run: would delete {done} temporary Git folder(s) under {parent}{runs}; {kept}"
+        message = f"Dry run: would delete {done} temporary folder(s) under {parent}{runs}; {kept}"
         done = 0
     else:
-        message = f"Deleted {done} temporary Git folder(s) older than {hours:g} h under {parent}{runs}; {kept}"
+        message = f"Deleted {done} temporary folder(s) older than {hours:g} h under {parent}{runs}; {kept}"
     ctx.output.info(message)
     return Outcome("cleanup", message=message, outputs={"deletedCount": str(done)})
 

@@ -27,9 +27,10 @@ from .tempnames import created_at
 
 @dataclass(frozen=True)
 class Leftover:
-    """A temporary Git folder old enough to delete, and the active runs whose notebooks are in it."""
+    """A temporary folder old enough to delete, and the active runs whose notebooks are in it. `folder_id` is the
+    Git folder's repo id; None for a folder an upload made (`source: upload`), a plain workspace folder."""
 
-    folder_id: int
+    folder_id: int | None
     path: str
     made: datetime
     runs: tuple[jobs.BaseRun, ...] = ()
@@ -68,8 +69,8 @@ def find_leftovers(
     now = now or datetime.now(timezone.utc)
     parent = parent.rstrip("/")
     plan = CleanupPlan()
-    found: list[tuple[int, str, datetime]] = []
-    for info, folder_id in _git_folders_in(client, parent):
+    found: list[tuple[int | None, str, datetime]] = []
+    for info, folder_id in _temporary_folders_in(client, parent):
         path = (info.path or "").removeprefix("/Workspace")
         made = created_at(posixpath.basename(path))
         if made is None:
@@ -88,10 +89,11 @@ def find_leftovers(
     return plan
 
 
-def _git_folders_in(client: WorkspaceClient, parent: str) -> list[tuple[ObjectInfo, int]]:
+def _temporary_folders_in(client: WorkspaceClient, parent: str) -> list[tuple[ObjectInfo, int | None]]:
     """The Git folders directly in `parent`, with their repo ids: REPO objects, and folders that are not plainly
     folders (`directory_info.is_git_folder` true, or absent — then repos/get by object id decides, as databricks/cli
-    does since 24aafba64c, #6181). Only a folder whose name dbcicd made is worth that extra call."""
+    does since 24aafba64c, #6181). Only a folder whose name dbcicd made is worth that extra call. A plain folder
+    with a name dbcicd made is an upload's (`source: upload`), listed with no repo id."""
     try:
         objects = list(client.workspace.list(parent))
     except NotFound:
@@ -101,13 +103,16 @@ def _git_folders_in(client: WorkspaceClient, parent: str) -> list[tuple[ObjectIn
         marked = info.object_type == ObjectType.DIRECTORY and info.directory_info and info.directory_info.is_git_folder
         if info.object_type == ObjectType.REPO or marked:
             out.append((info, int(info.object_id)))  # type: ignore[arg-type]
-        elif info.object_type == ObjectType.DIRECTORY and info.directory_info is None:
+        elif info.object_type == ObjectType.DIRECTORY:
             if created_at(posixpath.basename(info.path or "")) is None:
                 continue  # not dbcicd's, Git folder or not: never touched
+            if info.directory_info is not None:  # said to be no Git folder
+                out.append((info, None))
+                continue
             try:
                 out.append((info, int(client.repos.get(int(info.object_id)).id)))  # type: ignore[arg-type]
             except NotFound:
-                continue  # a plain folder with a dbcicd name: not a Git folder
+                out.append((info, None))  # a plain folder with a name dbcicd made: an upload's
     return out
 
 
@@ -125,7 +130,10 @@ def remove(client: WorkspaceClient, plan: CleanupPlan, output: Output, dry_run: 
             output.info(f"Would delete {left.path} ({made})")
             continue
         try:
-            client.repos.delete(left.folder_id)
+            if left.folder_id is None:
+                client.workspace.delete(left.path, recursive=True)
+            else:
+                client.repos.delete(left.folder_id)
         except NotFound:  # deleted meanwhile, by another cleanup or by hand
             continue
         output.info(f"Deleted {left.path} ({made})")

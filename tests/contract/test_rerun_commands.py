@@ -79,6 +79,29 @@ def test_run_at_a_commit_reruns_the_failed_notebook_and_refuses_other_parameters
     assert runs_of(tmp_path) == [3, 4, 3]
 
 
+def test_two_steps_of_one_job_each_continue_their_own_run(
+    cli_env: Path, make_remote: Callable[..., Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two run steps of the same repository in one job (say unit and integration tests): on the next job attempt
+    each finds its own earlier run, not the other's, however they are ordered."""
+    remote = make_remote(files(tmp_path))
+    sha = remote.commit({}, "build")
+    build_id = str(time.time_ns() % 10**9)
+    base = ["run", "--git-url", remote.url, "--git-provider", "gitHub", "-p", "x=1"]
+    flaky = [*base, "-n", "jobs/step_1.py"]
+    steady = [*base, "-n", "jobs/step_0.py", "-n", "jobs/step_2.py"]
+
+    assert main([*flaky, *build(build_id, sha, 1)]) == 1
+    assert main([*steady, *build(build_id, sha, 1)]) == 0  # the newer run, all of it succeeded
+    (tmp_path / "marker").write_text("")
+    capsys.readouterr()
+    assert main([*flaky, *build(build_id, sha, 2)]) == 0
+    assert "Re-running 1 task of 1 that did not succeed" in capsys.readouterr().out
+    assert main([*steady, *build(build_id, sha, 2)]) == 0
+    assert "had no failed tasks: running every task" in capsys.readouterr().out
+    assert runs_of(tmp_path) == [2, 2, 2]
+
+
 def test_run_in_a_shared_folder_reruns_the_failed_notebook(
     cli_env: Path, make_remote: Callable[..., Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

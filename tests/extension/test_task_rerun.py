@@ -130,7 +130,7 @@ def test_a_new_commit_or_other_notebooks_start_a_full_run(
 
     fewer = {**inputs, "notebooks": "tests/test_0[0-4]"}
     third = attempt(agent, fewer, remote, changed, 3)
-    assert "this attempt runs other notebooks than the earlier run" in third.stdout
+    assert "No earlier run of this step (this command, source and notebooks)" in third.stdout
     assert [runs_of(counts)[f"test_{i:02d}"] for i in range(TASKS)] == [3] * 5 + [2] * 5
 
     marker.write_text("")

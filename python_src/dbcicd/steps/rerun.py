@@ -5,8 +5,9 @@ When a step "runs again". Azure Pipelines' "Rerun failed jobs" runs the job agai
 higher; the agent's `retryCountOnTaskFailure` runs the step's handler again in the same environment, with the same
 `System.TaskInstanceId` (microsoft/azure-pipelines-agent src/Agent.Worker/TaskRunner.cs, RetryHelper). Whether a new
 job attempt keeps its steps' TaskInstanceId no public source says, so a step is recognised without it: by the
-build, the command and what it runs from (the repository, or the Git folder of `repoPath`). An earlier run counts
-when it came from an earlier job attempt, or from the same attempt and the same task instance (an agent retry).
+build, the command, what it runs from (the repository, or the Git folder of `repoPath`) and its `notebooks` input.
+An earlier run counts when it came from an earlier job attempt, or from the same attempt and the same task instance
+(an agent retry).
 
 No state of our own. Everything needed is in the run name of every run dbcicd submits (`RunMark`): the invocation's
 tag (which proves a run is this invocation's, steps/ownership.py), the step, the job attempt, the commit, and the
@@ -274,9 +275,12 @@ class RerunPlan:
 
 
 def mark_of(options: Options, source: str, commit: str) -> RunMark:
+    """This invocation's mark. The step is told by its build, command, source and `notebooks` input: two test steps
+    of one job (unit and integration tests of the same repository) are two steps, each continuing its own run."""
     build = options.build
+    step_source = "\x1f".join((source, *options.notebooks))
     return RunMark.of(
-        build.build_id, build.job_attempt, build.step_id, build.invocation_tag, source, options.command, commit
+        build.build_id, build.job_attempt, build.step_id, build.invocation_tag, step_source, options.command, commit
     )
 
 
@@ -291,7 +295,10 @@ def find_to_continue(
     earlier = find_earlier(client, mark, output)
     if earlier is None:
         if mark.attempt > 1:
-            output.info(f"No earlier run of this step in the last {LOOKBACK_DAYS} days: running every task")
+            output.info(
+                f"No earlier run of this step (this command, source and notebooks) in the last {LOOKBACK_DAYS} days: "
+                "running every task"
+            )
         return None
     what = f"run {earlier.run.run_id} (job attempt {earlier.mark.attempt})"
     if not earlier.to_rerun:

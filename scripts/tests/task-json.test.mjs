@@ -14,6 +14,7 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const CLI_ONLY_INPUTS = {
   publishAzureDevOps: 'under an agent, results.publish already makes the test run',
   dryRun: 'cleanup --dry-run lists what it would do, for a person at a terminal',
+  sourceDir: 'under an agent, source upload uploads Build.SourcesDirectory, the checkout the job made',
 };
 /** Inputs only the Node side reads. */
 const NODE_ONLY_INPUTS = ['pythonPath'];

@@ -13,6 +13,7 @@ from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import jobs
 
 from dbcicd.entry.cli import main
+from dbcicd.localworkspace import FaultRule, Tenant
 from dbcicd.results.collect import collect
 from dbcicd.results.junit import MAX_TEXT_CHARS
 from junit_reader import by_title, read
@@ -133,3 +134,21 @@ def test_results_in_a_shared_git_folder_are_deleted_once_read(
     assert "Tests written by notebooks: 1 passed, 0 failed, 1 skipped" in out
     assert len(list((cli_env / "out").glob("*.xml"))) == 3
     assert [o.path for o in client.workspace.list(path)] == [f"{path}/tests"]
+
+
+def test_a_home_folder_the_step_cannot_write_fails_it_before_any_run(
+    isolated_cli_env: Path,
+    isolated_workspace: Tenant,
+    isolated_client: WorkspaceClient,
+    make_remote: Callable[[dict[str, str]], Any],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The step's results folder is refused (403 on mkdirs): nothing runs, and the error says what to give instead."""
+    remote = make_remote({"tests/writer.py": WRITER})
+    isolated_workspace.faults.add([FaultRule.parse({"route": "POST /api/2.0/workspace/mkdirs", "status": 403})])
+    code = main(run_at_commit(remote.url))
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "Could not create the results folder /Workspace/Users/" in err
+    assert "Give --notebook-results-dir a folder the step's identity can write to" in err
+    assert list(isolated_client.jobs.list_runs()) == []

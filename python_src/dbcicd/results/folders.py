@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import DatabricksError, NotFound
 
-from ..errors import RunFailed
+from ..errors import ConfigurationError
 from ..options.names import TASK_NAMES, Names
 from .collect import RESULTS_INPUT
 
@@ -72,7 +72,7 @@ def make(client: WorkspaceClient, folder: ResultsFolder, task_dirs: list[str], n
         with ThreadPoolExecutor(max_workers=max(1, min(MKDIRS_THREADS, len(task_dirs)))) as pool:
             list(pool.map(mkdirs, task_dirs or [folder.root]))
     except DatabricksError as err:
-        raise RunFailed(
+        raise ConfigurationError(
             f"Could not create the results folder {folder.root}: {err}. Give {names.label(RESULTS_INPUT)} a folder "
             "the step's identity can write to: a /Workspace/... folder or a Unity Catalog volume (/Volumes/...)."
         ) from err

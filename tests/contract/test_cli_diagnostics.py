@@ -34,7 +34,7 @@ def test_debug_logs_every_call_with_secrets_masked(
     assert main([*CLEANUP, "--debug"] if switch == "flag" else CLEANUP) == 0
     captured = capsys.readouterr()
     debug = [line for line in captured.err.splitlines() if line.startswith("debug: databricks.sdk")]
-    assert any("GET /api/2.0/repos" in line for line in debug), captured.err
+    assert any("GET /api/2.0/workspace/list" in line for line in debug), captured.err
     assert target.token not in captured.err + captured.out
     assert not any(line.startswith("debug:") for line in captured.out.splitlines())
 

@@ -19,7 +19,8 @@ which the product and its users rely on.
 A Databricks run page link carries the run in its fragment (`#job/<job>/run/<run>`), which browsers never send: `/`
 answers a page whose one script (allowed by its hash, see render/page.py) sends the browser on to
 `/jobs/<job>/runs/<run>`, the run's page (a path of our choosing, shaped like the newer links of Databricks' UI; no
-source here settles theirs); without a fragment it lists the recent runs. Pages show the runs of the server's default tenant (the workspace `--root` holds).
+source here settles theirs); without a fragment it lists the recent runs. Pages show the runs of the server's
+default tenant (the workspace `--root` holds).
 """
 
 from __future__ import annotations

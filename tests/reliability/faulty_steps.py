@@ -49,7 +49,6 @@ ENDPOINTS = {
     "repos-update": "PATCH /api/2.0/repos/*",
     "repos-get": "GET /api/2.0/repos/*",
     "workspace-list": "GET /api/2.0/workspace/list",
-    "workspace-import": "POST /api/2.0/workspace/import",
     "runs-submit": "POST /api/2.2/jobs/runs/submit",
     "runs-get": "GET /api/2.2/jobs/runs/get",
     "runs-get-output": "GET /api/2.2/jobs/runs/get-output",
@@ -57,6 +56,8 @@ ENDPOINTS = {
     "workspace-get-status": "GET /api/2.0/workspace/get-status",
     "repos-delete": "DELETE /api/2.0/repos/*",
 }
+# What a step with `source: upload` calls besides (the cancellation trials slow it down).
+UPLOAD_ENDPOINTS = {"workspace-import": "POST /api/2.0/workspace/import"}
 RETRY_AFTER_S = 1
 LATENCY_MS = 2000
 FAULT_KINDS: dict[str, dict[str, Any]] = {
@@ -78,8 +79,10 @@ RETRY_WARNING = "A Databricks API call failed and is retried: "
 
 
 def rule(endpoint: str, kind: str, **options: Any) -> FaultRule:
-    """The fault `kind` on `endpoint` (names of ENDPOINTS and FAULT_KINDS); `options` such as times, probability."""
-    return FaultRule.parse({"route": ENDPOINTS[endpoint], **FAULT_KINDS[kind], **options})
+    """The fault `kind` on `endpoint` (names of ENDPOINTS, UPLOAD_ENDPOINTS and FAULT_KINDS); `options` such as
+    times, probability."""
+    route = ENDPOINTS.get(endpoint) or UPLOAD_ENDPOINTS[endpoint]
+    return FaultRule.parse({"route": route, **FAULT_KINDS[kind], **options})
 
 
 def kind_of(fault: FaultRule) -> str:

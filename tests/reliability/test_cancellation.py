@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 from databricks.sdk.service import jobs
-from faulty_steps import ENDPOINTS, LATENCY_MS, REPOSITORY, WorkspacePool, rule, step_inputs
+from faulty_steps import ENDPOINTS, LATENCY_MS, REPOSITORY, UPLOAD_ENDPOINTS, WorkspacePool, rule, step_inputs
 from leftovers import Leftovers
 from task_runs import Agents, build_variables, run_all, unique
 
@@ -49,8 +49,8 @@ LATENCY_S = LATENCY_MS / 1000
 
 @dataclass(frozen=True)
 class Phase:
-    """A part of the step: the signal comes `window_s` or less after the first call to `trigger` (an ENDPOINTS
-    name; None: the start of the process); `slow` endpoints answer LATENCY_MS late."""
+    """A part of the step: the signal comes `window_s` or less after the first call to `trigger` (an ENDPOINTS or
+    UPLOAD_ENDPOINTS name; None: the start of the process); `slow` endpoints answer LATENCY_MS late."""
 
     name: str
     trigger: str | None
@@ -138,7 +138,8 @@ def run_trial(agents: Agents, pool: WorkspacePool, build: tuple[str, str], plan:
         agent = agents.new(server, f"cancel-{plan.id}")
         if uploading:  # the job's checkout, which the step uploads
             git("clone", "--quiet", build[0], ".", cwd=agent.sources)
-        with arrivals(server, ENDPOINTS[phase.trigger] if phase.trigger else "* *") as times:
+        trigger = {**ENDPOINTS, **UPLOAD_ENDPOINTS}[phase.trigger] if phase.trigger else "* *"
+        with arrivals(server, trigger) as times:
             started = time.monotonic()
             process = agent.start(step_inputs(parent, **phase.inputs), build_variables(*build))
             reached = phase.trigger is None or wait_for(times, process)

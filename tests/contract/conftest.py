@@ -30,14 +30,15 @@ HERE = Path(__file__).parent
 REAL = from_environment()
 
 # Fixtures of the local workspace itself: a test that uses one cannot run against a real workspace.
+# The most specific first: a test's reason is the first of these it uses (`faults` uses `local_workspace` too).
 LOCAL_ONLY_FIXTURES = {
-    "local_workspace": "reads or changes the local workspace's own state (its files, settings or server)",
     "faults": "injects faults into the local workspace",
     "isolated_workspace": "needs a tenant of the local workspace (a workspace holding only what the test made)",
     "isolated_client": "needs a tenant of the local workspace (a workspace holding only what the test made)",
     "isolated_cli_env": "needs a tenant of the local workspace (a workspace holding only what the test made)",
     "make_remote": "makes a Git remote of its own on this machine, which a real workspace cannot clone",
     "agent": "runs the packaged task with the agent emulation against the local workspace",
+    "local_workspace": "reads or changes the local workspace's own state (its files, settings or server)",
 }
 
 
@@ -137,6 +138,16 @@ def git_url(target: Target, tmp_path_factory: pytest.TempPathFactory) -> tuple[s
 # What Databricks answers for a run, job, Git folder or path that is already gone (a job or run id that does not
 # exist is 400 INVALID_PARAMETER_VALUE, "Job 123 does not exist.", in the Jobs API).
 GONE = (NotFound, ResourceDoesNotExist, InvalidParameterValue)
+
+
+@pytest.fixture
+def cluster_id(target: Target) -> str:
+    """An existing cluster for tests that need one: the local workspace's, or DBCICD_CONTRACT_CLUSTER_ID."""
+    if target.is_local:
+        return "local"
+    if target.cluster_id is None:
+        pytest.skip("needs DBCICD_CONTRACT_CLUSTER_ID, an existing cluster")
+    return target.cluster_id
 
 
 class Made:

@@ -221,7 +221,9 @@ def test_run_in_folder_and_at_commit(
     assert "notebookOutput=at commit" in out and "no Git folder" in out
 
 
-def test_job_by_name(cli_env: Path, client: WorkspaceClient, capsys: pytest.CaptureFixture[str]) -> None:
+def test_job_by_name(
+    cli_env: Path, client: WorkspaceClient, cluster_id: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     """run-now by a unique job name works; an ambiguous or unknown name is an error listing the candidates."""
     user = client.current_user.me().user_name
     folder = f"/Users/{user}/jobs-{time.time_ns()}"
@@ -237,7 +239,7 @@ def test_job_by_name(cli_env: Path, client: WorkspaceClient, capsys: pytest.Capt
         language=Language.PYTHON,
     )
     task = jobs.Task(
-        task_key="t", notebook_task=jobs.NotebookTask(notebook_path=f"{folder}/nb"), existing_cluster_id="local"
+        task_key="t", notebook_task=jobs.NotebookTask(notebook_path=f"{folder}/nb"), existing_cluster_id=cluster_id
     )
     name = f"nightly {time.time_ns()}"
     first = client.jobs.create(name=name, tasks=[task]).job_id

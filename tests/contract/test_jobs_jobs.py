@@ -141,4 +141,6 @@ def test_invalid_job_settings(target: Target) -> None:
     status, answer = raw(target, "POST", "/api/2.2/jobs/create", body)
     assert status == 400 and "job_cluster_key 'c'" in answer["message"]
     body["job_clusters"] = [{"job_cluster_key": "c", "new_cluster": {"spark_version": "15.4.x-scala2.12"}}]
-    assert raw(target, "POST", "/api/2.2/jobs/create", body)[0] == 200
+    status, created = raw(target, "POST", "/api/2.2/jobs/create", body)
+    assert status == 200
+    assert raw(target, "POST", "/api/2.2/jobs/delete", {"job_id": created["job_id"]})[0] == 200

@@ -13,11 +13,11 @@ from databricks.sdk.service import compute, jobs
 from jobs_helpers import ECHO, FAIL, by_key, folder, notebook, notebook_task, raw, submit_and_wait, upload, wait
 
 
-def test_notebook_reads_a_widget_and_exits_with_a_value(client: WorkspaceClient) -> None:
+def test_notebook_reads_a_widget_and_exits_with_a_value(client: WorkspaceClient, cluster_id: str) -> None:
     """The SDK's own waiter sees SUCCESS; get-output of the task run holds the value given to notebook.exit."""
     path = upload(client, f"{folder(client)}/echo", ECHO)
     run = client.jobs.submit(
-        run_name="echo", tasks=[notebook_task("echo", path, params={"name": "Ada"}, existing_cluster_id="local")]
+        run_name="echo", tasks=[notebook_task("echo", path, params={"name": "Ada"}, existing_cluster_id=cluster_id)]
     ).result(timeout=timedelta(seconds=60))
 
     assert (run.state.life_cycle_state.value, run.state.result_state.value) == ("TERMINATED", "SUCCESS")
@@ -28,7 +28,8 @@ def test_notebook_reads_a_widget_and_exits_with_a_value(client: WorkspaceClient)
     assert task.run_id != run.run_id and task.task_key == "echo"
     assert task.state.result_state.value == "SUCCESS" and task.notebook_task.source.value == "WORKSPACE"
     assert run.start_time <= task.start_time <= task.end_time <= run.end_time
-    assert run.run_page_url == f"{client.config.host}/?o=1000000000000000#job/{run.job_id}/run/{run.run_id}"
+    workspace_id = client.get_workspace_id()
+    assert run.run_page_url == f"{client.config.host}/?o={workspace_id}#job/{run.job_id}/run/{run.run_id}"
     assert task.run_page_url.endswith(f"#job/{run.job_id}/run/{task.run_id}")
     output = client.jobs.get_run_output(task.run_id)
     assert output.notebook_output.result == "hello Ada" and output.notebook_output.truncated is False
@@ -214,12 +215,12 @@ def test_python_file_task_gets_its_parameters_and_shows_its_logs(client: Workspa
     assert output.logs_truncated is False and output.notebook_output is None
 
 
-def test_python_file_failure_reports_the_exception(client: WorkspaceClient) -> None:
+def test_python_file_failure_reports_the_exception(client: WorkspaceClient, cluster_id: str) -> None:
     """A raising Python file: FAILED with error and traceback, and whatever it printed in the logs."""
     script = upload(client, f"{folder(client)}/bad.py", "print('starting')\nraise KeyError('day')\n")
     run = submit_and_wait(
         client,
-        jobs.SubmitTask(task_key="py", spark_python_task=jobs.SparkPythonTask(script), existing_cluster_id="local"),
+        jobs.SubmitTask(task_key="py", spark_python_task=jobs.SparkPythonTask(script), existing_cluster_id=cluster_id),
     )
     output = client.jobs.get_run_output(run.tasks[0].run_id)
     assert run.tasks[0].state.result_state.value == "FAILED"
@@ -243,6 +244,7 @@ def test_notebook_without_exit_has_empty_output(client: WorkspaceClient) -> None
     assert output["notebook_output"] == {}
 
 
+@pytest.mark.local_only("python_wheel_task is a task type the local workspace does not run")
 def test_unsupported_task_type_fails_clearly(client: WorkspaceClient) -> None:
     """A python_wheel_task is accepted and fails its task saying the local workspace does not run it."""
     run = submit_and_wait(

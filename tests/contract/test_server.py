@@ -133,6 +133,7 @@ def test_malformed_json_is_a_400(target: Target) -> None:
     assert status == 400 and "not valid JSON" in body["message"]
 
 
+@pytest.mark.local_only("the local workspace's one cluster, always running")
 def test_clusters(client: WorkspaceClient) -> None:
     """One running cluster, id `local`; an unknown id gets the error Databricks gives."""
     clusters = list(client.clusters.list())

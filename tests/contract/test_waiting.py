@@ -37,7 +37,6 @@ def submit_sleeper(client: WorkspaceClient, seconds: float) -> int:
     tasks = [
         jobs.SubmitTask(
             task_key=f"sleep_{i}",
-            existing_cluster_id="local",
             notebook_task=jobs.NotebookTask(notebook_path=path, base_parameters={"s": str(seconds * (i + 1) / 2)}),
         )
         for i in range(2)

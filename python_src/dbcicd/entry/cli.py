@@ -157,6 +157,12 @@ def _add_run(p: argparse.ArgumentParser) -> None:
     )
     r.add_argument("--test-run-title", metavar="TITLE", help="title of the published test run (default: run name)")
     r.add_argument(
+        "--export-notebooks",
+        metavar="failed|all|none",
+        help="save the rendered page of each failed notebook task, of all, or none, beside the results "
+        "(default: failed)",
+    )
+    r.add_argument(
         "--no-fail-on-test-failure",
         action="store_true",
         help="succeed although tests written by notebooks failed (failed tasks still fail)",

@@ -42,6 +42,7 @@ INPUT_FLAGS: dict[str, str] = {
     "testRunTitle": "--test-run-title",
     "failOnTestFailure": "--no-fail-on-test-failure",
     "notebookResultsDir": "--notebook-results-dir",
+    "exportNotebooks": "--export-notebooks",
     "pullRequestComment": "--pull-request-comment",
     "publishAzureDevOps": "--publish-azure-devops",  # the CLI's only: under an agent, results.publish does it
     "pythonPath": "",  # read by the Node entry point

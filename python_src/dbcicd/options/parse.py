@@ -15,6 +15,7 @@ from types import MappingProxyType
 from ..connect.auth import DEFAULT_RETRY_TIMEOUT_SECONDS
 from ..errors import ConfigurationError
 from ..results.collect import notebook_results_root
+from ..results.rendered import DEFAULT_EXPORT, EXPORT_CHOICES
 from ..steps.gitfolders import (
     DEFAULT_CLONE_TIMEOUT_SECONDS,
     check_folder_path,
@@ -76,6 +77,7 @@ class Options:
     publish_azure_devops: bool
     pull_request_comment: bool
     rerun_failed_only: bool = True  # run and test: on a re-run of the step, re-run only what did not succeed
+    export_notebooks: str = DEFAULT_EXPORT  # run and test: whose rendered pages to save (results/rendered.py)
 
 
 def parse_options(request: TaskRequest, names: Names) -> Options:
@@ -126,6 +128,7 @@ def parse_options(request: TaskRequest, names: Names) -> Options:
         publish_azure_devops=reader.flag("publishAzureDevOps", False),
         pull_request_comment=reader.flag("pullRequestComment", False),
         rerun_failed_only=reader.flag("rerunFailedOnly", True),
+        export_notebooks=reader.choice("exportNotebooks", EXPORT_CHOICES, DEFAULT_EXPORT),
     )
     reader.check_command(options)
     return options

@@ -2,14 +2,31 @@
 
 Files (in `ReportSettings.directory`): `dbcicd-run-<id>.xml` (one test case per task, plus a failed case per result
 file that could not be read), `dbcicd-run-<id>-<task>-<n>-<name>.xml` per JUnit file a notebook wrote (suites
-renamed `<task>.<suite>`), and `Databricks run <id>.md`, the summary: the agent titles its section of the run's
+renamed `<task>.<suite>`), `dbcicd-run-<id>-notebooks/<task>.html`, the rendered page of each notebook task
+`exportNotebooks` asks for (rendered.py), `dbcicd-run-<id>-coverage/` with the merged Cobertura report of what the
+notebooks measured (coverage.py), and `Databricks run <id>.md`, the summary: the agent titles its section of the run's
 summary page with the file's name (azure-pipelines-agent, src/Agent.Worker/TaskCommandExtension.cs,
 TaskUploadSummaryCommand: `Path.GetFileName(data)` as the attachment's name), so the name is what a reader sees; the
 run id keeps the summaries of different steps apart.
 
 In a pipeline (logging commands): a log group per task with its output and error, an issue per failure with the
-run page, `results.publish` of every JUnit file, `task.uploadsummary`, and every output variable with
-`isoutput=true`. Elsewhere: a short console report naming the failures and the files.
+run page, `results.publish` of every JUnit file, `artifact.upload` of the rendered pages,
+`codecoverage.publish` of the coverage, `task.uploadsummary`, and every output variable with `isoutput=true`.
+
+Rendered pages go to the build as an artifact, `dbcicd-run-<id>-notebooks`: the run's Artifacts list it, a
+person browses it there and downloads a page to open it (azure-pipelines-agent, src/Agent.Worker/Build/
+ArtifactCommandExtension.cs, ArtifactUploadCommand: a folder uploaded to the build's container under the artifact's
+name). `task.addattachment` was the other way: it only queues a timeline attachment (TaskCommandExtension.cs,
+TaskAddAttachmentCommand: `QueueAttachFile`) that the web pages show only when an extension contributes a view of
+that attachment type. Each failed task's test case names its page in `system-out` as `[[ATTACHMENT|<path>]]`,
+the JUnit convention for test attachments (Jenkins' junit-attachments) that the agent's test publisher reads
+(test-results-reporter/parser#51, whose author checked it; the row MicrosoftDocs/azure-devops-yaml-schema#259 proposed
+for PublishTestResults' docs); Azure DevOps keeps `system-out` of failed cases only. The summary lists every page.
+Coverage: `codecoverage.publish` as PublishCodeCoverageResults@1 emits it (azure-pipelines-tasks,
+Tasks/PublishCodeCoverageResultsV1: `ccPublisher.publish(tool, summaryFile, reportDirectory, ...)`); the agent
+(src/Agent.Worker/CodeCoverage/CodeCoverageCommands.cs) reads the summary's totals for the Code Coverage tab and
+uploads the report folder as an artifact, showing its index.html in the tab when there is one.
+Elsewhere: a short console report naming the failures and the files.
 
 With `rest` settings (azdo_rest.py), the test cases also go to Azure DevOps as a test run through its REST API,
 and a pull request gets a status and the summary as a comment.
@@ -22,6 +39,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+import shutil
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -34,6 +52,7 @@ from ..options.build import variable
 from ..output import counted, task_seconds, task_state
 from ..secrets import redact
 from .cases import NotebookResults, notebook_results, problem_case, run_suite
+from .coverage import Coverage, is_cobertura, merge, write_cobertura, write_index
 from .junit import (
     FAILED,
     SKIPPED,
@@ -47,7 +66,8 @@ from .junit import (
     tally,
     write_document,
 )
-from .summary import NotebookFile, markdown
+from .rendered import RenderedPage
+from .summary import NotebookFile, coverage_section, markdown, pages_section
 from .variables import exit_value_variables
 
 if TYPE_CHECKING:
@@ -74,6 +94,7 @@ class ReportSettings:
     # Outside a pipeline the directory holds one run's files: a person reads it, and nothing has uploaded them.
     # In a pipeline a previous step's files may still be uploading, and the agent empties the folder after the job.
     only_this_run: bool = False
+    sources_directory: str = ""  # the agent's checkout (Build.SourcesDirectory): coverage names files from it
 
     @classmethod
     def from_options(cls, options: Options, directory: Path, only_this_run: bool = False) -> ReportSettings:
@@ -83,6 +104,7 @@ class ReportSettings:
             test_run_title=options.test_run_title,
             fail_on_test_failure=options.fail_on_test_failure,
             only_this_run=only_this_run,
+            sources_directory=options.build.sources_directory,
         )
 
 
@@ -103,6 +125,10 @@ class Report:
     task_tally: Tally = field(default_factory=Tally)
     notebook_tally: Tally = field(default_factory=Tally)
     warnings: list[str] = field(default_factory=list)
+    pages_dir: Path | None = None  # the rendered pages, uploaded as the artifact `pages_artifact`
+    pages_artifact: str = ""
+    coverage_file: Path | None = None
+    coverage_dir: Path | None = None
 
 
 def publish(
@@ -129,12 +155,20 @@ def publish(
 def _build(outcome: Outcome, settings: ReportSettings) -> tuple[Report, Suite | None, NotebookResults]:
     variables = {**outcome.outputs, **exit_value_variables(outcome.run, outcome.task_outputs)}
     report = Report(outcome.success, outcome.message, variables)
-    notebooks = notebook_results(outcome.result_files) if settings.publish_test_results else NotebookResults()
+    coverage_files, junit_files = [], []
+    for file in outcome.result_files:
+        (coverage_files if is_cobertura(file) else junit_files).append(file)
+    notebooks = notebook_results(junit_files) if settings.publish_test_results else NotebookResults()
     run = outcome.run
     if run is None:
         return report, None, notebooks
     suite = run_suite(run, outcome.task_outputs, outcome.base_folder)
     _mark_kept_results(suite, outcome)
+    pages = _plan_pages(settings.directory, run.run_id, outcome.pages, suite, report)
+    checkout = Path(settings.sources_directory or ".").resolve()
+    coverage = merge(coverage_files, outcome.base_folder, checkout) if coverage_files else None
+    if coverage is not None:
+        report.warnings += coverage.problems + _unmapped_warning(coverage, checkout)
     _check_not_empty(notebooks, settings.fail_on_test_failure, report.warnings)
     report.task_tally = tally(suites_element([suite]))
     report.notebook_tally = sum((tally(root) for _, root in notebooks.documents), Tally())
@@ -145,6 +179,7 @@ def _build(outcome: Outcome, settings: ReportSettings) -> tuple[Report, Suite | 
     summary = markdown(
         run, suite.cases, files, problems, report.message, _details(outcome), outcome.task_attempts, outcome.rerun_note
     )
+    summary += pages_section(outcome.pages, report.pages_artifact) + coverage_section(coverage)
     report.summary = redact(summary)
     stem = settings.directory / f"dbcicd-run-{run.run_id}"
     try:
@@ -153,6 +188,11 @@ def _build(outcome: Outcome, settings: ReportSettings) -> tuple[Report, Suite | 
         if settings.publish_test_results:
             report.junit_files = _write_junit(stem, suite, notebooks)
         settings.directory.mkdir(parents=True, exist_ok=True)
+        _write_pages(pages)
+        if coverage is not None and coverage.files:
+            report.coverage_dir = (settings.directory / f"dbcicd-run-{run.run_id}-coverage").resolve()
+            report.coverage_file = write_cobertura(coverage, checkout, report.coverage_dir / "coverage.xml")
+            write_index(coverage, report.coverage_dir / "index.html")
         report.summary_file = (settings.directory / summary_name(run.run_id)).resolve()
         report.summary_file.write_text(report.summary, encoding="utf-8")
     except OSError as err:
@@ -160,6 +200,47 @@ def _build(outcome: Outcome, settings: ReportSettings) -> tuple[Report, Suite | 
         report.success, report.summary_file = False, None
         report.message += f"; the results could not be written to {settings.directory}: {err.strerror or err}"
     return report, suite, notebooks
+
+
+def _plan_pages(
+    directory: Path, run_id: int | None, pages: list[RenderedPage], suite: Suite, report: Report
+) -> list[tuple[Path, str]]:
+    """Where each rendered page goes (its folder is the artifact), and its test case naming it as an attachment;
+    a page that could not be exported is a warning. Returns (file, content) to write."""
+    report.warnings += [page.error for page in pages if page.error]
+    written = [page for page in pages if not page.error]
+    if not written:
+        return []
+    report.pages_artifact = f"dbcicd-run-{run_id}-notebooks"
+    report.pages_dir = (directory / report.pages_artifact).resolve()
+    by_key = {case.name: case for case in suite.cases}
+    planned = []
+    for page in written:
+        file = report.pages_dir / page.file_name
+        planned.append((file, page.content))
+        case = by_key.get(page.task_key)
+        if case is not None:
+            line = f"Rendered notebook: {page.file_name} in the artifact {report.pages_artifact}"
+            if page.cut:
+                line += " (cut: see the note at its top)"
+            case.system_out = "\n".join(filter(None, [case.system_out, line, f"[[ATTACHMENT|{file}]]"]))
+    return planned
+
+
+def _write_pages(pages: list[tuple[Path, str]]) -> None:
+    for file, content in pages:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_text(redact(content), encoding="utf-8")
+
+
+def _unmapped_warning(coverage: Coverage, checkout: Path) -> list[str]:
+    if not coverage.unmapped:
+        return []
+    shown = ", ".join(coverage.unmapped[:3]) + (" ..." if len(coverage.unmapped) > 3 else "")
+    return [
+        f"Coverage: {len(coverage.unmapped)} measured files are neither in the Git folder nor in {checkout} "
+        f"({shown}); the Code Coverage tab cannot show their source"
+    ]
 
 
 def _mark_kept_results(suite: Suite, outcome: Outcome) -> None:
@@ -219,6 +300,9 @@ def _remove_earlier_runs(directory: Path) -> None:
         for earlier in directory.glob("dbcicd-run-*"):
             if earlier.is_file() and (earlier.suffix == ".xml" or earlier.name.endswith("-summary.md")):
                 earlier.unlink()
+        for earlier in directory.glob("dbcicd-run-*"):
+            if earlier.is_dir() and earlier.name.endswith(("-notebooks", "-coverage")):
+                shutil.rmtree(earlier, ignore_errors=True)
         for earlier in directory.glob(f"{SUMMARY_PREFIX}*.md"):
             if earlier.is_file() and earlier.name[len(SUMMARY_PREFIX) : -len(".md")].isdigit():
                 earlier.unlink()
@@ -274,6 +358,16 @@ def _tell_agent(
             writer.command("task.logissue", {"type": "warning"}, warning)
         if report.junit_files:
             writer.command("results.publish", _publish_properties(settings, run.run_name or "", report.junit_files))
+        if report.pages_dir is not None and report.pages_dir.is_dir():
+            artifact = {"containerfolder": report.pages_artifact, "artifactname": report.pages_artifact}
+            writer.command("artifact.upload", artifact, str(report.pages_dir))
+        if report.coverage_file is not None and report.coverage_dir is not None:
+            coverage = {
+                "codecoveragetool": "Cobertura",
+                "summaryfile": str(report.coverage_file),
+                "reportdirectory": str(report.coverage_dir),
+            }
+            writer.command("codecoverage.publish", coverage)
         if report.summary_file is not None:
             writer.command("task.uploadsummary", None, str(report.summary_file))
     for name, value in report.variables.items():
@@ -352,6 +446,10 @@ def _tell_console(stream: TextIO, report: Report, suite: Suite | None, notebooks
     lines += [f"WARNING: {warning}" for warning in report.warnings]
     if report.junit_files:
         lines.append("JUnit: " + ", ".join(str(p) for p in report.junit_files))
+    if report.pages_dir is not None:
+        lines.append(f"Rendered notebooks: {report.pages_dir}")
+    if report.coverage_file is not None:
+        lines.append(f"Coverage (Cobertura): {report.coverage_file}")
     if report.summary_file is not None:
         lines.append(f"Summary: {report.summary_file}")
     for line in lines:

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from databricks.sdk.service import jobs
 
 from ..output import task_seconds, task_state
+from .coverage import Coverage
 from .junit import FAILED, Case, Tally, case_title, failed_cases, failure_message
+from .rendered import RenderedPage, size_text
 
 ICONS = {"SUCCESS": "✅", "SUCCESS_WITH_FAILURES": "✅", "EXCLUDED": "⏭️", "UPSTREAM_FAILED": "⏭️",
          "UPSTREAM_CANCELED": "⏭️", "DISABLED": "⏭️"}  # fmt: skip
@@ -131,3 +133,32 @@ def _fenced(text: str) -> list[str]:
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * max(3, longest + 1)
     return [fence, text, fence]
+
+
+def pages_section(pages: list[RenderedPage], artifact: str) -> str:
+    """The rendered notebooks: where each page is (the build artifact), and which were cut or not exported."""
+    if not pages:
+        return ""
+    lines = ["", "### Rendered notebooks", ""]
+    if artifact:
+        where = f"In the artifact `{_code(artifact)}` of this run"
+        lines += [f"{where} (the run's Artifacts: download a page and open it in a browser).", ""]
+    for page in pages:
+        if page.error:
+            lines.append(f"- {_cell(page.task_key)}: not exported: {_cell(page.error)}")
+            continue
+        cut = f" — cut to {size_text(page.kept_bytes)} of {size_text(page.full_bytes)}" if page.cut else ""
+        lines.append(f"- {_cell(page.task_key)}: `{_code(page.file_name)}` ({_cell(page.notebook)}){cut}")
+    return "\n".join(lines) + "\n"
+
+
+def coverage_section(coverage: Coverage | None) -> str:
+    """The merged coverage in one line, and the files least covered."""
+    if coverage is None or not coverage.files:
+        return ""
+    lines = ["", "### Code coverage", ""]
+    lines.append(
+        f"{100 * coverage.line_rate:.1f}% of lines ({coverage.lines_covered} of {coverage.lines_valid}) in "
+        f"{len(coverage.files)} files, from {coverage.reports} report(s): see the Code Coverage tab."
+    )
+    return "\n".join(lines) + "\n"

@@ -28,6 +28,7 @@ from ..results import folders
 from ..results.cases import first_line
 from ..results.collect import ResultFile, collect
 from ..results.junit import MAX_MESSAGE_CHARS, safe_text
+from ..results.rendered import RenderedPage, export_pages
 from .gitfolders import GitFolder, GitFolders, default_temp_parent, public_url
 from .leftovers import find_leftovers, remove
 from .notebooks import notebook_path, resolve
@@ -56,6 +57,7 @@ class Outcome:
     result_files: list[ResultFile] = field(default_factory=list)  # what notebooks wrote to dbcicd_results_dir
     rerun_note: str = ""  # what a re-run of the failed tasks ran and saved (steps/rerun.py)
     task_attempts: dict[str, tuple[int, int]] = field(default_factory=dict)  # task -> (job attempt, run id)
+    pages: list[RenderedPage] = field(default_factory=list)  # rendered notebooks, as exportNotebooks asks
 
 
 @dataclass
@@ -329,6 +331,7 @@ def _collect(ctx: Context, run_id: int, finished: jobs.Run, base_folder: str, pl
         # Now, before clean-up: a temporary folder takes the files written inside it along, and the step's own
         # results folder is deleted.
         outcome.result_files = collect(ctx.client, finished, ctx.options.names)
+    outcome.pages = export_pages(ctx.client, finished, ctx.options.export_notebooks)
     outcome.outputs.update(_run_outputs(finished, outcome.task_outputs))
     outcome.success, outcome.message = _verdict(finished, outcome.task_outputs)
     return outcome

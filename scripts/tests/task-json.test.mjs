@@ -29,7 +29,8 @@ function inputsReadByCore() {
   );
   for (const file of files) {
     const source = readFileSync(join(dir, file), 'utf8');
-    const pattern = /(?:\.(?:text|required|flag|number|whole_seconds|lines|choice)\(|inputs\.get\(|inputs\[)"([A-Za-z]+)"/g;
+    const pattern =
+      /(?:\.(?:text|required|flag|number|whole_seconds|lines|choice)\(|inputs\.get\(|inputs\[)"([A-Za-z]+)"/g;
     for (const match of source.matchAll(pattern)) {
       names.add(match[1]);
     }

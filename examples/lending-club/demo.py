@@ -72,6 +72,8 @@ class StepResult:
     variables: dict[str, str]
     junit_files: list[Path]
     summary: Path | None
+    pages: list[Path]  # the rendered notebooks the step uploaded as an artifact (exportNotebooks)
+    coverage: Path | None  # the merged Cobertura report it published for the Code Coverage tab
 
 
 class LocalAgent:
@@ -129,11 +131,15 @@ class LocalAgent:
         [complete] = commands(stdout, "task.complete") or [None]
         published = [c.properties["resultfiles"] for c in commands(stdout, "results.publish")]
         summaries = [c.data for c in commands(stdout, "task.uploadsummary")]
+        uploaded = [Path(c.data) for c in commands(stdout, "artifact.upload")]
+        coverage = [Path(c.properties["summaryfile"]) for c in commands(stdout, "codecoverage.publish")]
         return StepResult(
             result=complete.properties.get("result", "?") if complete else f"exited {process.returncode}",
             variables={c.properties["variable"]: c.data for c in commands(stdout, "task.setvariable")},
             junit_files=[Path(p) for files in published for p in files.split(",") if p],
             summary=Path(summaries[-1]) if summaries else None,
+            pages=sorted(page for folder in uploaded for page in folder.glob("*.html")),
+            coverage=coverage[-1] if coverage else None,
         )
 
 
@@ -232,7 +238,7 @@ def decision(outcome: StepResult) -> bool:
     return promote
 
 
-def staging(agent: LocalAgent, url: str, commit: str, batch: str, model: str) -> bool:
+def staging(agent: LocalAgent, url: str, commit: str, batch: str, model: str) -> tuple[bool, StepResult]:
     """One main build on staging: the new batch, a candidate, its evaluation, and the gated promotion."""
     heading(f"Staging, batch {batch}: train a {model} candidate and evaluate it (run notebooks/train_and_evaluate)")
     parameters = f"batch={batch}\nrows={ROWS}\nmodel={model}"
@@ -243,6 +249,7 @@ def staging(agent: LocalAgent, url: str, commit: str, batch: str, model: str) ->
             "notebooks": "notebooks/train_and_evaluate",
             "parameters": parameters,
             "testRunTitle": f"Staging batch {batch}",
+            "exportNotebooks": "all",  # the evaluation's page, with its plot, for the reviewer of the build
         },
         url,
         commit,
@@ -250,7 +257,7 @@ def staging(agent: LocalAgent, url: str, commit: str, batch: str, model: str) ->
     check_succeeded("The staging run", evaluated)
     if not decision(evaluated):
         print("  The Promote stage is skipped: its condition reads notebookOutput_promote, which is false.")
-        return False
+        return False, evaluated
     heading("Promote (the stage gated on notebookOutput_promote)")
     version = evaluated.variables["notebookOutput_candidate_version"]
     promoted = agent.run(
@@ -266,7 +273,7 @@ def staging(agent: LocalAgent, url: str, commit: str, batch: str, model: str) ->
     )
     check_succeeded("The promotion", promoted)
     print(f"\n  Production is now version {promoted.variables['notebookOutput_now_in_production']}")
-    return True
+    return True, evaluated
 
 
 def run_demo(task: PackagedTask, node: str, out: Path, tools: Path) -> None:
@@ -297,8 +304,8 @@ def run_demo(task: PackagedTask, node: str, out: Path, tools: Path) -> None:
             "The repo step",
             agent.run({"command": "repo", "gitProvider": "gitHub", "repoPath": STAGING_FOLDER}, url, commit),
         )
-        first = staging(agent, url, commit, batch="1", model="gradient_boosting")
-        second = staging(agent, url, commit, batch="2", model="baseline")
+        first, evaluation = staging(agent, url, commit, batch="1", model="gradient_boosting")
+        second, _ = staging(agent, url, commit, batch="2", model="baseline")
         if not first or second:
             raise DemoFailed("expected the first model promoted and the weak baseline kept out of production")
 
@@ -309,6 +316,10 @@ def run_demo(task: PackagedTask, node: str, out: Path, tools: Path) -> None:
         )
         for file in tested.junit_files:
             print(f"  JUnit:   {file}")
+        if tested.coverage is not None:
+            print(f"  Coverage: {tested.coverage} (Cobertura, for the Code Coverage tab)")
+        for page in evaluation.pages:
+            print(f"  Rendered notebook: {page} (artifact of the staging step; open it in a browser)")
         if tested.summary is not None:
             print(f"  Summary: {tested.summary}")
             for line in lines(tested.summary.read_text(encoding="utf-8"))[:12]:

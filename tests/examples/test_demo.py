@@ -9,10 +9,12 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
+from headless_browser import data_uri_png_size, find_browser
 from junit_reader import read
 from task_harness import PackagedTask
 
@@ -49,6 +51,22 @@ def test_demo_runs_the_pipeline_through_the_task(
     ):
         assert cases.get(name) == "Passed", sorted(cases)
     assert re.search(r"Summary: .*Databricks run \d+\.md", done.stdout)
+
+    # The staging step's page of its evaluation, with the plot of predictions against actual incomes as an image a
+    # browser shows; the coverage of lending_club/, by the repository's paths.
+    pages = re.findall(r"Rendered notebook: (\S+\.html) \(artifact", done.stdout)
+    assert pages, "the staging step uploads its page"
+    page = Path(pages[0])
+    browser = find_browser()
+    dom = browser.dom(page.as_uri())
+    images = [i for i in dom.find_all("img") if i.attrs.get("src", "").startswith("data:image/png")]
+    assert images and data_uri_png_size(images[0].attrs["src"])[0] > 0
+    assert "plot_predictions" in dom.root.text
+    browser.screenshot(page.as_uri(), "rendered/demo-train-and-evaluate.png")
+    [coverage] = re.findall(r"Coverage: (\S+\.xml)", done.stdout)
+    files = {c.get("filename"): float(c.get("line-rate")) for c in ET.parse(coverage).getroot().iter("class")}
+    assert {"lending_club/model.py", "lending_club/evaluation.py", "lending_club/features.py"} <= set(files)
+    assert all(name.startswith("lending_club/") for name in files) and files["lending_club/model.py"] > 0.5
 
     from mlflow import MlflowClient
 

@@ -11,7 +11,8 @@ from typing import Any
 
 import pandas as pd
 
-from .model import rmse
+from .features import TARGET
+from .model import predict, rmse
 from .registry import CHALLENGER, PRODUCTION, ModelRegistry
 
 
@@ -67,3 +68,20 @@ def promote_if_better(
     if decision.promote:
         registry.set_alias(PRODUCTION, decision.candidate_version)
     return decision
+
+
+def plot_predictions(registry: ModelRegistry, curated: pd.DataFrame, version: str) -> Any:
+    """A matplotlib figure of the model's predicted incomes against the actual ones on `curated`, with the line where
+    they are equal: how far off the model is, and where. Shown in the notebook's cell (display(figure))."""
+    from matplotlib.figure import Figure  # imported here: scoring and promotion need no plotting library
+
+    actual = curated[TARGET].to_numpy(dtype=float)
+    predicted = predict(registry.load(version), curated)
+    figure = Figure(figsize=(6, 5))
+    axes = figure.add_subplot()
+    axes.scatter(actual, predicted, s=6, alpha=0.4)
+    low, high = float(min(actual.min(), predicted.min())), float(max(actual.max(), predicted.max()))
+    axes.plot([low, high], [low, high], color="black", linewidth=1, label="predicted = actual")
+    axes.set(xlabel="actual annual income", ylabel="predicted annual income", title=f"Version {version}")
+    axes.legend(loc="upper left")
+    return figure

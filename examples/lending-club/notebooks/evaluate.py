@@ -14,7 +14,7 @@
 import json
 
 from lending_club.datasets import load_curated
-from lending_club.evaluation import compare
+from lending_club.evaluation import compare, plot_predictions
 from lending_club.registry import open_registry
 from lending_club.settings import Settings
 
@@ -23,8 +23,21 @@ registry = open_registry(settings.registry, settings.model_name, settings.experi
 
 # COMMAND ----------
 
-decision = compare(registry, load_curated(settings.data_dir), settings.version, settings.min_improvement)
+curated = load_curated(settings.data_dir)
+decision = compare(registry, curated, settings.version, settings.min_improvement)
 print(
     f"Version {decision.candidate_version}: {'promote' if decision.promote else 'keep production'}, {decision.reason}"
 )
+
+# COMMAND ----------
+
+# MAGIC %md
+# MAGIC Predicted against actual incomes of the candidate on the evaluation set: points on the line are exact.
+
+# COMMAND ----------
+
+display(plot_predictions(registry, curated, decision.candidate_version))
+
+# COMMAND ----------
+
 dbutils.notebook.exit(json.dumps(decision.to_json()))

@@ -10,6 +10,9 @@
 
 import json
 
+from lending_club.datasets import load_curated
+from lending_club.evaluation import plot_predictions
+from lending_club.registry import open_registry
 from lending_club.settings import Settings
 
 settings = Settings.from_widgets(dbutils)
@@ -28,4 +31,18 @@ prepared = run("./prepare_data")
 trained = run("./train")
 evaluated = run("./evaluate", version=trained["version"])
 print(f"Batch {prepared['batch']}: {trained['model']} version {trained['version']}: {evaluated['reason']}")
+
+# COMMAND ----------
+
+# MAGIC %md
+# MAGIC The candidate's predicted incomes against the actual ones on the evaluation set (points on the line are exact):
+# MAGIC shown here too, so that this task's page, which the pipeline publishes, holds the plot of the evaluation.
+
+# COMMAND ----------
+
+registry = open_registry(settings.registry, settings.model_name, settings.experiment, settings.registry_dir)
+display(plot_predictions(registry, load_curated(settings.data_dir), trained["version"]))
+
+# COMMAND ----------
+
 dbutils.notebook.exit(json.dumps({**evaluated, "validation_rmse": trained["validation_rmse"], **prepared}))

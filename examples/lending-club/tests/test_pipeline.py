@@ -4,7 +4,8 @@
 # MAGIC Runs the unit tests, then the pipeline (prepare, train, evaluate, promote) as notebook runs in a test
 # MAGIC configuration: its own data folder and model name, both removed afterwards, so production data and the
 # MAGIC production alias are never touched. With `dbcicd_results_dir` given (dbcicd gives it), pytest writes JUnit
-# MAGIC XML there and each test appears in the pipeline's test results. Fails when a test fails.
+# MAGIC XML there and each test appears in the pipeline's test results, and pytest-cov the coverage of `lending_club` as
+# MAGIC Cobertura XML, which the pipeline's Code Coverage tab shows. Fails when a test fails.
 
 # COMMAND ----------
 
@@ -45,6 +46,10 @@ arguments = ["-v", "unit", "integration"]
 if results_dir:
     os.makedirs(results_dir, exist_ok=True)
     arguments.append(f"--junitxml={results_dir}/pytest.xml")
+    # Coverage of the package as Cobertura XML beside the JUnit file: the pipeline shows it in its Code Coverage
+    # tab. Coverage's own data file goes to the driver's disk (SQLite cannot open files in workspace folders).
+    os.environ["COVERAGE_FILE"] = os.path.join(tempfile.mkdtemp(prefix="lending-club-coverage-"), ".coverage")
+    arguments += ["--cov=lending_club", f"--cov-report=xml:{results_dir}/coverage.xml"]
 try:
     exit_code = pytest.main(arguments)
 finally:

@@ -32,6 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))  # the agent emulation
 try:
+    from dbcicd.localworkspace import LocalWorkspaceServer
     from localagent import (
         PackagedTask,
         ServiceConnection,
@@ -41,7 +42,6 @@ try:
         newest_source,
         step_variables,
     )
-    from dbcicd.localworkspace import LocalWorkspaceServer
 except ModuleNotFoundError as missing:
     sys.exit(
         f"The demo needs {missing.name}, which {sys.executable} lacks: run "

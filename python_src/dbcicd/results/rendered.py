@@ -113,7 +113,9 @@ def _export(client: WorkspaceClient, task: jobs.RunTask) -> tuple[RenderedPage, 
 
 
 def _bounded(page: RenderedPage, content: str, limit: int, run_page_url: str) -> RenderedPage:
-    """The page, or its first `limit` bytes with a note at its top saying so."""
+    """The page, or its first `limit` bytes with a note at its top saying so. Lone surrogates (JSON lets an export
+    carry `\\udcff`, which no UTF-8 file can hold) become `?`."""
+    content = content.encode("utf-8", "replace").decode("utf-8")
     data = content.encode("utf-8")
     full = len(data)
     if full <= limit:

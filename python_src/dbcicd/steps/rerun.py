@@ -34,7 +34,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from databricks.sdk import WorkspaceClient
-from databricks.sdk.errors import DatabricksError
+from databricks.sdk.errors import DatabricksError, PermissionDenied, Unauthenticated
 from databricks.sdk.service import jobs
 
 from ..output import Output, counted, task_seconds, task_state
@@ -147,6 +147,8 @@ def find_earlier(client: WorkspaceClient, mark: RunMark, output: Output) -> Earl
             found = RunMark.parse(candidate.run_name or "")
             if found is not None and mark.may_continue(found) and candidate.run_id is not None:
                 return _read_chain(client, candidate.run_id, found)
+    except (Unauthenticated, PermissionDenied):
+        raise  # the credentials are refused: nothing else would work either, and the step says so once
     except DatabricksError as err:
         output.warning(f"Could not read the earlier runs of this step ({err}): starting a full run")
     return None

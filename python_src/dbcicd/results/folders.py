@@ -23,6 +23,7 @@ leaves it, for them to keep or clear.
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -50,15 +51,15 @@ class ResultsFolder:
         return self.root.removeprefix("/Workspace") or "/"
 
 
-def choose(client: WorkspaceClient, given: str, base_folder: str, shared: bool, tag: str) -> ResultsFolder:
+def choose(user_name: Callable[[], str], given: str, base_folder: str, shared: bool, tag: str) -> ResultsFolder:
     """The results folder of one invocation (`tag`): under `given` (notebookResultsDir) if set, else in the Git or
-    temporary folder `base_folder` (`shared`: one that outlives the step), else in the identity's home folder."""
+    temporary folder `base_folder` (`shared`: one that outlives the step), else in the home folder of the identity
+    `user_name` names (asked only then)."""
     if given:
         return ResultsFolder(f"{given}/{tag}")
     if base_folder:
         return ResultsFolder(f"/Workspace{base_folder}/{RESULTS_SUBFOLDER}/{tag}", made_here=shared)
-    me = client.current_user.me()
-    return ResultsFolder(f"/Workspace/Users/{me.user_name}/{RESULTS_SUBFOLDER}/{tag}", made_here=True)
+    return ResultsFolder(f"/Workspace/Users/{user_name()}/{RESULTS_SUBFOLDER}/{tag}", made_here=True)
 
 
 def make(client: WorkspaceClient, folder: ResultsFolder, task_dirs: list[str], names: Names = TASK_NAMES) -> None:

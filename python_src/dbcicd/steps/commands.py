@@ -7,6 +7,7 @@ Whatever happens, a temporary Git folder and an active run started here are clea
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import posixpath
 from collections.abc import Callable, Mapping
@@ -87,6 +88,12 @@ class Context:
     teardown: Teardown
     cleaned: CleanUpRecord = field(default_factory=CleanUpRecord)
 
+    @functools.cached_property
+    def user_name(self) -> str:
+        """The signed-in identity's user name (SCIM Me), read once per command: its home folder holds the default
+        tempFolder and the default results folder."""
+        return self.client.current_user.me().user_name or ""
+
     @property
     def folders(self) -> GitFolders:
         options = self.options
@@ -133,7 +140,7 @@ def execute(options: Options, inputs: Mapping[str, str], client: WorkspaceClient
     try:
         with retries_reported(output):
             if not options.temp_folder and _uses_temp_folder(options):
-                ctx.options = dataclasses.replace(options, temp_folder=default_temp_parent(client))
+                ctx.options = dataclasses.replace(options, temp_folder=default_temp_parent(ctx.user_name))
             cancelled = False
             try:
                 return _COMMANDS[options.command](ctx)
@@ -239,7 +246,7 @@ def _notebook_run(ctx: Context, base_folder: str, notebooks: list[str], shared: 
     run can never be read as this one's."""
     options = ctx.options
     tag = options.build.invocation_tag
-    results = folders.choose(ctx.client, options.notebook_results_dir, base_folder, shared, tag)
+    results = folders.choose(lambda: ctx.user_name, options.notebook_results_dir, base_folder, shared, tag)
     label = posixpath.basename(base_folder) or (repo_name_from_url(options.git.url) if options.git else "notebooks")
     build = f" build {options.build.build_id}" if options.build.build_id else ""
     spec = NotebookRun(
@@ -558,11 +565,8 @@ def cleanup(ctx: Context) -> Outcome:
 
 
 def _uses_temp_folder(options: Options) -> bool:
-    """Whether the command may make a temporary folder or look for old ones: test, cleanup, and a run of notebooks
-    outside a Git folder (an upload goes into `tempFolder`)."""
-    return options.command in ("test", "cleanup") or (
-        options.command == "run" and bool(options.notebooks) and not options.repo_path
-    )
+    """Whether the command may make a temporary folder or look for old ones: test, cleanup, and an upload."""
+    return options.command in ("test", "cleanup") or options.source == "upload"
 
 
 _COMMANDS = {"repo": repo, "run": run, "test": test, "cleanup": cleanup}

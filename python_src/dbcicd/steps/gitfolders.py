@@ -235,12 +235,12 @@ TEMP_FOLDER_NAME = "dbcicd-temp"
 _POLL_SECONDS = (0.5, 5.0)  # first and longest pause while waiting for a folder a lost create is still cloning
 
 
-def default_temp_parent(client: WorkspaceClient) -> str:
+def default_temp_parent(user_name: str) -> str:
     """The default `tempFolder`: a folder in the caller's own home, `/Users/<user name>/dbcicd-temp`. Every identity,
     a service principal too, has a home folder it manages; a top-level folder of /Repos (the old default, /Repos/ci)
     exists only once someone has made it and granted the principal access, and Git folders made outside /Repos are
     the kind Databricks makes from now on."""
-    return f"/Users/{client.current_user.me().user_name}/{TEMP_FOLDER_NAME}"
+    return f"/Users/{user_name}/{TEMP_FOLDER_NAME}"
 
 
 def _plain_folder(status: ObjectInfo) -> bool:

@@ -29,6 +29,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from json_reply import send_json
+
 AZURE_DEVOPS_AUDIENCE = "api://AzureADTokenExchange"
 
 
@@ -171,12 +173,7 @@ def _handler(service: IdTokenService) -> type[BaseHTTPRequestHandler]:
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
             query = {name: values[-1] for name, values in parse_qs(url.query).items()}
             status, body = service.answer(self.command, url.path, query, self.headers.get("Authorization") or "")
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            send_json(self, status, body)
 
         do_POST = do_GET
 

@@ -6,7 +6,6 @@ Microsoft Entra ID token endpoint; the fake Entra issues the local workspace's o
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 import socket
@@ -29,6 +28,7 @@ from dbcicd.connect.workload_identity import AZURE_DATABRICKS_SCOPE, JWT_BEARER,
 from dbcicd.errors import ConfigurationError
 from dbcicd.localworkspace import LocalWorkspaceServer
 from dbcicd.localworkspace.services.compute import USER_NAME
+from json_reply import send_json
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 CLIENT_ID = "3f1c5a7e-0b9d-4e7a-9d2f-6c8e1b4a2d90"
@@ -96,12 +96,7 @@ def fake_azure(local_workspace: LocalWorkspaceServer) -> Iterator[FakeAzure]:
                 {k: v[-1] for k, v in parse_qs(body).items()},
             )
             status, answer = fake.answer(seen)
-            data = json.dumps(answer).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            send_json(self, status, answer)
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     fake.url = f"http://127.0.0.1:{server.server_address[1]}"

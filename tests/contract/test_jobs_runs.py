@@ -184,7 +184,8 @@ def test_run_timeout_ends_the_run_timedout(client: WorkspaceClient, tmp_path: Pa
 
 
 def test_task_timeout_fails_the_run(client: WorkspaceClient, tmp_path: Path) -> None:
-    """A task's own timeout_seconds ends it TIMEDOUT and the run names it."""
+    """A task's own timeout_seconds ends it TIMEDOUT and the run names it; runs/get-output's error names the
+    timeout, not the signal that killed the task."""
     path = upload(client, f"{folder(client)}/sleeper", SLEEPER)
     run = wait(
         client,
@@ -197,19 +198,7 @@ def test_task_timeout_fails_the_run(client: WorkspaceClient, tmp_path: Path) -> 
     assert (task.state.result_state.value, task.state.user_cancelled_or_timedout) == ("TIMEDOUT", True)
     assert run.state.result_state.value == "TIMEDOUT"
     assert run.state.state_message.startswith("Task sleep failed with message: Task timed out after 1 seconds")
-
-
-def test_a_timed_out_task_says_so_in_its_output(client: WorkspaceClient, tmp_path: Path) -> None:
-    """runs/get-output's error of a task killed by its timeout names the timeout, not the signal that killed it."""
-    path = upload(client, f"{folder(client)}/sleeper", SLEEPER)
-    run = wait(
-        client,
-        client.jobs.submit(
-            tasks=[notebook_task("sleep", path, params={"marker": str(tmp_path / "pid")}, timeout_seconds=1)]
-        ).run_id,
-        timeout=15,
-    )
-    output = client.jobs.get_run_output(run.tasks[0].run_id)
+    output = client.jobs.get_run_output(task.run_id)
     assert output.error == "Task timed out after 1 seconds"
     assert "signal" not in (output.error_trace or "")
 

@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 import uuid
@@ -29,6 +28,7 @@ from azdo_idtokens import AZURE_DEVOPS_AUDIENCE, IdTokenService
 from dbcicd.localworkspace import LocalWorkspaceServer
 from dbcicd.localworkspace.http.tenants import Tenant
 from dbcicd.localworkspace.services.federation import FederationPolicy, TokenRefused
+from json_reply import send_json
 from task_harness import Agent, ServiceConnection, TaskRun
 
 ENTRA_TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
@@ -121,12 +121,7 @@ class FakeEntra:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
                 status, answer = fake.answer(self.path, {k: v[-1] for k, v in parse_qs(body).items()})
-                data = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                send_json(self, status, answer)
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"

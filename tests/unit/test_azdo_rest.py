@@ -30,6 +30,7 @@ from dbcicd.options.request import TaskRequest
 from dbcicd.results.collect import ResultFile
 from dbcicd.results.report import ReportSettings, publish
 from dbcicd.steps.commands import Outcome
+from json_reply import send_json
 
 pytest.importorskip("azure.devops", reason=f"the optional azure-devops client is not installed ({INSTALL_HINT})")
 
@@ -104,12 +105,7 @@ def _handler(fake: FakeAzureDevOps) -> type[BaseHTTPRequestHandler]:
             return {**body, "id": 1}
 
         def _json(self, status: int, body: Any) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8; api-version=7.1")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            send_json(self, status, body, "application/json; charset=utf-8; api-version=7.1")
 
         do_OPTIONS = do_GET = do_POST = do_PATCH = _answer
 

@@ -80,17 +80,22 @@ class UnityCatalog:
         name = req.params["name"]
         with self._lock:
             self._require("catalogs", "Catalog", name)
-            schemas = [s for s in self._state["schemas"] if s.startswith(f"{name}.")]
-            if schemas and not req.arg("force", bool, False):
-                # The wording of this refusal is not in the sources read; the condition and `force` are the SDK's
-                # (CatalogsAPI.delete: "Force deletion even if the catalog is not empty").
-                raise ApiError(400, "INVALID_STATE", f"Catalog '{name}' is not empty: it holds {len(schemas)} schemas")
+            schemas = self._children("schemas", name, req, "Catalog")
             for schema in schemas:
                 self._drop_schema(schema)
             del self._state["catalogs"][name]
             self._save()
         shutil.rmtree(self._volumes_root / name, ignore_errors=True)
         return {}
+
+    def _children(self, table: str, parent: str, req: Request, kind: str) -> list[str]:
+        """The full names in `table` directly under `parent`; refused unless `force` when there are any. The wording
+        of the refusal is not in the sources read; the condition and `force` are the SDK's (CatalogsAPI.delete and
+        SchemasAPI.delete: "Force deletion even if the catalog/schema is not empty")."""
+        children = [full for full in self._state[table] if full.startswith(f"{parent}.")]
+        if children and not req.arg("force", bool, False):
+            raise ApiError(400, "INVALID_STATE", f"{kind} '{parent}' is not empty: it holds {len(children)} {table}")
+        return children
 
     # --- schemas ------------------------------------------------------------------------------------------------
     def create_schema(self, req: Request) -> dict[str, Any]:
@@ -115,9 +120,7 @@ class UnityCatalog:
         full = req.params["full_name"]
         with self._lock:
             self._require("schemas", "Schema", full)
-            volumes = [v for v in self._state["volumes"] if v.startswith(f"{full}.")]
-            if volumes and not req.arg("force", bool, False):
-                raise ApiError(400, "INVALID_STATE", f"Schema '{full}' is not empty: it holds {len(volumes)} volumes")
+            self._children("volumes", full, req, "Schema")
             self._drop_schema(full)
             self._save()
         return {}

@@ -294,6 +294,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="JSON",
         help="a service principal federation policy: issuer, subject, audiences (repeatable)",
     )
+    serve.add_argument(
+        "--spark-remote",
+        default="",
+        metavar="sc://HOST:PORT",
+        help="run the notebooks of the 'local' cluster on this Spark Connect server instead of one the workspace "
+        "starts (it must see the workspace's files at the same paths)",
+    )
     return parser
 
 
@@ -423,11 +430,17 @@ def _local_serve(args: argparse.Namespace) -> int:
             policies.append(FederationPolicy.parse(json.loads(spec)))
         except ValueError as err:  # json.JSONDecodeError is one
             raise _Usage(f"--federation-policy '{spec}': {err}") from None
+    if args.spark_remote and not args.spark_remote.startswith("sc://"):
+        raise _Usage(f"--spark-remote '{args.spark_remote}' is no Spark Connect address: give sc://HOST:PORT")
     if args.root is not None:
         args.root.mkdir(parents=True, exist_ok=True)
     try:
         server = LocalWorkspaceServer(
-            root=args.root, port=args.port, token=args.token or os.environ.get("DBCICD_LOCAL_TOKEN"), faults=rules
+            root=args.root,
+            port=args.port,
+            token=args.token or os.environ.get("DBCICD_LOCAL_TOKEN"),
+            faults=rules,
+            spark_remote=args.spark_remote,
         )
     except OSError as err:
         raise _Usage(f"cannot listen on 127.0.0.1:{args.port}: {err.strerror or err}") from None

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from .jobs.api import Jobs, JobsContext
-from .jobs.task_process import LIBRARIES_FOLDER, TaskPlaces
+from .jobs.task_process import LIBRARIES_FOLDER, SparkPlaces, TaskPlaces
 from .runtime.notebook_env import notebook_environment
+from .runtime.spark import servers
 from .services.compute import USER_ID, Clusters, Identity
 from .services.dbfs_api import Dbfs
 from .services.files_api import Files
@@ -14,6 +15,7 @@ from .services.git_credentials import GitCredentials
 from .services.repos import Repos
 from .services.secrets import Secrets
 from .services.settings_api import WorkspaceSettings
+from .services.unity_catalog import STATE_FILE as CATALOG_STATE_FILE
 from .services.unity_catalog import UnityCatalog
 from .services.workspace_api import WorkspaceApi
 from .storage.workspace_fs import WorkspaceTree
@@ -29,9 +31,14 @@ class LocalWorkspace:
     - `state/`      what must survive a restart (the server's token, the Git folder and job registries, %pip
                     environments)
     - `mlflow/`     MLflow tracking and model registry of the notebooks (notebook_env.py), made on first use
+    - `spark/`      `servers/`: a folder per Spark Connect server (spark/servers.py); `warehouse/`: the tables of
+                    Unity Catalog schemas (spark/catalog.py)
+
+    `spark_remote` (`sc://host:port`) points the `local` cluster at a Spark Connect server of the caller's instead
+    of one of its own.
     """
 
-    def __init__(self, root: Path, host: str = "http://127.0.0.1") -> None:
+    def __init__(self, root: Path, host: str = "http://127.0.0.1", spark_remote: str = "") -> None:
         self.root = root
         self.host = host
         self.tree = WorkspaceTree(root / "workspace")
@@ -39,8 +46,12 @@ class LocalWorkspace:
         self.volumes_root = root / "volumes"
         self.runs_root = root / "runs"
         self.state_root = root / "state"
-        for folder in (self.dbfs_root, self.volumes_root, self.runs_root, self.state_root):
+        self.spark = SparkPlaces(
+            root / "spark" / "servers", root / "spark" / "warehouse", self.state_root / CATALOG_STATE_FILE, spark_remote
+        )
+        for folder in (self.dbfs_root, self.volumes_root, self.runs_root, self.state_root, self.spark.warehouse):
             folder.mkdir(parents=True, exist_ok=True)
+        servers.stop_all(self.spark.servers)  # left running by a workspace on this root that did not stop cleanly
 
         self.identity = Identity()
         self.clusters = Clusters()
@@ -52,7 +63,9 @@ class LocalWorkspace:
         self.repos = Repos(self.tree, self.state_root, self.identity.user_name)
         self.repos.check_git_access = self.git_credentials.check_access  # private remotes need a Git credential
         self.workspace_api = WorkspaceApi(self.tree, self.repos)
-        self.unity_catalog = UnityCatalog(self.state_root, self.volumes_root, self.identity.user_name)
+        self.unity_catalog = UnityCatalog(
+            self.state_root, self.volumes_root, self.identity.user_name, self.spark.warehouse
+        )
         self.files = Files(self.volumes_root, self.unity_catalog.volume_exists)
         self.secrets = Secrets(self.state_root, self.identity.user_name)
         self.dbfs = Dbfs(self.dbfs_root)
@@ -65,11 +78,13 @@ class LocalWorkspace:
             notebook_environment(root),
             dbfs_root_disabled=lambda: self.settings.dbfs_root_disabled,
             secrets_file=self.secrets.file,
+            spark=self.spark,
         )
         self.jobs = Jobs(
             JobsContext(host, self.identity.user_name, self.clusters, self.runs_root, places, self.state_root)
         )
 
     def close(self) -> None:
-        """Stop every active run (killing its processes) and release resources."""
+        """Stop every active run (killing its processes) and the Spark servers, and release resources."""
         self.jobs.shutdown()
+        servers.stop_all(self.spark.servers)

@@ -106,6 +106,10 @@ def build_router(ws: LocalWorkspace) -> Router:
     r.add("GET", f"{uc}/volumes", ws.unity_catalog.list_volumes)
     r.add("GET", f"{uc}/volumes/{{name}}", ws.unity_catalog.get_volume)
     r.add("DELETE", f"{uc}/volumes/{{name}}", ws.unity_catalog.delete_volume)
+    r.add("GET", f"{uc}/tables", ws.unity_catalog.list_tables)
+    r.add("GET", f"{uc}/tables/{{full_name}}", ws.unity_catalog.get_table)
+    r.add("GET", f"{uc}/tables/{{full_name}}/exists", ws.unity_catalog.table_exists)
+    r.add("DELETE", f"{uc}/tables/{{full_name}}", ws.unity_catalog.delete_table)
 
     r.guard("/api/2.0/dbfs/", ws.settings.refuse_dbfs_root)  # every DBFS route above
 

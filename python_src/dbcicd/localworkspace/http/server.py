@@ -59,8 +59,10 @@ class LocalWorkspaceServer:
         token: str | None = None,
         faults: Iterable[FaultRule] = (),
         ssl_context: ssl.SSLContext | None = None,
+        spark_remote: str = "",
     ) -> None:
-        """`ssl_context` (a server-side context holding the certificate chain) serves HTTPS instead of HTTP."""
+        """`ssl_context` (a server-side context holding the certificate chain) serves HTTPS instead of HTTP;
+        `spark_remote` (`sc://host:port`) points the `local` cluster at that Spark Connect server."""
         self._owns_root = root is None
         self.root = Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="dbcicd-local-"))
         self._httpd = _HTTPServer(("127.0.0.1", port), _Handler)
@@ -75,7 +77,9 @@ class LocalWorkspaceServer:
         self.host = f"{'https' if ssl_context else 'http'}://127.0.0.1:{self.port}"
         self.oidc = OAuth(self.host)
         self.public_router: Router = build_public_router(self.oidc)
-        self.tenants = Tenants(self.root, self.host, self.oidc, server_token(self.root, token), list(faults))
+        self.tenants = Tenants(
+            self.root, self.host, self.oidc, server_token(self.root, token), list(faults), spark_remote
+        )
         self.unrouted = UnroutedLog()
         self._thread: threading.Thread | None = None
 

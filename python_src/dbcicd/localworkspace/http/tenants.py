@@ -38,14 +38,21 @@ class Tenant:
     """One workspace of a server: what its bearer token reaches, and the record of the calls made with it."""
 
     def __init__(
-        self, name: str, root: Path, host: str, token: str, oauth: OAuthClient, faults: list[FaultRule] | None = None
+        self,
+        name: str,
+        root: Path,
+        host: str,
+        token: str,
+        oauth: OAuthClient,
+        faults: list[FaultRule] | None = None,
+        spark_remote: str = "",
     ) -> None:
         self.name = name
         self.root = root
         self.host = host
         self.token = token
         self.oauth = oauth
-        self.workspace = LocalWorkspace(root, host=host)
+        self.workspace = LocalWorkspace(root, host=host, spark_remote=spark_remote)
         self.router: Router = build_router(self.workspace)
         self.faults = FaultInjector(faults)
         self.calls: Counter[str] = Counter()
@@ -75,12 +82,15 @@ class Tenant:
 class Tenants:
     """The tenants of one server by token; thread-safe, as tests open and close tenants while requests arrive."""
 
-    def __init__(self, root: Path, host: str, oauth: OAuth, token: str, faults: list[FaultRule]) -> None:
+    def __init__(
+        self, root: Path, host: str, oauth: OAuth, token: str, faults: list[FaultRule], spark_remote: str = ""
+    ) -> None:
         self._root = root
+        self._spark_remote = spark_remote
         self._host = host
         self._oauth = oauth
         self._lock = threading.Lock()
-        self.default = Tenant(DEFAULT_TENANT, root, host, token, oauth.register(token), faults)
+        self.default = Tenant(DEFAULT_TENANT, root, host, token, oauth.register(token), faults, spark_remote)
         self._by_token: dict[str, Tenant] = {token: self.default}
         token_directory.register(token, host)
 
@@ -90,7 +100,7 @@ class Tenants:
         folder.mkdir(parents=True, exist_ok=True)
         root = Path(tempfile.mkdtemp(prefix="tenant-", dir=folder))  # never the folder of an earlier server's tenant
         token = new_token()
-        tenant = Tenant(root.name, root, self._host, token, self._oauth.register(token))
+        tenant = Tenant(root.name, root, self._host, token, self._oauth.register(token), None, self._spark_remote)
         with self._lock:
             self._by_token[token] = tenant
         token_directory.register(token, self._host)

@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from ..runtime.spark import servers
 from ..storage import git
 from .job_spec import git_ref
 from .repair import ended
@@ -120,6 +121,8 @@ class RunEngine:
                 remove_tree(checkout)
             with self.lock:
                 self._end_run(run)
+            if self.places.spark is not None:  # the run's own Spark servers (serverless, new and job clusters)
+                servers.stop_all(self.places.spark.servers, self.places.spark.run_prefix(run.run_id))
 
     def _admit(self, run: Run) -> bool:
         """Wait for a slot under the job's max_concurrent_runs; False when the run ended without one."""

@@ -56,6 +56,39 @@ class TaskPlaces:
     environment: Mapping[str, str]
     dbfs_root_disabled: Callable[[], bool] = lambda: False  # the workspace's setting, read as each task starts
     secrets_file: Path | None = None
+    spark: SparkPlaces | None = None
+
+
+@dataclass(frozen=True)
+class SparkPlaces:
+    """Where the Spark servers of the workspace's clusters keep their folders (spark/servers.py), the warehouse of
+    their tables, the Unity Catalog state naming catalogs and schemas, and the `sc://` address the `local` cluster
+    is pointed at instead of a server of its own (empty: its own)."""
+
+    servers: Path
+    warehouse: Path
+    catalog_file: Path
+    cluster_remote: str = ""
+
+    def server_folder(self, task: TaskRun) -> Path:
+        """A cluster's server serves every run on it; serverless compute, a new cluster and a job cluster are the
+        run's own (one per job cluster, one per task's new cluster), stopped when the run ends."""
+        settings = task.spec.settings
+        if settings.get("existing_cluster_id"):
+            return self.servers / _folder_name("cluster", settings["existing_cluster_id"])
+        if settings.get("job_cluster_key"):
+            return self.servers / _folder_name(f"run-{task.run_id}-job-cluster", settings["job_cluster_key"])
+        if settings.get("new_cluster"):
+            return self.servers / _folder_name(f"run-{task.run_id}-task", task.key)
+        return self.servers / f"run-{task.run_id}-serverless"
+
+    @staticmethod
+    def run_prefix(run_id: int) -> str:
+        return f"run-{run_id}-"
+
+
+def _folder_name(prefix: str, key: str) -> str:
+    return f"{prefix}-" + "".join(c if c.isalnum() or c in "-_" else "_" for c in key)
 
 
 @dataclass(frozen=True)
@@ -141,10 +174,23 @@ def write_spec(places: TaskPlaces, task: TaskRun, target: Target) -> Path:
         "libraries_root": str(places.libraries_root),
         "dbfs_root_disabled": places.dbfs_root_disabled(),
         "secrets_file": str(places.secrets_file or ""),
+        **_spark_fields(places.spark, task),
     }
     path = task.folder / SPEC_FILE
     path.write_text(json.dumps(spec, indent=1), encoding="utf-8")
     return path
+
+
+def _spark_fields(spark: SparkPlaces | None, task: TaskRun) -> dict[str, str]:
+    if spark is None:
+        return {}
+    remote = spark.cluster_remote if task.spec.settings.get("existing_cluster_id") else ""
+    return {
+        "spark_server": "" if remote else str(spark.server_folder(task)),
+        "spark_remote": remote,
+        "spark_warehouse": str(spark.warehouse),
+        "catalog_file": str(spark.catalog_file),
+    }
 
 
 def launch(spec_path: Path, cwd: Path, folder: Path, environment: Mapping[str, str]) -> subprocess.Popen[bytes]:

@@ -13,6 +13,8 @@ of its own. spec.json (UTF-8 JSON object):
   result_file     where {"exit_value", "error", "error_trace"} is written (atomically) unless the process is killed
   libraries_root  (optional) where `%pip install` keeps its environments, one per set of requirements
   secrets_file    (optional) the workspace's secret scopes (runtime/secret_store.py), for dbutils.secrets
+  spark_server, spark_remote, spark_warehouse, catalog_file   (optional) for `spark`: the folder of the cluster's
+                  Spark Connect server or the sc:// address of one, the table warehouse, the Unity Catalog state
 Exit status: 0 success (dbutils.notebook.exit included), 1 failure (result_file says why), 2 unusable spec.
 
 Standard library only, so a notebook starts in a few tens of milliseconds.

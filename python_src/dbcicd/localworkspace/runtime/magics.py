@@ -19,6 +19,7 @@ from . import processes
 from .dbfs import FsUtils
 from .display import display
 from .exceptions import UnsupportedCommand
+from .spark.servers import INSTALL_HINT
 
 FS_COMMANDS = ("ls", "head", "put", "mkdirs", "cp", "mv", "rm")
 FS_FLAGS = {"-r": "recurse", "--recurse": "recurse", "-f": "overwrite", "--overwrite": "overwrite"}
@@ -51,10 +52,7 @@ def fs(utils: FsUtils, command_line: str) -> None:
 def sql(text: str, namespace: dict[str, Any]) -> None:
     """%sql: each statement through spark.sql(), displaying the last result."""
     if importlib.util.find_spec("pyspark") is None:
-        raise UnsupportedCommand(
-            "%sql cells need pyspark, which is not installed: install pyspark into the Python environment that runs "
-            "the local workspace, or run the query from Python"
-        )
+        raise UnsupportedCommand(f"%sql cells need pyspark, which is not installed: {INSTALL_HINT}")
     result = None
     for statement in split_statements(text):
         result = namespace["spark"].sql(statement)

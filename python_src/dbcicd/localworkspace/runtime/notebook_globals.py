@@ -3,41 +3,56 @@
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 import types
+from pathlib import Path
 from typing import Any
 
 from .dbutils import DBUtils
 from .display import display, displayHTML
 from .exceptions import UnsupportedCommand
+from .spark.servers import INSTALL_HINT
+from .spec import KernelSpec
 
 
 class LazySpark:
-    """`spark`: a local SparkSession, created on first use so that notebooks without Spark start fast."""
+    """`spark`: a Spark Connect session on the task's cluster (spark/notebook.py), made on first use so that
+    notebooks without Spark start fast and start no Spark server."""
 
-    def __init__(self) -> None:
+    def __init__(self, spec: KernelSpec) -> None:
+        self._spec = spec
         self._session: Any = None
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)  # copy, pickle and friends probing for protocols must not start Spark
         if self._session is None:
-            try:
-                from pyspark.sql import SparkSession
-            except ImportError:
-                raise UnsupportedCommand(
-                    "spark needs pyspark, which is not installed: install pyspark into the Python environment that "
-                    "runs the local workspace"
-                ) from None
-            self._session = SparkSession.builder.master("local[*]").appName("dbcicd-local").getOrCreate()
+            self._session = _connect(self._spec)
         return getattr(self._session, name)
 
     def __repr__(self) -> str:
-        return "<spark: a local SparkSession, created on first use>"
+        return "<spark: a Spark Connect session on the task's cluster, made on first use>"
 
 
-def runtime_objects(dbutils: DBUtils) -> dict[str, Any]:
+def _connect(spec: KernelSpec) -> Any:
+    if importlib.util.find_spec("pyspark") is None:
+        raise UnsupportedCommand(f"spark needs pyspark, which is not installed: {INSTALL_HINT}")
+    from .spark.notebook import connect
+    from .spark.servers import SparkUnavailable
+
+    if not (spec.spark_remote or spec.spark_server) or not spec.spark_warehouse:
+        raise UnsupportedCommand("spark: the kernel spec names no Spark server (spark_server or spark_remote)")
+    try:
+        return connect(spec.spark_remote, Path(spec.spark_server), Path(spec.spark_warehouse), Path(spec.catalog_file))
+    except SparkUnavailable as err:
+        raise UnsupportedCommand(str(err)) from None
+
+
+def runtime_objects(dbutils: DBUtils, spec: KernelSpec) -> dict[str, Any]:
     return {
         "dbutils": dbutils,
-        "spark": LazySpark(),
+        "spark": LazySpark(spec),
         "display": display,
         "displayHTML": displayHTML,
         "getArgument": dbutils.widgets.getArgument,

@@ -57,6 +57,11 @@ def translate(path: Any) -> Any:
     return path
 
 
+def on_disk(path: str) -> bool:
+    """Whether `path` is already a disk path behind one of the mounts (what translate() returned)."""
+    return any(_inside(path, folder) for _, folder in _mounts)
+
+
 def _translate_text(path: str) -> str:
     probe = path.replace("\\", "/") if os.sep == "\\" else path
     if not probe.startswith(MOUNT_PREFIXES):

@@ -79,7 +79,7 @@ def _execute(spec: KernelSpec, redactor: Redactor) -> dict[str, Any]:
     # dbutils.notebook.run() resolves from the notebook the job runs: code from %run notebooks runs in its context.
     notebook = NotebookUtils(spec, lambda target: resolve(target, top, spec.workspace_root))
     secrets = SecretsUtils(spec.secrets_file, redactor)
-    objects = runtime_objects(DBUtils(widgets, notebook, fs, secrets))
+    objects = runtime_objects(DBUtils(widgets, notebook, fs, secrets), spec)
     register_dbruntime(objects)
     main_module = types.ModuleType("__main__")
     sys.modules["__main__"] = main_module  # so that pickle finds classes the notebook defines

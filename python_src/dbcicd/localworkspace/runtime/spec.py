@@ -23,9 +23,9 @@ class KernelSpec:
     behind /Workspace, /dbfs and /Volumes, the workspace's `secrets_file`) and where to report (`result_file`). Disk
     paths are absolute."""
 
-    __slots__ = ("argv", "cwd", "dbfs_root", "dbfs_root_disabled", "file", "kind", "libraries_root", "parameters",
-                 "result_file", "secrets_file", "sys_path", "volumes_root", "workspace_path",
-                 "workspace_root")  # fmt: skip
+    __slots__ = ("argv", "catalog_file", "cwd", "dbfs_root", "dbfs_root_disabled", "file", "kind", "libraries_root",
+                 "parameters", "result_file", "secrets_file", "spark_remote", "spark_server", "spark_warehouse",
+                 "sys_path", "volumes_root", "workspace_path", "workspace_root")  # fmt: skip
 
     def __init__(self, fields: dict[str, Any]) -> None:
         kind = fields.get("kind")
@@ -39,20 +39,21 @@ class KernelSpec:
         self.argv: list[str] = _string_list(fields, "argv")
         self.sys_path: list[str] = [os.path.abspath(p) for p in _string_list(fields, "sys_path")]
         # Optional: without it the kernel runs everything but `%pip install`, which says the field is missing.
-        libraries_root = fields.get("libraries_root", "")
-        if not isinstance(libraries_root, str):
-            raise SpecError(f"spec.json: 'libraries_root' must be a string, got {libraries_root!r}")
-        self.libraries_root: str = os.path.abspath(libraries_root) if libraries_root else ""
+        self.libraries_root: str = _optional_path(fields, "libraries_root")
         # Optional: the workspace's disable_legacy_dbfs setting as the task started (runtime/dbfs.py).
         dbfs_root_disabled = fields.get("dbfs_root_disabled", False)
         if not isinstance(dbfs_root_disabled, bool):
             raise SpecError(f"spec.json: 'dbfs_root_disabled' must be true or false, got {dbfs_root_disabled!r}")
         self.dbfs_root_disabled: bool = dbfs_root_disabled
         # Optional: without it dbutils.secrets knows no scopes.
-        secrets_file = fields.get("secrets_file", "")
-        if not isinstance(secrets_file, str):
-            raise SpecError(f"spec.json: 'secrets_file' must be a string, got {secrets_file!r}")
-        self.secrets_file: str = os.path.abspath(secrets_file) if secrets_file else ""
+        self.secrets_file: str = _optional_path(fields, "secrets_file")
+        # Optional, for `spark` (spark/notebook.py): the folder of the task's cluster's Spark server, or the
+        # `sc://` address of a Spark Connect server the cluster is pointed at; the Spark warehouse holding the
+        # tables; the Unity Catalog state naming the catalogs and schemas.
+        self.spark_server: str = _optional_path(fields, "spark_server")
+        self.spark_remote: str = _optional_string(fields, "spark_remote")
+        self.spark_warehouse: str = _optional_path(fields, "spark_warehouse")
+        self.catalog_file: str = _optional_path(fields, "catalog_file")
 
     @classmethod
     def load(cls, path: str) -> KernelSpec:
@@ -93,6 +94,18 @@ def _string(fields: dict[str, Any], name: str) -> str:
     if not isinstance(value, str) or not value:
         raise SpecError(f"spec.json: '{name}' must be a non-empty string, got {value!r}")
     return value
+
+
+def _optional_string(fields: dict[str, Any], name: str) -> str:
+    value = fields.get(name, "")
+    if not isinstance(value, str):
+        raise SpecError(f"spec.json: '{name}' must be a string, got {value!r}")
+    return value
+
+
+def _optional_path(fields: dict[str, Any], name: str) -> str:
+    value = _optional_string(fields, name)
+    return os.path.abspath(value) if value else ""
 
 
 def _string_list(fields: dict[str, Any], name: str) -> list[str]:

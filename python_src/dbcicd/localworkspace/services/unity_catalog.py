@@ -1,5 +1,7 @@
 """A minimal Unity Catalog: catalogs, schemas and volumes (create, get, list, delete), so that a
-`/Volumes/<catalog>/<schema>/<volume>/...` path belongs to a volume the workspace knows.
+`/Volumes/<catalog>/<schema>/<volume>/...` path belongs to a volume the workspace knows; and the tables notebooks
+wrote with Spark (list, get, exists, delete), which are folders of the Spark warehouse (spark/catalog.py), as are
+schemas a notebook made with `CREATE SCHEMA catalog.schema`.
 
 Shapes are databricks-sdk 0.162's (`service/catalog.py`: CatalogInfo, SchemaInfo, VolumeInfo, paths under
 /api/2.1/unity-catalog). The "does not exist" wording ("Volume 'main.s.v' does not exist.") is recorded from a real
@@ -15,6 +17,7 @@ count as volumes for the Files API too, though volumes/list shows only created o
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shutil
@@ -26,6 +29,7 @@ from typing import Any
 
 from ..http.errors import ApiError, invalid_parameter
 from ..http.request import Request
+from ..runtime.spark import catalog as spark_catalog
 from ..storage.disk import atomic_write, confined
 
 STATE_FILE = "unity_catalog.json"
@@ -48,9 +52,10 @@ def _already_exists(kind: str, full_name: str) -> ApiError:
 class UnityCatalog:
     """The handlers of /api/2.1/unity-catalog/{catalogs,schemas,volumes}; volumes are folders under `volumes_root`."""
 
-    def __init__(self, state_root: Path, volumes_root: Path, user_name: str) -> None:
+    def __init__(self, state_root: Path, volumes_root: Path, user_name: str, warehouse: Path) -> None:
         self._file = state_root / STATE_FILE
         self._volumes_root = volumes_root
+        self._warehouse = warehouse
         self._user = user_name
         self._lock = threading.Lock()
         self._state = self._load()
@@ -113,8 +118,11 @@ class UnityCatalog:
         catalog = req.arg("catalog_name")
         with self._lock:
             self._require("catalogs", "Catalog", catalog)
-            found = [i for k, i in sorted(self._state["schemas"].items()) if i["catalog_name"] == catalog]
-        return {"schemas": found}
+            known = {k: i for k, i in self._state["schemas"].items() if i["catalog_name"] == catalog}
+        for made_by_spark, name in [(f"{c}.{s}", s) for c, s in spark_catalog.schemas(self._warehouse) if c == catalog]:
+            if made_by_spark not in known:
+                known[made_by_spark] = {"name": name, "catalog_name": catalog, "full_name": made_by_spark}
+        return {"schemas": [known[k] for k in sorted(known)]}
 
     def delete_schema(self, req: Request) -> dict[str, Any]:
         full = req.params["full_name"]
@@ -177,6 +185,60 @@ class UnityCatalog:
         shutil.rmtree(folder, ignore_errors=True)
         return {}
 
+    # --- tables (folders of the Spark warehouse) --------------------------------------------------------------------
+    def list_tables(self, req: Request) -> dict[str, Any]:
+        catalog, schema = req.arg("catalog_name"), req.arg("schema_name")
+        self._require_schema(catalog, schema)
+        return {"tables": [self._table_info(t) for t in spark_catalog.tables(self._warehouse, catalog, schema)]}
+
+    def get_table(self, req: Request) -> dict[str, Any]:
+        return self._table_info(self._table(req.params["full_name"]))
+
+    def table_exists(self, req: Request) -> dict[str, Any]:
+        try:
+            self._table(req.params["full_name"])
+        except ApiError:
+            return {"table_exists": False}
+        return {"table_exists": True}
+
+    def delete_table(self, req: Request) -> dict[str, Any]:
+        shutil.rmtree(self._table(req.params["full_name"]).path, ignore_errors=True)
+        return {}
+
+    def _table(self, full_name: str) -> spark_catalog.TableFolder:
+        parts = full_name.split(".")
+        if len(parts) == 3:
+            for table in spark_catalog.tables(self._warehouse, parts[0], parts[1]):
+                if table.name == parts[2].lower():
+                    return table
+        raise not_found("Table", full_name)
+
+    def _require_schema(self, catalog: str, schema: str) -> None:
+        full = f"{catalog}.{schema}"
+        with self._lock:
+            if full in self._state["schemas"]:
+                return
+        if (catalog, schema) not in spark_catalog.schemas(self._warehouse):
+            raise not_found("Schema", full)
+
+    def _table_info(self, table: spark_catalog.TableFolder) -> dict[str, Any]:
+        """TableInfo (databricks-sdk `service/catalog.py`): a table a notebook saved is MANAGED, in its schema's
+        storage; its columns are not read here."""
+        modified = int(table.path.stat().st_mtime * 1000)
+        return {
+            "name": table.name,
+            "catalog_name": table.catalog,
+            "schema_name": table.schema,
+            "full_name": table.full_name,
+            "table_type": "MANAGED",
+            "data_source_format": table.data_source_format,
+            "storage_location": table.path.as_uri(),
+            "owner": self._user,
+            "created_by": self._user,
+            "created_at": modified,
+            "updated_at": modified,
+        }
+
     # --- state --------------------------------------------------------------------------------------------------
     def _insert(
         self,
@@ -207,6 +269,8 @@ class UnityCatalog:
             del self._state["volumes"][volume]
         del self._state["schemas"][full]
         shutil.rmtree(self._volumes_root / catalog / schema, ignore_errors=True)
+        with contextlib.suppress(spark_catalog.CatalogNameError):
+            shutil.rmtree(spark_catalog.schema_folder(self._warehouse, catalog, schema), ignore_errors=True)
 
     def _get(self, table: str, kind: str, key: str) -> dict[str, Any]:
         with self._lock:

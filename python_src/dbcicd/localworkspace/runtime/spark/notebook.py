@@ -1,0 +1,246 @@
+"""`spark` in a notebook of the local workspace: a Spark Connect session on the task's cluster, with Databricks'
+paths and three-part table names.
+
+The session is a Spark Connect client (`SparkSession.builder.remote`), as on Databricks' shared and serverless
+compute. Before it is handed to the notebook, the client's readers, writers, `sql` and `table` are wrapped in this
+process (and only here) so that what a Databricks notebook writes means the same files and tables:
+
+- paths: `dbfs:/x`, `/dbfs/x` and a path without scheme (`/tmp/x`, the DBFS root is Spark's default file system
+  on Databricks: docs.databricks.com/files/index.html, "Work with files on Databricks") are files of the local
+  workspace's DBFS root; `/Volumes/...` and `/Workspace/...` its volumes and workspace files — the same files
+  dbutils.fs and open() see (runtime/paths.py). `file:/...` and other schemes pass unchanged.
+- tables: `catalog.schema.table` is a table of Spark's session catalog (spark/catalog.py), the session's current
+  schema is `main.default`, and a table another Spark server of the workspace wrote is registered on first use.
+- `/databricks-datasets` is not there to download: reading it fails with a message that says how to seed it.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .. import paths
+from . import catalog, servers, sql_text
+from .catalog import CatalogNameError
+
+DATASETS = "/databricks-datasets"
+
+
+class LocalTables:
+    """Unity Catalog names of one notebook's session, on the session catalog of its Spark server."""
+
+    def __init__(self, run_sql: Callable[[str], Any], warehouse: Path, catalog_file: Path, delta: bool) -> None:
+        self._sql = run_sql  # the client's own spark.sql, not the wrapped one
+        self._warehouse = warehouse
+        self._catalog_file = catalog_file
+        self._delta = delta
+        self._databases: set[str] = set()
+        self._tables: set[str] = set()
+
+    def start(self) -> None:
+        """Make `main.default` the current schema, as a Unity Catalog workspace's default is."""
+        self._sql(f"USE {self.schema(['main', 'default'], create=True)}")
+
+    # --- names --------------------------------------------------------------------------------------------------
+    def table(self, parts: list[str], strict: bool = False) -> str | None:
+        """The session-catalog name of `catalog.schema.table`; None when the first part is no catalog (a struct
+        field in SQL) unless `strict` (a name given to the API), which raises then."""
+        first, schema, name = parts
+        if first.lower() == "spark_catalog":
+            return None
+        if first.lower() not in self._catalogs():
+            if strict:
+                raise CatalogNameError(f"[NO_SUCH_CATALOG_EXCEPTION] Catalog '{first}' was not found.")
+            return None
+        database = self._database(first, schema)
+        self._register(first, schema, name)
+        return f"spark_catalog.{sql_text.quote(database)}.{sql_text.quote(name)}"
+
+    def schema(self, parts: list[str], create: bool = False) -> str | None:
+        first, schema = parts
+        if first.lower() == "spark_catalog" or first.lower() not in self._catalogs():
+            return None
+        database = self._database(first, schema, create)
+        return f"spark_catalog.{sql_text.quote(database)}"
+
+    def api_name(self, name: str) -> str:
+        """A table name given to spark.table, saveAsTable, insertInto, writeTo ..."""
+        parts = [t.text for t in sql_text.tokens(name) if t.kind in ("word", "quoted")]
+        if len(parts) == 3:
+            return self.table(parts, strict=True) or name
+        return name
+
+    # --- the session catalog -------------------------------------------------------------------------------------
+    def _database(self, catalog_name: str, schema: str, create: bool = False) -> str:
+        database = catalog.database(catalog_name, schema)
+        if database not in self._databases:
+            known = (catalog_name.lower(), schema.lower()) in self._schemas()
+            if create or known or catalog.schema_folder(self._warehouse, catalog_name, schema).is_dir():
+                self._sql(f"CREATE DATABASE IF NOT EXISTS spark_catalog.{sql_text.quote(database)}")
+                self._databases.add(database)
+        return database
+
+    def _register(self, catalog_name: str, schema: str, name: str) -> None:
+        """Make a table folder another Spark server wrote a table of this session's catalog."""
+        database = catalog.database(catalog_name, schema)
+        key = f"{database}.{name.lower()}"
+        if key in self._tables or database not in self._databases:
+            return
+        folder = catalog.schema_folder(self._warehouse, catalog_name, schema) / name.lower()
+        kind = catalog.table_format(folder)
+        if kind is None:
+            return  # a new table: the statement makes it
+        if kind == "DELTA" and not self._delta:
+            raise CatalogNameError(
+                f"{catalog_name}.{schema}.{name} is a Delta table, and this Spark server runs without Delta Lake: "
+                f"{servers.delta_unavailable_reason(self._warehouse) or 'delta-spark is not installed'}"
+            )
+        self._sql(
+            f"CREATE TABLE IF NOT EXISTS spark_catalog.{sql_text.quote(database)}.{sql_text.quote(name)} "
+            f"USING {kind.lower()} LOCATION {sql_text.string_literal(str(folder))}"
+        )
+        self._tables.add(key)
+
+    def _state(self) -> dict[str, Any]:
+        try:
+            state = json.loads(self._catalog_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return state if isinstance(state, dict) else {}
+
+    def _catalogs(self) -> set[str]:
+        names = {name.lower() for name in self._state().get("catalogs", {})}
+        return names | {c for c, _ in catalog.schemas(self._warehouse)} | {"main"}
+
+    def _schemas(self) -> set[tuple[str, str]]:
+        found = {tuple(full.lower().split(".", 1)) for full in self._state().get("schemas", {})}
+        return {(c, s) for c, s in found} | {("main", "default")}
+
+
+def spark_path(path: Any) -> Any:
+    """A Databricks path as the local Spark server reads it (module docstring); anything not a string unchanged."""
+    if not isinstance(path, str):
+        return path
+    if path.startswith("dbfs:"):
+        rest = "/" + path[len("dbfs:") :].lstrip("/")
+    elif path.startswith(paths.MOUNT_PREFIXES):
+        return _existing_dataset(path, paths.translate(path))
+    elif path.startswith("/") and not path.startswith("//") and not paths.on_disk(path):
+        rest = path
+    else:
+        return path
+    return _existing_dataset(path, paths.translate("/dbfs" + rest))
+
+
+def _existing_dataset(original: str, disk: str) -> str:
+    probe = original[len("dbfs:") :] if original.startswith("dbfs:") else original
+    probe = probe[len("/dbfs") :] if probe.startswith("/dbfs/") else probe
+    if probe.startswith(DATASETS) and not os.path.exists(disk):
+        raise FileNotFoundError(
+            f"{original}: /databricks-datasets is Databricks' read-only sample data, which the local workspace does "
+            f"not have and cannot download; seed what the notebook reads by copying it to dbfs:{probe} first "
+            f"(a test can write it to {disk})"
+        )
+    return disk
+
+
+def _paths(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return type(value)(spark_path(v) for v in value)
+    return spark_path(value)
+
+
+def _wrap(cls: type, name: str, change: Callable[[tuple[Any, ...], dict[str, Any]], tuple[tuple, dict]]) -> None:
+    original = getattr(cls, name, None)
+    if original is None or getattr(original, "__dbcicd_wrapped__", False):
+        return
+
+    @functools.wraps(original)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        args, kwargs = change(args, kwargs)
+        return original(self, *args, **kwargs)
+
+    wrapper.__dbcicd_wrapped__ = True  # type: ignore[attr-defined]
+    setattr(cls, name, wrapper)
+
+
+def _first(mapper: Callable[[Any], Any], *keywords: str) -> Callable[[tuple, dict], tuple[tuple, dict]]:
+    def change(args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+        if args:
+            args = (mapper(args[0]), *args[1:])
+        for key in keywords:
+            if key in kwargs:
+                kwargs[key] = mapper(kwargs[key])
+        return args, kwargs
+
+    return change
+
+
+def _all_positional(args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+    return tuple(_paths(a) for a in args), {k: _paths(v) if k in ("path", "paths") else v for k, v in kwargs.items()}
+
+
+def _option(args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+    if len(args) >= 2 and isinstance(args[0], str) and args[0].lower() == "path":
+        args = (args[0], spark_path(args[1]), *args[2:])
+    return args, kwargs
+
+
+def _options(args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+    return args, {k: spark_path(v) if k.lower() == "path" else v for k, v in kwargs.items()}
+
+
+def install(tables: LocalTables) -> None:
+    """Wrap the Spark Connect client's classes (once per process)."""
+    from pyspark.sql.connect.catalog import Catalog
+    from pyspark.sql.connect.dataframe import DataFrame
+    from pyspark.sql.connect.readwriter import DataFrameReader, DataFrameWriter
+    from pyspark.sql.connect.session import SparkSession
+
+    def sql(text: Any) -> Any:
+        if not isinstance(text, str):
+            return text
+        return sql_text.rewrite(text, tables.table, tables.schema, spark_path)
+
+    def name(value: Any) -> Any:
+        return tables.api_name(value) if isinstance(value, str) else value
+
+    for method in ("load", "csv", "json", "orc", "text", "xml"):
+        _wrap(DataFrameReader, method, _first(_paths, "path", "paths"))
+    _wrap(DataFrameReader, "parquet", _all_positional)
+    for method in ("save", "csv", "json", "orc", "text", "xml", "parquet"):
+        _wrap(DataFrameWriter, method, _first(spark_path, "path"))
+    for cls in (DataFrameReader, DataFrameWriter):
+        _wrap(cls, "option", _option)
+        _wrap(cls, "options", _options)
+    _wrap(DataFrameReader, "table", _first(name, "tableName"))
+    _wrap(DataFrameWriter, "saveAsTable", _first(name, "name"))
+    _wrap(DataFrameWriter, "insertInto", _first(name, "tableName"))
+    _wrap(DataFrame, "writeTo", _first(name, "table"))
+    _wrap(SparkSession, "table", _first(name, "tableName"))
+    _wrap(SparkSession, "sql", _first(sql, "sqlQuery"))
+    for method in ("tableExists", "getTable"):
+        _wrap(Catalog, method, _first(name, "tableName"))
+
+
+def connect(remote: str, server_folder: Path, warehouse: Path, catalog_file: Path) -> Any:
+    """The notebook's SparkSession: on `remote` (`sc://…`) when the cluster names one, else on the server of
+    `server_folder`, started when none runs."""
+    from pyspark.sql import SparkSession
+
+    delta = False
+    if not remote:
+        remote, delta = servers.attach(server_folder, warehouse)
+        reason = None if delta else servers.delta_unavailable_reason(server_folder)
+        if reason:
+            print(f"spark: {reason.splitlines()[0]}", file=sys.stderr)
+    session = SparkSession.builder.remote(remote).getOrCreate()
+    tables = LocalTables(session.sql, warehouse, catalog_file, delta)
+    install(tables)
+    tables.start()
+    return session

@@ -1,0 +1,266 @@
+"""The Spark application behind a cluster of the local workspace: one Spark Connect server per cluster.
+
+On Databricks the notebooks of every task on a cluster share one Spark application (its driver); here a cluster is a
+Spark Connect server (`org.apache.spark.sql.connect.service.SparkConnectServer`, started as Spark's own
+`sbin/start-connect-server.sh` starts it: spark-submit with that class) whose folder holds `server.json` (pid, port).
+The first notebook that touches `spark` starts it; later ones, of any task and any run on the same cluster, attach to
+it. It runs in a session of its own, so a task's end (which kills the task's process group) leaves it running; the
+local workspace stops it: the `local` cluster's when the workspace stops, a run's own (serverless, a new or job
+cluster) when that run ends.
+
+Delta Lake: when delta-spark is installed, the server is started as Delta's documentation starts a Spark Connect
+server with Delta (docs.delta.io/delta-spark-connect.html: `--packages io.delta:delta-connect-server_2.13`, the
+DeltaSparkSessionExtension, the DeltaCatalog as `spark_catalog`, the Delta Connect plugins). Spark fetches those
+jars from Maven Central through Ivy; where Maven Central cannot be reached the start fails, and the server is
+started without Delta (tables are then parquet), the reason kept in `delta-unavailable` beside the server folders so
+that later starts do not try again and notebooks can say why.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.metadata
+import importlib.util
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+from ..locks import exclusive
+
+SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
+SERVER_FILE, LOG_FILE, LOCK_FILE = "server.json", "server.log", "server.lock"
+DELTA_UNAVAILABLE_FILE = "delta-unavailable"
+START_TIMEOUT_SECONDS = 180.0
+STOP_GRACE_SECONDS = 10.0
+# Delta's documented Spark Connect server settings (docs.delta.io/delta-spark-connect.html).
+DELTA_CONF = {
+    "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+    "spark.connect.extensions.relation.classes": "org.apache.spark.sql.connect.delta.DeltaRelationPlugin",
+    "spark.connect.extensions.command.classes": "org.apache.spark.sql.connect.delta.DeltaCommandPlugin",
+    "spark.sql.sources.default": "delta",
+}
+INSTALL_HINT = (
+    "install the local workspace's Spark extra into the Python environment that runs it: pip install 'dbcicd[spark]' "
+    "(pyspark and delta-spark), with Java 17 on the machine (Debian/Ubuntu: apt-get install openjdk-17-jre-headless)"
+)
+
+
+class SparkUnavailable(Exception):
+    """Spark cannot run here: pyspark or Java is missing, or the server did not start; the message says what to do."""
+
+
+def attach(folder: Path, warehouse: Path, conf: Mapping[str, str] | None = None) -> tuple[str, bool]:
+    """(`sc://` address, whether the server has Delta Lake) of the Spark Connect server of `folder`, started when
+    none runs there. Concurrent callers (tasks starting at once) wait for the one that starts it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with exclusive(str(folder / LOCK_FILE)):
+        running = _running(folder)
+        if running is not None:
+            return f"sc://127.0.0.1:{running['port']}", bool(running.get("delta"))
+        spark_home = _spark_home()
+        java = _java()
+        settings = {**_base_conf(warehouse), **(conf or {})}
+        delta_marker = folder.parent / DELTA_UNAVAILABLE_FILE
+        packages = _delta_packages() if not delta_marker.exists() else None
+        if packages is not None:
+            try:
+                return _start(folder, spark_home, java, {**settings, **DELTA_CONF}, packages), True
+            except SparkUnavailable as err:
+                delta_marker.write_text(
+                    f"Delta Lake's jars ({packages}) could not be loaded, so tables are parquet; delete this file to "
+                    f"try again. {err}\n",
+                    encoding="utf-8",
+                )
+        return _start(folder, spark_home, java, settings, None), False
+
+
+def delta_unavailable_reason(folder: Path) -> str | None:
+    """Why the servers beside `folder` run without Delta Lake, when a start with it failed."""
+    marker = folder.parent / DELTA_UNAVAILABLE_FILE
+    with contextlib.suppress(OSError):
+        return marker.read_text(encoding="utf-8").strip()
+    return None
+
+
+def stop(folder: Path) -> None:
+    """Stop the server of `folder` (SIGTERM to its process group, SIGKILL after a grace period); harmless when
+    none runs."""
+    running = _running(folder)
+    if running is not None:
+        _terminate(int(running["pid"]))
+    with contextlib.suppress(OSError):
+        (folder / SERVER_FILE).unlink()
+
+
+def stop_all(root: Path, prefix: str = "") -> None:
+    """Stop every server under `root` whose folder name starts with `prefix`."""
+    for folder in sorted(root.glob(f"{prefix}*")) if root.is_dir() else []:
+        if (folder / SERVER_FILE).exists():
+            stop(folder)
+
+
+def _base_conf(warehouse: Path) -> dict[str, str]:
+    return {
+        "spark.master": "local[*]",
+        "spark.connect.grpc.binding.address": "127.0.0.1",
+        "spark.driver.host": "127.0.0.1",
+        "spark.driver.bindAddress": "127.0.0.1",
+        "spark.ui.enabled": "false",
+        "spark.sql.warehouse.dir": str(warehouse),
+        "spark.log.level": "WARN",
+    }
+
+
+def _start(folder: Path, spark_home: Path, java: str, conf: Mapping[str, str], packages: str | None) -> str:
+    port = _free_port()
+    command = [str(spark_home / "bin" / _script("spark-submit")), "--class", SERVER_CLASS, "--name", folder.name]
+    if packages:
+        command += ["--packages", packages]
+    for key, value in {**conf, "spark.connect.grpc.binding.port": str(port)}.items():
+        command += ["--conf", f"{key}={value}"]
+    env = {
+        **os.environ,
+        "SPARK_HOME": str(spark_home),
+        "JAVA_HOME": os.environ.get("JAVA_HOME") or str(Path(java).resolve().parents[1]),
+        # Python UDFs run in workers of the same Python as the notebooks, with the same packages.
+        "PYSPARK_PYTHON": sys.executable,
+        "PYSPARK_DRIVER_PYTHON": sys.executable,
+    }
+    log = folder / LOG_FILE
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            command,
+            cwd=folder,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            **_own_session(),
+        )
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while not _listening(port):
+        if process.poll() is not None or time.monotonic() > deadline:
+            _terminate(process.pid)
+            raise SparkUnavailable(
+                f"the Spark Connect server did not start (exit code {process.poll()}); the end of {log}:\n" + _tail(log)
+            )
+        time.sleep(0.2)
+    record = {"pid": process.pid, "port": port, "delta": packages is not None, "started": time.time()}
+    (folder / SERVER_FILE).write_text(json.dumps(record), encoding="utf-8")
+    return f"sc://127.0.0.1:{port}"
+
+
+def _running(folder: Path) -> dict[str, object] | None:
+    """The server record of `folder` when its process still runs and listens; None otherwise."""
+    try:
+        record = json.loads((folder / SERVER_FILE).read_text(encoding="utf-8"))
+        pid, port = int(record["pid"]), int(record["port"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not _is_server(pid) or not _listening(port):
+        return None
+    return record
+
+
+def _is_server(pid: int) -> bool:
+    """Whether `pid` is still a Spark Connect server (not a process that reused its id, where /proc can tell)."""
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    if cmdline.exists():
+        with contextlib.suppress(OSError):
+            return SERVER_CLASS.encode() in cmdline.read_bytes()
+        return False
+    try:
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def _terminate(pid: int) -> None:
+    if os.name != "posix":
+        subprocess.run(["taskkill", "/T", "/F", "/PID", str(pid)], capture_output=True, check=False)
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    with contextlib.suppress(ChildProcessError):
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:  # our own child: reap it
+            return False
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
+
+
+def _spark_home() -> Path:
+    if importlib.util.find_spec("pyspark") is None:
+        raise SparkUnavailable(f"spark needs pyspark, which is not installed: {INSTALL_HINT}")
+    home = os.environ.get("SPARK_HOME")
+    if home:
+        return Path(home)
+    spec = importlib.util.find_spec("pyspark")
+    assert spec is not None and spec.origin is not None
+    return Path(spec.origin).parent
+
+
+def _java() -> str:
+    java_home = os.environ.get("JAVA_HOME")
+    java = str(Path(java_home) / "bin" / _script("java", ".exe")) if java_home else shutil.which("java")
+    if not java or not Path(java).exists():
+        raise SparkUnavailable(f"spark needs Java 17, which was not found (JAVA_HOME, PATH): {INSTALL_HINT}")
+    return java
+
+
+def _delta_packages() -> str | None:
+    """The Delta Connect server package matching the installed delta-spark, or None without delta-spark."""
+    try:
+        version = importlib.metadata.version("delta-spark")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    return f"io.delta:delta-connect-server_2.13:{version}"
+
+
+def _script(name: str, windows_suffix: str = ".cmd") -> str:
+    return name + windows_suffix if os.name == "nt" else name
+
+
+def _own_session() -> dict[str, object]:
+    if os.name == "posix":
+        return {"start_new_session": True}
+    return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}  # type: ignore[attr-defined]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _listening(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    with contextlib.suppress(OSError):
+        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+    return ""

@@ -1,0 +1,167 @@
+"""Databricks names and paths in SQL text, rewritten for the local Spark server before it sees the statement.
+
+Only the spans that change are replaced, so every other character of the statement reaches Spark as written (a SQL
+transpiler would re-print the whole statement). What is rewritten:
+
+- three-part names `catalog.schema.table` (and the table part of `catalog.schema.table.column`) whose first part is a
+  catalog of the workspace — so `t.address.city`, a struct field of a table `t`, stays as it is;
+- two-part schema names `catalog.schema` after SCHEMA / DATABASE / NAMESPACE (with IF [NOT] EXISTS), after
+  `TABLES|VIEWS|FUNCTIONS IN|FROM` and after USE;
+- paths: the string after LOCATION, the string given as `path` in OPTIONS, and the path of a file-format
+  table such as parquet.`dbfs:/data/x` — never other strings, which are data.
+
+The tokens follow Spark's lexer (SqlBaseLexer.g4): '…' and "…" are strings with backslash escapes, `…` is a quoted
+identifier with `` for a backtick, `--` and `/* */` are comments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+NameResolver = Callable[[list[str]], "str | None"]  # name parts -> replacement text, or None to leave it
+PathResolver = Callable[[str], str]
+FILE_FORMATS = frozenset(("parquet", "delta", "csv", "json", "orc", "text", "avro", "binaryfile", "xml"))
+_SCHEMA_WORDS = frozenset(("schema", "database", "namespace"))
+_LISTING_WORDS = frozenset(("tables", "views", "functions"))
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # word, quoted (`…`), string, punct
+    start: int
+    end: int
+    text: str  # a word as written, a quoted identifier or string unquoted, a punctuation character
+
+    def word(self, *words: str) -> bool:
+        return self.kind == "word" and self.text.lower() in words
+
+
+def tokens(sql: str) -> list[Token]:
+    """The significant tokens of `sql` (no spaces, no comments)."""
+    found: list[Token] = []
+    i, n = 0, len(sql)
+    while i < n:
+        c = sql[i]
+        if c.isspace():
+            i += 1
+        elif sql.startswith("--", i):
+            end = sql.find("\n", i)
+            i = n if end < 0 else end + 1
+        elif sql.startswith("/*", i):
+            end = sql.find("*/", i + 2)
+            i = n if end < 0 else end + 2
+        elif c in "'\"":
+            j, text = i + 1, []
+            while j < n and sql[j] != c:
+                if sql[j] == "\\" and j + 1 < n:
+                    j += 1
+                text.append(sql[j])
+                j += 1
+            found.append(Token("string", i, min(j + 1, n), "".join(text)))
+            i = j + 1
+        elif c == "`":
+            j, text = i + 1, []
+            while j < n:
+                if sql[j] == "`":
+                    if sql.startswith("``", j):
+                        text.append("`")
+                        j += 2
+                        continue
+                    break
+                text.append(sql[j])
+                j += 1
+            found.append(Token("quoted", i, min(j + 1, n), "".join(text)))
+            i = j + 1
+        elif c.isalnum() or c == "_":
+            j = i
+            while j < n and (sql[j].isalnum() or sql[j] == "_"):
+                j += 1
+            found.append(Token("word", i, j, sql[i:j]))
+            i = j
+        else:
+            found.append(Token("punct", i, i + 1, c))
+            i += 1
+    return found
+
+
+def quote(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def rewrite(sql: str, table: NameResolver, schema: NameResolver, path: PathResolver) -> str:
+    """`sql` with the names and paths of the module docstring replaced."""
+    toks = tokens(sql)
+    edits: list[tuple[int, int, str]] = []
+    i = 0
+    while i < len(toks):
+        chain = _chain(toks, i)
+        if not chain:
+            if _location_string(toks, i) or _path_option(toks, i):
+                token = toks[i]
+                edits.append((token.start, token.end, string_literal(path(token.text))))
+            i += 1
+            continue
+        parts = [t.text for t in chain]
+        after = toks[i + len(chain) * 2 - 1] if i + len(chain) * 2 - 1 < len(toks) else None
+        replacement = None
+        if len(parts) == 2 and parts[0].lower() in FILE_FORMATS and chain[1].kind == "quoted":
+            replacement = f"{parts[0]}.{quote(path(parts[1]))}"
+        elif len(parts) == 2 and _schema_position(toks, i):
+            replacement = schema(parts)
+        elif len(parts) >= 3 and not (after is not None and after.text == "("):
+            name = table(parts[:3])
+            if name is not None:
+                edits.append((chain[0].start, chain[2].end, name))
+        if replacement is not None:
+            edits.append((chain[0].start, chain[-1].end, replacement))
+        i += len(chain) * 2 - 1
+    for start, end, text in sorted(edits, reverse=True):
+        sql = sql[:start] + text + sql[end:]
+    return sql
+
+
+def _chain(toks: list[Token], i: int) -> list[Token]:
+    """The dotted name starting at token i (`a.b.c`, quoted parts allowed), when it is one and starts there."""
+    if toks[i].kind not in ("word", "quoted") or (i > 0 and _dot(toks[i - 1])):
+        return []
+    chain = [toks[i]]
+    j = i + 1
+    while j + 1 < len(toks) and _dot(toks[j]) and toks[j + 1].kind in ("word", "quoted"):
+        if toks[j].start != chain[-1].end or toks[j + 1].start != toks[j].end:
+            break  # `a. b` is no name Spark reads as one
+        chain.append(toks[j + 1])
+        j += 2
+    return chain if len(chain) > 1 else []
+
+
+def _dot(token: Token) -> bool:
+    return token.kind == "punct" and token.text == "."
+
+
+def _schema_position(toks: list[Token], i: int) -> bool:
+    back = i - 1
+    while back >= 0 and toks[back].word("if", "not", "exists"):
+        back -= 1
+    if back < 0:
+        return False
+    before = toks[back]
+    if before.word(*_SCHEMA_WORDS) or before.word("use"):
+        return True
+    return before.word("in", "from") and back > 0 and toks[back - 1].word(*_LISTING_WORDS)
+
+
+def _location_string(toks: list[Token], i: int) -> bool:
+    return toks[i].kind == "string" and i > 0 and toks[i - 1].word("location")
+
+
+def _path_option(toks: list[Token], i: int) -> bool:
+    """`path '…'` or `path = '…'` inside OPTIONS (…)."""
+    if toks[i].kind != "string" or i == 0:
+        return False
+    key = i - 2 if toks[i - 1].text == "=" and toks[i - 1].kind == "punct" else i - 1
+    return key >= 0 and toks[key].word("path") and any(t.word("options") for t in toks[max(0, key - 40) : key])
+
+
+def string_literal(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"

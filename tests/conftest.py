@@ -22,6 +22,29 @@ from localagent import newest_source
 from task_harness import Agent, PackagedTask
 
 
+def _spark_missing() -> str | None:
+    """Why Spark cannot run here, or None: the `spark` tests need pyspark (the `spark` extra) and Java 17."""
+    import importlib.util
+
+    if importlib.util.find_spec("pyspark") is None:
+        return "needs pyspark: pip install -e '.[spark]'"
+    if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
+        return "needs Java 17 (Debian: apt-get install openjdk-17-jre-headless)"
+    return None
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Skip a `spark` test, saying why, where Spark cannot run; with DBCICD_REQUIRE_SPARK=1 (CI) fail it instead, so
+    that a machine that lost its Java cannot pass by skipping the Spark tests."""
+    if item.get_closest_marker("spark") is None:
+        return
+    missing = _spark_missing()
+    if missing is not None and os.environ.get("DBCICD_REQUIRE_SPARK") == "1":
+        pytest.fail(f"DBCICD_REQUIRE_SPARK=1, and Spark {missing}", pytrace=False)
+    if missing is not None:
+        pytest.skip(f"Spark {missing}")
+
+
 @pytest.fixture(scope="session")
 def local_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalWorkspaceServer]:
     """One local workspace for the session (tests use unique paths, so they do not collide)."""

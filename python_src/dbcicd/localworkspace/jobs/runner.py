@@ -119,10 +119,11 @@ class RunEngine:
         finally:
             if checkout is not None:
                 remove_tree(checkout)
+            if self.places.spark is not None:
+                # The run's own Spark servers (serverless, new and job clusters) end before the run is seen ended.
+                servers.stop_all(self.places.spark.servers, self.places.spark.run_prefix(run.run_id))
             with self.lock:
                 self._end_run(run)
-            if self.places.spark is not None:  # the run's own Spark servers (serverless, new and job clusters)
-                servers.stop_all(self.places.spark.servers, self.places.spark.run_prefix(run.run_id))
 
     def _admit(self, run: Run) -> bool:
         """Wait for a slot under the job's max_concurrent_runs; False when the run ended without one."""
@@ -258,7 +259,7 @@ class RunEngine:
                 run.phase = "RUNNING"
         try:
             target = locate(self.places, task, checkout)
-            spec_path = write_spec(self.places, task, target)
+            spec_path = write_spec(self.places, run.run_id, task, target)
             process = launch(spec_path, target.file.parent, task.folder, self.places.environment)
         except TaskSetupError as err:
             with self.lock:

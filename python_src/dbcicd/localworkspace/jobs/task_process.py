@@ -70,17 +70,17 @@ class SparkPlaces:
     catalog_file: Path
     cluster_remote: str = ""
 
-    def server_folder(self, task: TaskRun) -> Path:
+    def server_folder(self, task: TaskRun, run_id: int) -> Path:
         """A cluster's server serves every run on it; serverless compute, a new cluster and a job cluster are the
         run's own (one per job cluster, one per task's new cluster), stopped when the run ends."""
         settings = task.spec.settings
         if settings.get("existing_cluster_id"):
             return self.servers / _folder_name("cluster", settings["existing_cluster_id"])
         if settings.get("job_cluster_key"):
-            return self.servers / _folder_name(f"run-{task.run_id}-job-cluster", settings["job_cluster_key"])
+            return self.servers / _folder_name(f"run-{run_id}-job-cluster", settings["job_cluster_key"])
         if settings.get("new_cluster"):
-            return self.servers / _folder_name(f"run-{task.run_id}-task", task.key)
-        return self.servers / f"run-{task.run_id}-serverless"
+            return self.servers / _folder_name(f"run-{run_id}-task", task.key)
+        return self.servers / f"run-{run_id}-serverless"
 
     @staticmethod
     def run_prefix(run_id: int) -> str:
@@ -153,8 +153,8 @@ def _workspace_file(tree: WorkspaceTree, path: str) -> Path:
     return found[0]
 
 
-def write_spec(places: TaskPlaces, task: TaskRun, target: Target) -> Path:
-    """The kernel's instructions for this task, written to the task's folder."""
+def write_spec(places: TaskPlaces, run_id: int, task: TaskRun, target: Target) -> Path:
+    """The kernel's instructions for a task of run `run_id`, written to the task's folder."""
     task.folder.mkdir(parents=True, exist_ok=True)
     sys_path = [str(target.file.parent)]
     if target.repo_root is not None and str(target.repo_root) not in sys_path:
@@ -174,19 +174,19 @@ def write_spec(places: TaskPlaces, task: TaskRun, target: Target) -> Path:
         "libraries_root": str(places.libraries_root),
         "dbfs_root_disabled": places.dbfs_root_disabled(),
         "secrets_file": str(places.secrets_file or ""),
-        **_spark_fields(places.spark, task),
+        **_spark_fields(places.spark, run_id, task),
     }
     path = task.folder / SPEC_FILE
     path.write_text(json.dumps(spec, indent=1), encoding="utf-8")
     return path
 
 
-def _spark_fields(spark: SparkPlaces | None, task: TaskRun) -> dict[str, str]:
+def _spark_fields(spark: SparkPlaces | None, run_id: int, task: TaskRun) -> dict[str, str]:
     if spark is None:
         return {}
     remote = spark.cluster_remote if task.spec.settings.get("existing_cluster_id") else ""
     return {
-        "spark_server": "" if remote else str(spark.server_folder(task)),
+        "spark_server": "" if remote else str(spark.server_folder(task, run_id)),
         "spark_remote": remote,
         "spark_warehouse": str(spark.warehouse),
         "catalog_file": str(spark.catalog_file),

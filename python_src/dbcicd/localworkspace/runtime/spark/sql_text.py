@@ -4,7 +4,8 @@ Only the spans that change are replaced, so every other character of the stateme
 transpiler would re-print the whole statement). What is rewritten:
 
 - three-part names `catalog.schema.table` (and the table part of `catalog.schema.table.column`) whose first part is a
-  catalog of the workspace — so `t.address.city`, a struct field of a table `t`, stays as it is;
+  catalog of the workspace — so `t.address.city`, a struct field of a table `t`, stays as it is — unless `(`
+  follows and no TABLE, VIEW or INTO precedes (a function);
 - two-part schema names `catalog.schema` after SCHEMA / DATABASE / NAMESPACE (with IF [NOT] EXISTS), after
   `TABLES|VIEWS|FUNCTIONS IN|FROM` and after USE;
 - paths: the string after LOCATION, the string given as `path` in OPTIONS, and the path of a file-format
@@ -109,7 +110,7 @@ def rewrite(sql: str, table: NameResolver, schema: NameResolver, path: PathResol
             replacement = f"{parts[0]}.{quote(path(parts[1]))}"
         elif len(parts) == 2 and _schema_position(toks, i):
             replacement = schema(parts)
-        elif len(parts) >= 3 and not (after is not None and after.text == "("):
+        elif len(parts) >= 3 and (after is None or after.text != "(" or _table_position(toks, i)):
             name = table(parts[:3])
             if name is not None:
                 edits.append((chain[0].start, chain[2].end, name))
@@ -139,10 +140,22 @@ def _dot(token: Token) -> bool:
     return token.kind == "punct" and token.text == "."
 
 
-def _schema_position(toks: list[Token], i: int) -> bool:
+def _keyword_before(toks: list[Token], i: int) -> int:
+    """The index of the token before i, skipping IF [NOT] EXISTS; -1 at the start."""
     back = i - 1
     while back >= 0 and toks[back].word("if", "not", "exists"):
         back -= 1
+    return back
+
+
+def _table_position(toks: list[Token], i: int) -> bool:
+    """A name followed by `(` is a table's after TABLE, VIEW or INTO (columns follow), else a function's."""
+    back = _keyword_before(toks, i)
+    return back >= 0 and toks[back].word("table", "view", "into")
+
+
+def _schema_position(toks: list[Token], i: int) -> bool:
+    back = _keyword_before(toks, i)
     if back < 0:
         return False
     before = toks[back]

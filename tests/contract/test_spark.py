@@ -1,0 +1,222 @@
+"""Spark notebooks on the local workspace's clusters (runtime/spark): Databricks' paths and three-part table names in
+Spark, one Spark server shared by the runs of a cluster, a run's own server for serverless compute, stopped with it.
+
+The tests of the session share the `local` cluster's one Spark server, as notebooks on a Databricks cluster share its
+Spark application; only the lifecycle tests start servers of their own."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from databricks.sdk import WorkspaceClient
+from databricks.sdk.service import jobs
+from databricks.sdk.service.catalog import VolumeType
+from jobs_helpers import by_key, folder, notebook, notebook_task, upload, wait
+
+from dbcicd.localworkspace import LocalWorkspaceServer, Tenant
+from dbcicd.localworkspace.runtime.spark import servers
+
+pytestmark = [pytest.mark.spark, pytest.mark.slow, pytest.mark.local_only("Spark on the local workspace's clusters")]
+SQL = "# MAGIC %sql\n# MAGIC "
+SPARK_TIMEOUT = 240  # the first notebook starts the server: a JVM, some 10 s on two cores
+LOCAL = {"existing_cluster_id": "local"}
+
+
+def run_tasks(client: WorkspaceClient, *tasks: jobs.SubmitTask, **kwargs: Any) -> jobs.Run:
+    return wait(client, client.jobs.submit(run_name="spark", tasks=list(tasks), **kwargs).run_id, SPARK_TIMEOUT)
+
+
+def output(client: WorkspaceClient, task: jobs.RunTask) -> str:
+    assert task.run_id is not None
+    out = client.jobs.get_run_output(task.run_id)
+    assert out.error is None, f"{out.error}\n{out.error_trace}"
+    assert out.notebook_output is not None
+    return str(out.notebook_output.result)
+
+
+def failure(client: WorkspaceClient, task: jobs.RunTask) -> str:
+    assert task.run_id is not None
+    out = client.jobs.get_run_output(task.run_id)
+    assert out.error is not None, "the task succeeded"
+    return out.error
+
+
+def spark_servers(server: LocalWorkspaceServer | Tenant) -> Path:
+    tenant = server if isinstance(server, Tenant) else server.tenants.default
+    return tenant.workspace.spark.servers
+
+
+def server_record(server: LocalWorkspaceServer | Tenant, name: str = "cluster-local") -> dict[str, Any]:
+    return json.loads((spark_servers(server) / name / servers.SERVER_FILE).read_text())
+
+
+def alive(pid: int) -> bool:
+    status = Path(f"/proc/{pid}/status")
+    if status.exists():  # a process that ended but was not reaped yet is a zombie: gone for this purpose
+        return "\nState:\tZ" not in status.read_text()
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
+
+
+def test_a_task_writes_parquet_to_dbfs_and_a_table_the_next_reads_back_with_sql(
+    client: WorkspaceClient, local_workspace: LocalWorkspaceServer
+) -> None:
+    """dbfs:/ in Spark is /dbfs in Python and dbutils.fs; saveAsTable("main.default.t") is a table that %sql and the
+    next task (on the same server) read; Unity Catalog lists it."""
+    tag = uuid.uuid4().hex[:8]
+    base = folder(client)
+    writer = upload(
+        client,
+        f"{base}/write",
+        notebook(
+            "from pyspark.sql import functions as F\n"
+            "events = spark.range(100).withColumn('kind', F.when(F.col('id') % 4 == 0, 'a').otherwise('b'))\n"
+            f"events.write.mode('overwrite').parquet('dbfs:/spark-tests/{tag}/events')\n"
+            f"kinds = spark.read.parquet('dbfs:/spark-tests/{tag}/events').groupBy('kind').count()\n"
+            f"kinds.write.mode('overwrite').saveAsTable('main.default.kinds_{tag}')",
+            "import os\n"
+            f"files = sorted(f for f in os.listdir('/dbfs/spark-tests/{tag}/events') if f.endswith('.parquet'))\n"
+            f"listed = sorted(f.name for f in dbutils.fs.ls('dbfs:/spark-tests/{tag}/events'))\n"
+            "listed = [name for name in listed if name.endswith('.parquet')]\n"
+            "assert files and files == listed, (files, listed)",
+        ),
+    )
+    reader = upload(
+        client,
+        f"{base}/read",
+        notebook(
+            f"{SQL}SELECT kind, `count` FROM main.default.kinds_{tag} ORDER BY kind",
+            f"total = spark.sql('SELECT sum(`count`) AS n FROM main.default.kinds_{tag}').first().n\n"
+            f"assert spark.table('kinds_{tag}').count() == 2  # the current schema is main.default\n"
+            "dbutils.notebook.exit(str(total))",
+        ),
+    )
+    run = run_tasks(client, notebook_task("write", writer, **LOCAL), notebook_task("read", reader, ("write",), **LOCAL))
+    tasks = by_key(run)
+    assert output(client, tasks["read"]) == "100"
+    first = server_record(local_workspace)
+    table = client.tables.get(f"main.default.kinds_{tag}")
+    assert table.data_source_format is not None and table.data_source_format.value in ("DELTA", "PARQUET")
+    assert f"kinds_{tag}" in [t.name for t in client.tables.list("main", "default")]
+
+    again = run_tasks(client, notebook_task("read", reader, **LOCAL))
+    assert output(client, by_key(again)["read"]) == "100"
+    assert server_record(local_workspace)["pid"] == first["pid"], "a later run started a server of its own"
+
+
+def test_volume_paths_in_spark_python_and_the_files_api_are_the_same_files(
+    client: WorkspaceClient, local_workspace: LocalWorkspaceServer
+) -> None:
+    volume = f"v_{uuid.uuid4().hex[:8]}"
+    client.volumes.create("main", "default", volume, volume_type=VolumeType.MANAGED)
+    path = f"/Volumes/main/default/{volume}"
+    nb = upload(
+        client,
+        f"{folder(client)}/volume",
+        notebook(
+            f"spark.createDataFrame([(1, 'x'), (2, 'y')], 'n INT, s STRING').write.mode('overwrite')"
+            f".option('header', True).csv('{path}/out')",
+            "import glob\n"
+            f"part = glob.glob('{path}/out/part-*.csv')[0]\n"
+            "lines = open(part).read().splitlines()\n"
+            "assert lines[0] == 'n,s', lines\n"
+            f"dbutils.notebook.exit(str(spark.read.option('header', True).csv('{path}/out').count()))",
+        ),
+    )
+    run = run_tasks(client, notebook_task("volume", nb, **LOCAL))
+    assert output(client, by_key(run)["volume"]) == "2"
+    listed = [e.name for e in client.files.list_directory_contents(f"{path}/out")]
+    assert any(name and name.startswith("part-") for name in listed), listed
+
+
+def test_sql_makes_a_schema_and_a_table_unity_catalog_lists(client: WorkspaceClient, local_workspace: Any) -> None:
+    schema = f"s_{uuid.uuid4().hex[:8]}"
+    nb = upload(
+        client,
+        f"{folder(client)}/ddl",
+        notebook(
+            f"{SQL}CREATE SCHEMA IF NOT EXISTS main.{schema}",
+            f"{SQL}CREATE TABLE main.{schema}.numbers AS SELECT id AS n FROM range(5)",
+            f"{SQL}INSERT INTO main.{schema}.numbers VALUES (10)",
+            f"names = [r.tableName for r in spark.sql('SHOW TABLES IN main.{schema}').collect()]\n"
+            "assert names == ['numbers'], names\n"
+            f"dbutils.notebook.exit(str(spark.sql('SELECT sum(n) AS s FROM main.{schema}.numbers').first().s))",
+        ),
+    )
+    run = run_tasks(client, notebook_task("ddl", nb, **LOCAL))
+    assert output(client, by_key(run)["ddl"]) == "20"
+    assert schema in [s.name for s in client.schemas.list("main")]
+    assert [t.name for t in client.tables.list("main", schema)] == ["numbers"]
+
+
+def test_databricks_datasets_say_they_must_be_seeded_and_work_once_seeded(
+    client: WorkspaceClient, local_workspace: LocalWorkspaceServer
+) -> None:
+    name = f"seed-{uuid.uuid4().hex[:8]}"
+    nb = upload(
+        client,
+        f"{folder(client)}/datasets",
+        notebook(
+            f"rows = spark.read.option('header', True).csv('/databricks-datasets/{name}/data.csv').count()\n"
+            "dbutils.notebook.exit(str(rows))"
+        ),
+    )
+    run = run_tasks(client, notebook_task("read", nb, **LOCAL))
+    error = failure(client, by_key(run)["read"])
+    assert "/databricks-datasets is Databricks' read-only sample data" in error
+    assert f"dbfs:/databricks-datasets/{name}/data.csv" in error
+
+    client.dbfs.upload(f"/databricks-datasets/{name}/data.csv", io.BytesIO(b"a,b\n1,2\n3,4\n"))
+    run = run_tasks(client, notebook_task("read", nb, **LOCAL))
+    assert output(client, by_key(run)["read"]) == "2"
+
+
+def test_a_serverless_run_has_its_own_server_stopped_when_it_ends_and_its_tables_stay(
+    client: WorkspaceClient, local_workspace: LocalWorkspaceServer
+) -> None:
+    """Serverless compute is the run's own Spark server; a table it wrote is found by the `local` cluster's."""
+    tag = uuid.uuid4().hex[:8]
+    base = folder(client)
+    writer = upload(
+        client,
+        f"{base}/serverless",
+        notebook(f"spark.range(7).write.saveAsTable('main.default.serverless_{tag}')"),
+    )
+    reader = upload(
+        client,
+        f"{base}/cluster",
+        notebook(f"dbutils.notebook.exit(str(spark.table('main.default.serverless_{tag}').count()))"),
+    )
+    submitted = client.jobs.submit(run_name="spark", tasks=[notebook_task("write", writer)])
+    run = wait(client, submitted.run_id, SPARK_TIMEOUT)
+    assert run.state is not None and run.state.result_state is not None
+    assert run.state.result_state.value == "SUCCESS", failure(client, by_key(run)["write"])
+    own = spark_servers(local_workspace) / f"run-{submitted.run_id}-serverless"
+    assert (own / servers.LOG_FILE).exists(), "the serverless run used no server of its own"
+    assert not (own / servers.SERVER_FILE).exists(), "the run's server was not stopped when the run ended"
+
+    later = run_tasks(client, notebook_task("read", reader, **LOCAL))
+    assert output(client, by_key(later)["read"]) == "7"
+
+
+def test_the_workspace_stops_its_cluster_server_when_it_stops(
+    isolated_workspace: Tenant, isolated_client: WorkspaceClient
+) -> None:
+    nb = upload(
+        isolated_client, f"{folder(isolated_client)}/nb", notebook("dbutils.notebook.exit(str(spark.range(3).count()))")
+    )
+    run = run_tasks(isolated_client, notebook_task("nb", nb, **LOCAL))
+    assert output(isolated_client, by_key(run)["nb"]) == "3"
+    pid = int(server_record(isolated_workspace)["pid"])
+    assert alive(pid)
+    isolated_workspace.workspace.close()
+    assert not alive(pid), "the Spark server outlived its workspace"

@@ -6,7 +6,7 @@ compute. Before it is handed to the notebook, the client's readers, writers, `sq
 process (and only here) so that what a Databricks notebook writes means the same files and tables:
 
 - paths: `dbfs:/x`, `/dbfs/x` and a path without scheme (`/tmp/x`, the DBFS root is Spark's default file system
-  on Databricks: docs.databricks.com/files/index.html, "Work with files on Databricks") are files of the local
+  on Databricks: learn.microsoft.com/azure/databricks/files, "Work with files on Azure Databricks") are files of the local
   workspace's DBFS root; `/Volumes/...` and `/Workspace/...` its volumes and workspace files — the same files
   dbutils.fs and open() see (runtime/paths.py). `file:/...` and other schemes pass unchanged.
 - tables: `catalog.schema.table` is a table of Spark's session catalog (spark/catalog.py), the session's current

@@ -5,9 +5,9 @@ The session is a Spark Connect client (`SparkSession.builder.remote`), as on Dat
 compute. Before it is handed to the notebook, the client's readers, writers, `sql` and `table` are wrapped in this
 process (and only here) so that what a Databricks notebook writes means the same files and tables:
 
-- paths: `dbfs:/x`, `/dbfs/x` and a path without scheme (`/tmp/x`, the DBFS root is Spark's default file system
-  on Databricks: learn.microsoft.com/azure/databricks/files, "Work with files on Azure Databricks") are files of the local
-  workspace's DBFS root; `/Volumes/...` and `/Workspace/...` its volumes and workspace files — the same files
+- paths: `dbfs:/x`, `/dbfs/x` and a path without scheme (`/tmp/x`: the DBFS root is where Spark paths without a
+  scheme go on Databricks, learn.microsoft.com/azure/databricks/files "Work with files on Azure Databricks") are
+  files of the local workspace's DBFS root; `/Volumes/...` and `/Workspace/...` its volumes and workspace files — the same files
   dbutils.fs and open() see (runtime/paths.py). `file:/...` and other schemes pass unchanged.
 - tables: `catalog.schema.table` is a table of Spark's session catalog (spark/catalog.py), the session's current
   schema is `main.default`, and a table another Spark server of the workspace wrote is registered on first use.

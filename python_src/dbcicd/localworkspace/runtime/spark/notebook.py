@@ -7,8 +7,8 @@ process (and only here) so that what a Databricks notebook writes means the same
 
 - paths: `dbfs:/x`, `/dbfs/x` and a path without scheme (`/tmp/x`: the DBFS root is where Spark paths without a
   scheme go on Databricks, learn.microsoft.com/azure/databricks/files "Work with files on Azure Databricks") are
-  files of the local workspace's DBFS root; `/Volumes/...` and `/Workspace/...` its volumes and workspace files — the same files
-  dbutils.fs and open() see (runtime/paths.py). `file:/...` and other schemes pass unchanged.
+  files of the local workspace's DBFS root; `/Volumes/...` and `/Workspace/...` its volumes and workspace files,
+  the same files dbutils.fs and open() see (runtime/paths.py). `file:/...` and other schemes pass unchanged.
 - tables: `catalog.schema.table` is a table of Spark's session catalog (spark/catalog.py), the session's current
   schema is `main.default`, and a table another Spark server of the workspace wrote is registered on first use.
 - `/databricks-datasets` is not there to download: reading it fails with a message that says how to seed it.

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import pytest
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import jobs
 from databricks.sdk.service.catalog import VolumeType
+from databricks.sdk.service.workspace import ImportFormat
 from jobs_helpers import by_key, folder, notebook, notebook_task, upload, wait
 
 from dbcicd.localworkspace import LocalWorkspaceServer, Tenant
@@ -138,6 +140,30 @@ def test_volume_paths_in_spark_python_and_the_files_api_are_the_same_files(
     assert any(name and name.startswith("part-") for name in listed), listed
 
 
+def test_spark_paths_without_scheme_and_under_dbfs_and_workspace_are_databricks_paths(
+    client: WorkspaceClient, local_workspace: LocalWorkspaceServer
+) -> None:
+    """A path without scheme is the DBFS root's, as on Databricks; /dbfs/x is dbfs:/x; /Workspace/... a workspace
+    file."""
+    tag = uuid.uuid4().hex[:8]
+    base = folder(client)
+    client.workspace.upload(f"{base}/data.csv", b"a,b\n1,2\n3,4\n5,6\n", format=ImportFormat.AUTO)
+    nb = upload(
+        client,
+        f"{base}/paths",
+        notebook(
+            f"spark.range(4).write.parquet('/tmp/{tag}')\n"
+            f"assert spark.read.parquet('dbfs:/tmp/{tag}').count() == 4\n"
+            f"assert spark.read.parquet('/dbfs/tmp/{tag}').count() == 4\n"
+            f"rows = spark.read.option('header', True).csv('/Workspace{base}/data.csv').count()\n"
+            "dbutils.notebook.exit(str(rows))"
+        ),
+    )
+    run = run_tasks(client, notebook_task("paths", nb, **LOCAL))
+    assert output(client, by_key(run)["paths"]) == "3"
+    assert [f.path for f in client.dbfs.list(f"/tmp/{tag}") if f.path and f.path.endswith(".parquet")]
+
+
 def test_sql_makes_a_schema_and_a_table_unity_catalog_lists(client: WorkspaceClient, local_workspace: Any) -> None:
     schema = f"s_{uuid.uuid4().hex[:8]}"
     nb = upload(
@@ -220,3 +246,37 @@ def test_the_workspace_stops_its_cluster_server_when_it_stops(
     assert alive(pid)
     isolated_workspace.workspace.close()
     assert not alive(pid), "the Spark server outlived its workspace"
+
+
+def test_a_run_cancelled_while_its_server_starts_leaves_no_server(
+    client: WorkspaceClient, local_workspace: LocalWorkspaceServer
+) -> None:
+    nb = upload(client, f"{folder(client)}/nb", notebook("spark.range(1).count()"))
+    run_id = client.jobs.submit(run_name="spark", tasks=[notebook_task("nb", nb)]).run_id
+    record_file = spark_servers(local_workspace) / f"run-{run_id}-serverless" / servers.SERVER_FILE
+    deadline = time.monotonic() + 60
+    while not record_file.exists():
+        assert time.monotonic() < deadline, "the notebook started no Spark server"
+        time.sleep(0.05)
+    pid = int(json.loads(record_file.read_text())["pid"])
+    client.jobs.cancel_run(run_id)
+    run = wait(client, run_id, SPARK_TIMEOUT)
+    assert run.state is not None and run.state.result_state is not None
+    assert run.state.result_state.value == "CANCELED"
+    assert not alive(pid), "the server the cancelled task was starting still runs"
+    assert not record_file.exists()
+
+
+def test_the_local_cluster_can_be_pointed_at_a_spark_connect_server(tmp_path: Path) -> None:
+    """`--spark-remote sc://…`: the notebooks of the `local` cluster run there, and the workspace starts none."""
+    remote, _ = servers.attach(tmp_path / "external", tmp_path / "warehouse")
+    try:
+        with LocalWorkspaceServer(root=tmp_path / "workspace", spark_remote=remote) as server:
+            env = server.environment()
+            own = WorkspaceClient(host=env["DATABRICKS_HOST"], token=env["DATABRICKS_TOKEN"])
+            nb = upload(own, f"{folder(own)}/nb", notebook("dbutils.notebook.exit(spark.conf.get('spark.app.name'))"))
+            run = run_tasks(own, notebook_task("nb", nb, **LOCAL))
+            assert output(own, by_key(run)["nb"]) == "external"
+            assert not (server.tenants.default.workspace.spark.servers / "cluster-local").exists()
+    finally:
+        servers.stop(tmp_path / "external")

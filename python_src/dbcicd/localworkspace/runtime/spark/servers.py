@@ -62,9 +62,12 @@ def attach(folder: Path, warehouse: Path, conf: Mapping[str, str] | None = None)
     none runs there. Concurrent callers (tasks starting at once) wait for the one that starts it."""
     folder.mkdir(parents=True, exist_ok=True)
     with exclusive(str(folder / LOCK_FILE)):
-        running = _running(folder)
+        running = _record(folder)
         if running is not None:
-            return f"sc://127.0.0.1:{running['port']}", bool(running.get("delta"))
+            # Listening, or still starting for a task that was killed meanwhile (a cancel): wait for it.
+            if _wait_listening(int(running["port"]), None, time.monotonic() + START_TIMEOUT_SECONDS):
+                return f"sc://127.0.0.1:{running['port']}", bool(running.get("delta"))
+            _terminate(int(running["pid"]))
         spark_home = _spark_home()
         java = _java()
         settings = {**_base_conf(warehouse), **(conf or {})}
@@ -93,7 +96,7 @@ def delta_unavailable_reason(folder: Path) -> str | None:
 def stop(folder: Path) -> None:
     """Stop the server of `folder` (SIGTERM to its process group, SIGKILL after a grace period); harmless when
     none runs."""
-    running = _running(folder)
+    running = _record(folder)
     if running is not None:
         _terminate(int(running["pid"]))
     with contextlib.suppress(OSError):
@@ -133,6 +136,9 @@ def _start(folder: Path, spark_home: Path, java: str, conf: Mapping[str, str], p
         # Python UDFs run in workers of the same Python as the notebooks, with the same packages.
         "PYSPARK_PYTHON": sys.executable,
         "PYSPARK_DRIVER_PYTHON": sys.executable,
+        # Everything the server opens listens on loopback only (Spark otherwise binds its block manager and RPC to
+        # the address the host name resolves to).
+        "SPARK_LOCAL_IP": "127.0.0.1",
     }
     log = folder / LOG_FILE
     with log.open("ab") as out:
@@ -145,29 +151,38 @@ def _start(folder: Path, spark_home: Path, java: str, conf: Mapping[str, str], p
             env=env,
             **_own_session(),
         )
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while not _listening(port):
-        if process.poll() is not None or time.monotonic() > deadline:
-            _terminate(process.pid)
-            raise SparkUnavailable(
-                f"the Spark Connect server did not start (exit code {process.poll()}); the end of {log}:\n" + _tail(log)
-            )
-        time.sleep(0.2)
+    # Recorded before it listens, so that whoever stops this folder's server (the run's end, the workspace's) finds
+    # a server whose starter was killed while it started.
     record = {"pid": process.pid, "port": port, "delta": packages is not None, "started": time.time()}
     (folder / SERVER_FILE).write_text(json.dumps(record), encoding="utf-8")
+    if not _wait_listening(port, process, time.monotonic() + START_TIMEOUT_SECONDS):
+        _terminate(process.pid)
+        with contextlib.suppress(OSError):
+            (folder / SERVER_FILE).unlink()
+        raise SparkUnavailable(
+            f"the Spark Connect server did not start (exit code {process.poll()}); the end of {log}:\n" + _tail(log)
+        )
     return f"sc://127.0.0.1:{port}"
 
 
-def _running(folder: Path) -> dict[str, object] | None:
-    """The server record of `folder` when its process still runs and listens; None otherwise."""
+def _wait_listening(port: int, process: subprocess.Popen[bytes] | None, deadline: float) -> bool:
+    """Whether the server on `port` listens before `deadline`; False at once when its `process` has ended."""
+    while not _listening(port):
+        if (process is not None and process.poll() is not None) or time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
+def _record(folder: Path) -> dict[str, object] | None:
+    """The server record of `folder` when its process still runs (listening or starting); None otherwise."""
     try:
         record = json.loads((folder / SERVER_FILE).read_text(encoding="utf-8"))
-        pid, port = int(record["pid"]), int(record["port"])
+        pid = int(record["pid"])
+        int(record["port"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    if not _is_server(pid) or not _listening(port):
-        return None
-    return record
+    return record if _is_server(pid) else None
 
 
 def _is_server(pid: int) -> bool:

@@ -206,6 +206,14 @@ def test_databricks_datasets_say_they_must_be_seeded_and_work_once_seeded(
     assert output(client, by_key(run)["read"]) == "2"
 
 
+def test_a_table_of_an_unknown_catalog_is_refused_naming_it(client: WorkspaceClient, local_workspace: Any) -> None:
+    nb = upload(client, f"{folder(client)}/nb", notebook("spark.range(1).write.saveAsTable('nosuch.default.t')"))
+    run = run_tasks(client, notebook_task("nb", nb, **LOCAL))
+    error = failure(client, by_key(run)["nb"])
+    assert "Catalog 'nosuch' does not exist in the local workspace (it has main)" in error
+    assert "databricks catalogs create nosuch" in error
+
+
 def test_a_serverless_run_has_its_own_server_stopped_when_it_ends_and_its_tables_stay(
     client: WorkspaceClient, local_workspace: LocalWorkspaceServer
 ) -> None:

@@ -53,9 +53,13 @@ class LocalTables:
         first, schema, name = parts
         if first.lower() == "spark_catalog":
             return None
-        if first.lower() not in self._catalogs():
+        catalogs = self._catalogs()
+        if first.lower() not in catalogs:
             if strict:
-                raise CatalogNameError(f"[NO_SUCH_CATALOG_EXCEPTION] Catalog '{first}' was not found.")
+                raise CatalogNameError(
+                    f"Catalog '{first}' does not exist in the local workspace (it has {', '.join(sorted(catalogs))}): "
+                    f"create it with the Unity Catalog API first (`databricks catalogs create {first}`)"
+                )
             return None
         database = self._database(first, schema)
         self._register(first, schema, name)

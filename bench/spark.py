@@ -1,0 +1,215 @@
+"""What sharing the `local` cluster's Spark Connect server saves: how soon a task gets its first Spark result, and
+the wall time of a run of Spark tasks on the shared cluster against the same tasks each on a new cluster of its own.
+
+Against a local workspace in its own process (bench/_localserver.py), on a fresh workspace root:
+
+1. First Spark result. Each task's notebook notes `time.time()` at its first line and again after
+   `spark.range(1).count()`, and hands both back through `dbutils.notebook.exit`. The task's process starts at the
+   task's `start_time` plus its `setup_duration` (runs/get), so a task's figures are: process start to first line
+   (the kernel), first line to first Spark result (Spark), and process start to first result; with the run's wall
+   time seen by the client (runs/submit until runs/get says it ended, polled every 0.25 s). The first task on the
+   `local` cluster starts its Spark server (cold); --warm later tasks, one run at a time, attach to it (warm).
+2. A run of --tasks tasks, each a small Spark job (range, groupBy, count; a parquet write to dbfs:/tmp/<run>-<task>
+   and a read back), on the shared `local` cluster (its server already up, as in steady use), against the same run
+   with a `new_cluster` on every task: one Spark server, one JVM, per task, started by the task and stopped when
+   the run ends (the baseline). The local workspace runs at most 8 tasks at once.
+
+Once the workspace has stopped, no Spark server of it may be left running (`ps`); the benchmark exits 1 when one
+is. Without pyspark or Java it exits 2 and says what to install.
+
+    python bench/spark.py [--tasks 20] [--warm 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from databricks.sdk import WorkspaceClient
+from databricks.sdk.service import compute, jobs
+
+from _localserver import local_workspace, upload_notebook
+from dbcicd.localworkspace.runtime.spark.servers import INSTALL_HINT, SERVER_CLASS
+
+# `path` empty: the first result only; otherwise the small Spark job too, writing its parquet there.
+NOTEBOOK = """# Databricks notebook source
+import json, time
+
+first_line = time.time()
+spark.range(1).count()
+first_result = time.time()
+path = dbutils.widgets.get("path")
+if path:
+    df = spark.range(100_000).selectExpr("id % 10 AS k", "id")
+    groups = df.groupBy("k").count().collect()
+    df.write.mode("overwrite").parquet(path)
+    rows = spark.read.parquet(path).count()
+    assert len(groups) == 10 and rows == 100_000, (groups, rows)
+delta = "Delta" in spark.conf.get("spark.sql.extensions", "")
+dbutils.notebook.exit(json.dumps({"first_line": first_line, "first_result": first_result, "delta": delta}))
+"""
+# A single-node cluster as Databricks specifies one: no workers, the singleNode profile, Spark in local mode and
+# the SingleNode resource class (the databricks_cluster resource of the Databricks Terraform provider,
+# registry.terraform.io/providers/databricks/databricks/latest/docs/resources/cluster, "Single Node" clusters).
+NEW_CLUSTER = compute.ClusterSpec(
+    spark_version="15.4.x-scala2.12",
+    node_type_id="Standard_DS3_v2",
+    num_workers=0,
+    spark_conf={"spark.databricks.cluster.profile": "singleNode", "spark.master": "local[*]"},
+    custom_tags={"ResourceClass": "SingleNode"},
+)
+POLL_S = 0.25
+RUN_TIMEOUT_S = 900.0
+
+
+@dataclass(frozen=True)
+class TaskTimes:
+    """Seconds from the task's process start to its notebook's first line, and from there to the first result;
+    whether its Spark server has Delta Lake (without, the first start on a workspace root first tried Delta's jars
+    and failed to fetch them, which the cold figure then includes)."""
+
+    kernel: float
+    spark: float
+    delta: bool
+
+    @property
+    def first_result(self) -> float:
+        return self.kernel + self.spark
+
+
+@dataclass(frozen=True)
+class RunTimes:
+    wall: float
+    tasks: list[TaskTimes]
+
+
+def missing_requirement() -> str | None:
+    """What the local workspace's Spark servers need and this machine lacks (it runs them with this Python)."""
+    if importlib.util.find_spec("pyspark") is None:
+        return "pyspark is not installed"
+    java_home = os.environ.get("JAVA_HOME")
+    if not (Path(java_home, "bin", "java").exists() if java_home else shutil.which("java")):
+        return "Java was not found (JAVA_HOME, PATH)"
+    return None
+
+
+def run(client: WorkspaceClient, name: str, tasks: list[jobs.SubmitTask]) -> RunTimes:
+    """Submit one run and wait for it; its wall time seen from here and each task's times, or SystemExit naming the
+    task that failed."""
+    started = time.perf_counter()
+    run_id = client.jobs.submit(run_name=name, tasks=tasks).run_id
+    deadline = started + RUN_TIMEOUT_S
+    while True:
+        done = client.jobs.get_run(run_id)
+        assert done.state is not None
+        if done.state.life_cycle_state in (jobs.RunLifeCycleState.TERMINATED, jobs.RunLifeCycleState.INTERNAL_ERROR):
+            break
+        if time.perf_counter() > deadline:
+            raise SystemExit(f"{name}: run {run_id} did not end within {RUN_TIMEOUT_S:g} s")
+        time.sleep(POLL_S)
+    wall = time.perf_counter() - started
+    times = []
+    for task in done.tasks or []:
+        assert task.run_id is not None and task.start_time and task.setup_duration is not None
+        output = client.jobs.get_run_output(task.run_id)
+        result = output.notebook_output.result if output.notebook_output else None
+        if not result:
+            raise SystemExit(f"{name}: task {task.task_key} failed: {output.error or task.state}")
+        noted = json.loads(result)
+        process_start = (task.start_time + task.setup_duration) / 1000
+        kernel, spark = noted["first_line"] - process_start, noted["first_result"] - noted["first_line"]
+        times.append(TaskTimes(kernel, spark, noted["delta"]))
+    return RunTimes(wall, times)
+
+
+def servers_left(root: Path) -> list[str]:
+    """The Spark Connect server processes of the workspace on `root` still running (`ps`: every process's command
+    line; a server's names the warehouse under the root)."""
+    listing = subprocess.run(["ps", "-ww", "-eo", "pid=,args="], capture_output=True, text=True, check=True).stdout
+    return [line.strip()[:160] for line in listing.splitlines() if SERVER_CLASS in line and str(root) in line]
+
+
+def notebook_task(key: str, notebook: str, path: str, new_cluster: bool) -> jobs.SubmitTask:
+    return jobs.SubmitTask(
+        task_key=key,
+        notebook_task=jobs.NotebookTask(notebook_path=notebook, base_parameters={"path": path}),
+        **({"new_cluster": NEW_CLUSTER} if new_cluster else {"existing_cluster_id": "local"}),
+    )
+
+
+def spark_run(client: WorkspaceClient, notebook: str, label: str, count: int, new_cluster: bool) -> RunTimes:
+    tasks = [
+        notebook_task(f"t{i:02d}", notebook, f"dbfs:/tmp/bench-spark-{label}-t{i:02d}", new_cluster)
+        for i in range(count)
+    ]
+    return run(client, f"bench spark {label}", tasks)
+
+
+def first_result_line(label: str, times: RunTimes) -> str:
+    (task,) = times.tasks
+    return f"{label:<22}{task.kernel:>10.2f}{task.spark:>10.2f}{task.first_result:>14.2f}{times.wall:>12.2f}"
+
+
+def job_line(label: str, times: RunTimes) -> str:
+    first = [t.first_result for t in times.tasks]
+    return f"{label:<34}{times.wall:>8.1f}{statistics.median(first):>14.2f}{max(first):>10.2f}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", type=int, default=20, help="Spark tasks in each run of part 2")
+    parser.add_argument("--warm", type=int, default=3, help="single-task runs attaching to the running server")
+    args = parser.parse_args(argv)
+    if args.tasks < 1 or args.warm < 1:
+        parser.error("--tasks and --warm must be at least 1")
+    missing = missing_requirement()
+    if missing:
+        print(f"bench/spark.py: {missing}; {INSTALL_HINT}", file=sys.stderr)
+        return 2
+
+    with tempfile.TemporaryDirectory() as tmp:
+        with local_workspace("--root", tmp) as env:
+            client = WorkspaceClient(host=env["DATABRICKS_HOST"], token=env["DATABRICKS_TOKEN"], auth_type="pat")
+            notebook = f"/Users/{client.current_user.me().user_name}/bench/spark"
+            upload_notebook(client, notebook, NOTEBOOK)
+            cold = run(client, "bench spark cold", [notebook_task("first", notebook, "", new_cluster=False)])
+            warm = [
+                run(client, f"bench spark warm {i}", [notebook_task("first", notebook, "", new_cluster=False)])
+                for i in range(args.warm)
+            ]
+            shared = spark_run(client, notebook, "shared", args.tasks, new_cluster=False)
+            own = spark_run(client, notebook, "own", args.tasks, new_cluster=True)
+        left = servers_left(Path(tmp))  # the workspace has stopped: it should have stopped every server
+
+    print("1. task process start to first Spark result (spark.range(1).count()) on the local cluster, seconds")
+    print(f"{'':<22}{'kernel':>10}{'spark':>10}{'first result':>14}{'run wall':>12}")
+    print(first_result_line("cold (server starts)", cold))
+    for i, times in enumerate(warm, 1):
+        print(first_result_line(f"warm {i} (attaches)", times))
+    print(f"the local cluster's server has Delta Lake: {'yes' if cold.tasks[0].delta else 'no'}")
+    warm_first = statistics.median(t.tasks[0].first_result for t in warm)
+    print(f"cold / warm first result (warm p50): {cold.tasks[0].first_result / warm_first:.1f}x")
+    print()
+    print(f"2. a run of {args.tasks} Spark tasks (range, groupBy, count, parquet write and read), at most 8 at once")
+    print(f"{'':<34}{'wall s':>8}{'first p50 s':>14}{'max s':>10}")
+    print(job_line("shared local cluster (one server)", shared))
+    print(job_line("new_cluster per task (baseline)", own))
+    print(f"ratio shared / baseline wall: {shared.wall / own.wall:.2f} (saved {own.wall - shared.wall:.1f} s)")
+    print(f"Spark servers left running after the workspace stopped: {len(left)}")
+    for line in left:
+        print(f"  {line}")
+    return 1 if left else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -13,7 +13,8 @@ server with Delta (docs.delta.io/delta-spark-connect.html: `--packages io.delta:
 DeltaSparkSessionExtension, the DeltaCatalog as `spark_catalog`, the Delta Connect plugins). Spark fetches those
 jars from Maven Central through Ivy; where Maven Central cannot be reached the start fails, and the server is
 started without Delta (tables are then parquet), the reason kept in `delta-unavailable` beside the server folders so
-that later starts do not try again and notebooks can say why.
+that later starts do not try again and notebooks can say why. Only Ivy's "unresolved dependency" counts as that: a
+start with Delta that failed otherwise fails as it is.
 """
 
 from __future__ import annotations
@@ -38,6 +39,10 @@ SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
 SERVER_FILE, LOG_FILE, LOCK_FILE = "server.json", "server.log", "server.lock"
 DELTA_UNAVAILABLE_FILE = "delta-unavailable"
 START_TIMEOUT_SECONDS = 180.0
+# What spark-submit ends with when Ivy (the resolver in Spark's jars) cannot resolve a --packages coordinate:
+# `java.lang.RuntimeException: [unresolved dependency: io.delta#…: not found]`, the one failure that means Delta's
+# jars cannot be had here.
+UNRESOLVED = "unresolved dependency"
 STOP_GRACE_SECONDS = 10.0
 # Delta's documented Spark Connect server settings (docs.delta.io/delta-spark-connect.html).
 DELTA_CONF = {
@@ -54,7 +59,12 @@ INSTALL_HINT = (
 
 
 class SparkUnavailable(Exception):
-    """Spark cannot run here: pyspark or Java is missing, or the server did not start; the message says what to do."""
+    """Spark cannot run here: pyspark or Java is missing, or the server did not start; the message says what to do,
+    `output` is what the failed server wrote."""
+
+    def __init__(self, message: str, output: str = "") -> None:
+        super().__init__(message)
+        self.output = output
 
 
 def attach(folder: Path, warehouse: Path, conf: Mapping[str, str] | None = None) -> tuple[str, bool]:
@@ -77,9 +87,11 @@ def attach(folder: Path, warehouse: Path, conf: Mapping[str, str] | None = None)
             try:
                 return _start(folder, spark_home, java, {**settings, **DELTA_CONF}, packages), True
             except SparkUnavailable as err:
+                if UNRESOLVED not in err.output:
+                    raise  # not the jars: a start that failed otherwise (killed, out of memory) says so as it is
                 delta_marker.write_text(
-                    f"Delta Lake's jars ({packages}) could not be loaded, so tables are parquet; delete this file to "
-                    f"try again. {err}\n",
+                    f"Delta Lake's jars ({packages}) could not be loaded, so tables are parquet; delete "
+                    f"{delta_marker} to try again.\n{err}\n",
                     encoding="utf-8",
                 )
         return _start(folder, spark_home, java, settings, None), False
@@ -141,6 +153,7 @@ def _start(folder: Path, spark_home: Path, java: str, conf: Mapping[str, str], p
         "SPARK_LOCAL_IP": "127.0.0.1",
     }
     log = folder / LOG_FILE
+    start_of_attempt = log.stat().st_size if log.exists() else 0
     with log.open("ab") as out:
         process = subprocess.Popen(
             command,
@@ -160,7 +173,8 @@ def _start(folder: Path, spark_home: Path, java: str, conf: Mapping[str, str], p
         with contextlib.suppress(OSError):
             (folder / SERVER_FILE).unlink()
         raise SparkUnavailable(
-            f"the Spark Connect server did not start (exit code {process.poll()}); the end of {log}:\n" + _tail(log)
+            f"the Spark Connect server did not start (exit code {process.poll()}); the end of {log}:\n" + _tail(log),
+            _read_from(log, start_of_attempt),
         )
     return f"sc://127.0.0.1:{port}"
 
@@ -273,6 +287,13 @@ def _listening(port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+def _read_from(path: Path, offset: int) -> str:
+    with contextlib.suppress(OSError), path.open("rb") as fh:
+        fh.seek(offset)
+        return fh.read().decode("utf-8", "replace")
+    return ""
 
 
 def _tail(path: Path, lines: int = 20) -> str:

@@ -184,6 +184,28 @@ def test_sql_makes_a_schema_and_a_table_unity_catalog_lists(client: WorkspaceCli
     assert [t.name for t in client.tables.list("main", schema)] == ["numbers"]
 
 
+def test_use_catalog_makes_schema_and_table_names_of_that_catalog(
+    client: WorkspaceClient, local_workspace: Any
+) -> None:
+    """After `USE CATALOG dev`, `sales` is dev.sales and `sales.orders` dev.sales.orders, in SQL and in the API."""
+    name = f"dev_{uuid.uuid4().hex[:8]}"
+    client.catalogs.create(name)
+    nb = upload(
+        client,
+        f"{folder(client)}/catalog",
+        notebook(
+            f"{SQL}USE CATALOG {name}",
+            f"{SQL}CREATE SCHEMA IF NOT EXISTS sales",
+            f"{SQL}CREATE TABLE sales.orders AS SELECT id, id * 10 AS total FROM range(3)",
+            "spark.table('sales.orders').filter('total > 0').write.saveAsTable('sales.paid')\n"
+            "dbutils.notebook.exit(str(spark.sql('SELECT count(*) AS n FROM sales.paid').first().n))",
+        ),
+    )
+    run = run_tasks(client, notebook_task("catalog", nb, **LOCAL))
+    assert output(client, by_key(run)["catalog"]) == "2"
+    assert sorted(t.name or "" for t in client.tables.list(name, "sales")) == ["orders", "paid"]
+
+
 def test_databricks_datasets_say_they_must_be_seeded_and_work_once_seeded(
     client: WorkspaceClient, local_workspace: LocalWorkspaceServer
 ) -> None:

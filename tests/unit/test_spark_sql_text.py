@@ -8,14 +8,21 @@ import pytest
 from dbcicd.localworkspace.runtime.spark import sql_text
 
 CATALOGS = {"main", "dev"}
+SCHEMAS = {"default", "sales"}  # of the current catalog
 
 
-def table(parts: list[str]) -> str | None:
-    return f"T[{'|'.join(parts)}]" if parts[0].lower() in CATALOGS else None
+class Names:
+    """Marks what it replaces, so a test sees which rule applied."""
 
+    def table(self, parts: list[str]) -> str | None:
+        known = SCHEMAS if len(parts) == 2 else CATALOGS
+        return f"T[{'|'.join(parts)}]" if parts[0].lower() in known else None
 
-def schema(parts: list[str]) -> str | None:
-    return f"S[{'|'.join(parts)}]" if parts[0].lower() in CATALOGS else None
+    def schema(self, parts: list[str]) -> str | None:
+        return f"S[{'|'.join(parts)}]" if len(parts) == 1 or parts[0].lower() in CATALOGS else None
+
+    def use_catalog(self, name: str) -> str | None:
+        return f"C[{name}]" if name.lower() in CATALOGS else None
 
 
 def path(value: str) -> str:
@@ -23,7 +30,7 @@ def path(value: str) -> str:
 
 
 def rewrite(sql: str) -> str:
-    return sql_text.rewrite(sql, table, schema, path)
+    return sql_text.rewrite(sql, Names(), path)
 
 
 @pytest.mark.parametrize(
@@ -47,6 +54,20 @@ def rewrite(sql: str) -> str:
             "CREATE TABLE x USING csv OPTIONS (header 'true', path 'dbfs:/in.csv')",
             "CREATE TABLE x USING csv OPTIONS (header 'true', path '/disk/in.csv')",
         ),
+        ("INSERT INTO main.s.t (a) VALUES (1)", "INSERT INTO T[main|s|t] (a) VALUES (1)"),
+        (
+            "SELECT o.id FROM sales.orders o JOIN sales.items i ON o.id = i.id",
+            "SELECT o.id FROM T[sales|orders] o JOIN T[sales|items] i ON o.id = i.id",
+        ),
+        ("SELECT sales.orders FROM other.t", "SELECT sales.orders FROM other.t"),  # a column; no schema of ours
+        ("CREATE TABLE IF NOT EXISTS sales.t (a INT)", "CREATE TABLE IF NOT EXISTS T[sales|t] (a INT)"),
+        ("USE CATALOG dev", "USE C[dev]"),
+        ("USE CATALOG nosuch", "USE CATALOG nosuch"),
+        ("USE SCHEMA staging", "USE SCHEMA S[staging]"),
+        ("CREATE SCHEMA IF NOT EXISTS staging", "CREATE SCHEMA IF NOT EXISTS S[staging]"),
+        ("DROP DATABASE staging CASCADE", "DROP DATABASE S[staging] CASCADE"),
+        ("SHOW TABLES", "SHOW TABLES"),
+        ("SHOW TABLES IN staging", "SHOW TABLES IN S[staging]"),
     ],
 )
 def test_rewrites_names_and_paths(sql: str, expected: str) -> None:

@@ -41,15 +41,21 @@ class LocalTables:
         self._delta = delta
         self._databases: set[str] = set()
         self._tables: set[str] = set()
+        self.current_catalog = "main"
 
     def start(self) -> None:
         """Make `main.default` the current schema, as a Unity Catalog workspace's default is."""
         self._sql(f"USE {self.schema(['main', 'default'], create=True)}")
 
-    # --- names --------------------------------------------------------------------------------------------------
+    # --- names (sql_text.Names) -------------------------------------------------------------------------------
     def table(self, parts: list[str], strict: bool = False) -> str | None:
-        """The session-catalog name of `catalog.schema.table`; None when the first part is no catalog (a struct
-        field in SQL) unless `strict` (a name given to the API), which raises then."""
+        """The session-catalog name of `catalog.schema.table` or `schema.table` (of the current catalog); None when
+        the first part is no catalog (a struct field in SQL) or no schema of the current catalog, unless `strict` (a
+        three-part name given to the API), which raises then."""
+        if len(parts) == 2:
+            if (self.current_catalog, parts[0].lower()) not in self._known_schemas():
+                return None
+            parts = [self.current_catalog, *parts]
         first, schema, name = parts
         if first.lower() == "spark_catalog":
             return None
@@ -66,17 +72,27 @@ class LocalTables:
         return f"spark_catalog.{sql_text.quote(database)}.{sql_text.quote(name)}"
 
     def schema(self, parts: list[str], create: bool = False) -> str | None:
-        first, schema = parts
+        """The Spark database of `catalog.schema`, or of `schema` in the current catalog."""
+        first, schema = parts if len(parts) == 2 else [self.current_catalog, parts[0]]
         if first.lower() == "spark_catalog" or first.lower() not in self._catalogs():
             return None
         database = self._database(first, schema, create)
         return f"spark_catalog.{sql_text.quote(database)}"
+
+    def use_catalog(self, name: str) -> str | None:
+        """`USE CATALOG name`: its `default` schema becomes the current one, as Databricks' USE CATALOG does."""
+        if name.lower() not in self._catalogs():
+            return None
+        self.current_catalog = name.lower()
+        return self.schema([name, "default"], create=True)
 
     def api_name(self, name: str) -> str:
         """A table name given to spark.table, saveAsTable, insertInto, writeTo ..."""
         parts = [t.text for t in sql_text.tokens(name) if t.kind in ("word", "quoted")]
         if len(parts) == 3:
             return self.table(parts, strict=True) or name
+        if len(parts) == 2:
+            return self.table(parts) or name
         return name
 
     # --- the session catalog -------------------------------------------------------------------------------------
@@ -124,6 +140,10 @@ class LocalTables:
     def _schemas(self) -> set[tuple[str, str]]:
         found = {tuple(full.lower().split(".", 1)) for full in self._state().get("schemas", {})}
         return {(c, s) for c, s in found} | {("main", "default")}
+
+    def _known_schemas(self) -> set[tuple[str, str]]:
+        """The schemas of Unity Catalog's state and those notebooks made in SQL (folders of the warehouse)."""
+        return self._schemas() | set(catalog.schemas(self._warehouse))
 
 
 def spark_path(path: Any) -> Any:
@@ -209,7 +229,7 @@ def install(tables: LocalTables) -> None:
     def sql(text: Any) -> Any:
         if not isinstance(text, str):
             return text
-        return sql_text.rewrite(text, tables.table, tables.schema, spark_path)
+        return sql_text.rewrite(text, tables, spark_path)
 
     def name(value: Any) -> Any:
         return tables.api_name(value) if isinstance(value, str) else value

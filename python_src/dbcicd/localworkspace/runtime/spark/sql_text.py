@@ -6,8 +6,10 @@ transpiler would re-print the whole statement). What is rewritten:
 - three-part names `catalog.schema.table` (and the table part of `catalog.schema.table.column`) whose first part is a
   catalog of the workspace — so `t.address.city`, a struct field of a table `t`, stays as it is — unless `(`
   follows and no TABLE, VIEW or INTO precedes (a function);
-- two-part schema names `catalog.schema` after SCHEMA / DATABASE / NAMESPACE (with IF [NOT] EXISTS), after
-  `TABLES|VIEWS|FUNCTIONS IN|FROM` and after USE;
+- two-part names `schema.table` where only a table's name can stand (after FROM, JOIN, TABLE, INTO ...), whose
+  schema is one of the current catalog;
+- schema names, `catalog.schema` or `schema` (of the current catalog), after SCHEMA / DATABASE / NAMESPACE (with
+  IF [NOT] EXISTS), after `TABLES|VIEWS|FUNCTIONS IN|FROM` and after USE; and `USE CATALOG name`;
 - paths: the string after LOCATION, the string given as `path` in OPTIONS, and the path of a file-format
   table such as parquet.`dbfs:/data/x` — never other strings, which are data.
 
@@ -19,12 +21,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
-NameResolver = Callable[[list[str]], "str | None"]  # name parts -> replacement text, or None to leave it
 PathResolver = Callable[[str], str]
 FILE_FORMATS = frozenset(("parquet", "delta", "csv", "json", "orc", "text", "avro", "binaryfile", "xml"))
 _SCHEMA_WORDS = frozenset(("schema", "database", "namespace"))
 _LISTING_WORDS = frozenset(("tables", "views", "functions"))
+_TABLE_WORDS = ("from", "join", "table", "view", "into", "update", "using")
+# Words that follow USE, CREATE ... and are no schema's name.
+_NOT_NAMES = ("schema", "database", "namespace", "catalog", "if", "not", "exists", "extended")
 
 
 @dataclass(frozen=True)
@@ -90,7 +95,17 @@ def quote(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
-def rewrite(sql: str, table: NameResolver, schema: NameResolver, path: PathResolver) -> str:
+class Names(Protocol):
+    """What the names of a statement become (runtime/spark/notebook.py LocalTables); None leaves one as written."""
+
+    def table(self, parts: list[str]) -> str | None: ...  # catalog.schema.table, or schema.table
+
+    def schema(self, parts: list[str]) -> str | None: ...  # catalog.schema, or schema
+
+    def use_catalog(self, name: str) -> str | None: ...  # what `USE CATALOG name` uses instead
+
+
+def rewrite(sql: str, names: Names, path: PathResolver) -> str:
     """`sql` with the names and paths of the module docstring replaced."""
     toks = tokens(sql)
     edits: list[tuple[int, int, str]] = []
@@ -105,25 +120,31 @@ def rewrite(sql: str, table: NameResolver, schema: NameResolver, path: PathResol
             continue
         parts = [t.text for t in chain]
         after = toks[i + len(chain) * 2 - 1] if i + len(chain) * 2 - 1 < len(toks) else None
-        replacement = None
-        if len(parts) == 2 and parts[0].lower() in FILE_FORMATS and chain[1].kind == "quoted":
+        start, replacement = chain[0].start, None
+        if len(parts) == 1 and i >= 2 and toks[i - 1].word("catalog") and toks[i - 2].word("use"):
+            start, replacement = toks[i - 1].start, names.use_catalog(parts[0])
+        elif len(parts) == 1 and _schema_position(toks, i) and not chain[0].word(*_NOT_NAMES):
+            replacement = names.schema(parts)
+        elif len(parts) == 2 and parts[0].lower() in FILE_FORMATS and chain[1].kind == "quoted":
             replacement = f"{parts[0]}.{quote(path(parts[1]))}"
         elif len(parts) == 2 and _schema_position(toks, i):
-            replacement = schema(parts)
+            replacement = names.schema(parts)
+        elif len(parts) == 2 and _table_position(toks, i):
+            replacement = names.table(parts)
         elif len(parts) >= 3 and (after is None or after.text != "(" or _table_position(toks, i)):
-            name = table(parts[:3])
+            name = names.table(parts[:3])
             if name is not None:
                 edits.append((chain[0].start, chain[2].end, name))
         if replacement is not None:
-            edits.append((chain[0].start, chain[-1].end, replacement))
+            edits.append((start, chain[-1].end, replacement))
         i += len(chain) * 2 - 1
-    for start, end, text in sorted(edits, reverse=True):
-        sql = sql[:start] + text + sql[end:]
+    for begin, end_, text in sorted(edits, reverse=True):
+        sql = sql[:begin] + text + sql[end_:]
     return sql
 
 
 def _chain(toks: list[Token], i: int) -> list[Token]:
-    """The dotted name starting at token i (`a.b.c`, quoted parts allowed), when it is one and starts there."""
+    """The (dotted) name starting at token i (`a`, `a.b.c`, quoted parts allowed), when one starts there."""
     if toks[i].kind not in ("word", "quoted") or (i > 0 and _dot(toks[i - 1])):
         return []
     chain = [toks[i]]
@@ -133,7 +154,7 @@ def _chain(toks: list[Token], i: int) -> list[Token]:
             break  # `a. b` is no name Spark reads as one
         chain.append(toks[j + 1])
         j += 2
-    return chain if len(chain) > 1 else []
+    return chain
 
 
 def _dot(token: Token) -> bool:
@@ -149,9 +170,10 @@ def _keyword_before(toks: list[Token], i: int) -> int:
 
 
 def _table_position(toks: list[Token], i: int) -> bool:
-    """A name followed by `(` is a table's after TABLE, VIEW or INTO (columns follow), else a function's."""
+    """Where a name is a table's: after FROM, JOIN, TABLE, VIEW, INTO, UPDATE or USING (so a two-part name there is
+    schema.table, not table.column, and one followed by `(` is a table with its columns, not a function)."""
     back = _keyword_before(toks, i)
-    return back >= 0 and toks[back].word("table", "view", "into")
+    return back >= 0 and toks[back].word(*_TABLE_WORDS)
 
 
 def _schema_position(toks: list[Token], i: int) -> bool:

@@ -10,7 +10,7 @@ from databricks.sdk.service import jobs, workspace
 
 from dbcicd.localworkspace import FaultRule, LocalWorkspaceServer
 from dbcicd.output import PlainOutput
-from dbcicd.steps.waiting import BASE_INTERVAL_S, MAX_INTERVAL_S, RunWatcher, WaitTimedOut
+from dbcicd.steps.waiting import BASE_INTERVAL_S, MAX_INTERVAL_S, Clock, RunWatcher, WaitTimedOut
 
 SLEEPER = "# Databricks notebook source\nimport time\ntime.sleep(float(dbutils.widgets.get('s')))\n"
 
@@ -61,13 +61,21 @@ def test_end_noticed_quickly_with_few_polls(client: WorkspaceClient) -> None:
 
 
 def test_slow_polls_back_off(faults: LocalWorkspaceServer, client: WorkspaceClient) -> None:
-    """Polls that take longer than the interval double it, up to the cap."""
+    """Polls that take longer than the interval double it, up to the cap. The interval is read at each pause: a
+    quick poll halves it again, so the one it ends with depends on how many polls the run lasted."""
     run_id = submit_sleeper(client, 3)
     faults.faults.replace([FaultRule.parse({"route": "GET /api/2.2/jobs/runs/get", "latency_ms": 1200})])
     watcher = RunWatcher(client, Recorder())
+    intervals: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        intervals.append(watcher.interval)
+        time.sleep(seconds)
+
+    watcher.clock = Clock(sleep=sleep)
     watcher.wait(run_id, timeout_s=60)
-    assert watcher.interval >= 2 * BASE_INTERVAL_S
-    assert watcher.interval <= MAX_INTERVAL_S
+    assert max(intervals) >= 2 * BASE_INTERVAL_S, intervals
+    assert max(intervals) <= MAX_INTERVAL_S
 
 
 def test_timeout_raises_with_the_run(client: WorkspaceClient) -> None:

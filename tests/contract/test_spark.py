@@ -214,8 +214,12 @@ def test_databricks_datasets_say_they_must_be_seeded_and_work_once_seeded(
         client,
         f"{folder(client)}/datasets",
         notebook(
+            "try:\n"
+            f"    dbutils.fs.head('dbfs:/databricks-datasets/{name}/data.csv')\n"
+            "except FileNotFoundError as err:\n"
+            '    assert "read-only sample data" in str(err), err  # dbutils.fs says so too',
             f"rows = spark.read.option('header', True).csv('/databricks-datasets/{name}/data.csv').count()\n"
-            "dbutils.notebook.exit(str(rows))"
+            "dbutils.notebook.exit(str(rows))",
         ),
     )
     run = run_tasks(client, notebook_task("read", nb, **LOCAL))

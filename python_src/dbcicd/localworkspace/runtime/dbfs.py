@@ -33,6 +33,25 @@ RESERVED_PREFIXES = ("Volumes", "databricks-datasets")
 DBFS_DISABLED_SQLSTATE = "56038"
 
 
+DATASETS = "/databricks-datasets"
+
+
+def dataset_path(shown: str) -> str | None:
+    """`/databricks-datasets/...` for a path under Databricks' sample data (`dbfs:/`, `/dbfs/` or none), else None."""
+    virtual = "/" + shown.partition(":")[2].lstrip("/") if shown.startswith("dbfs:") else shown
+    virtual = virtual.removeprefix("/dbfs") if virtual.startswith("/dbfs/") else virtual
+    return virtual if virtual == DATASETS or virtual.startswith(DATASETS + "/") else None
+
+
+def missing_dataset(shown: str, disk: str) -> str:
+    """Why a path of /databricks-datasets is missing, and how to seed it (for dbutils.fs and Spark)."""
+    return (
+        f"{shown}: /databricks-datasets is Databricks' read-only sample data, which the local workspace does not "
+        f"have and cannot download; seed what the notebook reads by copying it to dbfs:{dataset_path(shown)} first "
+        f"(a test can write it to {disk})"
+    )
+
+
 def in_dbfs_root(path: str) -> bool:
     """Whether a DBFS path (`dbfs:/x` or `/x`) lies in the DBFS root rather than under a reserved prefix."""
     parts = [part for part in path.removeprefix("dbfs:").split("/") if part]
@@ -145,6 +164,8 @@ class FsUtils:
     def _existing(self, path: str) -> Location:
         at = self._locate(path)
         if not os.path.exists(at.disk):
+            if dataset_path(at.shown):
+                raise FileNotFoundError(missing_dataset(at.shown, at.disk))
             raise FileNotFoundError(f"File {at.shown} does not exist.")
         return at
 

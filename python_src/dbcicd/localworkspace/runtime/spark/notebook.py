@@ -25,10 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from .. import paths
+from ..dbfs import dataset_path, missing_dataset
 from . import catalog, servers, sql_text
 from .catalog import CatalogNameError
-
-DATASETS = "/databricks-datasets"
 
 
 class LocalTables:
@@ -162,14 +161,8 @@ def spark_path(path: Any) -> Any:
 
 
 def _existing_dataset(original: str, disk: str) -> str:
-    probe = original[len("dbfs:") :] if original.startswith("dbfs:") else original
-    probe = probe[len("/dbfs") :] if probe.startswith("/dbfs/") else probe
-    if probe.startswith(DATASETS) and not os.path.exists(disk):
-        raise FileNotFoundError(
-            f"{original}: /databricks-datasets is Databricks' read-only sample data, which the local workspace does "
-            f"not have and cannot download; seed what the notebook reads by copying it to dbfs:{probe} first "
-            f"(a test can write it to {disk})"
-        )
+    if dataset_path(original) and not os.path.exists(disk):
+        raise FileNotFoundError(missing_dataset(original, disk))
     return disk
 
 

@@ -33,11 +33,12 @@ from .catalog import CatalogNameError
 class LocalTables:
     """Unity Catalog names of one notebook's session, on the session catalog of its Spark server."""
 
-    def __init__(self, run_sql: Callable[[str], Any], warehouse: Path, catalog_file: Path, delta: bool) -> None:
+    def __init__(self, run_sql: Callable[[str], Any], warehouse: Path, catalog_file: Path, no_delta: str) -> None:
+        """`no_delta`: why the server runs without Delta Lake; empty when it has it."""
         self._sql = run_sql  # the client's own spark.sql, not the wrapped one
         self._warehouse = warehouse
         self._catalog_file = catalog_file
-        self._delta = delta
+        self._no_delta = no_delta
         self._databases: set[str] = set()
         self._tables: set[str] = set()
         self.current_catalog = "main"
@@ -97,11 +98,10 @@ class LocalTables:
     # --- the session catalog -------------------------------------------------------------------------------------
     def _database(self, catalog_name: str, schema: str, create: bool = False) -> str:
         database = catalog.database(catalog_name, schema)
-        if database not in self._databases:
-            known = (catalog_name.lower(), schema.lower()) in self._schemas()
-            if create or known or catalog.schema_folder(self._warehouse, catalog_name, schema).is_dir():
-                self._sql(f"CREATE DATABASE IF NOT EXISTS spark_catalog.{sql_text.quote(database)}")
-                self._databases.add(database)
+        known = database in self._databases
+        if not known and (create or (catalog_name.lower(), schema.lower()) in self._known_schemas()):
+            self._sql(f"CREATE DATABASE IF NOT EXISTS spark_catalog.{sql_text.quote(database)}")
+            self._databases.add(database)
         return database
 
     def _register(self, catalog_name: str, schema: str, name: str) -> None:
@@ -114,10 +114,10 @@ class LocalTables:
         kind = catalog.table_format(folder)
         if kind is None:
             return  # a new table: the statement makes it
-        if kind == "DELTA" and not self._delta:
+        if kind == "DELTA" and self._no_delta:
             raise CatalogNameError(
                 f"{catalog_name}.{schema}.{name} is a Delta table, and this Spark server runs without Delta Lake: "
-                f"{servers.delta_unavailable_reason(self._warehouse) or 'delta-spark is not installed'}"
+                f"{self._no_delta}"
             )
         self._sql(
             f"CREATE TABLE IF NOT EXISTS spark_catalog.{sql_text.quote(database)}.{sql_text.quote(name)} "
@@ -136,13 +136,10 @@ class LocalTables:
         names = {name.lower() for name in self._state().get("catalogs", {})}
         return names | {c for c, _ in catalog.schemas(self._warehouse)} | {"main"}
 
-    def _schemas(self) -> set[tuple[str, str]]:
-        found = {tuple(full.lower().split(".", 1)) for full in self._state().get("schemas", {})}
-        return {(c, s) for c, s in found} | {("main", "default")}
-
     def _known_schemas(self) -> set[tuple[str, str]]:
         """The schemas of Unity Catalog's state and those notebooks made in SQL (folders of the warehouse)."""
-        return self._schemas() | set(catalog.schemas(self._warehouse))
+        found = {tuple(full.lower().split(".", 1)) for full in self._state().get("schemas", {})}
+        return {(c, s) for c, s in found} | {("main", "default")} | set(catalog.schemas(self._warehouse))
 
 
 def spark_path(path: Any) -> Any:
@@ -250,14 +247,15 @@ def connect(remote: str, server_folder: Path, warehouse: Path, catalog_file: Pat
     `server_folder`, started when none runs."""
     from pyspark.sql import SparkSession
 
-    delta = False
+    no_delta = ""  # a server of the caller's (--spark-remote) says for itself whether it reads Delta
     if not remote:
         remote, delta = servers.attach(server_folder, warehouse)
         reason = None if delta else servers.delta_unavailable_reason(server_folder)
         if reason:
             print(f"spark: {reason.splitlines()[0]}", file=sys.stderr)
+        no_delta = "" if delta else reason or "delta-spark is not installed"
     session = SparkSession.builder.remote(remote).getOrCreate()
-    tables = LocalTables(session.sql, warehouse, catalog_file, delta)
+    tables = LocalTables(session.sql, warehouse, catalog_file, no_delta)
     install(tables)
     tables.start()
     return session

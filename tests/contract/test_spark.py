@@ -206,6 +206,42 @@ def test_use_catalog_makes_schema_and_table_names_of_that_catalog(
     assert sorted(t.name or "" for t in client.tables.list(name, "sales")) == ["orders", "paid"]
 
 
+def test_builder_get_or_create_returns_the_tasks_session_in_files_and_notebooks(
+    client: WorkspaceClient, local_workspace: Any
+) -> None:
+    """A Python file task and a module a notebook imports get the cluster's session from
+    SparkSession.builder.getOrCreate(), as on Databricks: no second Spark in the task's process."""
+    tag = uuid.uuid4().hex[:8]
+    base = folder(client)
+    upload(
+        client,
+        f"{base}/job.py",
+        "from pyspark.sql import SparkSession\n"
+        "spark = SparkSession.builder.getOrCreate()\n"
+        "print('app:', spark.conf.get('spark.app.name'))\n"
+        f"spark.range(3).write.saveAsTable('main.default.from_file_{tag}')\n",
+    )
+    upload(
+        client,
+        f"{base}/shared.py",
+        "from pyspark.sql import SparkSession\n\n\ndef total(name):\n"
+        "    return SparkSession.builder.getOrCreate().table(name).count()\n",
+    )
+    nb = upload(
+        client,
+        f"{base}/nb",
+        notebook(f"import shared\ndbutils.notebook.exit(str(shared.total('main.default.from_file_{tag}')))"),
+    )
+    file_task = jobs.SubmitTask(
+        task_key="file", spark_python_task=jobs.SparkPythonTask(python_file=f"{base}/job.py"), **LOCAL
+    )
+    run = run_tasks(client, file_task, notebook_task("nb", nb, ("file",), **LOCAL))
+    tasks = by_key(run)
+    assert output(client, tasks["nb"]) == "3"
+    assert tasks["file"].run_id is not None
+    assert "app: cluster-local" in (client.jobs.get_run_output(tasks["file"].run_id).logs or "")
+
+
 def test_databricks_datasets_say_they_must_be_seeded_and_work_once_seeded(
     client: WorkspaceClient, local_workspace: LocalWorkspaceServer
 ) -> None:

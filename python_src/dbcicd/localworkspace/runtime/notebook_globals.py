@@ -12,6 +12,7 @@ from typing import Any
 from .dbutils import DBUtils
 from .display import display, displayHTML
 from .exceptions import UnsupportedCommand
+from .spark import session_hook
 from .spark.servers import INSTALL_HINT
 from .spec import KernelSpec
 
@@ -27,9 +28,13 @@ class LazySpark:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)  # copy, pickle and friends probing for protocols must not start Spark
+        return getattr(self.session(), name)
+
+    def session(self) -> Any:
+        """The SparkSession, made now if it was not yet (what SparkSession.builder.getOrCreate() returns too)."""
         if self._session is None:
             self._session = _connect(self._spec)
-        return getattr(self._session, name)
+        return self._session
 
     def __repr__(self) -> str:
         return "<spark: a Spark Connect session on the task's cluster, made on first use>"
@@ -50,9 +55,11 @@ def _connect(spec: KernelSpec) -> Any:
 
 
 def runtime_objects(dbutils: DBUtils, spec: KernelSpec) -> dict[str, Any]:
+    spark = LazySpark(spec)
+    session_hook.install(spark.session)
     return {
         "dbutils": dbutils,
-        "spark": LazySpark(spec),
+        "spark": spark,
         "display": display,
         "displayHTML": displayHTML,
         "getArgument": dbutils.widgets.getArgument,

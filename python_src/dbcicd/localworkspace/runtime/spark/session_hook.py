@@ -1,8 +1,8 @@
 """`SparkSession.builder.getOrCreate()` returns the task's session, as on Databricks.
 
-On a cluster the notebook's `spark` is the session every `SparkSession.builder.getOrCreate()` returns, so modules
-and Python file tasks get it that way (Databricks' docs recommend it for code outside notebooks:
-docs.databricks.com/files/workspace-modules.html). Here the notebook's session is a Spark Connect one made on first
+On a cluster the notebook's `spark` is the global default session, which `SparkSession.builder.getOrCreate()`
+"first checks" for and returns (docs.databricks.com/aws/en/pyspark/reference/classes/sparksession/builder/getOrCreate),
+so modules and Python file tasks get it that way. Here the notebook's session is a Spark Connect one made on first
 use; without this, such a call would start a second, classic Spark in the notebook's own process, with none of the
 cluster's tables or paths. The hook waits for pyspark to be imported (so a notebook without Spark pays nothing) and
 then wraps `Builder.getOrCreate`: a builder given no `spark.master` or `spark.remote` of its own gets the task's

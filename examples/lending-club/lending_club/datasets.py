@@ -1,11 +1,13 @@
-"""Where the data lives under the data folder, and how a batch of new applications gets there.
+"""Where the data lives under the data folder, and how a batch of new applications gets there (with pandas).
 
     <data_dir>/raw/batch-0001.csv        applications as they arrived
     <data_dir>/prepared/batch-0001.csv   the same, cleaned: what training reads (every batch so far)
     <data_dir>/curated/evaluation.csv    a fixed set of verified applications that every model is judged on
 
-CSV keeps the example free of a Spark or Parquet dependency; on a cluster the same layout fits a Unity Catalog
-volume (`/Volumes/<catalog>/<schema>/<volume>/...`).
+This is the pandas engine: CSV, no Spark or Parquet dependency, so the example runs on a machine without Java. The
+Spark engine (spark_prepare.py) keeps the raw batches as parquet beside these and the prepared ones in a table; the
+curated set is this module's on both. On a cluster the same layout fits a Unity Catalog volume
+(`/Volumes/<catalog>/<schema>/<volume>/...`).
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ CURATED_SEED = 1_000_003  # never a batch's seed: the evaluation set shares no a
 CURATED_ROWS = 2_000
 
 
-def batch_name(batch: int) -> str:
-    return f"batch-{batch:04d}.csv"
+def batch_name(batch: int, kind: str = "csv") -> str:
+    return f"batch-{batch:04d}.{kind}"
 
 
 def issue_month(batch: int) -> str:
@@ -31,26 +33,37 @@ def issue_month(batch: int) -> str:
     return (pd.Period("2016-01", freq="M") + (batch - 1)).strftime("%b-%Y")
 
 
-def prepare_batch(data_dir: str, batch: int, rows: int, seed: int) -> dict[str, int]:
-    """Receive batch number `batch` (made by the generator, seeded by `seed` and the batch), clean it, and make
-    the curated evaluation set if it does not exist yet. Row counts of each."""
+def arriving_batch(batch: int, rows: int, seed: int) -> pd.DataFrame:
+    """Batch number `batch` as it arrives: made by the generator, seeded by `seed` and the batch (both engines)."""
     if batch < 1:
         raise ValueError(f"batch must be 1 or more, got {batch}")
+    return generate_applications(rows, seed=seed * 1_000 + batch, issued=issue_month(batch))
+
+
+def prepare_batch(data_dir: str, batch: int, rows: int, seed: int) -> dict[str, int]:
+    """Receive batch number `batch`, clean it, and make the curated evaluation set if it does not exist yet. Row
+    counts of each."""
     root = Path(data_dir)
-    raw = generate_applications(rows, seed=seed * 1_000 + batch, issued=issue_month(batch))
+    raw = arriving_batch(batch, rows, seed)
     _write(raw, root / "raw" / batch_name(batch))
     prepared = clean_applications(raw)
     _write(prepared, root / "prepared" / batch_name(batch))
-    curated_file = root / "curated" / "evaluation.csv"
-    if not curated_file.exists():
-        fresh = generate_applications(CURATED_ROWS, seed=CURATED_SEED, issued=issue_month(1))
-        _write(curate(clean_applications(fresh)), curated_file)
     return {
         "batch": batch,
         "raw_rows": len(raw),
         "prepared_rows": len(prepared),
-        "curated_rows": len(load_curated(data_dir)),
+        "curated_rows": make_curated(data_dir),
     }
+
+
+def make_curated(data_dir: str) -> int:
+    """Make the curated evaluation set unless it exists (it never changes, so every model meets the same rows); its
+    row count."""
+    curated_file = Path(data_dir) / "curated" / "evaluation.csv"
+    if not curated_file.exists():
+        fresh = generate_applications(CURATED_ROWS, seed=CURATED_SEED, issued=issue_month(1))
+        _write(curate(clean_applications(fresh)), curated_file)
+    return len(load_curated(data_dir))
 
 
 def load_training(data_dir: str) -> pd.DataFrame:

@@ -2,10 +2,13 @@
 
 The raw columns are text as Lending Club publishes them (" 36 months", "13.56%", "10+ years", "Dec-2015"); the
 model wants numbers and clean categories. `clean_applications` does that and nothing else, so the same code serves
-training, evaluation and tests. `curate` keeps the rows fit to judge a model on.
+training, evaluation and tests; spark_prepare.py does the same with Spark, and tests/unit holds the two to the same
+rows. `curate` keeps the rows fit to judge a model on.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 import pandas as pd
 
@@ -20,6 +23,13 @@ UNKNOWN_JOB = "unknown"
 # What applicants type for the same job.
 JOB_ALIASES = {"rn": "registered nurse", "vp": "vice president", "admin assistant": "administrative assistant"}
 VERIFIED = ("Verified", "Source Verified")
+DERIVED = ("term_months", "emp_length_years", "credit_history_years", "job")  # what cleaning makes
+# The raw columns cleaning reads (both engines: this module and spark_prepare.py); a frame without one of them is not
+# Lending Club's loan data.
+RAW_INPUT = (
+    "id", *(c for c in FEATURES if c not in DERIVED), "term", "emp_length", "emp_title", "issue_d", "earliest_cr_line",
+    TARGET,
+)  # fmt: skip
 
 
 def clean_applications(raw: pd.DataFrame) -> pd.DataFrame:
@@ -27,9 +37,7 @@ def clean_applications(raw: pd.DataFrame) -> pd.DataFrame:
 
     Applications without a positive income cannot teach or test an income model and are left out.
     """
-    missing = [c for c in ("id", TARGET, "term", "int_rate", "emp_length", "emp_title", "issue_d") if c not in raw]
-    if missing:
-        raise ValueError(f"raw applications lack the columns {missing}: are these Lending Club loan records?")
+    check_columns(raw.columns)
     frame = raw.drop_duplicates("id").copy()
     frame = frame[pd.to_numeric(frame[TARGET], errors="coerce") > 0]
     issued = pd.to_datetime(frame["issue_d"], format="%b-%Y")
@@ -44,6 +52,14 @@ def clean_applications(raw: pd.DataFrame) -> pd.DataFrame:
     frame[list(NUMERIC)] = frame[list(NUMERIC)].astype(float)
     frame[TARGET] = frame[TARGET].astype(float)
     return frame[["id", *FEATURES, TARGET]].reset_index(drop=True)
+
+
+def check_columns(columns: Iterable[str]) -> None:
+    """Refuse a frame that is not loan data, naming the columns it lacks, before any work."""
+    present = set(columns)
+    missing = [c for c in RAW_INPUT if c not in present]
+    if missing:
+        raise ValueError(f"raw applications lack the columns {missing}: are these Lending Club loan records?")
 
 
 def parse_percent(values: pd.Series) -> pd.Series:

@@ -16,6 +16,8 @@ class Settings:
     model_name: str = "lending_club_income"  # on Unity Catalog: <catalog>.<schema>.lending_club_income
     experiment: str = "/Shared/lending-club"
     registry: str = "auto"  # auto (MLflow when installed) | mlflow | files (in <data_dir>/registry)
+    engine: str = "auto"  # auto (Spark when a session can be made, else pandas) | spark | pandas
+    table: str = "main.default.lending_club_prepared"  # the prepared batches, on the Spark engine
     model: str = "gradient_boosting"  # gradient_boosting | ridge | baseline
     batch: int = 1  # the batch of applications that arrived, 1, 2, ...
     rows: int = 5000  # applications per batch
@@ -57,8 +59,8 @@ class Settings:
             raise ValueError(f"widget rows must be at least 100, got {self.rows}")
         if self.batch < 1:
             raise ValueError(f"widget batch must be 1 or more, got {self.batch}")
-        if not self.data_dir or not self.model_name:
-            raise ValueError("widgets data_dir and model_name must not be empty")
+        if not self.data_dir or not self.model_name or not self.table:
+            raise ValueError("widgets data_dir, model_name and table must not be empty")
 
     def as_arguments(self) -> dict[str, str]:
         """The widget values to hand to another notebook (dbutils.notebook.run)."""

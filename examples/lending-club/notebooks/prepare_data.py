@@ -3,7 +3,10 @@
 # MAGIC # Prepare data
 # MAGIC A batch of loan applications arrives (widget `batch`; here made by the seeded generator, shaped like Lending
 # MAGIC Club's loan data). It is stored as received, cleaned into model input, and, on the first run, the curated
-# MAGIC evaluation set is made. Exits with the row counts as JSON.
+# MAGIC evaluation set is made. With Spark (widget `engine`: `auto` takes Spark when a session can be made) the batch
+# MAGIC lands as parquet in `data_dir`, is read back with `spark.read`, cleaned with `pyspark.sql.functions` and stored
+# MAGIC as partition `batch` of the table `table`; with pandas it is CSV files in `data_dir`. Exits with the row
+# MAGIC counts, the engine and the seconds the preparation took as JSON.
 
 # COMMAND ----------
 
@@ -12,14 +15,23 @@
 # COMMAND ----------
 
 import json
+import time
 
-from lending_club.datasets import prepare_batch
+from lending_club.engines import open_engine
 from lending_club.settings import Settings
 
 settings = Settings.from_widgets(dbutils)
 
 # COMMAND ----------
 
-summary = prepare_batch(settings.data_dir, settings.batch, settings.rows, settings.seed)
-print(f"Batch {settings.batch} in {settings.data_dir}: {summary}")
-dbutils.notebook.exit(json.dumps(summary))
+started = time.monotonic()
+engine = open_engine(settings.engine, lambda: spark)
+print(f"Engine: {engine.name} ({engine.note}), ready in {time.monotonic() - started:.1f} s")
+
+# COMMAND ----------
+
+summary = engine.prepare_batch(settings)
+seconds = round(time.monotonic() - started, 1)
+prepared = settings.table if engine.name == "spark" else f"{settings.data_dir}/prepared"
+print(f"Batch {settings.batch} in {settings.data_dir}, prepared into {prepared} in {seconds} s: {summary}")
+dbutils.notebook.exit(json.dumps({**summary, "engine": engine.name, "prepare_seconds": seconds}))

@@ -1,7 +1,8 @@
 # Databricks notebook source
 # MAGIC %md
 # MAGIC # Train
-# MAGIC Fits the income model (widget `model`) on every prepared batch so far, registers it as a new version of
+# MAGIC Fits the income model (widget `model`) on every prepared batch so far, read by the engine that prepared them
+# MAGIC (widget `engine`; with Spark, `spark.table` of the table `table`), registers it as a new version of
 # MAGIC `model_name` (MLflow's model registry, with the training run tracked in `experiment`) and points the
 # MAGIC `challenger` alias at it. Exits with the version and the validation metrics as JSON.
 
@@ -13,7 +14,7 @@
 
 import json
 
-from lending_club.datasets import load_training
+from lending_club.engines import open_engine
 from lending_club.features import FEATURES
 from lending_club.model import train
 from lending_club.registry import CHALLENGER, open_registry
@@ -24,9 +25,10 @@ registry = open_registry(settings.registry, settings.model_name, settings.experi
 
 # COMMAND ----------
 
-applications = load_training(settings.data_dir)
+engine = open_engine(settings.engine, lambda: spark)
+applications = engine.load_training(settings)
 trained = train(applications, settings.model, settings.seed)
-print(f"{settings.model} on {len(applications)} applications: {trained.metrics}")
+print(f"{settings.model} on {len(applications)} applications ({engine.name}: {engine.note}): {trained.metrics}")
 
 # COMMAND ----------
 

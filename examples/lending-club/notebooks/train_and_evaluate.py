@@ -3,8 +3,9 @@
 # MAGIC # Train and evaluate
 # MAGIC What the staging pipeline runs when new data arrives: prepare the batch, train a candidate, evaluate it
 # MAGIC against production, one notebook after the other with the same widgets. Exits with the evaluation's JSON
-# MAGIC (`rmse`, `production_rmse`, `promote`, ...) plus the training metrics, so that a later pipeline stage can
-# MAGIC run the promote notebook only when `promote` is true.
+# MAGIC (`rmse`, `production_rmse`, `promote`, ...) plus the training metrics and the preparation's (`engine`,
+# MAGIC `prepare_seconds`, row counts), so that a later pipeline stage can run the promote notebook only when `promote`
+# MAGIC is true.
 
 # COMMAND ----------
 
@@ -28,9 +29,12 @@ def run(notebook: str, **changes: str) -> dict:
 # COMMAND ----------
 
 prepared = run("./prepare_data")
-trained = run("./train")
+trained = run("./train", engine=prepared["engine"])  # what prepared the batches serves them (engine=auto may differ)
 evaluated = run("./evaluate", version=trained["version"])
-print(f"Batch {prepared['batch']}: {trained['model']} version {trained['version']}: {evaluated['reason']}")
+print(
+    f"Batch {prepared['batch']} prepared with {prepared['engine']} in {prepared['prepare_seconds']} s: "
+    f"{trained['model']} version {trained['version']}: {evaluated['reason']}"
+)
 
 # COMMAND ----------
 

@@ -9,7 +9,8 @@ starts it (Node, inputs and a service connection in the environment, logging com
    gated `promote` when the evaluation says so;
 3. the next batch, with a deliberately weak model (`model=baseline`), which must not be promoted.
 
-It prints where the JUnit files and the summary are, and each promotion decision with the metrics it follows from.
+It prints where the JUnit files and the summary are, each promotion decision with the metrics it follows from, and
+which engine prepared each batch (Spark where pyspark and Java are installed, else pandas) in how many seconds.
 Everything goes under ./dbcicd-demo, replaced on every run but for the agent's tool cache (tools/, where the task
 prepares its Python core once, as on a real agent). Exit code 0 when every step did what it should. The
 task is the one `npm run build` stages in build/extension; the demo runs that build first when the staged task is
@@ -238,6 +239,14 @@ def decision(outcome: StepResult) -> bool:
     return promote
 
 
+def preparation(outcome: StepResult) -> None:
+    """Which engine prepared the batch, and how long notebooks/prepare_data took for it (its Spark session
+    included), from the output variables of the run's exit value."""
+    found = outcome.variables
+    engine, seconds = found["notebookOutput_engine"], float(found["notebookOutput_prepare_seconds"])
+    print(f"\n  Data preparation: {engine} in {seconds:.1f} s ({found['notebookOutput_prepared_rows']} applications)")
+
+
 def staging(agent: LocalAgent, url: str, commit: str, batch: str, model: str) -> tuple[bool, StepResult]:
     """One main build on staging: the new batch, a candidate, its evaluation, and the gated promotion."""
     heading(f"Staging, batch {batch}: train a {model} candidate and evaluate it (run notebooks/train_and_evaluate)")
@@ -255,6 +264,7 @@ def staging(agent: LocalAgent, url: str, commit: str, batch: str, model: str) ->
         commit,
     )
     check_succeeded("The staging run", evaluated)
+    preparation(evaluated)
     if not decision(evaluated):
         print("  The Promote stage is skipped: its condition reads notebookOutput_promote, which is false.")
         return False, evaluated

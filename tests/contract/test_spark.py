@@ -140,11 +140,11 @@ def test_volume_paths_in_spark_python_and_the_files_api_are_the_same_files(
     assert any(name and name.startswith("part-") for name in listed), listed
 
 
-def test_spark_paths_without_scheme_and_under_dbfs_and_workspace_are_databricks_paths(
+def test_spark_paths_follow_databricks_rules_for_schemes_dbfs_and_workspace_files(
     client: WorkspaceClient, local_workspace: LocalWorkspaceServer
 ) -> None:
-    """A path without scheme is the DBFS root's, as on Databricks; /dbfs/x is dbfs:/x; /Workspace/... a workspace
-    file."""
+    """As docs.databricks.com/files says: a Spark path without scheme is the DBFS root's, so /dbfs/x is dbfs:/dbfs/x
+    (the /dbfs mount is for local file APIs, or file:/dbfs/x); workspace files are file:/Workspace/..."""
     tag = uuid.uuid4().hex[:8]
     base = folder(client)
     client.workspace.upload(f"{base}/data.csv", b"a,b\n1,2\n3,4\n5,6\n", format=ImportFormat.AUTO)
@@ -154,9 +154,14 @@ def test_spark_paths_without_scheme_and_under_dbfs_and_workspace_are_databricks_
         notebook(
             f"spark.range(4).write.parquet('/tmp/{tag}')\n"
             f"assert spark.read.parquet('dbfs:/tmp/{tag}').count() == 4\n"
-            f"assert spark.read.parquet('/dbfs/tmp/{tag}').count() == 4\n"
-            f"rows = spark.read.option('header', True).csv('/Workspace{base}/data.csv').count()\n"
-            "dbutils.notebook.exit(str(rows))"
+            f"assert spark.read.parquet('file:/dbfs/tmp/{tag}').count() == 4\n"
+            "try:\n"
+            f"    spark.read.parquet('/dbfs/tmp/{tag}').count()\n"
+            "    raise AssertionError('/dbfs/... was read as the DBFS root in Spark')\n"
+            "except Exception as err:\n"
+            "    assert 'PATH_NOT_FOUND' in str(err), err  # dbfs:/dbfs/tmp/..., as on Databricks",
+            f"rows = spark.read.option('header', True).csv('file:/Workspace{base}/data.csv').count()\n"
+            "dbutils.notebook.exit(str(rows))",
         ),
     )
     run = run_tasks(client, notebook_task("paths", nb, **LOCAL))

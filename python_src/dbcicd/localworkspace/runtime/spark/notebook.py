@@ -5,10 +5,12 @@ The session is a Spark Connect client (`SparkSession.builder.remote`), as on Dat
 compute. Before it is handed to the notebook, the client's readers, writers, `sql` and `table` are wrapped in this
 process (and only here) so that what a Databricks notebook writes means the same files and tables:
 
-- paths: `dbfs:/x`, `/dbfs/x` and a path without scheme (`/tmp/x`: the DBFS root is where Spark paths without a
-  scheme go on Databricks, learn.microsoft.com/azure/databricks/files "Work with files on Azure Databricks") are
-  files of the local workspace's DBFS root; `/Volumes/...` and `/Workspace/...` its volumes and workspace files,
-  the same files dbutils.fs and open() see (runtime/paths.py). `file:/...` and other schemes pass unchanged.
+- paths, by Databricks' rules ("How to work with files on Databricks", docs.databricks.com/files/index.html: "The
+  DBFS root is the root path for Spark and DBFS commands", and `/dbfs` is what local file APIs put before a DBFS
+  path): `dbfs:/x` and a path without scheme, `/x`, are the DBFS root's `x` (so `/dbfs/x` is `dbfs:/dbfs/x`, as a
+  Databricks cluster reads it); `/Volumes/...` is a volume's; `file:/Workspace/...` a workspace file and
+  `file:/dbfs/...` the DBFS root through its mount, as on a cluster's driver. They are the same files dbutils.fs
+  and open() see (runtime/paths.py). Other `file:` paths and other schemes pass unchanged.
 - tables: `catalog.schema.table` is a table of Spark's session catalog (spark/catalog.py), the session's current
   schema is `main.default`, and a table another Spark server of the workspace wrote is registered on first use.
 - `/databricks-datasets` is not there to download: reading it fails with a message that says how to seed it.
@@ -147,14 +149,16 @@ def spark_path(path: Any) -> Any:
     if not isinstance(path, str):
         return path
     if path.startswith("dbfs:"):
-        rest = "/" + path[len("dbfs:") :].lstrip("/")
-    elif path.startswith(paths.MOUNT_PREFIXES):
-        return _existing_dataset(path, paths.translate(path))
-    elif path.startswith("/") and not path.startswith("//") and not paths.on_disk(path):
-        rest = path
-    else:
-        return path
-    return _existing_dataset(path, paths.translate("/dbfs" + rest))
+        return _existing_dataset(path, paths.translate("/dbfs/" + path[len("dbfs:") :].lstrip("/")))
+    if path.startswith("file:"):
+        local = "/" + path[len("file:") :].lstrip("/")
+        mounted = any(local == p or local.startswith(p + "/") for p in paths.MOUNT_PREFIXES)
+        return _existing_dataset(path, paths.translate(local)) if mounted else path
+    if path == "/Volumes" or path.startswith("/Volumes/"):
+        return paths.translate(path)
+    if path.startswith("/") and not path.startswith("//") and not paths.on_disk(path):
+        return _existing_dataset(path, paths.translate("/dbfs" + path))  # the DBFS root: /dbfs/x is dbfs:/dbfs/x
+    return path
 
 
 def _existing_dataset(original: str, disk: str) -> str:

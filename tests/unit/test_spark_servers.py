@@ -4,6 +4,11 @@ needs a JVM."""
 from __future__ import annotations
 
 import importlib.util
+import os
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -39,3 +44,31 @@ def test_schema_names_map_to_spark_databases_and_back(tmp_path: Path) -> None:
 def test_a_name_spark_cannot_keep_is_refused_naming_it() -> None:
     with pytest.raises(catalog.CatalogNameError, match="rename schema 'raw-data'"):
         catalog.database("main", "raw-data")
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="/proc tells whose socket a port is on Linux only")
+def test_a_port_another_process_listens_on_is_not_the_servers(tmp_path: Path) -> None:
+    """The race a loaded machine showed: the port was taken before the JVM bound it, the server failed while the
+    port answered, and the task waited on the other program forever."""
+    with socket.socket() as mine:
+        mine.bind(("127.0.0.1", 0))
+        mine.listen()
+        port = mine.getsockname()[1]
+        assert servers._listens_itself(os.getpid(), port)
+        other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+        try:
+            assert not servers._listens_itself(other.pid, port)
+            other.kill()
+            other.wait()
+            deadline = time.monotonic() + 5
+            assert not servers._wait_listening(port, other.pid, other, deadline)
+        finally:
+            other.kill()
+            other.wait()
+
+
+def test_ports_are_chosen_below_the_ephemeral_range() -> None:
+    low = servers._ephemeral_low()
+    if low <= servers.PORT_FLOOR:
+        pytest.skip("the system does not say which ports it hands out")
+    assert all(servers.PORT_FLOOR <= servers._free_port() < low for _ in range(20))

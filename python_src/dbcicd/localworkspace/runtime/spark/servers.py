@@ -24,6 +24,7 @@ import importlib.metadata
 import importlib.util
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -43,6 +44,10 @@ START_TIMEOUT_SECONDS = 180.0
 # `java.lang.RuntimeException: [unresolved dependency: io.delta#…: not found]`, the one failure that means Delta's
 # jars cannot be had here.
 UNRESOLVED = "unresolved dependency"
+# What the server ends with when its port was taken (Utils.startServiceOnPort), and how often a start tries another.
+PORT_TAKEN = "java.net.BindException"
+BIND_ATTEMPTS = 3
+PORT_FLOOR = 20000
 STOP_GRACE_SECONDS = 10.0
 # Delta's documented Spark Connect server settings (docs.delta.io/delta-spark-connect.html).
 DELTA_CONF = {
@@ -75,7 +80,8 @@ def attach(folder: Path, warehouse: Path, conf: Mapping[str, str] | None = None)
         running = _record(folder)
         if running is not None:
             # Listening, or still starting for a task that was killed meanwhile (a cancel): wait for it.
-            if _wait_listening(int(running["port"]), None, time.monotonic() + START_TIMEOUT_SECONDS):
+            port, pid = int(running["port"]), int(running["pid"])
+            if _wait_listening(port, pid, None, time.monotonic() + START_TIMEOUT_SECONDS):
                 return f"sc://127.0.0.1:{running['port']}", bool(running.get("delta"))
             _terminate(int(running["pid"]))
         spark_home = _spark_home()
@@ -135,7 +141,19 @@ def _base_conf(warehouse: Path) -> dict[str, str]:
 
 
 def _start(folder: Path, spark_home: Path, java: str, conf: Mapping[str, str], packages: str | None) -> str:
-    port = _free_port()
+    """Start the server on a free port; again on another when the port was taken before the JVM bound it."""
+    for attempt in range(1, BIND_ATTEMPTS + 1):
+        try:
+            return _start_on(_free_port(), folder, spark_home, java, conf, packages)
+        except SparkUnavailable as err:
+            if PORT_TAKEN not in err.output or attempt == BIND_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _start_on(
+    port: int, folder: Path, spark_home: Path, java: str, conf: Mapping[str, str], packages: str | None
+) -> str:
     command = [str(spark_home / "bin" / _script("spark-submit")), "--class", SERVER_CLASS, "--name", folder.name]
     if packages:
         command += ["--packages", packages]
@@ -168,7 +186,7 @@ def _start(folder: Path, spark_home: Path, java: str, conf: Mapping[str, str], p
     # a server whose starter was killed while it started.
     record = {"pid": process.pid, "port": port, "delta": packages is not None, "started": time.time()}
     (folder / SERVER_FILE).write_text(json.dumps(record), encoding="utf-8")
-    if not _wait_listening(port, process, time.monotonic() + START_TIMEOUT_SECONDS):
+    if not _wait_listening(port, process.pid, process, time.monotonic() + START_TIMEOUT_SECONDS):
         _terminate(process.pid)
         with contextlib.suppress(OSError):
             (folder / SERVER_FILE).unlink()
@@ -179,13 +197,35 @@ def _start(folder: Path, spark_home: Path, java: str, conf: Mapping[str, str], p
     return f"sc://127.0.0.1:{port}"
 
 
-def _wait_listening(port: int, process: subprocess.Popen[bytes] | None, deadline: float) -> bool:
-    """Whether the server on `port` listens before `deadline`; False at once when its `process` has ended."""
-    while not _listening(port):
+def _wait_listening(port: int, pid: int, process: subprocess.Popen[bytes] | None, deadline: float) -> bool:
+    """Whether the server `pid` listens on `port` before `deadline`; False at once when its `process` has ended.
+
+    Listening on the port is not enough: when another program took the port before the JVM bound it, the server
+    fails (`java.net.BindException`) while the port answers, and a client would wait on that other program forever.
+    Where /proc tells (Linux), the listening socket must be one of the server's own."""
+    while not (_listening(port) and _listens_itself(pid, port)):
         if (process is not None and process.poll() is not None) or time.monotonic() > deadline:
             return False
         time.sleep(0.2)
-    return True
+    return process is None or process.poll() is None
+
+
+def _listens_itself(pid: int, port: int) -> bool:
+    """Whether a listening socket of process `pid` has `port` (True where /proc cannot tell)."""
+    tables = [Path("/proc/net/tcp"), Path("/proc/net/tcp6")]
+    fds = Path(f"/proc/{pid}/fd")
+    if not tables[0].exists():
+        return True
+    listening = set()
+    for table in tables:
+        with contextlib.suppress(OSError):
+            for line in table.read_text().splitlines()[1:]:
+                fields = line.split()
+                if len(fields) > 9 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    listening.add(f"socket:[{fields[9]}]")
+    with contextlib.suppress(OSError):
+        return any(os.readlink(fd) in listening for fd in fds.iterdir())
+    return False
 
 
 def _record(folder: Path) -> dict[str, object] | None:
@@ -276,9 +316,26 @@ def _own_session() -> dict[str, object]:
 
 
 def _free_port() -> int:
+    """A port free now, below the range the system hands out to port-0 binds where it says which that is (Linux):
+    the JVM binds its own port only seconds later, and Spark's other services bind port 0 meanwhile."""
+    low = _ephemeral_low()
+    for _ in range(50) if low > PORT_FLOOR else ():
+        port = random.randrange(PORT_FLOOR, low)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def _ephemeral_low() -> int:
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    return 0
 
 
 def _listening(port: int) -> bool:

@@ -71,8 +71,11 @@ class SparkPlaces:
     cluster_remote: str = ""
 
     def server_folder(self, task: TaskRun, run_id: int) -> Path:
-        """A cluster's server serves every run on it; serverless compute, a new cluster and a job cluster are the
-        run's own (one per job cluster, one per task's new cluster), stopped when the run ends."""
+        """A cluster's server serves every run on it; a job cluster is the run's, shared by its tasks that name it
+        (databricks-sdk `service/jobs.py`, `job_clusters`: "A list of job cluster specifications that can be shared
+        and reused by tasks of this job"), and a task's `new_cluster` is that task's. Serverless compute gets one per
+        run: no public source says how Databricks places the Spark sessions of a serverless run, so that is our
+        choice (the issue's). Each of a run's own is stopped when the run ends."""
         settings = task.spec.settings
         if settings.get("existing_cluster_id"):
             return self.servers / _folder_name("cluster", settings["existing_cluster_id"])

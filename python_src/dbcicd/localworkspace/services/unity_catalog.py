@@ -119,9 +119,10 @@ class UnityCatalog:
         with self._lock:
             self._require("catalogs", "Catalog", catalog)
             known = {k: i for k, i in self._state["schemas"].items() if i["catalog_name"] == catalog}
-        for made_by_spark, name in [(f"{c}.{s}", s) for c, s in spark_catalog.schemas(self._warehouse) if c == catalog]:
-            if made_by_spark not in known:
-                known[made_by_spark] = {"name": name, "catalog_name": catalog, "full_name": made_by_spark}
+        for parent, name in spark_catalog.schemas(self._warehouse):
+            full = f"{parent}.{name}"
+            if parent == catalog and full not in known:  # made by a notebook's CREATE SCHEMA
+                known[full] = {"name": name, "catalog_name": catalog, "full_name": full}
         return {"schemas": [known[k] for k in sorted(known)]}
 
     def delete_schema(self, req: Request) -> dict[str, Any]:
@@ -186,6 +187,10 @@ class UnityCatalog:
         return {}
 
     # --- tables (folders of the Spark warehouse) --------------------------------------------------------------------
+    # Paths and shapes are databricks-sdk 0.162's TablesAPI (`service/catalog.py`): GET /tables?catalog_name&
+    # schema_name -> {"tables": [TableInfo]}, GET and DELETE /tables/{full_name}, GET /tables/{full_name}/exists ->
+    # TableExistsResponse {"table_exists"}. The "does not exist" wording follows the other kinds' (module docstring);
+    # no source read quotes it for a table.
     def list_tables(self, req: Request) -> dict[str, Any]:
         catalog, schema = req.arg("catalog_name"), req.arg("schema_name")
         self._require_schema(catalog, schema)

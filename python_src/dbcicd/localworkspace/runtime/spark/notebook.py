@@ -46,7 +46,8 @@ class LocalTables:
         self.current_catalog = "main"
 
     def start(self) -> None:
-        """Make `main.default` the current schema, as a Unity Catalog workspace's default is."""
+        """Make `main.default` the current schema. A workspace's default catalog is a setting of the workspace (often
+        `main`, or the workspace's own catalog); `main` is this one's, the catalog its Unity Catalog starts with."""
         self._sql(f"USE {self.schema(['main', 'default'], create=True)}")
 
     # --- names (sql_text.Names) -------------------------------------------------------------------------------
@@ -82,7 +83,9 @@ class LocalTables:
         return f"spark_catalog.{sql_text.quote(database)}"
 
     def use_catalog(self, name: str) -> str | None:
-        """`USE CATALOG name`: its `default` schema becomes the current one, as Databricks' USE CATALOG does."""
+        """`USE CATALOG name`: "Setting the catalog also resets the current schema to default"
+        (docs.databricks.com/sql/language-manual/sql-ref-syntax-ddl-use-catalog.html). An unknown catalog is left to
+        Spark, whose error differs from Databricks' NO_SUCH_CATALOG_EXCEPTION."""
         if name.lower() not in self._catalogs():
             return None
         self.current_catalog = name.lower()

@@ -80,8 +80,12 @@ def endpoint_type(manifest: Mapping[str, Any], name: str) -> Mapping[str, Any]:
     raise KeyError(f"no service endpoint type '{name}' in the manifest")
 
 
-def data_source_request(kind: Mapping[str, Any], data_source: str, endpoint: Endpoint) -> DataSourceRequest:
-    """The request Azure DevOps sends for `data_source` of endpoint type `kind` with `endpoint`'s values."""
+def data_source_request(
+    kind: Mapping[str, Any], data_source: str, endpoint: Endpoint, normalized: bool = True
+) -> DataSourceRequest:
+    """The request Azure DevOps sends for `data_source` of endpoint type `kind` with `endpoint`'s values.
+    `normalized=False` takes the endpoint URL exactly as saved instead of as Uri.AbsoluteUri gives it: no public
+    source says which of the two the service puts into `{{endpoint.url}}`, so a manifest must work with both."""
     found = [s for s in kind.get("dataSources", []) if str(s.get("name", "")).lower() == data_source.lower()]
     if not found:
         raise KeyError(f"the endpoint type has no data source '{data_source}'")
@@ -89,7 +93,7 @@ def data_source_request(kind: Mapping[str, Any], data_source: str, endpoint: End
     url_template = source["endpointUrl"]
     if not url_template.startswith(("{{endpoint.url}}", "{{{endpoint.url}}}")):
         raise ValueError("a data source's endpointUrl must start with {{endpoint.url}} (ApplySecurityChecks)")
-    url = _endpoint_url(endpoint)
+    url = _endpoint_url(endpoint) if normalized else endpoint.url.strip()
     public = {"endpoint": {**endpoint.data, "url": url}}
     secret = {"endpoint": {**endpoint.data, **endpoint.parameters}}
     method = (source.get("requestVerb") or "GET").upper()

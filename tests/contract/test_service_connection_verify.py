@@ -33,6 +33,18 @@ def test_verify_accepts_the_right_personal_access_token(target: Target) -> None:
     assert verify(Endpoint(f"{target.host.rstrip('/')}/", "Token", {"apitoken": target.token})) == 200
 
 
+@pytest.mark.parametrize("normalized", [True, False])
+@pytest.mark.parametrize("slash", ["", "/"])
+def test_verify_joins_the_url_with_or_without_a_trailing_slash(target: Target, slash: str, normalized: bool) -> None:
+    """A server URL saved as `https://host` or `https://host/`, taken as saved or as .NET normalizes it: the same
+    request (the manifest joins with `/`, and the service makes `//` one `/`)."""
+    host = target.host.rstrip("/")
+    endpoint = Endpoint(host + slash, "Token", {"apitoken": target.token})
+    request = data_source_request(DATABRICKS, "TestConnection", endpoint, normalized)
+    assert request.url == f"{host}/api/2.0/preview/scim/v2/Me"
+    assert request.send().status_code == 200
+
+
 def test_verify_refuses_a_wrong_personal_access_token(target: Target) -> None:
     """A token the workspace does not know: 403 "Invalid access token." (databricks-sdk-go#873), so Verify fails."""
     assert verify(Endpoint(target.host, "Token", {"apitoken": "dapi" + secrets.token_hex(16)})) == 403

@@ -95,6 +95,7 @@ def start(command: list[str], env: Mapping[str, str], cwd: Path) -> subprocess.P
 class _Step:
     command_line: list[str]
     secrets: list[str]
+    host_type: str
 
 
 # What the agent knows about each step it started: its command line and the job's secrets.
@@ -109,9 +110,9 @@ def finish(process: subprocess.Popen[str], started: float, timeout: float = 120)
         process.kill()
         stdout, stderr = process.communicate()
         raise AssertionError(f"the task did not finish within {timeout} s\n{stdout}\n{stderr}") from None
-    step = _STEPS.get(process, _Step(list(map(str, process.args)), []))  # type: ignore[arg-type]
+    step = _STEPS.get(process, _Step(list(map(str, process.args)), [], "build"))  # type: ignore[arg-type]
     cancelled = cancellation_of(process) is not None
-    record = step_record(stdout, process.returncode, step.secrets, cancelled, step.command_line)
+    record = step_record(stdout, process.returncode, step.secrets, cancelled, step.command_line, step.host_type)
     return TaskRun(process.returncode, stdout, stderr, time.monotonic() - started, record)
 
 
@@ -195,7 +196,7 @@ class Agent:
             *secret.values(),
             *(s for c in [system, *connections.values()] for s in c.secrets),
         ]
-        _STEPS[process] = _Step(command, secrets)
+        _STEPS[process] = _Step(command, secrets, job["System.HostType"])
         return process
 
     def run(

@@ -48,8 +48,11 @@ def environment_name(name: str) -> str:
     return name.upper().replace(".", "_").replace(" ", "_")
 
 
-def step_variables(build_id: str, sources: Path, temp: Path, tools: Path) -> dict[str, str]:
-    """The predefined variables the agent gives a step of a build job (each step a task instance id of its own)."""
+def step_variables(build_id: str, sources: Path, temp: Path, tools: Path, host_type: str = "build") -> dict[str, str]:
+    """The predefined variables the agent gives a step of a job (each step a task instance id of its own):
+    `host_type` is System.HostType, "build" for a build or YAML pipeline, "release" for a classic release,
+    "deployment" for a deployment group job (the lower-case names of the agent's HostTypes, which it parses
+    ignoring case: src/Agent.Worker/Variables.cs System_HostType, Util/EnumUtil.cs)."""
     return {
         "Build.BuildId": build_id,
         "System.JobAttempt": "1",
@@ -60,7 +63,7 @@ def step_variables(build_id: str, sources: Path, temp: Path, tools: Path) -> dic
         "System.TeamProject": "example",
         "System.TeamProjectId": str(uuid.uuid4()),
         "System.PlanId": str(uuid.uuid4()),
-        "System.HostType": "build",
+        "System.HostType": host_type,
         "System.DefaultWorkingDirectory": str(sources),
         "Build.SourcesDirectory": str(sources),
         "Agent.TempDirectory": str(temp),
@@ -561,10 +564,24 @@ TASK_COMMANDS = frozenset(
 # an area not listed is ignored with a warning ("CommandNotFound").
 OTHER_AREAS = frozenset({"artifact", "build", "codecoverage", "results", "telemetry", "release", "plugininternal"})
 
+# The host types (System.HostType) each area's extension supports, its SupportedHostTypes (WorkerCommandManager.cs,
+# enum HostTypes: Build, Deployment, PoolMaintenance, Release): Build/ArtifactCommandExtension.cs Build | Release,
+# CodeCoverage/CodeCoverageCommands.cs Build, PluginInternalCommandExtension.cs Build,
+# Release/ReleaseCommandExtension.cs Release | Deployment; task, build, results and telemetry All.
+ALL_HOST_TYPES = frozenset({"build", "deployment", "poolmaintenance", "release"})
+SUPPORTED_HOST_TYPES = {
+    "artifact": frozenset({"build", "release"}),
+    "codecoverage": frozenset({"build"}),
+    "plugininternal": frozenset({"build"}),
+    "release": frozenset({"release", "deployment"}),
+}
+
 # src/Misc/layoutbin/en-US/strings.json
 DOCS_LINK = "http://go.microsoft.com/fwlink/?LinkId=817296"
 SEE_DOCS = f"Please reference documentation ({DOCS_LINK})"
 COMMAND_PROCESS_FAILED = "Unable to process command '{0}' successfully. " + SEE_DOCS
+COMMAND_NOT_SUPPORTED = "{0} commands are not supported for {1} flow. " + SEE_DOCS
+UPLOAD_ARTIFACT_NOT_SUPPORTED = "Uploading server artifact is not supported in {0}."
 COMMAND_NOT_FOUND2 = "##vso[{0}.{1}] is not a recognized command for {2} command extension. " + SEE_DOCS + "."
 INVALID_COMMAND_RESULT = "Command doesn't have valid result value."
 COMMAND_NOT_FOUND = "Cannot find command extension for ##vso[{0}.command]. " + SEE_DOCS
@@ -602,9 +619,17 @@ class StepRecord:
         return [issue.message for issue in self.issues if issue.type == "warning"]
 
 
+def host_type_name(host_type: str) -> str:
+    """System.HostType as the agent prints it in messages: the HostTypes member's name (EnumUtil.TryParse ignores
+    case; an unknown value is HostTypes.None)."""
+    names = {"build": "Build", "deployment": "Deployment", "poolmaintenance": "PoolMaintenance", "release": "Release"}
+    return names.get(host_type.lower(), "None")
+
+
 class _Step:
-    def __init__(self, masker: SecretMasker) -> None:
+    def __init__(self, masker: SecretMasker, host_type: str) -> None:
         self.masker = masker
+        self.host_type = host_type.lower()
         self.result: TaskResult | None = None
         self.command_result: TaskResult | None = None
         self.issues: list[Issue] = []
@@ -630,6 +655,14 @@ class _Step:
         if area != "task" and area not in OTHER_AREAS:
             self.issue("warning", COMMAND_NOT_FOUND.format(area))
             return
+        # WorkerCommandManager.TryProcessCommand: an area whose extension does not support the host type is an error
+        # and fails the step, before the command runs. HostTypes.None (no or an unknown System.HostType) passes
+        # this check: HasFlag(None) is true.
+        supported = SUPPORTED_HOST_TYPES.get(area, ALL_HOST_TYPES)
+        if self.host_type in ALL_HOST_TYPES and self.host_type not in supported:
+            self.issue("error", COMMAND_NOT_SUPPORTED.format(area, host_type_name(self.host_type)))
+            self.command_result = merge_results(self.command_result, TaskResult.Failed)
+            return
         try:
             self.run(area, event, command)
         except ValueError as failure:
@@ -641,6 +674,10 @@ class _Step:
         self.commands.append(command)
 
     def run(self, area: str, event: str, command: AgentCommand) -> None:
+        if (area, event) == ("artifact", "upload") and self.host_type != "build":
+            # ArtifactUploadCommand.Execute (Build/ArtifactCommandExtension.cs) throws outside Build, unless the path is
+            # a UNC share (\\server\share), which a task's temp folder is not; not modelled.
+            raise ValueError(UPLOAD_ARTIFACT_NOT_SUPPORTED.format(host_type_name(self.host_type)))
         if area != "task":
             return
         if event not in TASK_COMMANDS:
@@ -660,15 +697,21 @@ class _Step:
 
 
 def step_record(
-    stdout: str, returncode: int, secrets: list[str], cancelled: bool = False, command_line: list[str] | None = None
+    stdout: str,
+    returncode: int,
+    secrets: list[str],
+    cancelled: bool = False,
+    command_line: list[str] | None = None,
+    host_type: str = "build",
 ) -> StepRecord:
     """The step's record once its process has ended: every line of stdout read as the agent reads it (commands run,
     other lines logged, masked with `secrets` and the values of task.setsecret), then the result as StepsRunner.cs
     settles it: Canceled when the agent cancelled the step (ProcessInvoker throws once the process is gone and
     RunStepAsync sets Canceled, overriding task.complete); Failed when Node exited with another code than 0 (the Node
     handler requires exit code 0: ProcessExitCodeException); else task.complete's result, Succeeded without one
-    (ExecutionContext.Complete); then merged with the commands' result (a failed command fails the step)."""
-    step = _Step(SecretMasker(secrets))
+    (ExecutionContext.Complete); then merged with the commands' result (a failed command fails the step, among them
+    a command the pipeline's `host_type` does not support)."""
+    step = _Step(SecretMasker(secrets), host_type)
     for line in lines(stdout):
         step.line(line)
     result = step.result

@@ -94,6 +94,29 @@ def test_an_unknown_issue_type_or_task_command_fails_the_command() -> None:
     assert record.errors[3].startswith("##vso[task.nosuchthing] is not a recognized command for task command extension")
 
 
+COVERAGE = "##vso[codecoverage.publish codecoveragetool=Cobertura;summaryfile=/t/c.xml]\n"
+UPLOAD = "##vso[artifact.upload containerfolder=pages;artifactname=pages]/t/pages\n"
+
+
+@pytest.mark.parametrize(
+    ("host_type", "line", "error"),
+    [
+        ("release", COVERAGE, "codecoverage commands are not supported for Release flow."),
+        ("deployment", COVERAGE, "codecoverage commands are not supported for Deployment flow."),
+        ("deployment", UPLOAD, "artifact commands are not supported for Deployment flow."),
+        ("release", UPLOAD, "Uploading server artifact is not supported in Release."),
+    ],
+)
+def test_build_only_commands_fail_the_step_in_other_host_types(host_type: str, line: str, error: str) -> None:
+    """WorkerCommandManager.TryProcessCommand refuses an area its extension does not support for the host type;
+    ArtifactUploadCommand throws outside Build. Either fails the step, whatever task.complete says."""
+    record = step_record(line + "##vso[task.complete result=Succeeded;]done\n", 0, [], host_type=host_type)
+
+    assert record.result == TaskResult.Failed
+    assert any(error.split(" Please")[0] in message for message in record.errors), record.errors
+    assert step_record(line, 0, [], host_type="build").result == TaskResult.Succeeded
+
+
 def test_secrets_and_announced_values_are_masked_in_the_log_and_issues() -> None:
     stdout = "token abc123\n##vso[task.setsecret]s3cr3t\n##vso[task.logissue type=error]bad s3cr3t and abc123\n"
     record = step_record(stdout, 0, ["abc123"])

@@ -23,6 +23,7 @@ VARIABLES = (
     "Build.SourceBranch",
     "Build.SourceVersion",
     "Build.SourcesDirectory",
+    "System.HostType",
     "System.JobAttempt",
     "System.JobId",
     "System.TaskInstanceId",
@@ -88,6 +89,7 @@ class BuildContext:
     pull_request: str  # the pull request id, '' for other builds
     note: str  # how the ref was chosen, for the log
     sources_directory: str = ""  # the agent's checkout (Build.SourcesDirectory), which `source: upload` uploads
+    host_type: str = ""  # System.HostType: build, release or deployment; '' outside a pipeline
     invocation: str = field(default_factory=lambda: secrets.token_hex(8))  # new for every invocation
 
     @classmethod
@@ -123,6 +125,7 @@ class BuildContext:
             pull_request=pr_id if pr_branch else "",
             note=note,
             sources_directory=variable(variables, "Build.SourcesDirectory"),
+            host_type=variable(variables, "System.HostType").lower(),
         )
 
     def idempotency_token(self, purpose: str) -> str:

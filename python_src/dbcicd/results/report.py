@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from ..azdo.host_types import accepts
 from ..azdo.logging_commands import CommandWriter
 from ..azdo.rest import RestSettings, publish_results
 from ..options.build import variable
@@ -71,6 +72,8 @@ from .summary import NotebookFile, coverage_section, markdown, pages_section
 from .variables import exit_value_variables
 
 if TYPE_CHECKING:
+    from databricks.sdk.service.jobs import Run
+
     from ..options.parse import Options
     from ..steps.commands import Outcome
 
@@ -95,6 +98,15 @@ class ReportSettings:
     # In a pipeline a previous step's files may still be uploading, and the agent empties the folder after the job.
     only_this_run: bool = False
     sources_directory: str = ""  # the agent's checkout (Build.SourcesDirectory): coverage names files from it
+    host_type: str = ""  # System.HostType: the agent uploads pages and publishes coverage in build pipelines only
+
+    @property
+    def uploads_pages(self) -> bool:
+        return accepts("artifact.upload", self.host_type)
+
+    @property
+    def publishes_coverage(self) -> bool:
+        return accepts("codecoverage.publish", self.host_type)
 
     @classmethod
     def from_options(cls, options: Options, directory: Path, only_this_run: bool = False) -> ReportSettings:
@@ -105,6 +117,7 @@ class ReportSettings:
             fail_on_test_failure=options.fail_on_test_failure,
             only_this_run=only_this_run,
             sources_directory=options.build.sources_directory,
+            host_type=options.build.host_type,
         )
 
 
@@ -164,11 +177,13 @@ def _build(outcome: Outcome, settings: ReportSettings) -> tuple[Report, Suite | 
         return report, None, notebooks
     suite = run_suite(run, outcome.task_outputs, outcome.base_folder)
     _mark_kept_results(suite, outcome)
-    pages = _plan_pages(settings.directory, run.run_id, outcome.pages, suite, report)
+    pages = _plan_pages(settings, run, outcome.pages, suite, report)
     checkout = Path(settings.sources_directory or ".").resolve()
     coverage = merge(coverage_files, outcome.base_folder, checkout) if coverage_files else None
     if coverage is not None:
         report.warnings += coverage.problems + _unmapped_warning(coverage, checkout)
+        if coverage.files and not settings.publishes_coverage:
+            report.warnings.append(_coverage_not_published(settings, run.run_id))
     _check_not_empty(notebooks, settings.fail_on_test_failure, report.warnings)
     report.task_tally = tally(suites_element([suite]))
     report.notebook_tally = sum((tally(root) for _, root in notebooks.documents), Tally())
@@ -179,7 +194,8 @@ def _build(outcome: Outcome, settings: ReportSettings) -> tuple[Report, Suite | 
     summary = markdown(
         run, suite.cases, files, problems, report.message, _details(outcome), outcome.task_attempts, outcome.rerun_note
     )
-    summary += pages_section(outcome.pages, report.pages_artifact) + coverage_section(coverage)
+    summary += pages_section(outcome.pages, _pages_where(settings, report, run))
+    summary += coverage_section(coverage, settings.publishes_coverage)
     report.summary = redact(summary)
     stem = settings.directory / f"dbcicd-run-{run.run_id}"
     try:
@@ -203,16 +219,26 @@ def _build(outcome: Outcome, settings: ReportSettings) -> tuple[Report, Suite | 
 
 
 def _plan_pages(
-    directory: Path, run_id: int | None, pages: list[RenderedPage], suite: Suite, report: Report
+    settings: ReportSettings, run: Run, pages: list[RenderedPage], suite: Suite, report: Report
 ) -> list[tuple[Path, str]]:
-    """Where each rendered page goes (its folder is the artifact), and its test case naming it as an attachment;
-    a page that could not be exported is a warning. Returns (file, content) to write."""
+    """Where each rendered page goes (its folder is the artifact, in build pipelines), and its test case naming it
+    as an attachment; a page that could not be exported is a warning. Returns (file, content) to write."""
     report.warnings += [page.error for page in pages if page.error]
     written = [page for page in pages if not page.error]
     if not written:
         return []
-    report.pages_artifact = f"dbcicd-run-{run_id}-notebooks"
-    report.pages_dir = (directory / report.pages_artifact).resolve()
+    folder = f"dbcicd-run-{run.run_id}-notebooks"
+    report.pages_dir = (settings.directory / folder).resolve()
+    if settings.uploads_pages:
+        report.pages_artifact = folder
+        where = f"in the artifact {folder}"
+    else:
+        where = f"not uploaded ({settings.host_type} pipeline): see the task's run page in Databricks"
+        report.warnings.append(
+            f"The rendered notebook pages were not uploaded: the agent uploads artifacts in build pipelines only, and "
+            f"this is a {settings.host_type} pipeline. They are on the agent in {report.pages_dir} until the job "
+            f"ends; the run page in Databricks shows every notebook of the run: {run.run_page_url}"
+        )
     by_key = {case.name: case for case in suite.cases}
     planned = []
     for page in written:
@@ -220,7 +246,7 @@ def _plan_pages(
         planned.append((file, page.content))
         case = by_key.get(page.task_key)
         if case is not None:
-            line = f"Rendered notebook: {page.file_name} in the artifact {report.pages_artifact}"
+            line = f"Rendered notebook: {page.file_name} {where}"
             if page.cut:
                 line += " (cut: see the note at its top)"
             case.system_out = "\n".join(filter(None, [case.system_out, line, f"[[ATTACHMENT|{file}]]"]))
@@ -231,6 +257,29 @@ def _write_pages(pages: list[tuple[Path, str]]) -> None:
     for file, content in pages:
         file.parent.mkdir(parents=True, exist_ok=True)
         file.write_text(redact(content), encoding="utf-8")
+
+
+def _pages_where(settings: ReportSettings, report: Report, run: Run) -> str:
+    """Where the summary tells a reader to find the rendered pages."""
+    if report.pages_artifact:
+        return (
+            f"In the artifact `{report.pages_artifact}` of this run (the run's Artifacts: download a page and open it "
+            "in a browser)."
+        )
+    if report.pages_dir is not None and not settings.uploads_pages:
+        return (
+            f"Not uploaded: a {settings.host_type} pipeline keeps no artifacts of a step. The run page in Databricks "
+            f"shows every notebook: {run.run_page_url}"
+        )
+    return ""
+
+
+def _coverage_not_published(settings: ReportSettings, run_id: int | None) -> str:
+    return (
+        f"Code coverage was not published: the agent publishes coverage in build pipelines only, and this is a "
+        f"{settings.host_type} pipeline. Its totals are in the summary ({summary_name(run_id)}); the Cobertura report "
+        f"is on the agent in {settings.directory / f'dbcicd-run-{run_id}-coverage'} until the job ends."
+    )
 
 
 def _unmapped_warning(coverage: Coverage, checkout: Path) -> list[str]:
@@ -358,10 +407,10 @@ def _tell_agent(
             writer.command("task.logissue", {"type": "warning"}, warning)
         if report.junit_files:
             writer.command("results.publish", _publish_properties(settings, run.run_name or "", report.junit_files))
-        if report.pages_dir is not None and report.pages_dir.is_dir():
+        if report.pages_artifact and report.pages_dir is not None and report.pages_dir.is_dir():
             artifact = {"containerfolder": report.pages_artifact, "artifactname": report.pages_artifact}
             writer.command("artifact.upload", artifact, str(report.pages_dir))
-        if report.coverage_file is not None and report.coverage_dir is not None:
+        if settings.publishes_coverage and report.coverage_file is not None and report.coverage_dir is not None:
             coverage = {
                 "codecoveragetool": "Cobertura",
                 "summaryfile": str(report.coverage_file),

@@ -135,14 +135,14 @@ def _fenced(text: str) -> list[str]:
     return [fence, text, fence]
 
 
-def pages_section(pages: list[RenderedPage], artifact: str) -> str:
-    """The rendered notebooks: where each page is (the build artifact), and which were cut or not exported."""
+def pages_section(pages: list[RenderedPage], where: str) -> str:
+    """The rendered notebooks: where the pages are (`where`: the build artifact, or why not), and which were cut or
+    not exported."""
     if not pages:
         return ""
     lines = ["", "### Rendered notebooks", ""]
-    if artifact:
-        where = f"In the artifact `{_code(artifact)}` of this run"
-        lines += [f"{where} (the run's Artifacts: download a page and open it in a browser).", ""]
+    if where:
+        lines += [_cell(where), ""]
     for page in pages:
         if page.error:
             lines.append(f"- {_cell(page.task_key)}: not exported: {_cell(page.error)}")
@@ -152,13 +152,14 @@ def pages_section(pages: list[RenderedPage], artifact: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def coverage_section(coverage: Coverage | None) -> str:
-    """The merged coverage in one line, and the files least covered."""
+def coverage_section(coverage: Coverage | None, published: bool = True) -> str:
+    """The merged coverage in one line; whether the Code Coverage tab shows it (build pipelines only)."""
     if coverage is None or not coverage.files:
         return ""
     lines = ["", "### Code coverage", ""]
+    where = "see the Code Coverage tab" if published else "not published (build pipelines only)"
     lines.append(
         f"{100 * coverage.line_rate:.1f}% of lines ({coverage.lines_covered} of {coverage.lines_valid}) in "
-        f"{len(coverage.files)} files, from {coverage.reports} report(s): see the Code Coverage tab."
+        f"{len(coverage.files)} files, from {coverage.reports} report(s): {where}."
     )
     return "\n".join(lines) + "\n"

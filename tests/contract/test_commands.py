@@ -450,3 +450,21 @@ def test_a_create_whose_answer_timed_out_uses_the_folder_its_clone_makes(
     captured = capsys.readouterr()
     assert "did not answer within 1 s; waiting for the clone to finish" in captured.err + captured.out
     assert [o.path for o in client.workspace.list(parent)] == []
+
+
+@pytest.mark.parametrize(("notebook", "exit_code"), [(PASSING, 0), (FAILING, 1)], ids=["passed", "failed"])
+def test_a_closed_output_pipe_ends_quietly_with_the_commands_exit_code(
+    notebook: str, exit_code: int, cli_env: Path, make_remote: Callable[..., Any], client: WorkspaceClient
+) -> None:
+    """`dbcicd test ... | head -1`: the reader leaves after the first line; the command still waits for its run,
+    deletes its folder and exits with the run's own code, saying nothing of a broken pipe."""
+    remote = make_remote({"tests/test_a.py": notebook})
+    parent = unique_parent("pipe")
+    proc = _spawn_test(dict(os.environ), remote.url, parent, "tests/test_a")
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()
+    proc.stdout.close()  # as `head -1` exits
+    stderr = proc.stderr.read()
+    assert proc.wait(timeout=120) == exit_code, (first, stderr)
+    assert "rror" not in stderr.replace("ValueError", "") and "BrokenPipe" not in stderr, stderr
+    assert temp_folders(client, parent) == []

@@ -14,7 +14,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from ..errors import EXIT_CANCELLED, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, DbcicdError
 from ..options.names import INPUT_FLAGS
@@ -487,5 +487,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CANCELLED
 
 
+class ClosedPipeTolerant:
+    """Standard output that a reader may close early (`dbcicd run ... | head -1`): the command goes on to its end —
+    a run it started is waited for and cleaned up — and exits with its own code. What it would still print is
+    dropped: the first write that finds the pipe closed points the file descriptor at os.devnull, so neither a later
+    write nor the interpreter's flush at exit raises BrokenPipeError (Python's documentation, signal module, "Note on
+    SIGPIPE", gives this remedy; restoring SIGPIPE's default instead would kill the process mid-run)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._discard()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._discard()
+
+    def _discard(self) -> None:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, self._stream.fileno())
+        os.close(devnull)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stream, name)
+
+
 def entrypoint() -> None:
+    sys.stdout = ClosedPipeTolerant(sys.stdout)  # type: ignore[assignment]
     sys.exit(main(sys.argv[1:]))

@@ -560,7 +560,6 @@ def cleanup(ctx: Context) -> Outcome:
         done = 0
     else:
         message = f"Deleted {done} temporary folder(s) older than {hours:g} h under {parent}{runs}; {kept}"
-    ctx.output.info(message)
     return Outcome("cleanup", message=message, outputs={"deletedCount": str(done)})
 
 

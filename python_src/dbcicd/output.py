@@ -40,6 +40,15 @@ def counted(number: int, noun: str) -> str:
     return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
+def duration_words(seconds: int) -> str:
+    """`3 seconds`, `1 minute`, `1.5 minutes`: a whole number of seconds in minutes (the unit of `timeoutMinutes`),
+    or in seconds below a minute, the noun in the right number."""
+    if seconds < 60:
+        return counted(seconds, "second")
+    minutes = seconds / 60
+    return f"{minutes:g} minute{'' if minutes == 1 else 's'}"
+
+
 def task_state(task: RunTask | Run) -> str:
     """The most telling state word: the result when there is one, else the life cycle state."""
     state = task.state

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from databricks.sdk.service import jobs
 
-from dbcicd.output import counted
+from dbcicd.output import counted, duration_words
 from dbcicd.steps.commands import _verdict
 
 
@@ -16,6 +16,11 @@ def run_of(*keys: str) -> jobs.Run:
 
 def test_counts_agree_with_their_nouns() -> None:
     assert [counted(n, "task") for n in (0, 1, 2)] == ["0 tasks", "1 task", "2 tasks"]
+
+
+def test_a_timeout_of_one_minute_is_not_one_minutes() -> None:
+    words = [duration_words(s) for s in (1, 3, 60, 90, 120)]
+    assert words == ["1 second", "3 seconds", "1 minute", "1.5 minutes", "2 minutes"]
 
 
 def test_a_run_of_one_task_is_not_one_tasks() -> None:

@@ -24,7 +24,7 @@ from ..connect.apicalls import api_error
 from ..connect.refusals import explain_refusal
 from ..errors import Cancelled, ConfigurationError, DbcicdError, RunFailed
 from ..options.parse import GitSource, Options
-from ..output import Output, counted, retries_reported, task_state
+from ..output import Output, counted, duration_words, retries_reported, task_state
 from ..results import folders
 from ..results.cases import first_line
 from ..results.collect import ResultFile, collect
@@ -314,10 +314,10 @@ def _wait_started(
     try:
         finished = watcher.wait(run_id, timeout, check=owner.check)
     except WaitTimedOut as err:
-        ctx.output.warning(f"Run {run_id} did not finish within {timeout / 60:g} minutes: cancelling it")
+        ctx.output.warning(f"Run {run_id} did not finish within {duration_words(timeout)}: cancelling it")
         _cancel_if_active(ctx.client, run_id)
         raise RunFailed(
-            f"Run {run_id} timed out after {timeout / 60:g} minutes and was cancelled ({err.run.run_page_url}). "
+            f"Run {run_id} timed out after {duration_words(timeout)} and was cancelled ({err.run.run_page_url}). "
             f"Raise {ctx.options.names.label('timeoutMinutes')} if the run needs longer."
         ) from None
     forget()

@@ -30,7 +30,8 @@ PAGES = "run-pages"
 # Every kind of output a cell can show, and output that would be markup if it were not escaped.
 SHOWCASE = notebook(
     'print("rows loaded: 2")\nprint("<img src=x onerror=alert(1) id=printed>")',
-    "# MAGIC %md\n# MAGIC ## Model check",
+    "# MAGIC %md\n# MAGIC ## Model check\n"
+    "# MAGIC **Checked** <img src=x onerror=alert(1) id=md> [a](javascript:alert(1))",
     'import pandas as pd\ndisplay(pd.DataFrame({"income": [52000, 61000], "note": ["<b id=cell>x</b>", "ok"]}))',
     "displayHTML(\"<h2 id='injected'>Report</h2><script>document.title = 'pwned'</script>\")",
     "import matplotlib.pyplot as plt\n"
@@ -66,6 +67,8 @@ def test_the_printed_run_page_link_opens_in_a_browser(
     assert url.startswith(local_workspace.host) and "#job/" in url
     dom = browser.dom(url)
     assert dom.title == "test"  # the run's name: the fragment led to the run's page
+    heads = [th.text for th in dom.find_all("thead")[0].find_all("th")]
+    assert heads == ["Task", "Notebook", "State", "Started", "Duration", "Message"]
     states = {row.find_all("td")[0].text: row.find_all("td")[2].text for row in dom.find_all("tbody")[0].find_all("tr")}
     assert states == {"evaluate": "FAILED", "report": "SUCCESS"}
     durations = [row.find_all("td")[4].text for row in dom.find_all("tbody")[0].find_all("tr")]
@@ -133,7 +136,10 @@ def test_the_export_shows_what_the_notebook_showed(
     assert languages == ["python", "md", "python", "python", "python", "python"]
     assert "rows loaded: 2" in cells[0].find_all("pre", cls="stdout")[0].text
     assert "<img src=x onerror=alert(1) id=printed>" in cells[0].text  # shown as text
-    assert "## Model check" in cells[1].text
+    (heading,) = cells[1].find_all("h2")  # the Markdown shows formatted, its own tags as text, no script link
+    assert heading.text == "Model check" and cells[1].find_all("strong")[0].text == "Checked"
+    assert "%md" not in cells[1].text and "<img src=x onerror=alert(1) id=md>" in cells[1].text
+    assert not [a for a in dom.find_all("a") if a.attrs.get("href", "").startswith("javascript")]
 
     (table,) = cells[2].find_all("table", cls="dataframe")
     assert [th.text for th in table.find_all("th")] == ["income", "note"]
@@ -153,7 +159,7 @@ def test_the_export_shows_what_the_notebook_showed(
 
     assert dom.title == "evaluate"  # the displayHTML script did not run
     ids = {e.attrs.get("id") for e in dom.find_all()}
-    assert not ids & {"printed", "cell", "injected"}
+    assert not ids & {"printed", "cell", "injected", "md"}
     assert [i.attrs["src"][:22] for i in dom.find_all("img")] == ["data:image/png;base64,"]
     assert not dom.find_all("script")
     browser.screenshot(page.as_uri(), f"{PAGES}/export-evaluate.png")

@@ -3,7 +3,10 @@
 
 displayHTML markup is the one output shown as markup, as Databricks shows it: inside an iframe with `sandbox` and
 no permission (no script, no form, no navigation of the page, an origin of its own) and the page's policy (no
-network), its text given through `srcdoc`, escaped. Everything else is text.
+network), its text given through `srcdoc`, escaped. A `%md` cell shows formatted, as a notebook shows a Markdown
+cell (docs.databricks.com/notebooks/notebooks-code.html, documentation in a notebook with %md): CommonMark by
+markdown-it-py with HTML off, so a tag in the cell is text, and its link check refuses javascript:, vbscript:,
+file: and (but for images) data: links. Everything else is text.
 """
 
 from __future__ import annotations
@@ -11,10 +14,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from markdown_it import MarkdownIt
+
 from .page import document, esc
 
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif"})
 _BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+MARKDOWN_MAGICS = ("md-sandbox", "md")  # the longer first: `%md-sandbox` starts with `%md`
+_MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table")
 
 
 def cells_html(cells: list[dict[str, Any]]) -> str:
@@ -31,14 +38,22 @@ def notebook_document(name: str, subtitle: str, cells: list[dict[str, Any]], hea
 
 def _cell(number: int, cell: dict[str, Any]) -> str:
     language = str(cell.get("language") or "python")
-    code_class = "md" if language in ("md", "md-sandbox") else ""
+    source = str(cell.get("source", ""))
+    if language in MARKDOWN_MAGICS:
+        code = f'<div class="md">{markdown_html(source, language)}</div>'
+    else:
+        code = f"<pre>{esc(source)}</pre>"
     outputs = "".join(_output(o) for o in cell.get("outputs", []))
     return (
         f'<div class="cell" id="cell-{number}"><div class="code"><span class="lang">Cmd {number} · {esc(language)}'
-        f'</span><pre class="{code_class}">{esc(cell.get("source", ""))}</pre></div>'
-        + (f'<div class="out">{outputs}</div>' if outputs else "")
-        + "</div>"
+        f"</span>{code}</div>" + (f'<div class="out">{outputs}</div>' if outputs else "") + "</div>"
     )
+
+
+def markdown_html(source: str, magic: str) -> str:
+    """A `%md` cell as formatted text: its Markdown (the cell without its `%md` word) as HTML in which every tag of
+    the cell's own is escaped text."""
+    return _MARKDOWN.render(source.removeprefix(f"%{magic}").lstrip(" "))
 
 
 def _output(output: dict[str, Any]) -> str:

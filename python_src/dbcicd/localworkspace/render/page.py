@@ -28,7 +28,7 @@ border-radius:6px;margin:12px 0}.cell .code{background:#f6f8fa;padding:8px 12px;
 .state{font-weight:600}.SUCCESS{color:#1a7f37}.FAILED,.TIMEDOUT,.INTERNAL_ERROR,.UPSTREAM_FAILED{color:#cf222e}
 .CANCELED,.UPSTREAM_CANCELED,.EXCLUDED,.SKIPPED{color:#6e7781}.RUNNING,.PENDING,.BLOCKED,.QUEUED{color:#9a6700}
 section.task{margin:24px 0}iframe.html{width:100%;min-height:120px;border:1px dashed #d8dee4;background:#fff}
-img.figure{max-width:100%;height:auto;display:block}.md{white-space:pre-wrap}
+img.figure{max-width:100%;height:auto;display:block}.md>:first-child{margin-top:0}.md>:last-child{margin-bottom:0}
 """
 
 

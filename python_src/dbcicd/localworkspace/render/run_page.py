@@ -126,7 +126,7 @@ def run_page(view: RunView) -> str:
     if view.task_run_id is not None:
         summary += f'<p><a href="/jobs/{view.job_id}/runs/{view.run_id}">The whole run</a></p>'
     table = (
-        "<table><thead><tr><th>Task</th><th>Runs</th><th>State</th><th>Started</th><th>Duration</th>"
+        "<table><thead><tr><th>Task</th><th>Notebook</th><th>State</th><th>Started</th><th>Duration</th>"
         f"<th>Message</th></tr></thead><tbody>{rows}</tbody></table>"
     )
     sections = "".join(_task_section(t) for t in tasks)

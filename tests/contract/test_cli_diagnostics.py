@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -42,3 +46,19 @@ def test_debug_logs_every_call_with_secrets_masked(
 def test_no_debug_log_unless_asked(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(CLEANUP) == 0
     assert "debug:" not in capsys.readouterr().err
+
+
+def test_a_wrong_host_is_reported_once_by_dbcicd(cli_env: Path) -> None:
+    """A workspace URL where nothing listens: dbcicd's own error names the URL and what to check, and nothing of
+    databricks-sdk's fallback warnings about the host's metadata comes before it. A process of its own: Python's
+    last-resort handler, which prints the SDK's warnings, is not used under pytest's logging capture."""
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        host = f"http://127.0.0.1:{unused.getsockname()[1]}"  # closed again once the block ends
+    environ = {**os.environ, "DATABRICKS_HOST": host}
+    ended = subprocess.run(
+        [sys.executable, "-m", "dbcicd", *CLEANUP], env=environ, capture_output=True, text=True, timeout=120
+    )
+    assert ended.returncode == 2
+    assert f"dbcicd: error: Cannot connect to {host}" in ended.stderr
+    assert "metadata" not in ended.stderr, ended.stderr

@@ -27,10 +27,12 @@ on a request later. Failures are `ConfigurationError`s with secrets masked.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
@@ -58,6 +60,8 @@ from .workload_identity import (
 )
 
 PRODUCT = "dbcicd"
+SDK_CONFIG_LOGGER = "databricks.sdk"  # databricks/sdk/config.py: logging.getLogger("databricks.sdk")
+HOST_METADATA_WARNING = "Failed to automatically resolve config from host metadata"
 
 # An unreachable host must not stall client creation: databricks-sdk probes /.well-known/databricks-config while
 # building its Config, with the same retry budget as API calls (300 s by default; databricks-sdk `config.py`,
@@ -150,15 +154,16 @@ def connect(
     started = time.monotonic()
     strategy = RegisteringCredentials(connection.strategy or DefaultCredentials())
     try:
-        config = Config(
-            credentials_strategy=strategy,
-            product=PRODUCT,
-            product_version=__version__,
-            debug_headers=False,  # even if DATABRICKS_DEBUG_HEADERS=true: headers carry the credentials
-            retry_timeout_seconds=FIRST_ANSWER_SECONDS,
-            http_timeout_seconds=PROBE_TIMEOUT_SECONDS,
-            **connection.settings,
-        )
+        with host_metadata_quiet():
+            config = Config(
+                credentials_strategy=strategy,
+                product=PRODUCT,
+                product_version=__version__,
+                debug_headers=False,  # even if DATABRICKS_DEBUG_HEADERS=true: headers carry the credentials
+                retry_timeout_seconds=FIRST_ANSWER_SECONDS,
+                http_timeout_seconds=PROBE_TIMEOUT_SECONDS,
+                **connection.settings,
+            )
         config.authenticate()  # OAuth flows mint their first token here: a refusal is a configuration error
     except DbcicdError:
         raise
@@ -170,6 +175,30 @@ def connect(
     source = connection.host_source or "the workspace URL of the Databricks configuration profile"
     reach = Reach(config.host or "", source, connection.typed_host, started + FIRST_ANSWER_SECONDS)
     return name_calls(WorkspaceClient(config=config), Watch(reach, retry_setting))
+
+
+class _HostMetadataToDebug(logging.Filter):
+    """databricks-sdk's Config asks the host for /.well-known/databricks-config first and, when that fails, logs a
+    WARNING "Failed to automatically resolve config from host metadata ... Falling back to explicit user provided
+    configuration" (databricks/sdk/config.py, Config._resolve_host_metadata) — which Python's last-resort handler
+    prints to stderr, above dbcicd's own error about the same host. The probe is best effort by the SDK's own
+    account; the host is checked by `Reach`, which names what to fix. The record is kept at DEBUG, for the debug log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.WARNING and record.getMessage().startswith(HOST_METADATA_WARNING):
+            record.levelno, record.levelname = logging.DEBUG, logging.getLevelName(logging.DEBUG)
+        return True
+
+
+@contextmanager
+def host_metadata_quiet() -> Iterator[None]:
+    """While active, the SDK's host-metadata warning is a DEBUG record (see _HostMetadataToDebug)."""
+    logger, quiet = logging.getLogger(SDK_CONFIG_LOGGER), _HostMetadataToDebug()
+    logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        logger.removeFilter(quiet)
 
 
 def normalize_host(value: str | None, source: str, example: str = WORKSPACE_URL_EXAMPLE) -> str:

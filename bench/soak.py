@@ -42,7 +42,7 @@ from leaks import Secret, files_since, leaks  # noqa: E402
 from task_runs import Agents, run_all  # noqa: E402
 
 from _localserver import percentile  # noqa: E402
-from dbcicd.localworkspace import FaultRule  # noqa: E402
+from dbcicd_localworkspace import FaultRule  # noqa: E402
 from git_remote import GitRemote  # noqa: E402
 from localagent import PackagedTask  # noqa: E402
 

@@ -39,7 +39,7 @@ from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import compute, jobs
 
 from _localserver import local_workspace, upload_notebook
-from dbcicd.localworkspace.runtime.spark.servers import INSTALL_HINT, SERVER_CLASS
+from dbcicd_localworkspace.runtime.spark.servers import INSTALL_HINT, SERVER_CLASS
 
 # `path` empty: the first result only; otherwise the small Spark job too, writing its parquet there.
 NOTEBOOK = """# Databricks notebook source

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from databricks.sdk import WorkspaceClient
 
-from dbcicd.localworkspace import LocalWorkspaceServer, Tenant
+from dbcicd_localworkspace import LocalWorkspaceServer, Tenant
 from git_remote import GitRemote
 from localagent import newest_source
 from task_harness import Agent, PackagedTask
@@ -27,7 +27,7 @@ def _spark_missing() -> str | None:
     import importlib.util
 
     if importlib.util.find_spec("pyspark") is None:
-        return "needs pyspark: pip install -e '.[spark]'"
+        return "needs pyspark: pip install -e './localworkspace[spark]'"
     if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
         return "needs Java 17 (Debian: apt-get install openjdk-17-jre-headless)"
     return None

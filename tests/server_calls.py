@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from dbcicd.localworkspace import LocalWorkspaceServer, Tenant
+from dbcicd_localworkspace import LocalWorkspaceServer, Tenant
 
 
 @contextmanager

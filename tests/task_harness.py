@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dbcicd.localworkspace import LocalWorkspaceServer
+from dbcicd_localworkspace import LocalWorkspaceServer
 from localagent import (  # noqa: F401 (cancel, interrupt: tests import them from here)
     SYSTEM_CONNECTION,
     AgentCommand,

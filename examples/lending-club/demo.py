@@ -33,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))  # the agent emulation
 try:
-    from dbcicd.localworkspace import LocalWorkspaceServer
+    from dbcicd_localworkspace import LocalWorkspaceServer
     from localagent import (
         PackagedTask,
         ServiceConnection,
@@ -46,7 +46,7 @@ try:
 except ModuleNotFoundError as missing:
     sys.exit(
         f"The demo needs {missing.name}, which {sys.executable} lacks: run "
-        f'`python3 -m pip install -e ".[demo]"` in {Path(__file__).resolve().parents[2]} first'
+        f'`python3 -m pip install -e ./localworkspace -e ".[demo]"` in {Path(__file__).resolve().parents[2]} first'
     )
 
 EXAMPLE = Path(__file__).resolve().parent

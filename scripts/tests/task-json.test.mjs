@@ -23,10 +23,7 @@ const NODE_ONLY_INPUTS = ['pythonPath'];
 function inputsReadByCore() {
   const names = new Set();
   const dir = join(ROOT, 'python_src', 'dbcicd');
-  // The core's own modules, in every room but the local workspace (which serves the API, it reads no inputs).
-  const files = readdirSync(dir, { recursive: true }).filter(
-    (name) => name.endsWith('.py') && !name.startsWith('localworkspace'),
-  );
+  const files = readdirSync(dir, { recursive: true }).filter((name) => name.endsWith('.py'));
   for (const file of files) {
     const source = readFileSync(join(dir, file), 'utf8');
     const pattern =

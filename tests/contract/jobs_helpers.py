@@ -13,7 +13,7 @@ from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import jobs
 from databricks.sdk.service.workspace import ImportFormat, Language
 
-from dbcicd.localworkspace import LocalWorkspaceServer, Tenant
+from dbcicd_localworkspace import LocalWorkspaceServer, Tenant
 
 TERMINAL = ("TERMINATED", "SKIPPED", "INTERNAL_ERROR")
 HEADER = "# Databricks notebook source\n"

@@ -22,11 +22,11 @@ from databricks.sdk.config import Config
 from azdo_idtokens import AZURE_DEVOPS_AUDIENCE, IdTokenService
 from dbcicd.connect.auth import workspace_client
 from dbcicd.errors import EXIT_USAGE, ConfigurationError
-from dbcicd.localworkspace import LocalWorkspaceServer
-from dbcicd.localworkspace.http.tenants import Tenant
-from dbcicd.localworkspace.services.compute import USER_NAME
-from dbcicd.localworkspace.services.federation import FederationPolicy
-from dbcicd.localworkspace.services.oauth import TOKEN_EXCHANGE
+from dbcicd_localworkspace import LocalWorkspaceServer
+from dbcicd_localworkspace.http.tenants import Tenant
+from dbcicd_localworkspace.services.compute import USER_NAME
+from dbcicd_localworkspace.services.federation import FederationPolicy
+from dbcicd_localworkspace.services.oauth import TOKEN_EXCHANGE
 from localagent import step_variables
 
 JWT = "urn:ietf:params:oauth:token-type:jwt"
@@ -170,7 +170,7 @@ def test_policy_with_inline_keys_and_default_audience(
     local_workspace: LocalWorkspaceServer, isolated_workspace: Tenant, id_tokens: IdTokenService
 ) -> None:
     """`jwks_json` replaces the issuer's published keys; without `audiences` the account id is the audience."""
-    from dbcicd.localworkspace.services.compute import ACCOUNT_ID
+    from dbcicd_localworkspace.services.compute import ACCOUNT_ID
 
     policy = FederationPolicy.parse(
         {

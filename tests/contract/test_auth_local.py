@@ -26,8 +26,8 @@ from dbcicd.connect import auth
 from dbcicd.connect.auth import workspace_client
 from dbcicd.connect.workload_identity import AZURE_DATABRICKS_SCOPE, JWT_BEARER, WORKLOAD_IDENTITY_AUTH_TYPE
 from dbcicd.errors import ConfigurationError
-from dbcicd.localworkspace import LocalWorkspaceServer
-from dbcicd.localworkspace.services.compute import USER_NAME
+from dbcicd_localworkspace import LocalWorkspaceServer
+from dbcicd_localworkspace.services.compute import USER_NAME
 from json_reply import send_json
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"

@@ -12,7 +12,7 @@ from databricks.sdk.errors import InvalidParameterValue
 from databricks.sdk.service import compute, jobs
 from jobs_helpers import ECHO, folder, upload, wait
 
-from dbcicd.localworkspace import Tenant
+from dbcicd_localworkspace import Tenant
 
 POOL = "0727-104344-hauls13-pool-uftxk0r6"  # an instance pool id of another workspace
 

@@ -18,8 +18,8 @@ from databricks.sdk.service import jobs
 
 from dbcicd.connect import auth
 from dbcicd.entry.cli import main
-from dbcicd.localworkspace import FaultRule, LocalWorkspaceServer, Tenant
 from dbcicd.steps.tempnames import temporary_name
+from dbcicd_localworkspace import FaultRule, LocalWorkspaceServer, Tenant
 
 PASSING = "# Databricks notebook source\nimport os\ndbutils.notebook.exit(os.getcwd())\n"
 FAILING = "# Databricks notebook source\nraise ValueError('expected 3, got 4')\n"

@@ -15,7 +15,7 @@ from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import AlreadyExists, BadRequest, DatabricksError, NotFound, ResourceDoesNotExist
 from databricks.sdk.service.catalog import VolumeType
 
-from dbcicd.localworkspace import LocalWorkspaceServer, Tenant
+from dbcicd_localworkspace import LocalWorkspaceServer, Tenant
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import jobs
 
 from dbcicd.errors import ConfigurationError
-from dbcicd.localworkspace import Tenant
 from dbcicd.steps.runs import find_job
+from dbcicd_localworkspace import Tenant
 
 LIST = "GET /api/2.2/jobs/list"
 

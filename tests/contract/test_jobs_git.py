@@ -9,7 +9,7 @@ from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import jobs
 from jobs_helpers import notebook, wait
 
-from dbcicd.localworkspace import LocalWorkspaceServer
+from dbcicd_localworkspace import LocalWorkspaceServer
 
 
 def _version(text: str) -> dict[str, str]:

@@ -12,7 +12,7 @@ from databricks.sdk.errors import InvalidParameterValue, ResourceDoesNotExist
 from databricks.sdk.service import jobs
 from jobs_helpers import ECHO, SLEEPER, folder, raw, upload, wait
 
-from dbcicd.localworkspace import Tenant
+from dbcicd_localworkspace import Tenant
 
 
 def _task(key: str, path: str, **params: str) -> jobs.Task:

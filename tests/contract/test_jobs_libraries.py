@@ -11,7 +11,7 @@ import pytest
 from databricks.sdk import WorkspaceClient
 from jobs_helpers import by_key, folder, notebook, notebook_task, submit_and_wait, upload
 
-from dbcicd.localworkspace import LocalWorkspaceServer
+from dbcicd_localworkspace import LocalWorkspaceServer
 from wheels import make_wheel
 
 

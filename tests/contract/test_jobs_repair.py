@@ -1,7 +1,7 @@
 """runs/repair through the real databricks-sdk: failed tasks and their dependents re-run inside the original run.
 
 Follows the Jobs API reference (runs/repair, runs/get include_history) and databricks-sdk's JobsAPI.repair_run;
-what those do not settle is listed in dbcicd/localworkspace/jobs/repair.py. The notebooks count their runs in files
+what those do not settle is listed in dbcicd_localworkspace/jobs/repair.py. The notebooks count their runs in files
 of this machine, which only the local workspace's tasks can reach.
 """
 
@@ -15,7 +15,7 @@ from databricks.sdk.errors import DatabricksError
 from databricks.sdk.service import jobs
 from jobs_helpers import ECHO, SLEEPER, by_key, folder, notebook, raw, results, upload, wait
 
-from dbcicd.localworkspace import LocalWorkspaceServer
+from dbcicd_localworkspace import LocalWorkspaceServer
 
 # Fails until the file named by widget `marker` exists; appends one line per run to widget `count`.
 FLAKY = notebook(

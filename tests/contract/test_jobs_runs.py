@@ -13,7 +13,7 @@ from databricks.sdk.errors import InvalidParameterValue, ResourceDoesNotExist
 from databricks.sdk.service import jobs
 from jobs_helpers import ECHO, FAIL, SLEEPER, by_key, folder, notebook, notebook_task, raw, results, upload, wait
 
-from dbcicd.localworkspace import LocalWorkspaceServer, Tenant
+from dbcicd_localworkspace import LocalWorkspaceServer, Tenant
 
 
 def _alive(pid: int) -> bool:

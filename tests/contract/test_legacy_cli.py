@@ -14,7 +14,7 @@ from databricks_cli.sdk.api_client import ApiClient
 from databricks_cli.sdk.service import JobsService, ReposService
 from requests.exceptions import HTTPError
 
-from dbcicd.localworkspace import LocalWorkspaceServer
+from dbcicd_localworkspace import LocalWorkspaceServer
 
 TEST_NOTEBOOK = """# Databricks notebook source
 dbutils.widgets.text("environment", "dev")

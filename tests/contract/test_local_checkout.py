@@ -12,7 +12,7 @@ import pytest
 from databricks.sdk import WorkspaceClient
 
 from dbcicd.entry.cli import main
-from dbcicd.localworkspace import Tenant
+from dbcicd_localworkspace import Tenant
 from git_remote import GitRemote, git
 
 PASSING = "# Databricks notebook source\ndbutils.notebook.exit('ok')\n"

@@ -11,8 +11,8 @@ import requests
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import NotFound, PermissionDenied
 
-from dbcicd.localworkspace import LocalWorkspaceServer, Tenant
-from dbcicd.localworkspace.services.compute import WORKSPACE_ID
+from dbcicd_localworkspace import LocalWorkspaceServer, Tenant
+from dbcicd_localworkspace.services.compute import WORKSPACE_ID
 from git_remote import GitRemote
 
 INVALID_GIT_CREDENTIALS = r"^Invalid Git provider credentials\. Go to User Settings > Git Integration to ensure that:"

@@ -12,9 +12,9 @@ from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import BadRequest, DatabricksError, ResourceAlreadyExists, ResourceDoesNotExist
 from databricks.sdk.service.workspace import ObjectType, SparseCheckout, SparseCheckoutUpdate
 
-from dbcicd.localworkspace import FaultRule, LocalWorkspaceServer
-from dbcicd.localworkspace.http.errors import ApiError
-from dbcicd.localworkspace.services import repos as repos_module
+from dbcicd_localworkspace import FaultRule, LocalWorkspaceServer
+from dbcicd_localworkspace.http.errors import ApiError
+from dbcicd_localworkspace.services import repos as repos_module
 
 NOTEBOOK = "# Databricks notebook source\nprint('hello')\n"
 FILES = {"nb/hello.py": NOTEBOOK, "src/lib/util.py": "X = 1\n", "docs/readme.md": "# demo\n", "top.txt": "top\n"}

@@ -13,9 +13,9 @@ from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import jobs
 
 from dbcicd.entry.cli import main
-from dbcicd.localworkspace import FaultRule, Tenant
 from dbcicd.results.collect import collect
 from dbcicd.results.junit import MAX_TEXT_CHARS
+from dbcicd_localworkspace import FaultRule, Tenant
 from junit_reader import by_title, read
 
 # Writes a JUnit file bigger than one DBFS read (1 MB), one in a subfolder, and a file that is not XML.

@@ -17,7 +17,7 @@ from databricks.sdk.service import jobs
 from azdo_agent import commands, groups, lines
 from dbcicd.entry.cli import main
 from dbcicd.entry.task import main as task_main
-from dbcicd.localworkspace import LocalWorkspaceServer
+from dbcicd_localworkspace import LocalWorkspaceServer
 from junit_reader import AzureResult, by_title
 
 HEADER = "# Databricks notebook source\n"

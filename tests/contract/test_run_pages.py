@@ -16,7 +16,7 @@ from databricks.sdk.errors import InvalidParameterValue
 from databricks.sdk.service import jobs
 from jobs_helpers import by_key, folder, notebook, notebook_task, submit_and_wait, upload
 
-from dbcicd.localworkspace import LocalWorkspaceServer
+from dbcicd_localworkspace import LocalWorkspaceServer
 from headless_browser import ARTIFACTS, Browser, data_uri_png_size, find_browser
 
 pytestmark = [

@@ -17,7 +17,7 @@ from databricks.sdk.service.compute import Environment
 from databricks.sdk.service.workspace import AclPermission
 from jobs_helpers import folder, notebook, notebook_task, upload, wait
 
-from dbcicd.localworkspace import LocalWorkspaceServer
+from dbcicd_localworkspace import LocalWorkspaceServer
 
 VALUE = "pa55-" + uuid.uuid4().hex  # unique, so finding it anywhere in output is a leak
 

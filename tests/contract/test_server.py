@@ -12,8 +12,8 @@ from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import NotFound, PermissionDenied
 from databricks.sdk.service import jobs
 
-from dbcicd.localworkspace import FaultRule, LocalWorkspaceServer, Tenant
-from dbcicd.localworkspace.services.compute import ACCOUNT_ID, WORKSPACE_ID
+from dbcicd_localworkspace import FaultRule, LocalWorkspaceServer, Tenant
+from dbcicd_localworkspace.services.compute import ACCOUNT_ID, WORKSPACE_ID
 
 
 def raw(
@@ -176,7 +176,7 @@ def test_oversized_body_is_refused_and_the_server_lives_on(local_workspace: Loca
     """A body over the limit gets 413 without being read; the next request is served normally."""
     import http.client
 
-    from dbcicd.localworkspace.http.server import MAX_BODY_BYTES
+    from dbcicd_localworkspace.http.server import MAX_BODY_BYTES
 
     conn = http.client.HTTPConnection("127.0.0.1", local_workspace.port, timeout=10)
     conn.putrequest("POST", "/api/2.0/workspace/import")

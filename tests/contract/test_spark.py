@@ -21,8 +21,8 @@ from databricks.sdk.service.catalog import VolumeType
 from databricks.sdk.service.workspace import ImportFormat
 from jobs_helpers import by_key, folder, notebook, notebook_task, upload, wait
 
-from dbcicd.localworkspace import LocalWorkspaceServer, Tenant
-from dbcicd.localworkspace.runtime.spark import servers
+from dbcicd_localworkspace import LocalWorkspaceServer, Tenant
+from dbcicd_localworkspace.runtime.spark import servers
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow, pytest.mark.local_only("Spark on the local workspace's clusters")]
 SQL = "# MAGIC %sql\n# MAGIC "

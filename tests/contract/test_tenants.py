@@ -8,7 +8,7 @@ from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import NotFound, PermissionDenied
 from databricks.sdk.service import jobs
 
-from dbcicd.localworkspace import FaultRule, LocalWorkspaceServer, Tenant
+from dbcicd_localworkspace import FaultRule, LocalWorkspaceServer, Tenant
 
 
 def client_of(tenant: Tenant) -> WorkspaceClient:

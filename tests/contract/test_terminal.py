@@ -20,7 +20,7 @@ import pytest
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import jobs
 
-from dbcicd.localworkspace import FaultRule, LocalWorkspaceServer
+from dbcicd_localworkspace import FaultRule, LocalWorkspaceServer
 
 HEADER = "# Databricks notebook source\n"
 NOTEBOOKS = {

@@ -8,9 +8,9 @@ import time
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import jobs, workspace
 
-from dbcicd.localworkspace import FaultRule, LocalWorkspaceServer
 from dbcicd.output import PlainOutput
 from dbcicd.steps.waiting import BASE_INTERVAL_S, MAX_INTERVAL_S, Clock, RunWatcher, WaitTimedOut
+from dbcicd_localworkspace import FaultRule, LocalWorkspaceServer
 
 SLEEPER = "# Databricks notebook source\nimport time\ntime.sleep(float(dbutils.widgets.get('s')))\n"
 

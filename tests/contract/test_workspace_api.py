@@ -12,7 +12,7 @@ from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import BadRequest, DatabricksError, ResourceAlreadyExists, ResourceDoesNotExist
 from databricks.sdk.service.workspace import ExportFormat, ImportFormat, Language, ObjectType
 
-from dbcicd.localworkspace import LocalWorkspaceServer
+from dbcicd_localworkspace import LocalWorkspaceServer
 
 HEADER = b"# Databricks notebook source\n"
 JUPYTER = {

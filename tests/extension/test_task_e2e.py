@@ -19,8 +19,8 @@ import pytest
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import jobs
 
-from dbcicd.localworkspace import LocalWorkspaceServer
 from dbcicd.steps.tempnames import temporary_name
+from dbcicd_localworkspace import LocalWorkspaceServer
 from junit_reader import read
 from localagent import SIGINT_TIMEOUT_S, AgentSettings
 from server_calls import arrivals

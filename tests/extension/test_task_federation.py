@@ -25,9 +25,9 @@ from urllib.parse import parse_qs
 import pytest
 
 from azdo_idtokens import AZURE_DEVOPS_AUDIENCE, IdTokenService
-from dbcicd.localworkspace import LocalWorkspaceServer
-from dbcicd.localworkspace.http.tenants import Tenant
-from dbcicd.localworkspace.services.federation import FederationPolicy, TokenRefused
+from dbcicd_localworkspace import LocalWorkspaceServer
+from dbcicd_localworkspace.http.tenants import Tenant
+from dbcicd_localworkspace.services.federation import FederationPolicy, TokenRefused
 from json_reply import send_json
 from task_harness import Agent, ServiceConnection, TaskRun
 

@@ -12,7 +12,7 @@ from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import NotFound
 from databricks.sdk.service.workspace import ObjectType
 
-from dbcicd.localworkspace import FaultRule, LocalWorkspaceServer
+from dbcicd_localworkspace import FaultRule, LocalWorkspaceServer
 from task_harness import Agent
 
 PASSING = "# Databricks notebook source\ndbutils.notebook.exit('ok')\n"

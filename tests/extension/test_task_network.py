@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import trustme
 
-from dbcicd.localworkspace import LocalWorkspaceServer
+from dbcicd_localworkspace import LocalWorkspaceServer
 from forward_proxy import ForwardProxy
 from task_harness import Agent, AgentNetwork, PackagedTask, TaskRun
 

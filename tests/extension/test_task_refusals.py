@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from databricks.sdk import WorkspaceClient
 
-from dbcicd.localworkspace import LocalWorkspaceServer
+from dbcicd_localworkspace import LocalWorkspaceServer
 from task_harness import Agent
 
 HEADER = "# Databricks notebook source\n"

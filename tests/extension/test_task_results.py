@@ -15,7 +15,7 @@ from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import NotFound
 from databricks.sdk.service.settings import BooleanMessage, DisableLegacyDbfs
 
-from dbcicd.localworkspace.http.tenants import Tenant
+from dbcicd_localworkspace.http.tenants import Tenant
 from junit_reader import read
 from task_harness import Agent, ServiceConnection, TaskRun, cancel, finish
 

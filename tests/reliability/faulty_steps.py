@@ -21,7 +21,7 @@ from databricks.sdk import WorkspaceClient
 from leftovers import Leftovers
 from task_runs import HEADER, Agents, build_variables, unique
 
-from dbcicd.localworkspace import FaultRule, LocalWorkspaceServer
+from dbcicd_localworkspace import FaultRule, LocalWorkspaceServer
 from junit_reader import read
 from task_harness import Agent, TaskRun
 

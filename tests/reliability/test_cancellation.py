@@ -33,7 +33,7 @@ from faulty_steps import ENDPOINTS, LATENCY_MS, REPOSITORY, UPLOAD_ENDPOINTS, Wo
 from leftovers import Leftovers
 from task_runs import Agents, build_variables, run_all, unique
 
-from dbcicd.localworkspace import LocalWorkspaceServer
+from dbcicd_localworkspace import LocalWorkspaceServer
 from git_remote import GitRemote, git
 from localagent import SIGINT_TIMEOUT_S
 from server_calls import arrivals

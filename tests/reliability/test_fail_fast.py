@@ -24,7 +24,7 @@ import pytest
 from databricks.sdk import WorkspaceClient
 from task_runs import build_variables, unique
 
-from dbcicd.localworkspace import LocalWorkspaceServer
+from dbcicd_localworkspace import LocalWorkspaceServer
 from task_harness import Agent, TaskRun
 
 TOKEN_BOUND_S = 10  # target 3 s

@@ -33,7 +33,7 @@ from faulty_steps import (
 )
 from task_runs import Agents, run_all
 
-from dbcicd.localworkspace import FaultRule
+from dbcicd_localworkspace import FaultRule
 from git_remote import GitRemote
 from task_harness import PackagedTask
 

@@ -33,8 +33,8 @@ from leftovers import assert_nothing_left
 from process_watch import ProcessWatch, Seen, supported
 from task_runs import HEADER, build_variables, unique
 
-from dbcicd.localworkspace import FaultRule, LocalWorkspaceServer
-from dbcicd.localworkspace.http.server_token import TOKEN_FILE
+from dbcicd_localworkspace import FaultRule, LocalWorkspaceServer
+from dbcicd_localworkspace.http.server_token import TOKEN_FILE
 from task_harness import Agent, PackagedTask, ServiceConnection, TaskRun, finish
 
 SETSECRET = "##vso[task.setsecret]"

@@ -8,7 +8,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from dbcicd.localworkspace.jobs.task_process import KERNEL
+from dbcicd_localworkspace.jobs.task_process import KERNEL
 
 HEADER = "# Databricks notebook source\n"
 SEPARATOR = "\n# COMMAND ----------\n\n"

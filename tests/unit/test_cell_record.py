@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from kernel_helpers import Workspace, magic, notebook
 
-from dbcicd.localworkspace.jobs.task_process import KERNEL, STDERR_FILE, STDOUT_FILE
-from dbcicd.localworkspace.runtime import cell_record
+from dbcicd_localworkspace.jobs.task_process import KERNEL, STDERR_FILE, STDOUT_FILE
+from dbcicd_localworkspace.runtime import cell_record
 
 LOGS = {"stdout": STDOUT_FILE, "stderr": STDERR_FILE}
 

@@ -99,7 +99,7 @@ def test_unsupported_magics_fail_with_a_message_naming_them(ws: Workspace, cell:
     """%pip uninstall, %scala, %r ... fail the task; the error names the magic and says what to do."""
     result = ws.run(ws.write("nb.py", notebook(magic(cell))))
     assert result.code == 1
-    assert result.error.startswith("dbcicd.localworkspace.UnsupportedCommand: " + message)
+    assert result.error.startswith("dbcicd_localworkspace.UnsupportedCommand: " + message)
 
 
 def test_sql_without_pyspark_fails_clearly(ws: Workspace) -> None:

@@ -191,7 +191,7 @@ def test_fs_refuses_cloud_schemes(ws: Workspace) -> None:
     """s3:// and abfss:// paths fail saying which paths work here."""
     result = ws.run(ws.write("nb.py", notebook("dbutils.fs.ls('abfss://c@acct.dfs.core.windows.net/x')\n")))
     assert result.error == (
-        "dbcicd.localworkspace.UnsupportedCommand: dbutils.fs: abfss: paths are not available in the local "
+        "dbcicd_localworkspace.UnsupportedCommand: dbutils.fs: abfss: paths are not available in the local "
         "workspace; use dbfs:/..., /Volumes/... or file:/... paths"
     )
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from kernel_helpers import Result, Workspace, magic, notebook
 
-from dbcicd.localworkspace.runtime.libraries import read_requirements
-from dbcicd.localworkspace.runtime.requirements import installed, installed_match
+from dbcicd_localworkspace.runtime.libraries import read_requirements
+from dbcicd_localworkspace.runtime.requirements import installed, installed_match
 from wheels import make_wheel
 
 PACKAGE = "dbcicd_pip_probe"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from kernel_helpers import Workspace, notebook
 
-from dbcicd.localworkspace.runtime import secret_store
+from dbcicd_localworkspace.runtime import secret_store
 
 VALUE = "s3cr3t-value-42"
 

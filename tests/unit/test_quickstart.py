@@ -18,9 +18,10 @@ def quickstart_commands() -> list[str]:
 
 
 def test_two_commands_the_first_runs_the_demo() -> None:
-    """Exactly two lines; the first installs the demo extra and runs examples/lending-club/demo.py (which builds the
-    task when needed)."""
+    """Exactly two lines; the first installs the local workspace (a distribution of its own, which the demo extra
+    requires) and the demo extra, and runs examples/lending-club/demo.py (which builds the task when needed)."""
     first, second = quickstart_commands()
+    assert "-e ./localworkspace " in first
     assert '".[demo]"' in first
     assert first.endswith("python3 examples/lending-club/demo.py")
     assert second

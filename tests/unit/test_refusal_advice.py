@@ -8,7 +8,7 @@ from databricks.sdk.errors import PermissionDenied
 
 from dbcicd.connect.refusals import explain_refusal
 from dbcicd.errors import ConfigurationError, RunFailed
-from dbcicd.localworkspace.services.git_credentials import AZURE_AD_CREDENTIALS_MISSING, INVALID_GIT_CREDENTIALS
+from dbcicd_localworkspace.services.git_credentials import AZURE_AD_CREDENTIALS_MISSING, INVALID_GIT_CREDENTIALS
 
 
 def _wrapped(message: str, refusal: PermissionDenied) -> RunFailed:

@@ -1,4 +1,4 @@
-"""The renderer of notebook runs (localworkspace/render): whatever a notebook produced is text of the page, never
+"""The renderer of notebook runs (dbcicd_localworkspace/render): whatever a notebook produced is text of the page, never
 its markup, and a page says what a person needs to read it."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
-from dbcicd.localworkspace.render.notebook import cells_html, notebook_document
-from dbcicd.localworkspace.render.page import document, policy
-from dbcicd.localworkspace.render.run_page import RunView, TaskView, run_page
+from dbcicd_localworkspace.render.notebook import cells_html, notebook_document
+from dbcicd_localworkspace.render.page import document, policy
+from dbcicd_localworkspace.render.run_page import RunView, TaskView, run_page
 
 HOSTILE = "<script>alert(1)</script><img src=x onerror=alert(2)>\"'&"
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from dbcicd.localworkspace.runtime.spark import catalog, servers
+from dbcicd_localworkspace.runtime.spark import catalog, servers
 
 
 @pytest.mark.skipif(importlib.util.find_spec("pyspark") is None, reason="the Java check follows the pyspark one")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from dbcicd.localworkspace.runtime.spark import sql_text
+from dbcicd_localworkspace.runtime.spark import sql_text
 
 CATALOGS = {"main", "dev"}
 SCHEMAS = {"default", "sales"}  # of the current catalog

@@ -411,10 +411,22 @@ def _label(exit_code: int) -> str:
     return "internal error: " if exit_code == EXIT_INTERNAL else "error: "
 
 
+LOCAL_WORKSPACE_MISSING = (
+    "dbcicd local serve runs the local workspace, a package of its own (dbcicd-localworkspace) that {python} lacks: "
+    "install it from a clone of the dbcicd repository with `{python} -m pip install ./localworkspace`"
+)
+
+
 def _local_serve(args: argparse.Namespace) -> int:
-    from ..localworkspace import FaultRule, LocalWorkspaceServer
-    from ..localworkspace.http.errors import ApiError
-    from ..localworkspace.services.federation import FederationPolicy
+    # Imported here, and only here: the local workspace is a separate distribution the task's wheels do not carry.
+    try:
+        from dbcicd_localworkspace import FaultRule, LocalWorkspaceServer
+        from dbcicd_localworkspace.http.errors import ApiError
+        from dbcicd_localworkspace.services.federation import FederationPolicy
+    except ModuleNotFoundError as err:
+        if err.name != "dbcicd_localworkspace":
+            raise
+        raise _Usage(LOCAL_WORKSPACE_MISSING.format(python=sys.executable)) from None
 
     rules = []
     for spec in args.fault:

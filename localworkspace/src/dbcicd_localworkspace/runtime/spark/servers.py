@@ -58,8 +58,9 @@ DELTA_CONF = {
     "spark.sql.sources.default": "delta",
 }
 INSTALL_HINT = (
-    "install the local workspace's Spark extra into the Python environment that runs it: pip install 'dbcicd[spark]' "
-    "(pyspark and delta-spark), with Java 17 on the machine (Debian/Ubuntu: apt-get install openjdk-17-jre-headless)"
+    "install the local workspace's Spark extra into the Python environment that runs it: "
+    "pip install './localworkspace[spark]' in a clone of dbcicd (pyspark and delta-spark), "
+    "with Java 17 on the machine (Debian/Ubuntu: apt-get install openjdk-17-jre-headless)"
 )
 
 

@@ -48,4 +48,4 @@ class UnsupportedCommand(Exception):
     pyspark); the message says what, and what to do instead."""
 
 
-UnsupportedCommand.__module__ = "dbcicd.localworkspace"
+UnsupportedCommand.__module__ = "dbcicd_localworkspace"

@@ -101,7 +101,11 @@ def _add_git(p: argparse.ArgumentParser, folder: bool = False) -> None:
     g.add_argument("--git-provider", help="gitHub, azureDevOpsServices, gitLab, ... (default: from the URL's host)")
     g.add_argument("--branch", help="branch to check out; refs/heads/x and refs/tags/v1 are understood")
     g.add_argument("--tag", help="tag to check out (detached)")
-    g.add_argument("--commit", help="commit the checkout must be at (default: the one being built)")
+    g.add_argument(
+        "--commit",
+        help="commit the Git folder must be at (default: the one being built; run --repo-path outside a pipeline: "
+        "none); any: run whatever the folder holds",
+    )
     if folder:
         g.add_argument(
             "--sparse-checkout",

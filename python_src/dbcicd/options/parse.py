@@ -8,6 +8,7 @@ workspace (does the cluster exist, which notebooks match a glob) is checked by t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -33,6 +34,8 @@ DEFAULT_TEMP_FOLDER = ""  # the caller's home folder's dbcicd-temp, known once s
 DEFAULT_TIMEOUT_MINUTES = 60.0
 DEFAULT_OLDER_THAN_HOURS = 24.0
 SOURCES = ("gitFolder", "upload")
+ANY_COMMIT = "any"  # the `commit` input that runs whatever a Git folder holds, without checking its head
+_COMMIT_ID = re.compile(r"[0-9a-fA-F]{7,64}")
 _TRUE, _FALSE = ("true", "yes", "1", "on"), ("false", "no", "0", "off")
 
 
@@ -46,6 +49,25 @@ class GitSource:
     expected_commit: str  # '' when unknown
     sparse_checkout: tuple[str, ...] = ()
     note: str = ""  # how the URL was chosen, for the log ('' when it is the one given)
+
+
+@dataclass(frozen=True)
+class FolderHead:
+    """The commit a Git folder that `run` finds (`repoPath`) must be at before its code runs: the `commit` input, else
+    in a pipeline the commit being built. Another build may have pointed a shared folder at its own commit since this
+    build's `repo` step, and a run there would go green on that build's code.
+
+    `repository_url`: the build's repository, to which the build's commit belongs; a folder of another repository is
+    not held to it ('' for an explicit `commit`, which binds any folder). `waived`: `commit: any`."""
+
+    commit: str  # '' when there is nothing to check against (the CLI outside a pipeline, without --commit)
+    repository_url: str = ""
+    waived: bool = False
+
+    @property
+    def by_build(self) -> bool:
+        """Whether the commit is the build's rather than the `commit` input's."""
+        return bool(self.repository_url)
 
 
 @dataclass(frozen=True)
@@ -78,6 +100,7 @@ class Options:
     pull_request_comment: bool
     rerun_failed_only: bool = True  # run and test: on a re-run of the step, re-run only what did not succeed
     export_notebooks: str = DEFAULT_EXPORT  # run and test: whose rendered pages to save (results/rendered.py)
+    folder_head: FolderHead | None = None  # run in a Git folder (repoPath): the commit it must be at
 
 
 def parse_options(request: TaskRequest, names: Names) -> Options:
@@ -129,6 +152,7 @@ def parse_options(request: TaskRequest, names: Names) -> Options:
         pull_request_comment=reader.flag("pullRequestComment", False),
         rerun_failed_only=reader.flag("rerunFailedOnly", True),
         export_notebooks=reader.choice("exportNotebooks", EXPORT_CHOICES, DEFAULT_EXPORT),
+        folder_head=reader.folder_head(build) if command == "run" and repo_path and source != "upload" else None,
     )
     reader.check_command(options)
     return options
@@ -225,7 +249,8 @@ class _Reader:
         branch, tag = self.request.text("branch"), self.request.text("tag")
         if branch and tag:
             raise ConfigurationError(f"Give either {names.label('branch')} or {names.label('tag')}, not both")
-        expected = self.request.text("commit")
+        expected = self.commit()
+        waived = expected == ANY_COMMIT
         if tag:
             ref = GitRef("tag", tag.removeprefix("refs/tags/"))
         elif branch:
@@ -239,7 +264,37 @@ class _Reader:
             )
         else:
             ref, expected = build.source_ref, expected or build.source_commit
+        if waived:
+            expected, note = "", "; ".join(filter(None, (note, self._waived())))
         return GitSource(url, provider, ref, expected, tuple(self.request.lines("sparseCheckout")), note)
+
+    def commit(self) -> str:
+        """The `commit` input: a commit id (7 or more hex digits, lower case), `any`, or ''."""
+        raw = self.request.text("commit")
+        if raw.lower() == ANY_COMMIT:
+            return ANY_COMMIT
+        if raw and not _COMMIT_ID.fullmatch(raw):
+            raise ConfigurationError(
+                f"{self.names.input('commit')} is '{raw}'; it must be a commit id (7 or more hex digits, e.g. "
+                f"3f2a9c1), or {ANY_COMMIT} to run whatever the Git folder holds"
+            )
+        return raw.lower()
+
+    def _waived(self) -> str:
+        return f"{self.names.label('commit')} {ANY_COMMIT}: the Git folder's head is not checked against a commit"
+
+    def folder_head(self, build: BuildContext) -> FolderHead:
+        """What `run` holds a Git folder it finds to: the `commit` input, else in a pipeline the build's commit (on
+        the CLI outside one, the checkout's HEAD is not a build: only --commit is checked)."""
+        commit = self.commit()
+        if commit == ANY_COMMIT:
+            return FolderHead("", waived=True)
+        if commit:
+            return FolderHead(commit)
+        in_pipeline = not self.names.cli or bool(build.build_id)
+        if not in_pipeline or not build.repository_url:  # a commit of no known repository binds no folder
+            return FolderHead("")
+        return FolderHead(build.source_commit, build.repository_url)
 
     def check_command(self, options: Options) -> None:
         """What each command needs besides well-formed values."""

@@ -30,6 +30,7 @@ from ..results.cases import first_line
 from ..results.collect import ResultFile, collect
 from ..results.junit import MAX_MESSAGE_CHARS, safe_text
 from ..results.rendered import RenderedPage, export_pages
+from . import folderhead
 from .gitfolders import GitFolder, GitFolders, default_temp_parent, public_url
 from .leftovers import find_leftovers, remove
 from .notebooks import notebook_path, resolve
@@ -194,20 +195,41 @@ def run(ctx: Context) -> Outcome:
     options.compute.check(ctx.client, options.names.label)
     if options.source == "upload":
         return _run_uploaded(ctx)
+    folder = _shared_folder(ctx) if options.repo_path else None
     if not options.notebooks:
-        return _run_job(ctx)
-    if options.repo_path:
-        folder = ctx.folders.find(options.repo_path)
-        if folder is None:
-            raise ConfigurationError(
-                f"{options.names.label('repoPath')} {options.repo_path} does not exist: create it with the repo "
-                "command first"
-            )
+        return _held(ctx, folder, _run_job(ctx))
+    if folder is not None:
         spec = _notebook_run(ctx, folder.path, resolve(ctx.client, folder.path, options.notebooks), shared=True)
-        outcome = _submit_and_wait(ctx, spec, folder.path, folder.head_commit or "")
-        outcome.outputs.update(_folder_outputs(folder))
-        return outcome
+        return _held(ctx, folder, _submit_and_wait(ctx, spec, folder.path, folder.head_commit or ""))
     return _run_at_commit(ctx)
+
+
+def _shared_folder(ctx: Context) -> GitFolder:
+    """The Git folder `run` runs code in (`repoPath`), refused unless it is at the commit being built."""
+    options = ctx.options
+    folder = ctx.folders.find(options.repo_path)
+    if folder is None:
+        raise ConfigurationError(
+            f"{options.names.label('repoPath')} {options.repo_path} does not exist: create it with the repo "
+            "command first"
+        )
+    assert options.folder_head is not None, "parse_options gives run in a Git folder the commit it must be at"
+    commit = folderhead.expected_commit(folder, options.folder_head, ctx.output, options.names)
+    folderhead.require_head(folder, commit, options.folder_head, options.names)
+    return folder
+
+
+def _held(ctx: Context, folder: GitFolder | None, outcome: Outcome) -> Outcome:
+    """The outcome of a run in `folder`, failed if the folder's head moved while the run ran (steps/folderhead.py)."""
+    if folder is None:
+        return outcome
+    outcome.outputs.update(_folder_outputs(folder))
+    waived = ctx.options.folder_head is not None and ctx.options.folder_head.waived
+    if outcome.run is not None and not waived:
+        moved = folderhead.moved_during_run(folder, ctx.folders.find(folder.path), outcome.run.run_id or 0)
+        if moved:
+            outcome.success, outcome.message = False, moved
+    return outcome
 
 
 def _run_job(ctx: Context) -> Outcome:

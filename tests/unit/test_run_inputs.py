@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from dbcicd.errors import ConfigurationError
+from dbcicd.options.notebooks import notebook_path, split_patterns
 from dbcicd.steps.gitfolders import check_folder_path, check_temp_parent, provider_for, public_url, same_repository
-from dbcicd.steps.notebooks import glob_to_regex, notebook_path, split_patterns
+from dbcicd.steps.notebooks import glob_to_regex
 from dbcicd.steps.runs import Compute, parse_parameters, task_keys
 
 

@@ -23,6 +23,7 @@ from databricks.sdk.service import jobs
 from ..connect.apicalls import api_error
 from ..connect.refusals import explain_refusal
 from ..errors import Cancelled, ConfigurationError, DbcicdError, RunFailed
+from ..options.notebooks import notebook_path
 from ..options.parse import GitSource, Options
 from ..output import Output, counted, duration_words, retries_reported, task_state
 from ..results import folders
@@ -33,7 +34,7 @@ from ..results.rendered import RenderedPage, export_pages
 from . import folderhead
 from .gitfolders import GitFolder, GitFolders, default_temp_parent, public_url
 from .leftovers import find_leftovers, remove
-from .notebooks import notebook_path, resolve
+from .notebooks import resolve
 from .ownership import RunOwner
 from .rerun import Earlier, RerunPlan, find_to_continue, prepare, say_jobs_run_whole
 from .runs import RESULTS_PARAMETER, NotebookRun, find_job, run_job, submit

@@ -11,15 +11,9 @@ from databricks.sdk.errors import NotFound
 from databricks.sdk.service.workspace import ObjectType
 
 from ..errors import ConfigurationError
+from ..options.notebooks import check_relative, notebook_path
 
 _GLOB_CHARS = re.compile(r"[*?\[]")
-# Extensions users may write although workspace notebook paths have none.
-_NOTEBOOK_EXTENSIONS = (".py", ".ipynb", ".sql", ".scala", ".r")
-
-
-def split_patterns(text: str) -> list[str]:
-    """The `notebooks` input: one path or glob per line (commas also separate)."""
-    return [p.strip() for line in text.splitlines() for p in line.split(",") if p.strip()]
 
 
 def glob_to_regex(pattern: str) -> re.Pattern[str]:
@@ -51,27 +45,6 @@ def glob_to_regex(pattern: str) -> re.Pattern[str]:
             out.append(re.escape(pattern[i]))
             i += 1
     return re.compile("".join(out) + "$")
-
-
-def notebook_path(pattern: str) -> str:
-    """A `notebooks` entry as a workspace or repository path names the notebook: no leading `./`, no extension
-    (Databricks addresses notebooks without one, in a Git folder and in `git_source` alike)."""
-    pattern = pattern.strip()
-    while pattern.startswith("./"):
-        pattern = pattern[2:]
-    for ext in _NOTEBOOK_EXTENSIONS:
-        if pattern.lower().endswith(ext):
-            return pattern[: -len(ext)]
-    return pattern
-
-
-def check_relative(pattern: str, what: str = "notebooks") -> None:
-    """A `notebooks` entry must stay inside the Git folder: checked before anything is made, and again on use."""
-    pattern = notebook_path(pattern)
-    if pattern.startswith("/") or ".." in pattern.split("/"):
-        raise ConfigurationError(
-            f"{what} entry '{pattern}' must be relative to the Git folder, without '..' (e.g. tests/test_*)"
-        )
 
 
 def resolve(client: WorkspaceClient, folder: str, patterns: Iterable[str]) -> list[str]:

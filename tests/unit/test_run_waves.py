@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from dbcicd.steps.runs import Compute, NotebookRun
+from dbcicd.options.compute import Compute
+from dbcicd.steps.runs import NotebookRun
 
 
 def run_of(count: int, compute: Compute) -> NotebookRun:

@@ -24,10 +24,11 @@ from ..steps.gitfolders import (
     https_url,
     provider_for,
 )
-from ..steps.runs import Compute, parse_parameters
 from .build import BuildContext, GitRef, parse_ref
+from .compute import Compute
 from .names import Names
 from .notebooks import check_relative, split_patterns
+from .parameters import parse_parameters
 from .request import COMMANDS, TaskRequest
 
 DEFAULT_TEMP_FOLDER = ""  # the caller's home folder's dbcicd-temp, known once signed in (default_temp_parent)

@@ -37,7 +37,7 @@ from .leftovers import find_leftovers, remove
 from .notebooks import resolve
 from .ownership import RunOwner
 from .rerun import Earlier, RerunPlan, find_to_continue, prepare, say_jobs_run_whole
-from .runs import RESULTS_PARAMETER, NotebookRun, find_job, run_job, submit
+from .runs import RESULTS_PARAMETER, NotebookRun, check_compute, find_job, run_job, submit
 from .teardown import CLEANUP_BUDGET_S, InFlight, NothingMade, Teardown, cleanup_client
 from .tempnames import repo_name_from_url, temporary_name
 from .upload import Upload, commit_files, read_contents
@@ -193,7 +193,7 @@ def repo(ctx: Context) -> Outcome:
 def run(ctx: Context) -> Outcome:
     """Run notebooks (in an existing Git folder, or at a commit via git_source) or an existing job."""
     options = ctx.options
-    options.compute.check(ctx.client, options.names.label)
+    check_compute(ctx.client, options.compute, options.names.label)
     if options.source == "upload":
         return _run_uploaded(ctx)
     folder = _shared_folder(ctx) if options.repo_path else None
@@ -481,7 +481,7 @@ def _verdict(run: jobs.Run, outputs: dict[str, jobs.RunOutput]) -> tuple[bool, s
 def test(ctx: Context) -> Outcome:
     """The blog's workflow in one step: temporary Git folder at this commit, run the tests, always delete it."""
     options = ctx.options
-    options.compute.check(ctx.client, options.names.label)  # before anything is created
+    check_compute(ctx.client, options.compute, options.names.label)  # before anything is created
     if options.source == "upload":
         return _run_uploaded(ctx)
     git, build = _git(ctx), options.build

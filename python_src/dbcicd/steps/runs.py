@@ -7,7 +7,6 @@ the run it already started instead of starting a second one, while the next invo
 from __future__ import annotations
 
 import itertools
-import json
 import posixpath
 import re
 from collections.abc import Callable, Mapping
@@ -15,14 +14,14 @@ from dataclasses import dataclass, field
 
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import DatabricksError, NotFound
-from databricks.sdk.service import compute, jobs
+from databricks.sdk.service import jobs
 
 from ..connect.apicalls import refused
 from ..errors import ConfigurationError, RunFailed
+from ..options.compute import Compute
 from ..options.names import TASK_NAMES, Names
 
 RESULTS_PARAMETER = "dbcicd_results_dir"
-COMPUTE_KINDS = ("serverless", "existingCluster", "newCluster")
 _TASK_KEY_CHARS = re.compile(r"[^A-Za-z0-9_-]+")
 MAX_TASK_KEY = 100
 # A cluster holds at most 145 execution contexts, one per attached notebook, and attaches no more once they are all
@@ -32,37 +31,6 @@ MAX_TASK_KEY = 100
 MAX_EXECUTION_CONTEXTS = 145
 # How many jobs the hint of a jobName that matches none looks through: one page of jobs/list, the newest.
 SIMILAR_JOBS_SCANNED = 100
-NEW_CLUSTER_EXAMPLE = (
-    'Give a cluster spec such as {"spark_version": "15.4.x-scala2.12", "node_type_id": "Standard_DS3_v2", '
-    '"num_workers": 1}.'
-)
-
-
-def parse_parameters(text: str, what: str = "parameters") -> dict[str, str]:
-    """`key=value` lines, or one JSON object; values become strings as Databricks widgets hold them."""
-    text = text.strip()
-    if not text:
-        return {}
-    if text.startswith("{"):
-        try:
-            loaded = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise ConfigurationError(
-                f"{what} is not valid JSON: {err.msg} at line {err.lineno} column {err.colno}. Give one JSON object, "
-                'e.g. {"env": "staging"}, or key=value lines.'
-            ) from None
-        if not isinstance(loaded, dict):
-            raise ConfigurationError(f"{what} must be a JSON object or key=value lines")
-        return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in loaded.items()}
-    params: dict[str, str] = {}
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        key, sep, value = line.partition("=")
-        if not sep or not key.strip():
-            raise ConfigurationError(f"{what} line {number} '{line.strip()}' is not key=value (or give a JSON object)")
-        params[key.strip()] = value.strip()
-    return params
 
 
 def task_keys(relative_paths: list[str]) -> list[str]:
@@ -78,60 +46,18 @@ def task_keys(relative_paths: list[str]) -> list[str]:
     return keys
 
 
-@dataclass(frozen=True)
-class Compute:
-    """Where tasks run: serverless (no cluster fields), an existing cluster, or a new job cluster."""
-
-    kind: str = "serverless"
-    existing_cluster_id: str = ""
-    new_cluster: compute.ClusterSpec | None = None
-
-    @classmethod
-    def from_inputs(
-        cls, kind: str, existing_cluster_id: str, new_cluster_json: str, label: Callable[[str], str] = str
-    ) -> Compute:
-        """The `compute` inputs; `label` names an input in errors (its CLI flag on the command line)."""
-        kind = kind.strip() or ("existingCluster" if existing_cluster_id.strip() else "serverless")
-        if kind not in COMPUTE_KINDS:
-            raise ConfigurationError(f"{label('compute')} '{kind}' is not one of: {', '.join(COMPUTE_KINDS)}")
-        if kind == "existingCluster":
-            if not existing_cluster_id.strip():
-                raise ConfigurationError(
-                    f"{label('existingClusterId')} is empty but {label('compute')} is existingCluster: give the "
-                    f"cluster's id (e.g. 0123-456789-abcdefgh), or set {label('compute')} to serverless or newCluster."
-                )
-            return cls(kind, existing_cluster_id=existing_cluster_id.strip())
-        if kind == "newCluster":
-            try:
-                spec = json.loads(new_cluster_json)
-            except json.JSONDecodeError as err:
-                raise ConfigurationError(
-                    f"{label('newClusterJson')} is not valid JSON: {err.msg} at line {err.lineno}. "
-                    + NEW_CLUSTER_EXAMPLE
-                ) from None
-            if not isinstance(spec, dict) or not spec:
-                raise ConfigurationError(f"{label('newClusterJson')} must be a JSON object. {NEW_CLUSTER_EXAMPLE}")
-            return cls(kind, new_cluster=compute.ClusterSpec.from_dict(spec))
-        return cls(kind)
-
-    def check(self, client: WorkspaceClient, label: Callable[[str], str] = str) -> None:
-        """Fail before anything is created when existingClusterId names no cluster of the workspace."""
-        if self.kind != "existingCluster":
-            return
-        try:
-            client.clusters.get(self.existing_cluster_id)
-        except NotFound:
-            raise ConfigurationError(
-                f"{label('existingClusterId')} '{self.existing_cluster_id}' is not a cluster of this workspace: give "
-                "the id of an existing cluster (the cluster's page, More > View JSON: cluster_id), or set "
-                f"{label('compute')} to serverless or newCluster."
-            ) from None
-
-    def apply(self, task: jobs.SubmitTask) -> None:
-        if self.kind == "existingCluster":
-            task.existing_cluster_id = self.existing_cluster_id
-        elif self.kind == "newCluster":
-            task.new_cluster = self.new_cluster
+def check_compute(client: WorkspaceClient, compute: Compute, label: Callable[[str], str] = str) -> None:
+    """Fail before anything is created when existingClusterId names no cluster of the workspace."""
+    if compute.kind != "existingCluster":
+        return
+    try:
+        client.clusters.get(compute.existing_cluster_id)
+    except NotFound:
+        raise ConfigurationError(
+            f"{label('existingClusterId')} '{compute.existing_cluster_id}' is not a cluster of this workspace: give "
+            "the id of an existing cluster (the cluster's page, More > View JSON: cluster_id), or set "
+            f"{label('compute')} to serverless or newCluster."
+        ) from None
 
 
 @dataclass

@@ -24,9 +24,10 @@ from databricks.sdk.service import jobs
 
 from _localserver import local_workspace, upload_notebook
 from dbcicd.azdo.logging_commands import CommandWriter
+from dbcicd.options.results import EXPORT_CHOICES
 from dbcicd.output import PlainOutput
 from dbcicd.results.collect import collect
-from dbcicd.results.rendered import EXPORT_CHOICES, export_pages
+from dbcicd.results.rendered import export_pages
 from dbcicd.results.report import ReportSettings, publish
 from dbcicd.steps.commands import Outcome, _task_outputs
 

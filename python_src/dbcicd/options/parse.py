@@ -15,8 +15,6 @@ from types import MappingProxyType
 
 from ..connect.auth import DEFAULT_RETRY_TIMEOUT_SECONDS
 from ..errors import ConfigurationError
-from ..results.collect import notebook_results_root
-from ..results.rendered import DEFAULT_EXPORT, EXPORT_CHOICES
 from ..steps.gitfolders import (
     DEFAULT_CLONE_TIMEOUT_SECONDS,
     check_folder_path,
@@ -30,6 +28,7 @@ from .names import Names
 from .notebooks import check_relative, split_patterns
 from .parameters import parse_parameters
 from .request import COMMANDS, TaskRequest
+from .results import DEFAULT_EXPORT, EXPORT_CHOICES, notebook_results_root
 
 DEFAULT_TEMP_FOLDER = ""  # the caller's home folder's dbcicd-temp, known once signed in (default_temp_parent)
 DEFAULT_TIMEOUT_MINUTES = 60.0

@@ -25,14 +25,13 @@ from databricks.sdk.errors import DatabricksError, NotFound, PermissionDenied
 from databricks.sdk.service import jobs
 from databricks.sdk.service.workspace import ExportFormat, ObjectType
 
-from ..errors import ConfigurationError
 from ..options.names import TASK_NAMES, Names
+from ..options.results import RESULTS_INPUT
 from ..steps.runs import RESULTS_PARAMETER
 
 DBFS_CHUNK_BYTES = 1024 * 1024  # the most one DBFS read returns
 MAX_FILE_BYTES = 50 * 1024 * 1024  # well below what a test run attachment may be (75 MB)
 COLLECT_THREADS = 8
-RESULTS_INPUT = "notebookResultsDir"
 
 
 @dataclass(frozen=True)
@@ -58,32 +57,6 @@ class _Store:
         self.shown_prefix = shown_prefix
         self.list_xml = list_xml
         self.read = read
-
-
-def notebook_results_root(value: str, names: Names = TASK_NAMES) -> str:
-    """The `notebookResultsDir` input as a path notebooks can write to ('' when not given).
-
-    `dbfs:/x` becomes `/dbfs/x`, the form a notebook's open() understands; anything outside the three readable
-    places is refused here, before a run starts, rather than found unreadable after it.
-    """
-    value = value.strip().rstrip("/")
-    if not value:
-        return ""
-    if value.startswith("dbfs:/"):
-        value = "/dbfs/" + value[len("dbfs:/") :].lstrip("/")
-    parts = [p for p in value.split("/") if p]
-    if not value.startswith("/") or ".." in parts:
-        raise ConfigurationError(f"{names.input(RESULTS_INPUT)} must be an absolute path without '..', got '{value}'")
-    if parts[:1] == ["Volumes"] and len(parts) < 4:
-        raise ConfigurationError(
-            f"{names.input(RESULTS_INPUT)} '{value}' must name a volume: /Volumes/<catalog>/<schema>/<volume>[/folder]"
-        )
-    if parts[:1] not in (["Volumes"], ["Workspace"], ["dbfs"]) or len(parts) < 2:
-        raise ConfigurationError(
-            f"{names.input(RESULTS_INPUT)} '{value}' must be under /Volumes/<catalog>/<schema>/<volume>, /Workspace/ "
-            "or dbfs:/ (where notebooks can write and dbcicd can read back)"
-        )
-    return value
 
 
 def results_dirs(run: jobs.Run) -> dict[str, str]:

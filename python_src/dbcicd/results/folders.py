@@ -32,7 +32,7 @@ from databricks.sdk.errors import DatabricksError, NotFound
 
 from ..errors import ConfigurationError
 from ..options.names import TASK_NAMES, Names
-from .collect import RESULTS_INPUT
+from ..options.results import RESULTS_INPUT
 
 RESULTS_SUBFOLDER = ".dbcicd/results"
 MKDIRS_THREADS = 8

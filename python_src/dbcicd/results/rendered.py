@@ -30,8 +30,6 @@ from databricks.sdk.service import jobs
 from ..output import task_state
 from .cases import PASSING_STATES, SKIP_REASONS
 
-EXPORT_CHOICES = ("failed", "all", "none")
-DEFAULT_EXPORT = "failed"
 MAX_PAGE_BYTES = 20_000_000
 MAX_TOTAL_BYTES = 100_000_000
 EXPORT_THREADS = 8

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from dbcicd.errors import ConfigurationError
+from dbcicd.options.git import same_repository
 from dbcicd.options.names import CLI_NAMES, TASK_NAMES, Names
 from dbcicd.options.parse import GitSource, parse_options
 from dbcicd.options.request import TaskRequest
-from dbcicd.steps.gitfolders import same_repository
 
 
 def _git(url: str, names: Names = TASK_NAMES, **inputs: str) -> GitSource:

@@ -6,9 +6,9 @@ import pytest
 
 from dbcicd.errors import ConfigurationError
 from dbcicd.options.compute import Compute
+from dbcicd.options.git import check_folder_path, check_temp_parent, provider_for, public_url, same_repository
 from dbcicd.options.notebooks import notebook_path, split_patterns
 from dbcicd.options.parameters import parse_parameters
-from dbcicd.steps.gitfolders import check_folder_path, check_temp_parent, provider_for, public_url, same_repository
 from dbcicd.steps.notebooks import glob_to_regex
 from dbcicd.steps.runs import task_keys
 

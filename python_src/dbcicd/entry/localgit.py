@@ -14,8 +14,8 @@ from pathlib import Path
 
 from ..errors import ConfigurationError
 from ..options.build import GitRef, parse_ref
+from ..options.git import is_local, same_repository
 from ..options.names import CLI_NAMES
-from ..steps.gitfolders import is_local, same_repository
 
 REMOTE = "origin"
 LISTED_CHANGES = 5

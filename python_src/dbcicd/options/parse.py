@@ -15,15 +15,9 @@ from types import MappingProxyType
 
 from ..connect.auth import DEFAULT_RETRY_TIMEOUT_SECONDS
 from ..errors import ConfigurationError
-from ..steps.gitfolders import (
-    DEFAULT_CLONE_TIMEOUT_SECONDS,
-    check_folder_path,
-    check_temp_parent,
-    https_url,
-    provider_for,
-)
 from .build import BuildContext, GitRef, parse_ref
 from .compute import Compute
+from .git import DEFAULT_CLONE_TIMEOUT_SECONDS, check_folder_path, check_temp_parent, https_url, provider_for
 from .names import Names
 from .notebooks import check_relative, split_patterns
 from .parameters import parse_parameters

@@ -23,6 +23,7 @@ from databricks.sdk.service import jobs
 from ..connect.apicalls import api_error
 from ..connect.refusals import explain_refusal
 from ..errors import Cancelled, ConfigurationError, DbcicdError, RunFailed
+from ..options.git import public_url
 from ..options.notebooks import notebook_path
 from ..options.parse import GitSource, Options
 from ..output import Output, counted, duration_words, retries_reported, task_state
@@ -32,7 +33,7 @@ from ..results.collect import ResultFile, collect
 from ..results.junit import MAX_MESSAGE_CHARS, safe_text
 from ..results.rendered import RenderedPage, export_pages
 from . import folderhead
-from .gitfolders import GitFolder, GitFolders, default_temp_parent, public_url
+from .gitfolders import GitFolder, GitFolders, default_temp_parent
 from .leftovers import find_leftovers, remove
 from .notebooks import resolve
 from .ownership import RunOwner

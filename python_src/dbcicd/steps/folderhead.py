@@ -11,10 +11,11 @@ some task may have run the other commit.
 from __future__ import annotations
 
 from ..errors import RunFailed
+from ..options.git import public_url, same_repository
 from ..options.names import Names
 from ..options.parse import ANY_COMMIT, FolderHead
 from ..output import Output
-from .gitfolders import GitFolder, public_url, same_repository
+from .gitfolders import GitFolder
 
 
 def _short(commit: str) -> str:

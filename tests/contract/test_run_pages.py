@@ -5,6 +5,8 @@ build/test-artifacts/run-pages/."""
 from __future__ import annotations
 
 import importlib.util
+import json
+import re
 import urllib.error
 import urllib.request
 import uuid
@@ -16,7 +18,9 @@ from databricks.sdk.errors import InvalidParameterValue
 from databricks.sdk.service import jobs
 from jobs_helpers import by_key, folder, notebook, notebook_task, submit_and_wait, upload
 
+from dbcicd.results.rendered import export_pages
 from dbcicd_localworkspace import LocalWorkspaceServer
+from dbcicd_localworkspace.render.export_page import decode_model
 from headless_browser import ARTIFACTS, Browser, data_uri_png_size, find_browser
 
 pytestmark = [
@@ -161,8 +165,37 @@ def test_the_export_shows_what_the_notebook_showed(
     ids = {e.attrs.get("id") for e in dom.find_all()}
     assert not ids & {"printed", "cell", "injected", "md"}
     assert [i.attrs["src"][:22] for i in dom.find_all("img")] == ["data:image/png;base64,"]
+    # The page carries two scripts, as Databricks' does: the notebook model (data: the policy allows only the
+    # renderer to run) and the renderer, which replaced the body; no script came from the notebook's output.
     assert not dom.find_all("script")
+    exported = page.read_text(encoding="utf-8")
+    assert exported.count("<script>") == 2 and "<script>var __DATABRICKS_NOTEBOOK_MODEL = '" in exported
     browser.screenshot(page.as_uri(), f"{PAGES}/export-evaluate.png")
+
+
+@needs_matplotlib
+def test_a_page_over_the_bound_is_cut_and_still_renders_with_the_note(
+    browser: Browser, client: WorkspaceClient, showcase_run: jobs.Run
+) -> None:
+    """The export of the showcase notebook, cut to less than its size as the step cuts pages (results/rendered.py),
+    opened in a browser: the page's script renders it, the note is its first cell, the plot (the largest output)
+    is replaced by a line saying so, and every other cell shows as it ran."""
+    evaluate = by_key(showcase_run)["evaluate"]
+    whole = (client.jobs.export_run(evaluate.run_id).views or [])[0].content or ""
+    one = jobs.Run(run_id=showcase_run.run_id, tasks=[evaluate])
+    [page] = export_pages(client, one, "all", max_page_bytes=len(whole.encode()) - 5000)
+    assert page.cut and page.kept_bytes <= len(whole.encode()) - 5000
+    file = ARTIFACTS / PAGES / "export-evaluate-cut.html"
+    file.write_text(page.content, encoding="utf-8")
+
+    dom = browser.dom(file.as_uri())
+    note, *cells = dom.find_all("div", cls="cell")
+    assert "This page was cut" in note.text and "largest outputs were left out" in note.text
+    assert evaluate.run_page_url and evaluate.run_page_url in note.text
+    assert len(cells) == 6 and "rows loaded: 2" in cells[0].text and "Model check" in cells[1].text
+    assert not dom.find_all("img") and "was left out" in cells[4].text
+    assert "ValueError: income must be positive" in cells[5].text
+    browser.screenshot(file.as_uri(), f"{PAGES}/export-evaluate-cut.png")
 
 
 def test_a_python_file_task_is_not_exported(client: WorkspaceClient) -> None:
@@ -210,8 +243,9 @@ def test_secret_values_are_redacted_in_every_output(client: WorkspaceClient) -> 
         content = (client.jobs.export_run(run.tasks[0].run_id).views or [])[0].content or ""
     finally:
         client.secrets.delete_scope(scope)
-    assert value not in content
-    assert content.count("[REDACTED]") >= 4
+    model = json.dumps(decode_model(re.search(r"__DATABRICKS_NOTEBOOK_MODEL = '([^']*)'", content).group(1)))
+    assert value not in content and value not in model
+    assert model.count("[REDACTED]") >= 4
 
 
 def test_a_timed_out_task_shows_the_cells_it_ran(browser: Browser, client: WorkspaceClient) -> None:

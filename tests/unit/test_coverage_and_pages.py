@@ -3,12 +3,14 @@ shows of them, without a workspace."""
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from dbcicd.results.collect import ResultFile
 from dbcicd.results.coverage import is_cobertura, merge, write_cobertura
 from dbcicd.results.rendered import RenderedPage, _bounded
+from dbcicd_localworkspace.render.export_page import decode_model, export_document, notebook_model
 
 
 def cobertura(source: str, filename: str, lines: dict[int, int]) -> ResultFile:
@@ -56,12 +58,42 @@ def test_without_a_git_folder_the_checkout_places_the_file(tmp_path: Path) -> No
     assert elsewhere.unmapped == ["/opt/lib/other/mod.py"]
 
 
-def test_a_page_over_its_share_is_cut_with_a_note_after_its_body_tag() -> None:
-    content = "<html><head><title>t</title></head><body>" + "<p>" + "x" * 5000 + "</p>" * 3 + "</body></html>"
-    page = _bounded(RenderedPage("t", 1, "n"), content, 1000, "https://example/run/1")
+def exported(outputs: list[str]) -> str:
+    """A runs/export page as Databricks makes it (the local workspace's), one printed output a cell."""
+    cells = [{"language": "python", "source": f"print({n})", "outputs": [{"kind": "stdout", "text": text}]}
+             for n, text in enumerate(outputs)]  # fmt: skip
+    return export_document("nb", notebook_model("nb", cells))
 
-    assert page.cut and page.full_bytes == len(content) and page.kept_bytes <= 1000
-    assert page.content.startswith('<html><head><title>t</title></head><body><div class="dbcicd-cut"')
-    assert 'The whole run: <a href="https://example/run/1">' in page.content
+
+def model_of(page: str) -> dict:
+    return decode_model(re.search(r"__DATABRICKS_NOTEBOOK_MODEL = '([^']*)'", page).group(1))
+
+
+def test_a_page_over_its_share_loses_its_largest_outputs_and_opens_with_the_note() -> None:
+    """The model stays whole and decodable: the largest output is replaced by a line saying so, the others and all
+    code stay, and the note is the first cell; so the page's script still renders it."""
+    content = exported(["a" * 3000, "b" * 6000, "c" * 200])
+    full = len(content.encode())
+    limit = full - 4000
+    page = _bounded(RenderedPage("t", 1, "nb"), content, limit, "https://example/run/1")
+
+    assert page.cut and page.full_bytes == full and page.kept_bytes == len(page.content.encode()) <= limit
+    note, *cells = model_of(page.content)["commands"]
+    assert note["command"].startswith("%md\n**This page was cut**") and "(https://example/run/1)" in note["command"]
+    assert "1 largest outputs were left out" in note["command"]
+    assert [c["command"] for c in cells] == ["print(0)", "print(1)", "print(2)"]
+    texts = [c["results"]["data"][0]["data"] if c["results"]["type"] == "listResults" else "" for c in cells]
+    assert texts[0] == "a" * 3000 and texts[2] == "c" * 200
+    assert cells[1]["results"]["data"].startswith("(This output, ")
+    assert note["position"] < min(c["position"] for c in cells)
+
+
+def test_a_page_that_cannot_be_cut_becomes_a_page_linking_the_run() -> None:
+    """No model (not an export), or code alone over the limit: a small page of its own with the run's link."""
+    static = "<html><body>" + "<p>" + "x" * 5000 + "</p></body></html>"
+    for content in (static, exported(["tiny"]).replace("print(0)", "print(0)" + "#" * 5000)):
+        page = _bounded(RenderedPage("t", 1, "nb"), content, 1000, "https://example/run/1")
+        assert page.cut and page.kept_bytes <= 1000
+        assert "This page was cut" in page.content and 'href="https://example/run/1"' in page.content
     small = _bounded(RenderedPage("t", 1, "n"), "<p>short</p>", 1000, "")
     assert not small.cut and small.content == "<p>short</p>"

@@ -7,7 +7,7 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
-from dbcicd_localworkspace.render.notebook import cells_html, notebook_document
+from dbcicd_localworkspace.render.notebook import cells_html
 from dbcicd_localworkspace.render.page import document, policy
 from dbcicd_localworkspace.render.run_page import RunView, TaskView, run_page
 
@@ -43,7 +43,7 @@ def test_every_output_of_a_notebook_is_text() -> None:
             ],
         }
     ]
-    page = notebook_document(HOSTILE, HOSTILE, cells)
+    page = document(HOSTILE, HOSTILE, cells_html(cells))
     found = tags(page)
     assert [t for t, _ in found].count("script") == 0 and not any(t == "img" for t, _ in found)
     assert not any(k.startswith("on") for _, attrs in found for k in attrs)

@@ -1,5 +1,6 @@
 """A notebook as it ran, cell by cell: its code, then what the cell printed, displayed and raised, in order
-(from the record the kernel kept, runtime/cell_record.py). One renderer for runs/export and the run pages.
+(from the record the kernel kept, runtime/cell_record.py), for the run pages; runs/export carries the same cells
+as a notebook model that its page's script draws (export_page.py).
 
 displayHTML markup is the one output shown as markup, as Databricks shows it: inside an iframe with `sandbox` and
 no permission (no script, no form, no navigation of the page, an origin of its own) and the page's policy (no
@@ -16,7 +17,7 @@ from typing import Any
 
 from markdown_it import MarkdownIt
 
-from .page import document, esc
+from .page import esc
 
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif"})
 _BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
@@ -29,11 +30,6 @@ def cells_html(cells: list[dict[str, Any]]) -> str:
     if not cells:
         return '<p class="note">No cell ran.</p>'
     return "".join(_cell(number, cell) for number, cell in enumerate(cells, start=1))
-
-
-def notebook_document(name: str, subtitle: str, cells: list[dict[str, Any]], header: str = "") -> str:
-    """A self-contained page of one notebook run (runs/export's `content`)."""
-    return document(name, subtitle, header + cells_html(cells))
 
 
 def _cell(number: int, cell: dict[str, Any]) -> str:

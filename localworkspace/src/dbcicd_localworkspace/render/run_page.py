@@ -1,6 +1,6 @@
 """Runs as pages: a run with its tasks (state, duration) and each task's output, error and trace; the list of
-recent runs; and runs/export's notebook view of one task. The records are copied under the engine's lock
-(`RunView.of`), the pages are made from the copy, reading the tasks' files without the lock."""
+recent runs; and runs/export's notebook view of one task (export_page.py). The records are copied under the
+engine's lock (`RunView.of`), the pages are made from the copy, reading the tasks' files without the lock."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from ..http.errors import invalid_parameter
 from ..jobs.run_model import Run, TaskRun
 from ..jobs.task_process import STDERR_FILE, STDOUT_FILE, tail
 from ..runtime import cell_record
-from .notebook import cells_html, notebook_document
+from .export_page import export_document, notebook_model
+from .notebook import cells_html
 from .page import document, duration, esc, when
 
 LOGS = {"stdout": STDOUT_FILE, "stderr": STDERR_FILE}
@@ -166,12 +167,9 @@ def export_views(view: RunView, views_to_export: str) -> dict[str, Any]:
         raise invalid_parameter(NOT_A_NOTEBOOK.format(key=task.key, kind=task.kind))
     if views_to_export == "DASHBOARDS":
         return {}
-    cells = task.cells()
     name = task.path.rstrip("/").rsplit("/", 1)[-1]
-    header = _task_header(task, recorded=cells is not None)
-    subtitle = f"{task.path} · job {view.job_id} · run {task.run_id} · {task.state}"
-    content = notebook_document(name, subtitle, cells or [], header)
-    return {"views": [{"content": content, "name": name, "type": "NOTEBOOK"}]}
+    model = notebook_model(name, task.cells() or [], task.error or "", task.error_trace or "")
+    return {"views": [{"content": export_document(name, model), "name": name, "type": "NOTEBOOK"}]}
 
 
 def _task_section(task: TaskView) -> str:

@@ -189,6 +189,27 @@ def test_sql_makes_a_schema_and_a_table_unity_catalog_lists(client: WorkspaceCli
     assert [t.name for t in client.tables.list("main", schema)] == ["numbers"]
 
 
+def test_names_in_any_case_are_one_lower_case_schema_and_table(client: WorkspaceClient, local_workspace: Any) -> None:
+    """Unity Catalog stores names lower-case and Spark matches them ignoring case (spark/catalog.py): a schema and
+    a table made with capitals are the same ones in SQL under any spelling, and lower-case in the API."""
+    schema = f"Mixed_{uuid.uuid4().hex[:8]}"
+    nb = upload(
+        client,
+        f"{folder(client)}/cases",
+        notebook(
+            f"{SQL}CREATE SCHEMA IF NOT EXISTS Main.{schema}",
+            f"{SQL}CREATE TABLE MAIN.{schema.upper()}.Numbers AS SELECT id AS n FROM range(4)",
+            f"dbutils.notebook.exit(str(spark.sql('SELECT sum(n) AS s FROM main.{schema.lower()}.NUMBERS').first().s))",
+        ),
+    )
+    run = run_tasks(client, notebook_task("cases", nb, **LOCAL))
+    assert output(client, by_key(run)["cases"]) == "6"
+    lower = schema.lower()
+    assert client.schemas.get(f"MAIN.{schema}").full_name == f"main.{lower}"
+    assert [t.full_name for t in client.tables.list("Main", schema.upper())] == [f"main.{lower}.numbers"]
+    assert client.tables.get(f"main.{schema}.NUMBERS").full_name == f"main.{lower}.numbers"
+
+
 def test_use_catalog_makes_schema_and_table_names_of_that_catalog(
     client: WorkspaceClient, local_workspace: Any
 ) -> None:

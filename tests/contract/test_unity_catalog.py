@@ -90,3 +90,29 @@ def test_deleting_a_schema_with_volumes_needs_force(client: WorkspaceClient, sch
     client.schemas.delete(schema, force=True)
     with pytest.raises(NotFound):
         client.volumes.read(f"{schema}.kept")
+
+
+def test_names_are_case_insensitive_and_kept_lower_case(client: WorkspaceClient) -> None:
+    """ "Unity Catalog stores all object names as lowercase" (docs.databricks.com sql-ref-names): a catalog, schema
+    and volume made with capitals are named in lower case, and found, listed and deleted by any spelling."""
+    tag = uuid.uuid4().hex[:8]
+    catalog = client.catalogs.create(f"Cat_{tag}")
+    try:
+        assert catalog.name == f"cat_{tag}"
+        assert client.catalogs.get(f"CAT_{tag}").name == f"cat_{tag}"
+        schema = client.schemas.create("MixedCase", f"Cat_{tag}")
+        assert (schema.name, schema.full_name) == ("mixedcase", f"cat_{tag}.mixedcase")
+        assert client.schemas.get(f"cat_{tag}.MIXEDCASE").full_name == f"cat_{tag}.mixedcase"
+        with pytest.raises(AlreadyExists):
+            client.schemas.create("mixedcase", f"cat_{tag}")
+        volume = client.volumes.create(f"CAT_{tag}", "MixedCase", "Files", VolumeType.MANAGED)
+        assert volume.full_name == f"cat_{tag}.mixedcase.files"
+        assert client.volumes.read(f"Cat_{tag}.MixedCase.FILES").name == "files"
+        assert [v.name for v in client.volumes.list(f"cat_{tag}", "MIXEDCASE")] == ["files"]
+        client.volumes.delete(f"cat_{tag}.mixedcase.Files")
+        with pytest.raises(NotFound):
+            client.volumes.read(f"cat_{tag}.mixedcase.files")
+    finally:
+        client.catalogs.delete(f"Cat_{tag}", force=True)
+    with pytest.raises(NotFound):
+        client.catalogs.get(f"cat_{tag}")

@@ -6,9 +6,12 @@ schemas a notebook made with `CREATE SCHEMA catalog.schema`.
 Shapes are databricks-sdk 0.162's (`service/catalog.py`: CatalogInfo, SchemaInfo, VolumeInfo, paths under
 /api/2.1/unity-catalog). The "does not exist" wording ("Volume 'main.s.v' does not exist.") is recorded from a real
 workspace in databricks/cli `acceptance/selftest/record_cloud/volume-io/output.txt`, which also shows the catalog
-`main` there; names of schemas and volumes are lowercased (cli `libs/testserver/volumes.go`). The error codes of these
-answers are not in those sources: NOT_FOUND (404) and ALREADY_EXISTS (409) are the codes the SDK maps to NotFound and
-AlreadyExists, chosen for that reason.
+`main` there. Names are case-insensitive and kept lower-case: "Unity Catalog stores all object names as lowercase"
+(docs.databricks.com/aws/en/sql/language-manual/sql-ref-names), so every catalog, schema, volume and table name a
+request gives, to create or to find, is lower-cased first (cli `libs/testserver/volumes.go` lowercases schema and
+volume names too); the Spark databases behind schemas are lower-case as well (spark/catalog.py). The error codes
+of these answers are not in those sources: NOT_FOUND (404) and ALREADY_EXISTS (409) are the codes the SDK maps to
+NotFound and AlreadyExists, chosen for that reason.
 
 The catalog `main` with its schema `default` exists from the start, so volume paths under it need only their volume.
 Volume folders a notebook made directly under `/Volumes` (the local workspace does not check notebook file access)
@@ -62,8 +65,11 @@ class UnityCatalog:
 
     # --- what other services ask ----------------------------------------------------------------------------------
     def volume_exists(self, catalog: str, schema: str, volume: str) -> bool:
+        """Whether `/Volumes/<catalog>/<schema>/<volume>` is a volume: a created one, named in any case, or a folder
+        of exactly that name. Whether Databricks matches the path's parts ignoring case no public source says; the
+        files of a volume are under its lower-case names."""
         with self._lock:
-            if f"{catalog}.{schema}.{volume}" in self._state["volumes"]:
+            if _full(catalog, schema, volume) in self._state["volumes"]:
                 return True
         return (self._volumes_root / catalog / schema / volume).is_dir()
 
@@ -75,14 +81,14 @@ class UnityCatalog:
         return self._insert("catalogs", "Catalog", name, info)
 
     def get_catalog(self, req: Request) -> dict[str, Any]:
-        return self._get("catalogs", "Catalog", req.params["name"])
+        return self._get("catalogs", "Catalog", _full(req.params["name"]))
 
     def list_catalogs(self, req: Request) -> dict[str, Any]:
         with self._lock:
             return {"catalogs": [self._state["catalogs"][n] for n in sorted(self._state["catalogs"])]}
 
     def delete_catalog(self, req: Request) -> dict[str, Any]:
-        name = req.params["name"]
+        name = _full(req.params["name"])
         with self._lock:
             self._require("catalogs", "Catalog", name)
             schemas = self._children("schemas", name, req, "Catalog")
@@ -104,29 +110,37 @@ class UnityCatalog:
 
     # --- schemas ------------------------------------------------------------------------------------------------
     def create_schema(self, req: Request) -> dict[str, Any]:
-        catalog = req.field("catalog_name", str)
-        name = _name(req.field("name", str), "name").lower()
+        catalog = _full(req.field("catalog_name", str))
+        name = _name(req.field("name", str), "name")
         full = f"{catalog}.{name}"
         info = {**self._stamp(), "name": name, "catalog_name": catalog, "full_name": full, "schema_id": _id()}
         info.update(_optional(req, "comment", "properties"))
         return self._insert("schemas", "Schema", full, info, ("catalogs", "Catalog", catalog))
 
     def get_schema(self, req: Request) -> dict[str, Any]:
-        return self._get("schemas", "Schema", req.params["full_name"])
+        full = _full(req.params["full_name"])
+        catalog, _, name = full.partition(".")
+        with self._lock:
+            known = self._state["schemas"].get(full)
+        if known is not None:
+            return known
+        if (catalog, name) in spark_catalog.schemas(self._warehouse):  # made by a notebook's CREATE SCHEMA
+            return _notebook_schema(catalog, name)
+        raise not_found("Schema", full)
 
     def list_schemas(self, req: Request) -> dict[str, Any]:
-        catalog = req.arg("catalog_name")
+        catalog = _full(req.arg("catalog_name"))
         with self._lock:
             self._require("catalogs", "Catalog", catalog)
             known = {k: i for k, i in self._state["schemas"].items() if i["catalog_name"] == catalog}
         for parent, name in spark_catalog.schemas(self._warehouse):
             full = f"{parent}.{name}"
             if parent == catalog and full not in known:  # made by a notebook's CREATE SCHEMA
-                known[full] = {"name": name, "catalog_name": catalog, "full_name": full}
+                known[full] = _notebook_schema(catalog, name)
         return {"schemas": [known[k] for k in sorted(known)]}
 
     def delete_schema(self, req: Request) -> dict[str, Any]:
-        full = req.params["full_name"]
+        full = _full(req.params["full_name"])
         with self._lock:
             self._require("schemas", "Schema", full)
             self._children("volumes", full, req, "Schema")
@@ -136,9 +150,9 @@ class UnityCatalog:
 
     # --- volumes ------------------------------------------------------------------------------------------------
     def create_volume(self, req: Request) -> dict[str, Any]:
-        catalog = req.field("catalog_name", str)
-        schema = req.field("schema_name", str).lower()
-        name = _name(req.field("name", str), "name").lower()
+        catalog = _full(req.field("catalog_name", str))
+        schema = _full(req.field("schema_name", str))
+        name = _name(req.field("name", str), "name")
         volume_type = req.field("volume_type", str, "MANAGED")
         if volume_type not in VOLUME_TYPES:
             raise invalid_parameter(f"Invalid volume_type {volume_type}: expected MANAGED or EXTERNAL")
@@ -166,10 +180,10 @@ class UnityCatalog:
         return self._insert("volumes", "Volume", full, info, *parents, folder=folder)
 
     def get_volume(self, req: Request) -> dict[str, Any]:
-        return self._get("volumes", "Volume", req.params["name"])
+        return self._get("volumes", "Volume", _full(req.params["name"]))
 
     def list_volumes(self, req: Request) -> dict[str, Any]:
-        catalog, schema = req.arg("catalog_name"), req.arg("schema_name")
+        catalog, schema = _full(req.arg("catalog_name")), _full(req.arg("schema_name"))
         with self._lock:
             self._require("schemas", "Schema", f"{catalog}.{schema}")
             prefix = f"{catalog}.{schema}."
@@ -177,7 +191,7 @@ class UnityCatalog:
         return {"volumes": found}
 
     def delete_volume(self, req: Request) -> dict[str, Any]:
-        full = req.params["name"]
+        full = _full(req.params["name"])
         with self._lock:
             info = self._require("volumes", "Volume", full)
             del self._state["volumes"][full]
@@ -192,7 +206,7 @@ class UnityCatalog:
     # TableExistsResponse {"table_exists"}. The "does not exist" wording follows the other kinds' (module docstring);
     # no source read quotes it for a table.
     def list_tables(self, req: Request) -> dict[str, Any]:
-        catalog, schema = req.arg("catalog_name"), req.arg("schema_name")
+        catalog, schema = _full(req.arg("catalog_name")), _full(req.arg("schema_name"))
         self._require_schema(catalog, schema)
         return {"tables": [self._table_info(t) for t in spark_catalog.tables(self._warehouse, catalog, schema)]}
 
@@ -211,10 +225,10 @@ class UnityCatalog:
         return {}
 
     def _table(self, full_name: str) -> spark_catalog.TableFolder:
-        parts = full_name.split(".")
+        parts = _full(full_name).split(".")
         if len(parts) == 3:
             for table in spark_catalog.tables(self._warehouse, parts[0], parts[1]):
-                if table.name == parts[2].lower():
+                if table.name == parts[2]:
                     return table
         raise not_found("Table", full_name)
 
@@ -316,12 +330,23 @@ class UnityCatalog:
 
 
 def _name(value: str, field: str) -> str:
+    """A new object's name, as Unity Catalog keeps it: lower-case (module docstring)."""
     if not value or _INVALID_NAME.search(value):
         raise invalid_parameter(
             f'Invalid {field} "{value}": valid names cannot contain spaces, periods, forward slashes, or control '
             "characters."
         )
-    return value
+    return value.lower()
+
+
+def _notebook_schema(catalog: str, name: str) -> dict[str, Any]:
+    """SchemaInfo of a schema a notebook made with SQL: its names only (its folder in the warehouse has no more)."""
+    return {"name": name, "catalog_name": catalog, "full_name": f"{catalog}.{name}"}
+
+
+def _full(*names: str) -> str:
+    """The key of an object named in a request, in any case: its lower-case full name."""
+    return ".".join(names).lower()
 
 
 def _optional(req: Request, *names: str) -> dict[str, Any]:

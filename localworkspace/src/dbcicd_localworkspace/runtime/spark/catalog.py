@@ -7,6 +7,11 @@ Spark's session catalog (`spark_catalog`) holds databases of tables and refuses 
 `<warehouse>/main__default.db/<table>`. The folders are what every Spark server of the workspace shares (each has a
 catalog of its own, in memory) and what the Unity Catalog endpoints list: a table is a folder with data in it.
 
+Names are lower-case, as Unity Catalog stores them ("Unity Catalog stores all object names as lowercase",
+docs.databricks.com/aws/en/sql/language-manual/sql-ref-names) and as Spark's session catalog keeps database and
+table names when `spark.sql.caseSensitive` is false, its default (SessionCatalog.formatDatabaseName and
+formatTableName): a schema or table named in any case is the same one.
+
 Limits, said in docs/local-workspace.md: catalog and schema names are letters, digits and `_` (Unity Catalog allows
 more); a catalog name holding `__` is read back at its first `__`.
 """
@@ -80,7 +85,7 @@ def tables(warehouse: Path, catalog: str, schema: str) -> list[TableFolder]:
     for child in sorted(folder.iterdir()) if folder.is_dir() else []:
         kind = table_format(child)
         if kind is not None:
-            found.append(TableFolder(catalog, schema, child.name, child, kind))
+            found.append(TableFolder(catalog.lower(), schema.lower(), child.name.lower(), child, kind))
     return found
 
 

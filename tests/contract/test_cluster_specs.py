@@ -55,6 +55,18 @@ def test_jobs_create_refuses_an_unknown_instance_pool(client: WorkspaceClient, t
         client.jobs.create(name=f"{target.session}-pool", tasks=[cluster_task(path, both)])
 
 
+def test_node_types_have_what_the_sdks_selection_reads(client: WorkspaceClient) -> None:
+    """databricks-sdk's select_node_type sorts and filters on GPUs and local disks (mixins/compute.py): it picks the
+    smallest type with a local disk, one of at least a size, and one without GPUs."""
+    node_types = {n.node_type_id: n for n in client.clusters.list_node_types().node_types or []}
+    assert all(n.num_gpus is not None and n.node_instance_type is not None for n in node_types.values())
+    with_disk = client.clusters.select_node_type(local_disk=True, min_cores=4)
+    assert (node_types[with_disk].node_instance_type.local_disks or 0) >= 1
+    big_disk = client.clusters.select_node_type(local_disk_min_size=100, min_cores=4)
+    assert (node_types[big_disk].node_instance_type.local_disk_size_gb or 0) >= 100
+    assert node_types[client.clusters.select_node_type(min_gpus=0, min_cores=4)].num_gpus == 0
+
+
 @pytest.mark.parametrize("field", ["node_type_id", "spark_version"])
 def test_unknown_node_type_or_spark_version_is_refused(client: WorkspaceClient, target: Target, field: str) -> None:
     """At jobs/create (a job cluster) and runs/submit (a task's new_cluster), naming the field."""

@@ -27,16 +27,18 @@ SPARK_VERSIONS = (
     ("16.4.x-cpu-ml-scala2.12", "16.4 LTS ML (includes Apache Spark 3.5.2, Scala 2.12)"),
 )
 # clusters/list-node-types: the local cluster's own type, and Azure VM sizes as Azure Databricks offers them (the
-# product's docs and examples name Standard_DS3_v2); cores and memory are Azure's published sizes. A real workspace
-# lists its cloud's whole catalogue.
+# product's docs and examples name Standard_DS3_v2); cores, memory and the local (temporary SSD) disk are Azure's
+# published sizes (learn.microsoft.com/azure/virtual-machines/sizes: the Dsv2, Ddsv5, Edsv4 and Fs series: temp
+# storage 28, 56, 112, 150, 300 and 16 GiB; none has NVMe disks). A real workspace lists its cloud's whole catalogue.
+# (id, cores, memory MB, local disk GB, description)
 NODE_TYPES = (
-    ("local", 0, 0, "The local workspace's own machine"),
-    ("Standard_DS3_v2", 4, 14336, "Standard_DS3_v2 (4 cores, 14 GB)"),
-    ("Standard_DS4_v2", 8, 28672, "Standard_DS4_v2 (8 cores, 28 GB)"),
-    ("Standard_DS5_v2", 16, 57344, "Standard_DS5_v2 (16 cores, 56 GB)"),
-    ("Standard_D4ds_v5", 4, 16384, "Standard_D4ds_v5 (4 cores, 16 GB)"),
-    ("Standard_E8ds_v4", 8, 65536, "Standard_E8ds_v4 (8 cores, 64 GB)"),
-    ("Standard_F4s", 4, 8192, "Standard_F4s (4 cores, 8 GB)"),
+    ("local", 0, 0, 0, "The local workspace's own machine"),
+    ("Standard_DS3_v2", 4, 14336, 28, "Standard_DS3_v2 (4 cores, 14 GB)"),
+    ("Standard_DS4_v2", 8, 28672, 56, "Standard_DS4_v2 (8 cores, 28 GB)"),
+    ("Standard_DS5_v2", 16, 57344, 112, "Standard_DS5_v2 (16 cores, 56 GB)"),
+    ("Standard_D4ds_v5", 4, 16384, 150, "Standard_D4ds_v5 (4 cores, 16 GB)"),
+    ("Standard_E8ds_v4", 8, 65536, 300, "Standard_E8ds_v4 (8 cores, 64 GB)"),
+    ("Standard_F4s", 4, 8192, 16, "Standard_F4s (4 cores, 8 GB)"),
 )
 USER_NAME = "local-user@dbcicd.local"
 USER_ID = "1000000000000001"
@@ -124,6 +126,14 @@ class Clusters:
         return {"versions": [{"key": key, "name": name} for key, name in SPARK_VERSIONS]}
 
     def list_node_types(self, req: Request) -> dict[str, Any]:
+        """NodeType as databricks-sdk reads it (`service/compute.py`) and as recorded answers show it (databricks-cli
+        tests/clusters/test_cli.py, a real AWS answer: num_gpus, node_instance_type with local_disks and
+        local_disk_size_gb, is_hidden, support_port_forwarding, display_order, is_io_cache_enabled). The SDK's
+        `select_node_type` (mixins/compute.py) sorts by is_deprecated, num_cores, memory_mb, the local and NVMe disks
+        and num_gpus, and filters on them, so each is present. Not settled by a public source, and so our choice:
+        Photon on every Azure type here (Azure Databricks says only that Photon supports "many instance types",
+        learn.microsoft.com/azure/databricks/compute/photon), the disk cache on none (it is "enabled by default on
+        certain node types", which the docs do not list), no Graviton (an AWS processor)."""
         return {
             "node_types": [
                 {
@@ -131,11 +141,26 @@ class Clusters:
                     "instance_type_id": node_type,
                     "num_cores": float(cores),
                     "memory_mb": memory,
+                    "num_gpus": 0,
                     "description": description,
                     "category": "General Purpose",
                     "is_deprecated": False,
+                    "is_hidden": False,
+                    "is_graviton": False,
+                    "is_io_cache_enabled": False,
+                    "support_port_forwarding": True,
+                    "photon_driver_capable": node_type != "local",
+                    "photon_worker_capable": node_type != "local",
+                    "display_order": order,
+                    "node_instance_type": {
+                        "instance_type_id": node_type,
+                        "local_disks": 1 if disk else 0,
+                        "local_disk_size_gb": disk,
+                        "local_nvme_disks": 0,
+                        "local_nvme_disk_size_gb": 0,
+                    },
                 }
-                for node_type, cores, memory, description in NODE_TYPES
+                for order, (node_type, cores, memory, disk, description) in enumerate(NODE_TYPES)
             ]
         }
 

@@ -1,7 +1,8 @@
 """One task run, one process: find what to execute, write the kernel's spec, start it, kill it, read its result.
 
 The notebook kernel (runtime/kernel.py) is started as `python kernel.py spec.json` in its own process group
-(session), so that cancel and timeouts kill everything the notebook started, not just the interpreter. It writes
+(session), so that cancel and timeouts kill everything the notebook started, not just the interpreter, and on the
+workspace's lifeline (runtime/lifeline.py), so that the same happens when the workspace is killed outright. It writes
 `{"exit_value", "error", "error_trace"}` to the result file; exit code 0 means success, 1 failure, and a killed
 kernel writes nothing.
 """
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..http.errors import ApiError
+from ..runtime import lifeline
 from ..runtime.notebook_files import find_notebook
 from ..storage.workspace_fs import WorkspaceTree, normalize_path
 from .job_spec import EXECUTABLE_TASK_TYPES
@@ -197,21 +199,18 @@ def _spark_fields(spark: SparkPlaces | None, run_id: int, task: TaskRun) -> dict
 
 
 def launch(spec_path: Path, cwd: Path, folder: Path, environment: Mapping[str, str]) -> subprocess.Popen[bytes]:
-    """Start the kernel in a new process group, with `environment` added to the server's, stdout and stderr going
-    to files in the task's folder."""
-    group: dict[str, Any] = (
-        {"start_new_session": True} if os.name == "posix" else {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}  # type: ignore[attr-defined]
-    )
+    """Start the kernel in a session of its own on the workspace's lifeline (runtime/lifeline.py: it ends with the
+    workspace however that ends), with `environment` added to the server's, stdout and stderr going to files in the
+    task's folder."""
     env = {**os.environ, **environment, "PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"}
     with (folder / STDOUT_FILE).open("wb") as out, (folder / STDERR_FILE).open("wb") as err:
-        return subprocess.Popen(
+        return lifeline.start(
             [sys.executable, str(KERNEL), str(spec_path)],
             cwd=cwd,
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=err,
             env=env,
-            **group,
         )
 
 

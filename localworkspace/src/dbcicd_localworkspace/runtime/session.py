@@ -13,7 +13,7 @@ import types
 from pathlib import Path
 from typing import Any
 
-from . import cell_record, outcome, paths, processes
+from . import cell_record, lifeline, outcome, paths, processes
 from .dbfs import FsUtils
 from .dbutils import DBUtils
 from .display import prepare_figures
@@ -67,6 +67,7 @@ def _prepare_process(spec: KernelSpec, redactor: Redactor) -> None:
     paths.configure(spec.workspace_root, spec.dbfs_root, spec.volumes_root, spec.dbfs_root_disabled)
     paths.install()
     processes.install_stop_handler()
+    lifeline.adopt()  # handed on to the Spark servers and child kernels this one starts, and to nothing else
     prepare_figures()
     cell_record.start(spec.result_file, redactor.redact)
 

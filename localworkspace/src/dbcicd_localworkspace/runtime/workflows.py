@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Callable, Mapping
 from typing import NoReturn
 
-from . import outcome, processes
+from . import lifeline, outcome, processes
 from .exceptions import NotebookExit, WorkflowException
 from .notebooks import NotebookRef
 from .spec import KernelSpec
@@ -51,7 +51,10 @@ class NotebookUtils:
             spec_file = os.path.join(folder, "spec.json")
             with open(spec_file, "w", encoding="utf-8") as fh:
                 json.dump(child.to_json(), fh)
-            with processes.started([sys.executable, KERNEL_SCRIPT, spec_file], cwd=child.cwd) as process:
+            # In this kernel's group (stopped with it), holding the workspace's lifeline for the Spark servers it
+            # may start.
+            kernel = [sys.executable, KERNEL_SCRIPT, spec_file]
+            with processes.started(kernel, cwd=child.cwd, **lifeline.handed_on()) as process:
                 try:
                     code = process.wait(timeout_seconds or None)
                 except subprocess.TimeoutExpired:

@@ -6,7 +6,8 @@ Spark Connect server (`org.apache.spark.sql.connect.service.SparkConnectServer`,
 The first notebook that touches `spark` starts it; later ones, of any task and any run on the same cluster, attach to
 it. It runs in a session of its own, so a task's end (which kills the task's process group) leaves it running; the
 local workspace stops it: the `local` cluster's when the workspace stops, a run's own (serverless, a new or job
-cluster) when that run ends.
+cluster) when that run ends. It is started on the workspace's lifeline (runtime/lifeline.py), so it also ends when the
+workspace is killed outright.
 
 Delta Lake: when delta-spark is installed, the server is started as Delta's documentation starts a Spark Connect
 server with Delta (docs.delta.io/delta-spark-connect.html: `--packages io.delta:delta-connect-server_2.13`, the
@@ -34,6 +35,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from .. import lifeline
 from ..locks import exclusive
 
 SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
@@ -174,14 +176,8 @@ def _start_on(
     log = folder / LOG_FILE
     start_of_attempt = log.stat().st_size if log.exists() else 0
     with log.open("ab") as out:
-        process = subprocess.Popen(
-            command,
-            cwd=folder,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-            **_own_session(),
+        process = lifeline.start(
+            command, cwd=folder, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env
         )
     # Recorded before it listens, so that whoever stops this folder's server (the run's end, the workspace's) finds
     # a server whose starter was killed while it started.
@@ -308,12 +304,6 @@ def _delta_packages() -> str | None:
 
 def _script(name: str, windows_suffix: str = ".cmd") -> str:
     return name + windows_suffix if os.name == "nt" else name
-
-
-def _own_session() -> dict[str, object]:
-    if os.name == "posix":
-        return {"start_new_session": True}
-    return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}  # type: ignore[attr-defined]
 
 
 def _free_port() -> int:

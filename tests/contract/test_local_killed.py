@@ -1,0 +1,166 @@
+"""`dbcicd local serve` killed outright (SIGKILL, as the out-of-memory killer or a CI job's timeout ends it) leaves
+nothing running: not the notebook's process, not what the notebook started, not a cluster's Spark server.
+
+Processes are told apart by id and start time (Linux /proc/<pid>/stat, field 22), so a process id the system gave to
+another process meanwhile does not count as a leftover."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from databricks.sdk import WorkspaceClient
+from jobs_helpers import notebook, notebook_task, upload, wait
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.local_only("kills the local workspace's own process"),
+    pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process trees from Linux /proc"),
+]
+GONE_WITHIN_S = 10  # the issue's bound; the lifeline ends them at once, the margin is for a busy machine
+START_TIMEOUT_S = 120  # a notebook's process starting on a loaded two-core machine
+SPARK_TIMEOUT_S = 240  # the first Spark notebook starts the JVM: some 10 s on two cores, far more under load
+# Starts a child of its own (what %sh or %pip would start), writes the marker file, then waits for a kill.
+SLEEPER = notebook(
+    "import subprocess, time\n"
+    'child = subprocess.Popen(["sleep", "600"])\n'
+    'dbutils.widgets.text("marker", "")\n'
+    'open(dbutils.widgets.get("marker"), "w").write(str(child.pid))\n'
+    "time.sleep(600)",
+)
+
+Process = tuple[int, int]  # (pid, start time in clock ticks since boot)
+
+
+def started_at(pid: int) -> int | None:
+    """The start time of process `pid` (proc(5), /proc/<pid>/stat field 22), None when there is none."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return None if fields[0] == "Z" else int(fields[19])  # a zombie has ended
+
+
+def process(pid: int) -> Process | None:
+    start = started_at(pid)
+    return None if start is None else (pid, start)
+
+
+def descendants(pid: int) -> set[Process]:
+    """Every process below `pid`, each by id and start time."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            children.setdefault(int(stat[stat.rindex(")") + 2 :].split()[1]), []).append(int(entry.name))
+    found: set[Process] = set()
+    pending = list(children.get(pid, []))
+    while pending:
+        child = pending.pop()
+        known = process(child)
+        if known is not None:
+            found.add(known)
+        pending.extend(children.get(child, []))
+    return found
+
+
+def still_running(processes: set[Process]) -> set[Process]:
+    return {p for p in processes if started_at(p[0]) == p[1]}
+
+
+def left_after_kill(processes: set[Process]) -> set[Process]:
+    """What of `processes` still runs GONE_WITHIN_S after the kill."""
+    deadline = time.monotonic() + GONE_WITHIN_S
+    while still_running(processes) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return still_running(processes)
+
+
+def describe(processes: set[Process]) -> str:
+    lines = []
+    for pid, _ in sorted(processes):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            lines.append(f"{pid}: {command}")
+        except OSError:
+            lines.append(f"{pid}: (gone)")
+    return "\n".join(lines)
+
+
+@contextmanager
+def serving(root: Path) -> Iterator[tuple[subprocess.Popen[str], WorkspaceClient]]:
+    """`dbcicd local serve --root ROOT` as a user starts it, and a client of it; killed at the end if still up."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "dbcicd", "local", "serve", "--root", str(root)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        printed = dict(server.stdout.readline().strip().split("=", 1) for _ in range(2))
+        client = WorkspaceClient(host=printed["DATABRICKS_HOST"], token=printed["DATABRICKS_TOKEN"], auth_type="pat")
+        yield server, client
+    finally:
+        if server.poll() is None:
+            server.kill()
+        server.communicate()
+
+
+def wait_for_file(path: Path, server: subprocess.Popen[str], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists() or not path.read_text():
+        assert server.poll() is None, "the local workspace ended"
+        assert time.monotonic() < deadline, f"{path} not written within {timeout} s"
+        time.sleep(0.1)
+
+
+def kill(server: subprocess.Popen[str]) -> None:
+    server.send_signal(signal.SIGKILL)
+    server.wait()
+
+
+def test_a_killed_workspace_leaves_no_notebook_process(tmp_path: Path) -> None:
+    """SIGKILL while a notebook runs: its process, the child it started and all else below the workspace end."""
+    marker = tmp_path / "child-pid"
+    with serving(tmp_path / "ws") as (server, client):
+        path = upload(client, "/Shared/sleeper", SLEEPER)
+        client.jobs.submit(run_name="sleeper", tasks=[notebook_task("t", path, params={"marker": str(marker)})])
+        wait_for_file(marker, server, START_TIMEOUT_S)
+        below = descendants(server.pid)
+        child = process(int(marker.read_text()))
+        assert child in below, describe(below)
+        kill(server)
+    left = left_after_kill(below)
+    assert not left, f"still running {GONE_WITHIN_S} s after the workspace was killed:\n{describe(left)}"
+
+
+@pytest.mark.spark
+def test_a_killed_workspace_leaves_no_spark_server(tmp_path: Path) -> None:
+    """SIGKILL while a cluster's Spark Connect server is up, the notebook that started it long ended (the server,
+    started in a session of its own, is then no longer below the workspace): the JVM ends too."""
+    root = tmp_path / "ws"
+    with serving(root) as (server, client):
+        path = upload(client, "/Shared/spark", notebook("dbutils.notebook.exit(str(spark.range(3).count()))"))
+        run = client.jobs.submit(run_name="spark", tasks=[notebook_task("t", path, existing_cluster_id="local")]).run_id
+        ended = wait(client, run, SPARK_TIMEOUT_S)
+        assert ended.state is not None and ended.state.result_state is not None
+        assert ended.state.result_state.value == "SUCCESS", ended.state
+        record = root / "spark" / "servers" / "cluster-local" / "server.json"
+        jvm = process(int(json.loads(record.read_text())["pid"]))
+        assert jvm is not None, "the Spark server is not running"
+        ours = descendants(server.pid) | {jvm} | descendants(jvm[0])
+        kill(server)
+    left = left_after_kill(ours)
+    assert not left, f"still running {GONE_WITHIN_S} s after the workspace was killed:\n{describe(left)}"

@@ -19,6 +19,14 @@ const { spawn } = require('child_process');
 const POSIX_SIGNALS = /** @type {const} */ (['SIGINT', 'SIGTERM']);
 const WINDOWS_SIGNALS = /** @type {const} */ (['SIGINT', 'SIGTERM', 'SIGBREAK']);
 const RESEND_MS = 1000;
+/**
+ * The lifeline: a pipe on the core's descriptor LIFELINE_FD that this process holds and never writes to. When this
+ * process ends, however it ends (the agent's kill on Linux and macOS ends it alone, not its children), the system
+ * closes its end and the core, reading end-of-file, cancels the run, deletes its folder and exits
+ * (python_src/dbcicd/entry/lifeline.py).
+ */
+const LIFELINE_FD = 3;
+const LIFELINE_VARIABLE = 'DBCICD_LIFELINE_FD';
 
 /**
  * The signals that mean "cancel" on `platform`.
@@ -65,8 +73,8 @@ const EXIT = { OK: 0, FAILED: 1, CONFIGURATION: 2, INTERNAL: 3, OUT_OF_MEMORY: 1
 function runCore(command, input, { env, tl, platform = process.platform }) {
   return new Promise((resolve, reject) => {
     const child = spawn(command.command, command.args, {
-      stdio: ['pipe', 'inherit', 'inherit'],
-      env,
+      stdio: ['pipe', 'inherit', 'inherit', 'pipe'],
+      env: { ...env, [LIFELINE_VARIABLE]: String(LIFELINE_FD) },
       windowsHide: true,
     });
     /** @type {NodeJS.Timeout | undefined} */
@@ -102,6 +110,7 @@ function runCore(command, input, { env, tl, platform = process.platform }) {
     });
     // A core that exits before reading everything (e.g. on a bad interpreter) closes the pipe: its exit code counts.
     child.stdin.on('error', () => undefined);
+    child.stdio[LIFELINE_FD]?.on('error', () => undefined); // nothing is sent on it: its end only says the core ended
     child.stdin.end(input, 'utf8');
   });
 }

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import jobs
 from faulty_steps import ENDPOINTS, LATENCY_MS, REPOSITORY, UPLOAD_ENDPOINTS, WorkspacePool, rule, step_inputs
 from leftovers import Leftovers
@@ -152,13 +153,12 @@ def run_trial(agents: Agents, pool: WorkspacePool, build: tuple[str, str], plan:
             time.sleep(max(0.0, max(times, default=0.0) + LATENCY_S + 0.2 - time.monotonic()))
         server.faults.replace([])
         left = Leftovers.of(pool.client(server), agent.build_id, parent, uploaded=uploading)
-        settle_runs(pool, server, left)
+        settle_runs(pool.client(server), left)
     return Trial(plan, signalled, exit_s, run, left)
 
 
-def settle_runs(pool: WorkspacePool, server: LocalWorkspaceServer, left: Leftovers) -> None:
+def settle_runs(client: WorkspaceClient, left: Leftovers) -> None:
     """Reads the runs again until none is still stopping (a cancelled task is killed within a second)."""
-    client = pool.client(server)
     deadline = time.monotonic() + 10
     for index, run in enumerate(left.runs):
         while time.monotonic() < deadline:
@@ -212,3 +212,60 @@ def test_exit_times(trials: dict[str, Trial], capsys: pytest.CaptureFixture[str]
             "slowest per phase: " + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in slowest.items())
         )
     assert times[-1] < AGENT_SIGTERM_AFTER_S
+
+
+def core_of(node_pid: int) -> tuple[int, int]:
+    """The Python core the task's Node process started: (pid, start time in /proc/<pid>/stat, field 22)."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (stat := _stat(int(entry.name))) is not None and int(stat[1]) == node_pid:
+            return int(entry.name), int(stat[19])
+    raise AssertionError(f"Node ({node_pid}) has no child")
+
+
+def _stat(pid: int) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name (proc(5)), None once the process has ended."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2 :].split()
+    return None if fields[0] == "Z" else fields
+
+
+def ended_within(process: tuple[int, int], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while (stat := _stat(process[0])) is not None and int(stat[19]) == process[1]:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the core's process in Linux /proc")
+def test_a_killed_entry_point_leaves_nothing_running(
+    packaged_task: PackagedTask, node: str, tools_directory: Path, tmp_path: Path
+) -> None:
+    """Node killed outright while the run goes on (the agent's kill on Linux ends Node alone; the out-of-memory
+    killer): the core cancels the run, deletes its Git folder and exits in the time a cancelled step has."""
+    (tmp_path / "git").mkdir()
+    remote = GitRemote(tmp_path / "git")
+    build = (remote.url, remote.commit(REPOSITORY, "build"))
+    agents = Agents(packaged_task, node, tools_directory, tmp_path / "agents")
+    parent = f"/Repos/{unique('killed-entry')}"
+    with LocalWorkspaceServer() as server, arrivals(server, ENDPOINTS["runs-get"]) as polls:
+        agent = agents.new(server, "killed-entry")
+        process = agent.start(step_inputs(parent, parameters="sleep_s=120"), build_variables(*build))
+        assert wait_for(polls, process), f"the step ended before its run was polled\n{process.communicate()}"
+        core = core_of(process.pid)
+        process.kill()
+        exited = ended_within(core, AGENT_SIGTERM_AFTER_S)
+        if not exited:
+            os.kill(core[0], signal.SIGKILL)  # it holds the step's output open: the failure is reported below
+        out, err = process.communicate(timeout=REACH_TIMEOUT_S)
+        assert exited, f"the core still ran {AGENT_SIGTERM_AFTER_S} s after Node was killed\n{out}{err}"
+        client = WorkspaceClient(host=server.host, token=server.token, auth_type="pat")
+        left = Leftovers.of(client, agent.build_id, parent)
+        settle_runs(client, left)
+    left.assert_none(out + err)
+    states = [run.state.result_state if run.state else None for run in left.runs]
+    assert states and set(states) <= {jobs.RunResultState.CANCELED}, f"the run was not cancelled: {states}\n{out}{err}"

@@ -2,7 +2,8 @@
 
 The Node entry point writes ONE JSON document to stdin (inputs, service connections, pipeline variables — the only
 channel secrets travel by) and maps the exit code to the task result: 0 succeeded, 1 the run or its tests failed,
-2 configuration error, 3 internal error (a bug), 130 cancelled.
+2 configuration error, 3 internal error (a bug), 130 cancelled. It also holds a pipe whose other end the core
+watches (lifeline.py), so that the core cancels and ends when Node is killed.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Mapping
 from typing import TextIO
 
 from ..errors import DbcicdError
+from . import lifeline
 
 
 def main(stdin: TextIO, stdout: TextIO, environ: Mapping[str, str] | None = None) -> int:
@@ -24,6 +26,7 @@ def main(stdin: TextIO, stdout: TextIO, environ: Mapping[str, str] | None = None
     from .session import Entry, run_session
 
     environ = os.environ if environ is None else environ
+    lifeline.watch(environ)  # a killed Node entry point cancels as its SIGTERM would
     writer = CommandWriter(stdout)
     output = AzureDevOpsOutput(writer)
     try:

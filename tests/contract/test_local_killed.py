@@ -1,8 +1,8 @@
 """`dbcicd local serve` killed outright (SIGKILL, as the out-of-memory killer or a CI job's timeout ends it) leaves
 nothing running: not the notebook's process, not what the notebook started, not a cluster's Spark server.
 
-Processes are told apart by id and start time (Linux /proc/<pid>/stat, field 22), so a process id the system gave to
-another process meanwhile does not count as a leftover."""
+Processes are told apart by id and start time (tests/process_tree.py), so a process id the system gave to another
+process meanwhile does not count as a leftover."""
 
 from __future__ import annotations
 
@@ -19,10 +19,12 @@ import pytest
 from databricks.sdk import WorkspaceClient
 from jobs_helpers import notebook, notebook_task, upload, wait
 
+from process_tree import descendants, describe, left_after, process, supported
+
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.local_only("kills the local workspace's own process"),
-    pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process trees from Linux /proc"),
+    pytest.mark.skipif(not supported(), reason="reads process trees from Linux /proc"),
 ]
 GONE_WITHIN_S = 10  # the issue's bound; the lifeline ends them at once, the margin is for a busy machine
 START_TIMEOUT_S = 120  # a notebook's process starting on a loaded two-core machine
@@ -35,67 +37,6 @@ SLEEPER = notebook(
     'open(dbutils.widgets.get("marker"), "w").write(str(child.pid))\n'
     "time.sleep(600)",
 )
-
-Process = tuple[int, int]  # (pid, start time in clock ticks since boot)
-
-
-def started_at(pid: int) -> int | None:
-    """The start time of process `pid` (proc(5), /proc/<pid>/stat field 22), None when there is none."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return None if fields[0] == "Z" else int(fields[19])  # a zombie has ended
-
-
-def process(pid: int) -> Process | None:
-    start = started_at(pid)
-    return None if start is None else (pid, start)
-
-
-def descendants(pid: int) -> set[Process]:
-    """Every process below `pid`, each by id and start time."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            children.setdefault(int(stat[stat.rindex(")") + 2 :].split()[1]), []).append(int(entry.name))
-    found: set[Process] = set()
-    pending = list(children.get(pid, []))
-    while pending:
-        child = pending.pop()
-        known = process(child)
-        if known is not None:
-            found.add(known)
-        pending.extend(children.get(child, []))
-    return found
-
-
-def still_running(processes: set[Process]) -> set[Process]:
-    return {p for p in processes if started_at(p[0]) == p[1]}
-
-
-def left_after_kill(processes: set[Process]) -> set[Process]:
-    """What of `processes` still runs GONE_WITHIN_S after the kill."""
-    deadline = time.monotonic() + GONE_WITHIN_S
-    while still_running(processes) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return still_running(processes)
-
-
-def describe(processes: set[Process]) -> str:
-    lines = []
-    for pid, _ in sorted(processes):
-        try:
-            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-            lines.append(f"{pid}: {command}")
-        except OSError:
-            lines.append(f"{pid}: (gone)")
-    return "\n".join(lines)
 
 
 @contextmanager
@@ -142,7 +83,7 @@ def test_a_killed_workspace_leaves_no_notebook_process(tmp_path: Path) -> None:
         child = process(int(marker.read_text()))
         assert child in below, describe(below)
         kill(server)
-    left = left_after_kill(below)
+    left = left_after(below, GONE_WITHIN_S)
     assert not left, f"still running {GONE_WITHIN_S} s after the workspace was killed:\n{describe(left)}"
 
 
@@ -162,5 +103,5 @@ def test_a_killed_workspace_leaves_no_spark_server(tmp_path: Path) -> None:
         assert jvm is not None, "the Spark server is not running"
         ours = descendants(server.pid) | {jvm} | descendants(jvm[0])
         kill(server)
-    left = left_after_kill(ours)
+    left = left_after(ours, GONE_WITHIN_S)
     assert not left, f"still running {GONE_WITHIN_S} s after the workspace was killed:\n{describe(left)}"

@@ -34,6 +34,7 @@ from faulty_steps import ENDPOINTS, LATENCY_MS, REPOSITORY, UPLOAD_ENDPOINTS, Wo
 from leftovers import Leftovers
 from task_runs import Agents, build_variables, run_all, unique
 
+import process_tree
 from dbcicd_localworkspace import LocalWorkspaceServer
 from git_remote import GitRemote, git
 from localagent import SIGINT_TIMEOUT_S
@@ -214,34 +215,14 @@ def test_exit_times(trials: dict[str, Trial], capsys: pytest.CaptureFixture[str]
     assert times[-1] < AGENT_SIGTERM_AFTER_S
 
 
-def core_of(node_pid: int) -> tuple[int, int]:
-    """The Python core the task's Node process started: (pid, start time in /proc/<pid>/stat, field 22)."""
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and (stat := _stat(int(entry.name))) is not None and int(stat[1]) == node_pid:
-            return int(entry.name), int(stat[19])
-    raise AssertionError(f"Node ({node_pid}) has no child")
+def core_of(node_pid: int) -> process_tree.Process:
+    """The Python core the task's Node process started."""
+    started = process_tree.children(node_pid)
+    assert len(started) == 1, f"Node ({node_pid}) runs {process_tree.describe(started)}"
+    return started.pop()
 
 
-def _stat(pid: int) -> list[str] | None:
-    """The fields of /proc/<pid>/stat after the command name (proc(5)), None once the process has ended."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = text[text.rindex(")") + 2 :].split()
-    return None if fields[0] == "Z" else fields
-
-
-def ended_within(process: tuple[int, int], seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while (stat := _stat(process[0])) is not None and int(stat[19]) == process[1]:
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
-
-
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the core's process in Linux /proc")
+@pytest.mark.skipif(not process_tree.supported(), reason="finds the core's process in Linux /proc")
 def test_a_killed_entry_point_leaves_nothing_running(
     packaged_task: PackagedTask, node: str, tools_directory: Path, tmp_path: Path
 ) -> None:
@@ -258,7 +239,7 @@ def test_a_killed_entry_point_leaves_nothing_running(
         assert wait_for(polls, process), f"the step ended before its run was polled\n{process.communicate()}"
         core = core_of(process.pid)
         process.kill()
-        exited = ended_within(core, AGENT_SIGTERM_AFTER_S)
+        exited = not process_tree.left_after({core}, AGENT_SIGTERM_AFTER_S)
         if not exited:
             os.kill(core[0], signal.SIGKILL)  # it holds the step's output open: the failure is reported below
         out, err = process.communicate(timeout=REACH_TIMEOUT_S)

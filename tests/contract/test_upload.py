@@ -125,6 +125,22 @@ def test_an_oversized_commit_is_refused_naming_its_largest_files(
     assert children(client, parent) == []
 
 
+def test_a_file_over_the_json_imports_10_mb_is_uploaded(
+    cli_env: Path, make_remote: Callable[..., Any], client: WorkspaceClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The upload imports multipart (the SDK's workspace.upload), whose limit is 500 MB, not the 10 MB of the JSON
+    import's base64 content: a 12 MB file of the commit goes (steps/upload.py cites both)."""
+    remote = make_remote({**FILES, "data/lookup.csv": "z" * (12 * 1024 * 1024)})
+    checkout = checkout_of(remote, cli_env / "checkout")
+    parent = unique_parent("upload-12mb")
+    source = ["--source", "upload", "--source-dir", str(checkout), "--git-url", UNREACHABLE]
+    code = main(["test", *source, "--temp-folder", parent, "-n", "tests/test_probe"])
+
+    out = capsys.readouterr()
+    assert code == 0, out.out + out.err
+    assert "Uploading commit" in out.out and children(client, parent) == []
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

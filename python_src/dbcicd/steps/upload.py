@@ -36,7 +36,12 @@ from databricks.sdk.service.workspace import ImportFormat
 from ..errors import ConfigurationError
 
 UPLOAD_THREADS = 16
-MAX_FILE_BYTES = 10 * 1024 * 1024  # "The content is limited to 10 MB" (databricks-sdk WorkspaceAPI.import_)
+# The limit of the import the SDK's `workspace.upload` makes (multipart/form-data): 500 MB, as Databricks' own tools
+# give it (databricks/cli#1795: "API limits on exporting files from workspaces are set at 10 MBs while uploading to is
+# 500 MBs"; databricks/terraform-provider-databricks#5293: the upload functions "support bigger payload (up to
+# 500Mb)"). 10 MB is the limit of the JSON import's base64 `content` (databricks-sdk WorkspaceAPI.import_), which
+# dbcicd does not use. Whether the 500 are decimal or binary megabytes no source says: the smaller is taken.
+MAX_FILE_BYTES = 500 * 1000 * 1000
 MAX_TOTAL_BYTES = 200 * 1024 * 1024  # ours: a test run's code, not a data set
 PROGRESS_EVERY_S = 2.0
 LISTED_FILES = 5

@@ -97,7 +97,10 @@ def test_a_failed_notebook_page_is_uploaded_and_linked_and_a_browser_shows_its_c
     [publish] = run.commands("results.publish")
     cases = {r.title: r for path in publish.properties["resultfiles"].split(",") for r in read(Path(path))}
     failed = cases["broken_failing"]
-    assert f"[[ATTACHMENT|{pages['broken_failing.html']}]]" in failed.system_out
+    # Named where the Tests tab shows a failed result: its stack trace (no [[ATTACHMENT|...]]: the agent ignores it).
+    artifact = f"dbcicd-run-{run.variables['runId']}-notebooks"
+    assert failed.stack_trace.endswith(f"Rendered notebook: broken_failing.html in the artifact {artifact}")
+    assert "[[ATTACHMENT|" not in failed.system_out + failed.stack_trace
 
     browser = find_browser()
     url = pages["broken_failing.html"].as_uri()
@@ -175,3 +178,37 @@ def test_coverage_of_two_notebooks_is_merged_with_the_repository_paths(
     assert hits[1] == 2  # both imported the module: `def add` ran in each
     assert root.get("line-rate") == "1.0000"
     assert "### Code coverage" in summary(run) and "100.0% of lines" in summary(run)
+
+
+COBERTURA_LINE = (
+    HEADER + "import os\n"
+    "out = dbutils.widgets.get('dbcicd_results_dir')\n"
+    "os.makedirs(out, exist_ok=True)\n"
+    "open(os.path.join(out, 'coverage.xml'), 'w').write(\n"
+    "    '<coverage><sources><source>' + os.getcwd() + '</source></sources><packages><package name=\"calc\">'\n"
+    '    \'<classes><class name="ops.py" filename="calc/ops.py"><lines><line number="{line}" hits="1"/>\'\n'
+    '    \'<line number="{other}" hits="0"/></lines></class></classes></package></packages></coverage>\')\n'
+)
+
+
+def test_a_second_step_of_the_job_publishes_the_coverage_of_both(
+    agent: Agent, make_remote: Callable[[dict[str, str]], Any]
+) -> None:
+    """A build shows one coverage report, the last published (the agent's CodeCoverageCommands.cs): the second
+    Databricks step of a job merges the report the first published, and both summaries say what a later publish
+    does."""
+    files = {"calc/__init__.py": "", "calc/ops.py": CALC}
+    files["first.py"] = COBERTURA_LINE.format(line=2, other=6)
+    files["second.py"] = COBERTURA_LINE.format(line=6, other=2)
+    remote = make_remote(files)
+    first = run_test(agent, remote, "first")
+    second = run_test(agent, remote, "second")
+
+    assert (first.result, second.result) == ("Succeeded", "Succeeded"), second.stdout[-3000:]
+    [publish] = second.commands("codecoverage.publish")
+    root = ET.parse(Path(publish.properties["summaryfile"])).getroot()
+    hits = {int(line.get("number")): int(line.get("hits")) for line in root.iter("line")}
+    assert hits == {2: 1, 6: 1}, "both steps' lines are covered"
+    assert "A build shows one coverage report." in summary(first)
+    assert f"includes the coverage published earlier in this job (run {first.variables['runId']})" in summary(second)
+    assert "A build shows one coverage report." in second.stdout

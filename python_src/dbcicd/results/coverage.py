@@ -126,10 +126,13 @@ def _conditions(text: str) -> tuple[int, int]:
 def _repository_path(name: str, sources: list[str], marker: str, checkout: Path) -> str | None:
     """The file's path in the repository, or None when neither the Git folder nor the checkout places it."""
     candidates = [name] if name.startswith("/") or not sources else [posixpath.join(s, name) for s in sources]
+    root = f"{checkout.as_posix().rstrip('/')}/"
     for full in candidates:
         full = posixpath.normpath(full.replace("\\", "/"))
         if marker and f"{marker}/" in full:
             return full.split(f"{marker}/", 1)[1]
+        if full.startswith(root):  # a report in the checkout's paths: one this step's job published earlier
+            return full[len(root) :]
     for full in candidates:
         parts = [p for p in posixpath.normpath(full.replace("\\", "/")).split("/") if p]
         for start in range(len(parts)):

@@ -18,14 +18,24 @@ person browses it there and downloads a page to open it (azure-pipelines-agent, 
 ArtifactCommandExtension.cs, ArtifactUploadCommand: a folder uploaded to the build's container under the artifact's
 name). `task.addattachment` was the other way: it only queues a timeline attachment (TaskCommandExtension.cs,
 TaskAddAttachmentCommand: `QueueAttachFile`) that the web pages show only when an extension contributes a view of
-that attachment type. Each failed task's test case names its page in `system-out` as `[[ATTACHMENT|<path>]]`,
-the JUnit convention for test attachments (Jenkins' junit-attachments) that the agent's test publisher reads
-(test-results-reporter/parser#51, whose author checked it; the row MicrosoftDocs/azure-devops-yaml-schema#259 proposed
-for PublishTestResults' docs); Azure DevOps keeps `system-out` of failed cases only. The summary lists every page.
+that attachment type. The summary lists every page, and a failed task's test case names its page at the end of its
+stack trace, which the Tests tab shows (azure-pipelines-agent src/Agent.Worker/TestResults/Legacy/JunitResultReader.cs:
+a failure's message and text become the result's ErrorMessage and StackTrace, `system-out` only a console log
+attachment of failed cases, and `[[ATTACHMENT|<path>]]` markers nothing: the flag that once passed them on to the
+parser was removed in eda24ce5a).
+
+After a re-run of what failed, a task kept from an earlier attempt is a test case Not executed, its message naming the
+attempt and run its result is from: a passed case keeps nothing but its name in the Tests tab, while a skipped one's
+message is its ErrorMessage (JunitResultReader.cs: `skipped` -> NotExecuted, `message` -> ErrorMessage).
 Coverage: `codecoverage.publish` as PublishCodeCoverageResults@1 emits it (azure-pipelines-tasks,
 Tasks/PublishCodeCoverageResultsV1: `ccPublisher.publish(tool, summaryFile, reportDirectory, ...)`); the agent
 (src/Agent.Worker/CodeCoverage/CodeCoverageCommands.cs) reads the summary's totals for the Code Coverage tab and
-uploads the report folder as an artifact, showing its index.html in the tab when there is one.
+uploads the report folder as an artifact, showing its index.html in the tab when there is one. A build has one
+coverage report: the agent sends the totals as the build's summary (CodeCoverageServer.cs,
+UpdateCodeCoverageSummaryAsync for the build id) and names the artifact `Code Coverage Report_<build id>` whatever
+step publishes it (GetCoverageDirectoryName), so a later publish in the build takes the place of an earlier one. So
+the report a step publishes includes the coverage that earlier steps of the same job published (their reports are
+still in the job's results folder), and the summary says so and what a later publish does.
 Elsewhere: a short console report naming the failures and the files.
 
 With `rest` settings (azdo_rest.py), the test cases also go to Azure DevOps as a test run through its REST API,
@@ -53,9 +63,11 @@ from ..options.build import variable
 from ..output import counted, task_seconds, task_state
 from ..secrets import redact
 from .cases import NotebookResults, notebook_results, problem_case, run_suite
+from .collect import ResultFile
 from .coverage import Coverage, is_cobertura, merge, write_cobertura, write_index
 from .junit import (
     FAILED,
+    PASSED,
     SKIPPED,
     Case,
     Suite,
@@ -68,7 +80,7 @@ from .junit import (
     write_document,
 )
 from .rendered import RenderedPage
-from .summary import NotebookFile, coverage_section, markdown, pages_section
+from .summary import NotebookFile, coverage_note, coverage_section, markdown, pages_section
 from .variables import exit_value_variables
 
 if TYPE_CHECKING:
@@ -140,6 +152,7 @@ class Report:
     warnings: list[str] = field(default_factory=list)
     pages_dir: Path | None = None  # the rendered pages, uploaded as the artifact `pages_artifact`
     pages_artifact: str = ""
+    coverage_earlier: list[str] = field(default_factory=list)  # earlier reports of this job merged into this one
     coverage_file: Path | None = None
     coverage_dir: Path | None = None
 
@@ -179,7 +192,8 @@ def _build(outcome: Outcome, settings: ReportSettings) -> tuple[Report, Suite | 
     _mark_kept_results(suite, outcome)
     pages = _plan_pages(settings, run, outcome.pages, suite, report)
     checkout = Path(settings.sources_directory or ".").resolve()
-    coverage = merge(coverage_files, outcome.base_folder, checkout) if coverage_files else None
+    earlier = _earlier_coverage(settings, run.run_id) if coverage_files else []
+    coverage = merge(coverage_files + earlier, outcome.base_folder, checkout) if coverage_files else None
     if coverage is not None:
         report.warnings += coverage.problems + _unmapped_warning(coverage, checkout)
         if coverage.files and not settings.publishes_coverage:
@@ -195,7 +209,8 @@ def _build(outcome: Outcome, settings: ReportSettings) -> tuple[Report, Suite | 
         run, suite.cases, files, problems, report.message, _details(outcome), outcome.task_attempts, outcome.rerun_note
     )
     summary += pages_section(outcome.pages, _pages_where(settings, report, run))
-    summary += coverage_section(coverage, settings.publishes_coverage)
+    report.coverage_earlier = [file.task_key for file in earlier]
+    summary += coverage_section(coverage, settings.publishes_coverage, report.coverage_earlier)
     report.summary = redact(summary)
     stem = settings.directory / f"dbcicd-run-{run.run_id}"
     try:
@@ -245,11 +260,11 @@ def _plan_pages(
         file = report.pages_dir / page.file_name
         planned.append((file, page.content))
         case = by_key.get(page.task_key)
-        if case is not None:
+        if case is not None and case.outcome == FAILED:
             line = f"Rendered notebook: {page.file_name} {where}"
             if page.cut:
                 line += " (cut: see the note at its top)"
-            case.system_out = "\n".join(filter(None, [case.system_out, line, f"[[ATTACHMENT|{file}]]"]))
+            case.text = f"{case.text.rstrip()}\n\n{line}" if case.text.strip() else line
     return planned
 
 
@@ -274,6 +289,19 @@ def _pages_where(settings: ReportSettings, report: Report, run: Run) -> str:
     return ""
 
 
+def _earlier_coverage(settings: ReportSettings, run_id: int | None) -> list[ResultFile]:
+    """The reports earlier steps of this job published, to merge into this one (see the module's docstring): in a
+    pipeline the results folder is the job's and keeps them; elsewhere it holds one run's files."""
+    if settings.only_this_run or not settings.publishes_coverage:
+        return []
+    found = []
+    for report in sorted(settings.directory.glob("dbcicd-run-*-coverage/coverage.xml")):
+        earlier = report.parent.name.removesuffix("-coverage").removeprefix("dbcicd-run-")
+        if earlier != str(run_id):
+            found.append(ResultFile(f"run {earlier}", str(report), report.read_bytes()))
+    return found
+
+
 def _coverage_not_published(settings: ReportSettings, run_id: int | None) -> str:
     return (
         f"Code coverage was not published: the agent publishes coverage in build pipelines only, and this is a "
@@ -293,13 +321,19 @@ def _unmapped_warning(coverage: Coverage, checkout: Path) -> list[str]:
 
 
 def _mark_kept_results(suite: Suite, outcome: Outcome) -> None:
-    """After a re-run of what failed, a task that was not run again says which attempt its result is from."""
+    """After a re-run of what failed, a task that was not run again says which attempt its result is from, where
+    the Tests tab keeps it: a passed one becomes Not executed with that message, another gets it before its own
+    (see the module's docstring)."""
     run_id = outcome.run.run_id if outcome.run else None
     for case in suite.cases:
         attempt, produced_by = outcome.task_attempts.get(case.name, (0, run_id))
-        if produced_by != run_id:
-            kept = f"Result of job attempt {attempt} (run {produced_by}); not run again."
-            case.system_out = f"{kept}\n{case.system_out}" if case.system_out else kept
+        if produced_by == run_id:
+            continue
+        if case.outcome == PASSED:
+            case.outcome = SKIPPED
+            case.message = f"Passed in job attempt {attempt} (run {produced_by}); not run again."
+        else:
+            case.message = f"Result of job attempt {attempt} (run {produced_by}); not run again: {case.message}"
 
 
 def _tests_verdict(report: Report, outcome: Outcome, fail_on_test_failure: bool) -> tuple[bool, str]:
@@ -416,6 +450,7 @@ def _tell_agent(
                 "summaryfile": str(report.coverage_file),
                 "reportdirectory": str(report.coverage_dir),
             }
+            writer.text(f"Code coverage: {coverage_note(report.coverage_earlier)}")
             writer.command("codecoverage.publish", coverage)
         if report.summary_file is not None:
             writer.command("task.uploadsummary", None, str(report.summary_file))

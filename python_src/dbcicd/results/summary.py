@@ -152,8 +152,18 @@ def pages_section(pages: list[RenderedPage], where: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def coverage_section(coverage: Coverage | None, published: bool = True) -> str:
-    """The merged coverage in one line; whether the Code Coverage tab shows it (build pipelines only)."""
+def coverage_note(earlier: list[str]) -> str:
+    """What becomes of a published report: a build shows one (report.py's docstring)."""
+    merged = f" This one includes the coverage published earlier in this job ({', '.join(earlier)})." if earlier else ""
+    return (
+        f"A build shows one coverage report.{merged} A later publish in this build (another step or job, "
+        "PublishCodeCoverageResults, a re-run of the job) replaces it."
+    )
+
+
+def coverage_section(coverage: Coverage | None, published: bool = True, earlier: list[str] | None = None) -> str:
+    """The merged coverage in one line; whether the Code Coverage tab shows it (build pipelines only), with the
+    earlier steps' reports it includes and what a later publish in the build does (report.py's docstring)."""
     if coverage is None or not coverage.files:
         return ""
     lines = ["", "### Code coverage", ""]
@@ -162,4 +172,6 @@ def coverage_section(coverage: Coverage | None, published: bool = True) -> str:
         f"{100 * coverage.line_rate:.1f}% of lines ({coverage.lines_covered} of {coverage.lines_valid}) in "
         f"{len(coverage.files)} files, from {coverage.reports} report(s): {where}."
     )
+    if published:
+        lines += ["", _cell(coverage_note(earlier or []))]
     return "\n".join(lines) + "\n"

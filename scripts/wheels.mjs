@@ -1,25 +1,37 @@
-// The Python core as wheels the task carries: the dbcicd wheel built from this repository, plus every dependency
-// downloaded as a pure-Python (`*-none-any`) wheel for each supported Python version. Pure wheels serve Linux
-// (x64, arm64), Windows and macOS agents alike, so one set per Python version covers every agent; a dependency
-// without a pure wheel stops the build instead of shipping a task that fails on some agents.
+// The Python core as wheels the task carries: the dbcicd wheel built from this repository, plus every dependency as a
+// pure-Python (`*-none-any`) wheel for each supported Python version, exactly as requirements/wheels-<X.Y>.txt locks
+// it (name, version, sha256; `npm run lock` refreshes the locks). pip downloads them with --require-hashes, so a
+// file that differs from the lock stops the build; a lock that no longer satisfies pyproject.toml's dependencies, or
+// names packages they no longer need, stops it too, naming the command that refreshes it.
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { run } from './proc.mjs';
+import {
+  CORE_EXTRAS,
+  LOCK_COMMAND,
+  PYTHON_VERSIONS,
+  lockPath,
+  normalizedName,
+  parseLock,
+  pipResolve,
+  pureWheelOptions,
+} from './pure-python.mjs';
 
-/** The CPython versions the task supports (pyproject's requires-python is >=3.10). */
-export const PYTHON_VERSIONS = ['3.10', '3.11', '3.12', '3.13'];
-const PURE = /-none-any\.whl$/;
-/** Optional parts of the core the task uses: `azure-devops` posts pull request statuses and comments. */
-const CORE_EXTRAS = ['azure-devops'];
+export { PYTHON_VERSIONS };
+
+/**
+ * @typedef {{name: string, version: string, sha256: string, file: string, pythons: string[]}} ShippedPackage
+ * @typedef {{sets: Record<string, string[]>, sha256: Record<string, string>}} WheelManifest
+ */
 
 /**
  * Builds the wheels into `dest` and writes `dest/manifest.json`:
  * `{"sets": {"3.10": [wheel, ...], ...}, "sha256": {wheel: hex digest}}` (read by the task's core.js and
  * install_wheels.py).
  * @param {{root: string, dest: string, python: string}} options `python` runs pip (any Python >= 3.10 with pip)
- * @returns {Promise<{sets: Record<string, string[]>, sha256: Record<string, string>}>}
+ * @returns {Promise<WheelManifest & {packages: ShippedPackage[]}>} `packages`: every shipped wheel, the core's too
  */
 export async function buildWheels({ root, dest, python }) {
   const work = await mkdtemp(join(tmpdir(), 'dbcicd-wheels-'));
@@ -29,55 +41,117 @@ export async function buildWheels({ root, dest, python }) {
     const [core] = (await readdir(coreDir)).filter((name) => name.endsWith('.whl'));
     const downloads = PYTHON_VERSIONS.map(async (version) => {
       const into = join(work, version);
-      await run(python, [
-        '-m',
-        'pip',
-        'download',
-        '--quiet',
-        '--only-binary=:all:',
-        '--platform',
-        'any',
-        '--implementation',
-        'py',
-        '--abi',
-        'none',
-        '--python-version',
-        version,
-        '--dest',
-        into,
-        `${join(coreDir, core)}[${CORE_EXTRAS.join(',')}]`,
-      ]);
-      return /** @type {[string, string[]]} */ ([
-        version,
-        (await readdir(into)).filter((n) => n.endsWith('.whl')).sort(),
-      ]);
+      const lock = await readLock(root, version);
+      await downloadLocked({ python, version, lock: lockPath(root, version), into });
+      await checkLockMatchesProject({ python, version, root, lock, wheels: into, core: join(coreDir, core), work });
+      return /** @type {const} */ ([version, into, lock]);
     });
-    const sets = Object.fromEntries(await Promise.all(downloads));
-    await mkdir(dest, { recursive: true });
+    /** @type {Record<string, string[]>} */
+    const sets = {};
     /** @type {Record<string, string>} */
     const sha256 = {};
-    for (const [version, names] of Object.entries(sets)) {
-      for (const name of names) {
-        if (!PURE.test(name)) {
+    /** @type {Map<string, ShippedPackage>} */
+    const packages = new Map();
+    await mkdir(dest, { recursive: true });
+    const coreDigest = await digestOf(join(coreDir, core));
+    await copyFile(join(coreDir, core), join(dest, core));
+    sha256[core] = coreDigest;
+    const [name, version] = core.split('-');
+    packages.set(core, { name: normalizedName(name), version, sha256: coreDigest, file: core, pythons: [] });
+    for (const [pythonVersion, into, lock] of await Promise.all(downloads)) {
+      const names = (await readdir(into)).filter((n) => n.endsWith('.whl')).sort();
+      for (const file of names) {
+        const digest = await digestOf(join(into, file));
+        const locked = lock.find((entry) => entry.sha256 === digest);
+        if (!locked) {
           throw new Error(
-            `${name} (for Python ${version}) is not a pure-Python wheel: the task would not run on every agent`,
+            `${file} (for Python ${pythonVersion}) is not in ${relative(root, lockPath(root, pythonVersion))}`,
           );
         }
-        const digest = createHash('sha256')
-          .update(await readFile(join(work, version, name)))
-          .digest('hex');
-        if (sha256[name] && sha256[name] !== digest) {
-          throw new Error(`${name} was downloaded twice with different content`);
+        if (!sha256[file]) {
+          await copyFile(join(into, file), join(dest, file));
+          sha256[file] = digest;
+          packages.set(file, { ...locked, file, pythons: [] });
         }
-        if (!sha256[name]) {
-          await copyFile(join(work, version, name), join(dest, name));
-          sha256[name] = digest;
-        }
+      }
+      sets[pythonVersion] = [core, ...names].sort();
+      for (const file of sets[pythonVersion]) {
+        packages.get(file)?.pythons.push(pythonVersion);
       }
     }
     await writeFile(join(dest, 'manifest.json'), `${JSON.stringify({ sets, sha256 }, null, 2)}\n`);
-    return { sets, sha256 };
+    return { sets, sha256, packages: [...packages.values()] };
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/** @param {string} root @param {string} version */
+async function readLock(root, version) {
+  const path = lockPath(root, version);
+  let text;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    throw new Error(`${relative(root, path)} is missing: run \`${LOCK_COMMAND}\` to write the locks`);
+  }
+  return parseLock(text);
+}
+
+/**
+ * Downloads exactly the locked wheels: pip checks every file against the lock's sha256 (--require-hashes) and
+ * takes only pure-Python wheels (pureWheelOptions).
+ * @param {{python: string, version: string, lock: string, into: string}} options
+ */
+async function downloadLocked({ python, version, lock, into }) {
+  await run(python, [
+    '-m',
+    'pip',
+    'download',
+    '--quiet',
+    '--require-hashes',
+    '--no-deps',
+    ...pureWheelOptions(version),
+    '--dest',
+    into,
+    '--requirement',
+    lock,
+  ]);
+}
+
+/**
+ * The lock and pyproject.toml agree when pip, offered only the locked wheels (--no-index, --isolated), resolves the
+ * core wheel with its extras to exactly the locked packages: a dependency added or narrowed in pyproject.toml fails
+ * to resolve; one removed leaves a locked package unused.
+ * @param {{python: string, version: string, root: string, lock: {name: string}[], wheels: string, core: string,
+ *   work: string}} options
+ */
+async function checkLockMatchesProject({ python, version, root, lock, wheels, core, work }) {
+  const lockName = relative(root, lockPath(root, version));
+  const stale = `${lockName} does not match pyproject.toml's dependencies: run \`${LOCK_COMMAND}\``;
+  let install;
+  try {
+    install = await pipResolve({
+      python,
+      version,
+      work,
+      requirement: `${core}[${CORE_EXTRAS.join(',')}]`,
+      // no index or find-links from pip's configuration: only the locked wheels
+      pipOptions: ['--isolated', '--no-index', '--find-links', wheels],
+    });
+  } catch (err) {
+    throw new Error(`${stale}\n${/** @type {Error} */ (err).message}`);
+  }
+  const needed = new Set(install.map((item) => normalizedName(item.metadata.name)));
+  const unused = lock.map((entry) => entry.name).filter((name) => !needed.has(name));
+  if (unused.length) {
+    throw new Error(`${stale} (it names ${unused.join(', ')}, which nothing requires)`);
+  }
+}
+
+/** @param {string} file @returns {Promise<string>} */
+async function digestOf(file) {
+  return createHash('sha256')
+    .update(await readFile(file))
+    .digest('hex');
 }

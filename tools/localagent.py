@@ -79,6 +79,8 @@ PACKAGE_SOURCES = (
     "pyproject.toml",
     "images",
     "docs/marketplace-overview.md",
+    "LICENSE",
+    "requirements",
     "scripts",
     "tasks/databricks",
     "python_src/dbcicd",

@@ -6,7 +6,9 @@
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { run } from './proc.mjs';
 import {
   CORE_EXTRAS,
@@ -21,15 +23,18 @@ import {
 
 export { PYTHON_VERSIONS };
 
+const TASK_SOURCE = fileURLToPath(new URL('../tasks/databricks/', import.meta.url));
+const { treeDigests } = createRequire(import.meta.url)(join(TASK_SOURCE, 'core.js'));
+
 /**
  * @typedef {{name: string, version: string, sha256: string, file: string, pythons: string[]}} ShippedPackage
- * @typedef {{sets: Record<string, string[]>, sha256: Record<string, string>}} WheelManifest
+ * @typedef {import('../tasks/databricks/core.js').WheelManifest} WheelManifest
  */
 
 /**
- * Builds the wheels into `dest` and writes `dest/manifest.json`:
- * `{"sets": {"3.10": [wheel, ...], ...}, "sha256": {wheel: hex digest}}` (read by the task's core.js and
- * install_wheels.py).
+ * Builds the wheels into `dest` and writes `dest/manifest.json` (read by the task's core.js and install_wheels.py):
+ * `{"sets": {"3.10": [wheel, ...], ...}, "sha256": {wheel: hex digest}, "files": {"3.10": {path: hex digest}}}`,
+ * where `files` lists what the task's installer unpacks from each set, which the task checks its cache against.
  * @param {{root: string, dest: string, python: string}} options `python` runs pip (any Python >= 3.10 with pip)
  * @returns {Promise<WheelManifest & {packages: ShippedPackage[]}>} `packages`: every shipped wheel, the core's too
  */
@@ -80,10 +85,26 @@ export async function buildWheels({ root, dest, python }) {
       }
     }
     await writeFile(join(dest, 'manifest.json'), `${JSON.stringify({ sets, sha256 }, null, 2)}\n`);
-    return { sets, sha256, packages: [...packages.values()] };
+    const files = await unpackedFiles({ python, wheelsDir: dest, sets: Object.keys(sets), work });
+    await writeFile(join(dest, 'manifest.json'), `${JSON.stringify({ sets, sha256, files }, null, 2)}\n`);
+    return { sets, sha256, files, packages: [...packages.values()] };
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * What the task's installer unpacks from each wheel set, as it will on an agent: relative path -> sha256.
+ * @param {{python: string, wheelsDir: string, sets: string[], work: string}} options
+ * @returns {Promise<Record<string, Record<string, string>>>}
+ */
+async function unpackedFiles({ python, wheelsDir, sets, work }) {
+  const unpacked = sets.map(async (set) => {
+    const target = join(work, 'unpacked', set);
+    await run(python, ['-I', join(TASK_SOURCE, 'install_wheels.py'), wheelsDir, set, target]);
+    return [set, treeDigests(target)];
+  });
+  return Object.fromEntries(await Promise.all(unpacked));
 }
 
 /** @param {string} root @param {string} version */

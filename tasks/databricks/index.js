@@ -8,10 +8,9 @@
 const { complete, holdSignals, runCore, resultOf } = require('./child');
 
 holdSignals(); // first of all: loading the task library takes a while, and a cancel meanwhile must not be fatal
-const os = require('os');
 const path = require('path');
 const tl = require('azure-pipelines-task-lib/task');
-const { coreCommand, prepareCore } = require('./core');
+const { cacheFolderOf, coreCommand, prepareCore } = require('./core');
 const { loadManifest, taskJsonPath, taskVersion } = require('./manifest');
 const { findPython } = require('./python');
 const { readRequest } = require('./request');
@@ -26,11 +25,13 @@ async function run() {
     const python = findPython(document.inputs.pythonPath || '', tl);
     console.log(tl.loc('PythonFound', python.version.join('.'), python.command));
     const site = prepareCore(python, {
-      toolsDirectory: tl.getVariable('Agent.ToolsDirectory') || path.join(os.tmpdir(), 'dbcicd-tools'),
+      cacheFolder: cacheFolderOf(tl.getVariable('Agent.ToolsDirectory')),
       taskVersion: taskVersion(manifest),
       tl,
     });
-    const exit = await runCore(coreCommand(python, site), JSON.stringify(document), { env: process.env, tl });
+    const jobTemp = tl.getVariable('Agent.TempDirectory');
+    const command = coreCommand(python, site, jobTemp && path.join(jobTemp, 'dbcicd-pycache'));
+    const exit = await runCore(command, JSON.stringify(document), { env: process.env, tl });
     const { result, message } = resultOf(exit, tl);
     complete(result, message, tl);
   } catch (err) {

@@ -51,6 +51,7 @@ function stageTask(dir) {
   const manifest = {
     sets: Object.fromEntries(WHEEL_SETS.map((v) => [v, [wheel]])),
     sha256: { [wheel]: '0'.repeat(64) },
+    files: Object.fromEntries(WHEEL_SETS.map((v) => [v, {}])), // fake-python.js unpacks no file
   };
   fs.writeFileSync(path.join(dir, 'wheels', 'manifest.json'), JSON.stringify(manifest));
   return dir;

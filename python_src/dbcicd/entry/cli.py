@@ -12,7 +12,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -62,12 +62,17 @@ examples:
       "subject": "p://<org>/<project>/<pipeline>", "audiences": ["api://AzureADTokenExchange"]}'
 
 Prints DATABRICKS_HOST=... and DATABRICKS_TOKEN=... once ready, then serves until Ctrl+C (SIGINT) or SIGTERM.
-The token may also be given in the environment as DBCICD_LOCAL_TOKEN (keeps it out of the process list); it is
-kept under --root, so a restart with the same root keeps it. Run pages open in a browser on this machine at
-the printed host (the run_page_url of each run).
+Give the token in a file (--token-file) or in the environment as DBCICD_LOCAL_TOKEN rather than with --token,
+which every user of this machine sees in the process list; it is kept under --root (readable by you only), so a
+restart with the same root keeps it. Run pages open in a browser on this machine at the printed host (the
+run_page_url of each run).
 Fault rules can be changed at runtime: POST/PUT/DELETE {host}/__dbcicd/faults with the same JSON.
 With --federation-policy its service principal trusts those ID tokens (token exchange at /oidc/v1/token, as
 DATABRICKS_AUTH_TYPE=azure-devops-oidc does); DATABRICKS_CLIENT_ID=... is printed too.
+
+Trust: notebooks run as you, as processes of your user with this server's environment (its variables, your files,
+your credentials): serve only notebooks you would run yourself. It listens on 127.0.0.1 only, and anyone on this
+machine holding the token can run code as you; --root is made private to you (0700).
 """
 
 # argparse destination -> task input name, for the flags whose value is the input's text as it is (the others —
@@ -280,14 +285,21 @@ def _parser() -> argparse.ArgumentParser:
     local_commands = local.add_subparsers(dest="local_command", required=True, metavar="SUBCOMMAND")
     serve = local_commands.add_parser(
         "serve",
-        help="serve a local workspace on 127.0.0.1",
-        description="Serve an offline stand-in for the Databricks REST API on 127.0.0.1.",
+        help="serve a local workspace on 127.0.0.1 (it runs notebooks as you)",
+        description="Serve an offline stand-in for the Databricks REST API on 127.0.0.1. It runs notebooks as you, "
+        "with this server's environment: serve only notebooks you trust (see Trust below).",
         epilog=LOCAL_SERVE_EPILOG,
         formatter_class=_formatter,
     )
     serve.add_argument("--port", type=int, default=0, help="TCP port (default: any free port)")
     serve.add_argument("--root", type=Path, help="folder holding the workspace's state (default: a temporary one)")
-    serve.add_argument("--token", help="the bearer token clients must send (default: random)")
+    token = serve.add_mutually_exclusive_group()
+    token.add_argument(
+        "--token",
+        help="the bearer token clients must send (default: the one kept under --root, else random); visible in the "
+        "process list: prefer --token-file or DBCICD_LOCAL_TOKEN",
+    )
+    token.add_argument("--token-file", type=Path, metavar="FILE", help="read the bearer token from FILE")
     serve.add_argument(
         "--fault", action="append", default=[], metavar="JSON", help="a fault rule as a JSON object (repeatable)"
     )
@@ -421,6 +433,20 @@ LOCAL_WORKSPACE_MISSING = (
 )
 
 
+def _serve_token(args: argparse.Namespace, environ: Mapping[str, str]) -> str | None:
+    """The token `local serve` was given: --token, else --token-file's first line, else DBCICD_LOCAL_TOKEN."""
+    if args.token_file is None:
+        return args.token or environ.get("DBCICD_LOCAL_TOKEN") or None
+    try:
+        token = args.token_file.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as err:
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+        raise _Usage(f"--token-file {args.token_file}: cannot read it ({reason})") from None
+    if not token or "\n" in token:
+        raise _Usage(f"--token-file {args.token_file}: give a file holding the token alone, on one line")
+    return token
+
+
 def _local_serve(args: argparse.Namespace) -> int:
     # Imported here, and only here: the local workspace is a separate distribution the task's wheels do not carry.
     try:
@@ -454,7 +480,7 @@ def _local_serve(args: argparse.Namespace) -> int:
         server = LocalWorkspaceServer(
             root=args.root,
             port=args.port,
-            token=args.token or os.environ.get("DBCICD_LOCAL_TOKEN"),
+            token=_serve_token(args, os.environ),
             faults=rules,
             spark_remote=args.spark_remote,
         )

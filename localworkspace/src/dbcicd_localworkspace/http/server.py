@@ -23,6 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from ..private import private_folder
 from ..services.compute import WORKSPACE_ID
 from ..services.oauth import TOKEN_PATH, OAuth, OAuthClient
 from ..workspace import LocalWorkspace
@@ -64,7 +65,8 @@ class LocalWorkspaceServer:
         """`ssl_context` (a server-side context holding the certificate chain) serves HTTPS instead of HTTP;
         `spark_remote` (`sc://host:port`) points the `local` cluster at that Spark Connect server."""
         self._owns_root = root is None
-        self.root = Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="dbcicd-local-"))
+        # mkdtemp makes a 0700 folder; a given root is made so (private.py).
+        self.root = private_folder(Path(root)) if root is not None else Path(tempfile.mkdtemp(prefix="dbcicd-local-"))
         self._httpd = _HTTPServer(("127.0.0.1", port), _Handler)
         self._httpd.app = self
         if ssl_context is not None:

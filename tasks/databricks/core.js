@@ -243,9 +243,10 @@ function runInstaller(python, wheelsDir, set, target) {
 }
 
 /**
- * The command line of `python -m dbcicd task` with the prepared folder. Bytecode goes to `pycache` (the job's
- * temporary folder, which the agent empties after each job), or nowhere (-B) without one: never beside the checked
- * sources, where a planted .pyc would run instead of them (Python's documentation, sys.pycache_prefix and -B).
+ * The command line of `python -m dbcicd task` with the prepared folder. Bytecode goes to `pycache` (in
+ * Agent.TempDirectory, "a temporary folder that is cleaned after each pipeline job": Microsoft Learn, predefined
+ * variables), or nowhere (-B) without one: never beside the checked sources, where a planted .pyc would run instead
+ * of them (Python's documentation, sys.pycache_prefix and -B). The first step of each job compiles what it imports.
  * @param {Python} python @param {string} site @param {string} [pycache]
  * @returns {{command: string, args: string[]}}
  */

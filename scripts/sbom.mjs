@@ -57,6 +57,7 @@ export function cycloneDx({ extension, python, npmLock }) {
       };
     });
   return {
+    $schema: 'http://cyclonedx.org/schema/bom-1.5.schema.json',
     bomFormat: 'CycloneDX',
     specVersion: '1.5',
     version: 1,

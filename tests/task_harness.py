@@ -210,5 +210,7 @@ class Agent:
         return finish(self.start(inputs, variables, python, connections), started)
 
     def written_files(self) -> list[Path]:
-        """Everything the task wrote for the agent (JUnit files, summaries) under Agent.TempDirectory."""
-        return [path for path in self.temp.rglob("*") if path.is_file()]
+        """Everything the task wrote for the agent (JUnit files, summaries) under Agent.TempDirectory; not the
+        bytecode Python compiles from the task's own wheels there (dbcicd-pycache, tasks/databricks/core.js)."""
+        bytecode = self.temp / "dbcicd-pycache"
+        return [path for path in self.temp.rglob("*") if path.is_file() and bytecode not in path.parents]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from .jobs.api import Jobs, JobsContext
 from .jobs.task_process import LIBRARIES_FOLDER, SparkPlaces, TaskPlaces
+from .runtime import process_records
 from .runtime.notebook_env import notebook_environment
 from .runtime.spark import servers
 from .services.compute import USER_ID, Clusters, Identity
@@ -20,6 +21,8 @@ from .services.unity_catalog import UnityCatalog
 from .services.workspace_api import WorkspaceApi
 from .storage.workspace_fs import WorkspaceTree
 
+PROCESSES_FOLDER = "processes"  # in state/: the records of the processes of running tasks
+
 
 class LocalWorkspace:
     """Everything behind the HTTP layer. `root` holds:
@@ -29,7 +32,7 @@ class LocalWorkspace:
     - `volumes/`    Unity Catalog volumes (`/Volumes/catalog/schema/volume/...`)
     - `runs/`       per-run working folders: logs, results, throw-away `git_source` checkouts
     - `state/`      what must survive a restart (the server's token, the Git folder and job registries, %pip
-                    environments)
+                    environments, the records of running tasks' processes)
     - `mlflow/`     MLflow tracking and model registry of the notebooks (notebook_env.py), made on first use
     - `spark/`      `servers/`: a folder per Spark Connect server (spark/servers.py); `warehouse/`: the tables of
                     Unity Catalog schemas (spark/catalog.py)
@@ -51,7 +54,11 @@ class LocalWorkspace:
         )
         for folder in (self.dbfs_root, self.volumes_root, self.runs_root, self.state_root, self.spark.warehouse):
             folder.mkdir(parents=True, exist_ok=True)
-        servers.stop_all(self.spark.servers)  # left running by a workspace on this root that did not stop cleanly
+        self.process_records = self.state_root / PROCESSES_FOLDER
+        # What a workspace on this root that was killed left running (it all ends with it, but for a lifeline cut).
+        process_records.stop_leftovers(
+            [*sorted(self.process_records.glob("*.json")), *servers.records(self.spark.servers)]
+        )
 
         self.identity = Identity()
         self.clusters = Clusters()
@@ -79,6 +86,7 @@ class LocalWorkspace:
             dbfs_root_disabled=lambda: self.settings.dbfs_root_disabled,
             secrets_file=self.secrets.file,
             spark=self.spark,
+            process_records=self.process_records,
         )
         self.jobs = Jobs(
             JobsContext(host, self.identity.user_name, self.clusters, self.runs_root, places, self.state_root)

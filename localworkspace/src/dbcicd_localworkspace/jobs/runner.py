@@ -44,7 +44,7 @@ from .run_model import (
     timed_out,
     workload_failed,
 )
-from .task_process import TaskPlaces, TaskSetupError, collect, kill_tree, launch, locate, write_spec
+from .task_process import TaskPlaces, TaskSetupError, collect, kill_tree, launch, locate, record, write_spec
 
 DEFAULT_MAX_PARALLEL_TASKS = 8
 SHUTDOWN_GRACE_SECONDS = 5.0
@@ -268,6 +268,7 @@ class RunEngine:
                     task.finish(task.stop or setup_failed(err.message, err.code), now_ms())
                 self._changed.notify_all()
             return
+        recorded = record(self.places, process, run.run_id, task)
         with self.lock:
             task.process = process
             stop_now = task.stop is not None
@@ -275,6 +276,8 @@ class RunEngine:
             kill_tree(process)
         returncode = self._wait(task, process)
         kill_tree(process)  # whatever the notebook left running in its group
+        if recorded is not None:
+            recorded.unlink(missing_ok=True)
         with self.lock:
             task.phase = "TERMINATING"
             task.exited_ms = now_ms()

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..http.errors import ApiError
-from ..runtime import lifeline
+from ..runtime import lifeline, process_records
 from ..runtime.notebook_files import find_notebook
 from ..storage.workspace_fs import WorkspaceTree, normalize_path
 from .job_spec import EXECUTABLE_TASK_TYPES
@@ -46,7 +46,8 @@ class TaskSetupError(Exception):
 class TaskPlaces:
     """What a task needs of its workspace, and nothing more: the tree its notebooks and files are found in, the
     folders `dbfs:/`, `/Volumes` and `%pip` environments map to, the variables its process adds (MLflow's store), and
-    the file of the workspace's secret scopes that dbutils.secrets reads.
+    the file of the workspace's secret scopes that dbutils.secrets reads, and the folder where the processes of
+    running tasks are recorded.
 
     Passed to the runner instead of the workspace itself, so the jobs package depends on none of its other services.
     """
@@ -59,6 +60,7 @@ class TaskPlaces:
     dbfs_root_disabled: Callable[[], bool] = lambda: False  # the workspace's setting, read as each task starts
     secrets_file: Path | None = None
     spark: SparkPlaces | None = None
+    process_records: Path | None = None  # where a running task's process is recorded (runtime/process_records.py)
 
 
 @dataclass(frozen=True)
@@ -212,6 +214,18 @@ def launch(spec_path: Path, cwd: Path, folder: Path, environment: Mapping[str, s
             stderr=err,
             env=env,
         )
+
+
+def record(places: TaskPlaces, process: subprocess.Popen[bytes], run_id: int, task: TaskRun) -> Path | None:
+    """Record a task's running process, so that a workspace started on this root after this one was killed stops it
+    should it outlive the kill; the record's file, to remove once the process has ended."""
+    if places.process_records is None:
+        return None
+    path = places.process_records / f"{process.pid}.json"
+    process_records.write(
+        path, process_records.of(process.pid, f"the notebook process of task {task.key} of run {run_id}")
+    )
+    return path
 
 
 def kill_tree(process: subprocess.Popen[bytes]) -> None:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import importlib.metadata
 import importlib.util
-import json
 import os
 import random
 import shutil
@@ -35,7 +34,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from .. import lifeline
+from .. import lifeline, process_records
 from ..locks import exclusive
 
 SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
@@ -181,8 +180,8 @@ def _start_on(
         )
     # Recorded before it listens, so that whoever stops this folder's server (the run's end, the workspace's) finds
     # a server whose starter was killed while it started.
-    record = {"pid": process.pid, "port": port, "delta": packages is not None, "started": time.time()}
-    (folder / SERVER_FILE).write_text(json.dumps(record), encoding="utf-8")
+    record = process_records.of(process.pid, f"the Spark Connect server of {folder.name}")
+    process_records.write(folder / SERVER_FILE, {**record, "port": port, "delta": packages is not None})
     if not _wait_listening(port, process.pid, process, time.monotonic() + START_TIMEOUT_SECONDS):
         _terminate(process.pid)
         with contextlib.suppress(OSError):
@@ -227,27 +226,15 @@ def _listens_itself(pid: int, port: int) -> bool:
 
 def _record(folder: Path) -> dict[str, object] | None:
     """The server record of `folder` when its process still runs (listening or starting); None otherwise."""
-    try:
-        record = json.loads((folder / SERVER_FILE).read_text(encoding="utf-8"))
-        pid = int(record["pid"])
-        int(record["port"])
-    except (OSError, ValueError, KeyError, TypeError):
+    record = process_records.read(folder / SERVER_FILE)
+    if record is None or not isinstance(record.get("port"), int):
         return None
-    return record if _is_server(pid) else None
+    return record if process_records.running(record) else None
 
 
-def _is_server(pid: int) -> bool:
-    """Whether `pid` is still a Spark Connect server (not a process that reused its id, where /proc can tell)."""
-    cmdline = Path(f"/proc/{pid}/cmdline")
-    if cmdline.exists():
-        with contextlib.suppress(OSError):
-            return SERVER_CLASS.encode() in cmdline.read_bytes()
-        return False
-    try:
-        os.kill(pid, 0)
-    except (OSError, ValueError):
-        return False
-    return True
+def records(root: Path) -> list[Path]:
+    """The record files of the servers under `root`."""
+    return sorted(root.glob(f"*/{SERVER_FILE}")) if root.is_dir() else []
 
 
 def _terminate(pid: int) -> None:

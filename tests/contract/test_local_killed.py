@@ -8,12 +8,15 @@ process meanwhile does not count as a leftover."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,15 +46,18 @@ SLEEPER = notebook(
 
 
 @contextmanager
-def serving(root: Path, log: Path) -> Iterator[tuple[subprocess.Popen[str], WorkspaceClient]]:
-    """`dbcicd local serve --root ROOT` as a user starts it, its stderr to `log`, and a client of it; killed at the
-    end if still up."""
+def serving(
+    root: Path, log: Path, env: dict[str, str] | None = None
+) -> Iterator[tuple[subprocess.Popen[str], WorkspaceClient]]:
+    """`dbcicd local serve --root ROOT` as a user starts it (`env` added to its environment), its stderr to `log`, and
+    a client of it; killed at the end if still up."""
     with log.open("w") as errors:
         server = subprocess.Popen(
             [sys.executable, "-m", "dbcicd", "local", "serve", "--root", str(root)],
             stdout=subprocess.PIPE,
             stderr=errors,
             text=True,
+            env={**os.environ, **(env or {})},
         )
     try:
         assert server.stdout is not None
@@ -128,6 +134,33 @@ def test_a_killed_workspace_leaves_no_spark_server(tmp_path: Path) -> None:
         kill(server)
     left = left_after(ours, GONE_WITHIN_S)
     assert not left, f"still running {GONE_WITHIN_S} s after the workspace was killed:\n{describe(left)}"
+
+
+def test_a_killed_workspace_leaves_no_git_process(tmp_path: Path) -> None:
+    """SIGKILL while a Git folder is cloned from a remote that never answers (the ssh command git runs sleeps; git
+    appends its arguments, which `;:` drops): git and what it started end too, rather than wait on by themselves."""
+    with serving(tmp_path / "ws", tmp_path / "serve.log", env={"GIT_SSH_COMMAND": "sleep 600;:"}) as (server, client):
+        client.workspace.mkdirs("/Repos/stalled")
+        create = {"url": "ssh://127.0.0.1/stalled.git", "provider": "gitHub", "path": "/Repos/stalled/clone"}
+        request = urllib.request.Request(
+            f"{client.config.host}/api/2.0/repos",
+            data=json.dumps(create).encode(),
+            headers={"Authorization": f"Bearer {client.config.token}", "Content-Type": "application/json"},
+        )
+        threading.Thread(target=lambda: _answer(request), daemon=True).start()  # answered only once git ends
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not any("sleep 600" in describe({p}) for p in descendants(server.pid)):
+            assert time.monotonic() < deadline, f"git did not start:\n{describe(descendants(server.pid))}"
+            time.sleep(0.1)
+        below = descendants(server.pid)
+        kill(server)
+    left = left_after(below, GONE_WITHIN_S)
+    assert not left, f"still running {GONE_WITHIN_S} s after the workspace was killed:\n{describe(left)}"
+
+
+def _answer(request: urllib.request.Request) -> None:
+    with contextlib.suppress(OSError):
+        urllib.request.urlopen(request, timeout=START_TIMEOUT_S).close()
 
 
 def test_a_restart_stops_the_notebook_process_a_killed_workspace_left(tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from ..runtime.lifeline import kill_tree
 from ..runtime.spark import servers
 from ..storage import git
 from .job_spec import git_ref
@@ -44,7 +45,7 @@ from .run_model import (
     timed_out,
     workload_failed,
 )
-from .task_process import TaskPlaces, TaskSetupError, collect, kill_tree, launch, locate, record, write_spec
+from .task_process import TaskPlaces, TaskSetupError, collect, launch, locate, record, write_spec
 
 DEFAULT_MAX_PARALLEL_TASKS = 8
 SHUTDOWN_GRACE_SECONDS = 5.0

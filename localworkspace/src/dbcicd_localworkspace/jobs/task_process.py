@@ -9,10 +9,8 @@ kernel writes nothing.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import signal
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
@@ -226,15 +224,6 @@ def record(places: TaskPlaces, process: subprocess.Popen[bytes], run_id: int, ta
         path, process_records.of(process.pid, f"the notebook process of task {task.key} of run {run_id}")
     )
     return path
-
-
-def kill_tree(process: subprocess.Popen[bytes]) -> None:
-    """Kill the process and everything in its group; harmless when they are already gone."""
-    if os.name == "posix":
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)
-    elif process.poll() is None:
-        subprocess.run(["taskkill", "/T", "/F", "/PID", str(process.pid)], capture_output=True, check=False)
 
 
 def collect(task: TaskRun, returncode: int) -> tuple[bool, TaskOutput]:

@@ -30,7 +30,10 @@ Standard library only: the notebook kernel imports this module too (spark/server
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -49,10 +52,22 @@ _lock = threading.Lock()
 def start(args: Sequence[str], *, env: Mapping[str, str] | None = None, **popen: Any) -> subprocess.Popen[bytes]:
     """`subprocess.Popen(args, **popen)` in a session (POSIX) or process group (Windows) of its own, which ends
     when this process's lifeline closes. `env` (default: this process's) gets the lifeline's variable."""
+    environment = {**(os.environ if env is None else env), VARIABLE: ""}
+    if shutil.which(args[0], path=environment.get("PATH")) is None:  # as Popen itself would, not the watcher
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), args[0])
     lifeline = _lifeline()
-    environment = {**(os.environ if env is None else env), VARIABLE: str(_token(lifeline))}
+    environment[VARIABLE] = str(_token(lifeline))
     command = [sys.executable, "-I", "-S", WATCHER, str(_token(lifeline)), "--", *args]
     return subprocess.Popen(command, env=environment, **_own_group(), **_inheriting(lifeline), **popen)
+
+
+def kill_tree(process: subprocess.Popen[Any]) -> None:
+    """Kill a process `start()` started and everything in its group; harmless when they are already gone."""
+    if os.name == "posix":
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+    elif process.poll() is None:
+        subprocess.run(["taskkill", "/T", "/F", "/PID", str(process.pid)], capture_output=True, check=False)
 
 
 def handed_on() -> dict[str, Any]:

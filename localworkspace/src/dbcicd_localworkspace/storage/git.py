@@ -11,6 +11,8 @@ import re
 import subprocess
 from pathlib import Path
 
+from ..runtime import lifeline
+
 _URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
 GIT_TIMEOUT_SECONDS = 300
 
@@ -32,25 +34,28 @@ def _env() -> dict[str, str]:
 
 
 def run_git(*args: str, cwd: Path | None = None) -> str:
-    """Run git and return its stdout; raise GitError with its (masked) stderr on failure."""
+    """Run git and return its stdout; raise GitError with its (masked) stderr on failure.
+
+    On the workspace's lifeline (runtime/lifeline.py): a clone of a remote that stalls ends with a killed workspace
+    rather than waiting on the network by itself."""
+    command = ["git", "-c", "advice.detachedHead=false", "-c", "core.hooksPath=/dev/null", *args]
     try:
-        done = subprocess.run(
-            ["git", "-c", "advice.detachedHead=false", "-c", "core.hooksPath=/dev/null", *args],
-            cwd=cwd,
-            env=_env(),
-            capture_output=True,
-            text=True,
-            timeout=GIT_TIMEOUT_SECONDS,
-            check=False,
+        process = lifeline.start(
+            command, cwd=cwd, env=_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
     except FileNotFoundError:
         raise GitError("git is not installed or not on PATH") from None
+    try:
+        out, err = process.communicate(timeout=GIT_TIMEOUT_SECONDS)
     except subprocess.TimeoutExpired:
+        lifeline.kill_tree(process)
+        process.wait()
         raise GitError(f"git {args[0]} did not finish within {GIT_TIMEOUT_SECONDS} s") from None
-    if done.returncode != 0:
-        message = (done.stderr or done.stdout).strip() or f"git {args[0]} exited with {done.returncode}"
+    stdout, stderr = out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+    if process.returncode != 0:
+        message = (stderr or stdout).strip() or f"git {args[0]} exited with {process.returncode}"
         raise GitError(mask_credentials(message))
-    return done.stdout
+    return stdout
 
 
 def clone(url: str, dest: Path, sparse_patterns: list[str] | None = None) -> None:

@@ -78,6 +78,8 @@ describe('vss-extension.json', () => {
 
   it('lets Azure DevOps verify a connection against the workspace', () => {
     const test = endpointType.dataSources.find((source) => source.name === 'TestConnection');
-    assert.match(test.endpointUrl, /^\{\{endpoint\.url\}\}api\/2\.0\//);
+    // The '/' after the URL: a server URL saved without a trailing slash still gives .../api/2.0/...
+    // (tests/contract/test_service_connection_verify.py expands it both ways).
+    assert.match(test.endpointUrl, /^\{\{endpoint\.url\}\}\/api\/2\.0\//);
   });
 });

@@ -11,6 +11,8 @@ one registry here, fed by everything that touches a credential.
 
 from __future__ import annotations
 
+import html
+import json
 import logging
 import re
 import threading
@@ -27,7 +29,8 @@ _pattern: re.Pattern[str] | None = None
 
 
 def register_secret(value: str | None) -> str | None:
-    """Remember `value` as a secret from now on (also its URL-encoded forms); returns it unchanged.
+    """Remember `value` as a secret from now on (also its URL-, HTML- and JSON-encoded forms, as a rendered page or
+    a document may hold it); returns it unchanged.
 
     Written so a credential can be registered where it is read: `token = register_secret(params["apitoken"])`.
     Each line of a multi-line value is registered too, since logs often show secrets line by line.
@@ -35,7 +38,10 @@ def register_secret(value: str | None) -> str | None:
     global _pattern
     if not value:
         return value
-    forms = {value, value.strip(), quote(value, safe=""), quote_plus(value)}
+    forms = {value, value.strip(), quote(value, safe=""), quote_plus(value), html.escape(value)}
+    forms.update(
+        (html.escape(value, quote=False), json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1])
+    )
     forms.update(line.strip() for line in value.splitlines())
     forms = {form for form in forms if len(form) >= MIN_SECRET_LENGTH}
     with _lock:

@@ -4,8 +4,9 @@
  * The request document the Python core reads from stdin: every input task.json declares, the chosen service
  * connections, the pipeline variables the core needs, and the agent's proxy and certificate settings —
  * `{"inputs": {name: string}, "endpoints": {input name: {id, url, scheme, parameters, data}}, "variables": {...},
- *   "network": {proxyUrl, proxyUsername, proxyPassword, proxyBypass: [regex], caInfo}}` (`network` holds only what the
- * agent set; it is `{}` on an agent without a proxy or CA certificate).
+ *   "network": {proxyUrl, proxyUsername, proxyPassword, proxyBypass: [regex], caInfo}, "secrets": [string]}`
+ * (`network` holds only what the agent set; it is `{}` on an agent without a proxy or CA certificate; `secrets` holds
+ * the values of the job's secret variables, which the core masks in everything it prints and writes).
  *
  * Secrets travel only in this document: importing the task library moves INPUT_*, ENDPOINT_AUTH_* and SECRET_*
  * out of the environment, so a child process would not see them, and argv or files can be read by others.
@@ -13,8 +14,10 @@
  * one exists), never with getEndpointAuthorizationParameter or getVariable, which write values to debug lines.
  * The one exception is Agent.ProxyPassword, which getHttpProxyConfiguration reads with getVariable: the agent set it
  * as a secret variable, so it masks that line, and the task library already read it so on import
- * (_exposeProxySettings in its internal.ts); it is announced as a secret as well.
+ * (_exposeProxySettings in its internal.ts); it is announced as a secret as well. getVariables, the one way to learn
+ * which variables are secret, reads every variable with getVariable too: its debug lines go to a sink (setStdStream).
  */
+const { Writable } = require('stream');
 const { visibleValues } = require('./manifest');
 
 /**
@@ -69,11 +72,13 @@ const UNEXPANDED = /^\$\([A-Za-z0-9_.]+\)$/;
  * @typedef {{id: string, url: string, scheme: string, parameters: Record<string, string>,
  *   data: Record<string, string>}} Endpoint
  * @typedef {{inputs: Record<string, string>, endpoints: Record<string, Endpoint>,
- *   variables: Record<string, string>, network: Network}} RequestDocument
+ *   variables: Record<string, string>, network: Network, secrets: string[]}} RequestDocument
  * @typedef {{proxyUrl?: string, proxyUsername?: string, proxyPassword?: string, proxyBypass?: string[],
  *   caInfo?: string}} Network
  * @typedef {{getInput(name: string, required?: boolean): string | undefined,
  *   getVariable(name: string): string | undefined,
+ *   getVariables(): {name: string, value: string | undefined, secret: boolean}[],
+ *   setStdStream(stream: NodeJS.WritableStream): void,
  *   getEndpointUrl(id: string, optional: boolean): string | undefined,
  *   getEndpointAuthorization(id: string, optional: boolean):
  *     {scheme?: string, parameters?: Record<string, string>} | undefined,
@@ -121,7 +126,30 @@ function readRequest(tl, manifest, env = process.env, announce = () => undefined
       secretLines(endpointSecrets(endpoints[input.name])).forEach(announce);
     }
   }
-  return { document: { inputs: values, endpoints, variables, network }, notices };
+  const secrets = readSecretVariables(tl);
+  return { document: { inputs: values, endpoints, variables, network, secrets }, notices };
+}
+
+/**
+ * The values of the job's secret variables. A pipeline may hand one to a notebook (`parameters: key=$(Storage.Key)`:
+ * the agent expands macros in inputs, secret ones too) and the notebook may print it, fail with it or write it to
+ * a file; the agent masks secrets in its log only ("Set secret variables", learn.microsoft.com/azure/devops/pipelines/
+ * process/set-secret-variables), so the core masks them in its files. The task library knows which variables are
+ * secret from the agent's SECRET_<NAME> environment variables and VSTS_SECRET_VARIABLES (its internal.ts
+ * _loadData), and getVariables reports that as `secret` (its task.ts, VariableInfo).
+ * @param {TaskLib} tl @returns {string[]}
+ */
+function readSecretVariables(tl) {
+  // getVariables writes `name=value` of every variable to a debug line (getVariable): those lines go nowhere.
+  tl.setStdStream(new Writable({ write: (_chunk, _encoding, done) => done() }));
+  let variables;
+  try {
+    variables = tl.getVariables();
+  } finally {
+    tl.setStdStream(process.stdout);
+  }
+  const values = variables.filter((info) => info.secret && info.value).map((info) => String(info.value));
+  return [...new Set(values)];
 }
 
 /** @param {TaskLib} tl @param {string} inputName @param {string} id @returns {Endpoint} */

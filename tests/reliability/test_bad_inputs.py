@@ -25,7 +25,7 @@ from task_runs import HEADER, Agents, build_variables, run_all, unique
 
 from conftest import GitRemote
 from dbcicd.results.rendered import MAX_PAGE_BYTES
-from dbcicd.results.report import MAX_VARIABLE_CHARS
+from dbcicd.results.variables import MAX_VARIABLE_CHARS
 from dbcicd_localworkspace import FaultRule, LocalWorkspaceServer
 from junit_reader import read
 from task_harness import Agent, PackagedTask, ServiceConnection, TaskRun

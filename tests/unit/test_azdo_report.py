@@ -131,7 +131,7 @@ def test_agent_gets_groups_issues_results_summary_and_variables(tmp_path: Path) 
     [summary] = commands(out, "task.uploadsummary")
     # The agent titles the summary's section with the file's name (TaskUploadSummaryCommand, Path.GetFileName).
     assert Path(summary.data).name == "Databricks run 99.md"
-    assert Path(summary.data).is_absolute() and "| bad | tests/bad | ❌ FAILED |" in Path(summary.data).read_text()
+    assert Path(summary.data).is_absolute() and "| `bad` | `tests/bad` | ❌ FAILED |" in Path(summary.data).read_text()
     variables = variables_of(out)
     assert variables["runId"] == "99" and variables["notebookOutput_ok_promote"] == "true"
     assert out.index("##[endgroup]") < out.index("##vso[results.publish")
@@ -169,7 +169,7 @@ def test_publish_test_results_off_writes_no_junit(tmp_path: Path) -> None:
 
 
 def test_summary_escapes_what_tasks_print(tmp_path: Path) -> None:
-    """Errors cannot break the table or the code block, or inject HTML."""
+    """Errors cannot break the table or the code block, or inject HTML: they are code, shown as text."""
     trace = "```\nValueError: a|b <script>\n```"
     done = outcome(
         task("bad", "FAILED"), outputs={"bad": jobs.RunOutput(error="ValueError: a|b <script>", error_trace=trace)}
@@ -177,7 +177,7 @@ def test_summary_escapes_what_tasks_print(tmp_path: Path) -> None:
     report, _ = in_agent(done, tmp_path)
     assert report.summary_file is not None
     text = report.summary_file.read_text()
-    assert "**bad** (tests/bad): ValueError: a\\|b &lt;script&gt;" in text
+    assert "**`bad`** (`tests/bad`): `ValueError: a|b <script>`" in text
     assert "````\n```\nValueError: a|b <script>\n```\n````" in text
     assert "Git folder `/Repos/ci/demo` · at `0123456789ab`" in text
 

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from dbcicd.results.junit import (
-    CUT_MARKER,
     FAILED,
     MAX_MESSAGE_CHARS,
     MAX_TEXT_CHARS,
@@ -20,7 +19,6 @@ from dbcicd.results.junit import (
     JUnitFormatError,
     Suite,
     Tally,
-    bounded,
     parse_document,
     prefix_suites,
     suites_element,
@@ -28,6 +26,7 @@ from dbcicd.results.junit import (
     write_document,
 )
 from dbcicd.secrets import register_secret
+from dbcicd.untrusted import CUT_MARKER, bounded
 from junit_reader import by_title, read
 
 

@@ -5,8 +5,9 @@ command; `##[group]`, `##[endgroup]`, `##[error]` ... at the start of a line for
 
 - property values escape `%` `\\r` `\\n` `]` `;` and messages `%` `\\r` `\\n` (as `%AZP25`, `%0D`, `%0A`, `%5D`, `%3B`),
   which the agent decodes back; a value can neither end the property list nor start a second line;
-- every other line (notebook output, errors, anything a notebook controls) is neutralised: `##vso[` and a leading
-  `##[` get a space after the first `#`, so output cannot set variables or close our groups;
+- every other line (notebook output, errors, anything a notebook controls) is neutralised by the trust boundary
+  (dbcicd.untrusted): `##vso[` and `##[` get a space after the first `#`, so output cannot set variables or close
+  our groups;
 - `task.setsecret` goes out for every registered secret before any other line, so the agent masks it in the log
   whatever prints it later (and in the outputs of later steps too);
 - everything is passed through `redact` as well: the agent only masks what it was told of.
@@ -24,14 +25,13 @@ from databricks.sdk.service.jobs import Run, RunTask
 
 from ..output import task_seconds, task_state
 from ..secrets import redact, registered_secrets
+from ..untrusted import neutralised
 
 COMMAND_PREFIX = "##vso["
 _MESSAGE_ESCAPES = (("%", "%AZP25"), ("\r", "%0D"), ("\n", "%0A"))
 _PROPERTY_ESCAPES = (*_MESSAGE_ESCAPES, ("]", "%5D"), (";", "%3B"))
 _COMMAND_NAME = re.compile(r"[A-Za-z]+\.[A-Za-z]+")
 _PROPERTY_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*")
-_INJECTION = re.compile(r"##vso\[", re.IGNORECASE)
-_FORMATTING = re.compile(r"^##\[")
 
 
 def escape_property(value: str) -> str:
@@ -63,7 +63,7 @@ def format_command(name: str, properties: Mapping[str, str] | None = None, messa
 def neutral_lines(text: str) -> list[str]:
     """`text` as log lines that the agent shows but never executes."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    return [_FORMATTING.sub("# #[", _INJECTION.sub("# #vso[", line)) for line in lines]
+    return [neutralised(line) for line in lines]
 
 
 def azure_devops_active(environ: Mapping[str, str], forced: bool = False) -> bool:

@@ -44,11 +44,10 @@ from ..results.junit import (
     MAX_NAME_CHARS,
     MAX_TEXT_CHARS,
     SKIPPED,
-    bounded,
     outcome_of,
-    safe_text,
 )
 from ..secrets import redact, register_secret
+from ..untrusted import bounded, untrusted_text
 
 if TYPE_CHECKING:
     from ..options.parse import Options
@@ -225,8 +224,8 @@ def _result(case: ET.Element) -> Any:
 
     outcome = outcome_of(case)
     problem = next((case.find(tag) for tag in ("failure", "error", "skipped") if case.find(tag) is not None), None)
-    name = safe_text(case.get("name", ""), MAX_NAME_CHARS)
-    classname = safe_text(case.get("classname", ""), MAX_NAME_CHARS)
+    name = untrusted_text(case.get("name", ""), MAX_NAME_CHARS)
+    classname = untrusted_text(case.get("classname", ""), MAX_NAME_CHARS)
     message = (problem.get("message") or problem.text or "") if problem is not None else ""
     trace = (problem.text or "") if problem is not None and outcome == FAILED else ""
     return TestCaseResult(
@@ -237,8 +236,8 @@ def _result(case: ET.Element) -> Any:
         outcome=_OUTCOMES.get(outcome, "Passed"),
         state="Completed",
         duration_in_ms=round(_seconds(case.get("time")) * 1000),
-        error_message=safe_text(message, MAX_MESSAGE_CHARS) or None,
-        stack_trace=safe_text(trace, MAX_TEXT_CHARS) or None,
+        error_message=untrusted_text(message, MAX_MESSAGE_CHARS) or None,
+        stack_trace=untrusted_text(trace, MAX_TEXT_CHARS) or None,
     )
 
 

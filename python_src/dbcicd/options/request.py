@@ -2,9 +2,12 @@
 
 `{"inputs": {<task input name>: <string>}, "endpoints": {<input name>: {"url", "scheme", "parameters"}},
 "variables": {<pipeline variable name>: <value>}, "network": {"proxyUrl", "proxyUsername", "proxyPassword",
-"proxyBypass": [<regex>], "caInfo"}}` — what the Node entry point writes to stdin, and what the CLI builds from its
-flags. Input names are task.json's; values are strings, as the agent hands them over. `network` holds the agent's
-proxy and CA certificate (dbcicd.connect.network); the CLI leaves it empty.
+"proxyBypass": [<regex>], "caInfo"}, "secrets": [<value>]}` — what the Node entry point writes to stdin, and what
+the CLI builds from its flags. Input names are task.json's; values are strings, as the agent hands them over.
+`network` holds the agent's proxy and CA certificate (dbcicd.connect.network); the CLI leaves it empty. `secrets`
+holds the values of the job's secret variables (a pipeline's `$(Storage.Key)` may reach a notebook as a parameter
+and come back in its output): each is registered as a secret the moment the document is read, so it is masked in
+everything the step prints or writes. A document without `secrets` (an older Node entry, the CLI) is valid.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ConfigurationError
+from ..secrets import register_secret
 from .names import INPUT_FLAGS
 
 COMMANDS = ("repo", "run", "test", "cleanup")
@@ -26,6 +30,7 @@ class TaskRequest:
     endpoints: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     variables: Mapping[str, str] = field(default_factory=dict)
     network: Mapping[str, Any] = field(default_factory=dict)
+    secrets: tuple[str, ...] = ()
 
     @classmethod
     def from_json(cls, text: str) -> TaskRequest:
@@ -42,9 +47,14 @@ class TaskRequest:
             if not isinstance(value, dict):
                 raise ConfigurationError(f"The request document's '{name}' must be an object")
             parts[name] = value
+        secrets = doc.get("secrets") or []
+        if not isinstance(secrets, list) or not all(isinstance(value, str) for value in secrets):
+            raise ConfigurationError("The request document's 'secrets' must be a list of strings")
+        for value in secrets:
+            register_secret(value)
         inputs = {str(k): "" if v is None else str(v) for k, v in parts["inputs"].items()}
         variables = {str(k): "" if v is None else str(v) for k, v in parts["variables"].items()}
-        return cls(inputs, parts["endpoints"], variables, parts["network"])
+        return cls(inputs, parts["endpoints"], variables, parts["network"], tuple(secrets))
 
     def text(self, name: str, default: str = "") -> str:
         """The input's value, stripped; `default` when empty. Only inputs declared in options/names.py are read."""

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from databricks.sdk.service import jobs
 
 from ..output import task_seconds, task_state
+from ..untrusted import untrusted_text
 from .collect import ResultFile
 from .junit import (
     FAILED,
@@ -28,7 +29,7 @@ from .junit import (
     Suite,
     parse_document,
     prefix_suites,
-    safe_text,
+    sanitize_document,
 )
 
 PASSING_STATES = frozenset({"SUCCESS", "SUCCESS_WITH_FAILURES"})
@@ -65,7 +66,7 @@ def task_case(task: jobs.RunTask, output: jobs.RunOutput | None, base_folder: st
     output = output or jobs.RunOutput()
     case = Case(name=task.task_key or str(task.run_id), classname=task_source(task, base_folder))
     case.time = (task.execution_duration or 0) / 1000 or task_seconds(task)
-    case.system_out = safe_text(task_output_text(task, output), MAX_TEXT_CHARS)
+    case.system_out = untrusted_text(task_output_text(task, output), MAX_TEXT_CHARS)
     message = (task.state.state_message if task.state else "") or ""
     if state in PASSING_STATES:
         case.outcome = PASSED
@@ -75,8 +76,8 @@ def task_case(task: jobs.RunTask, output: jobs.RunOutput | None, base_folder: st
     else:
         error = (output.error or "").strip() or message.strip() or f"The task ended {state}"
         case.outcome = FAILED
-        case.message = safe_text(first_line(error), MAX_MESSAGE_CHARS)
-        case.text = safe_text(output.error_trace or error, MAX_TEXT_CHARS)
+        case.message = untrusted_text(first_line(error), MAX_MESSAGE_CHARS)
+        case.text = untrusted_text(output.error_trace or error, MAX_TEXT_CHARS)
     return case
 
 
@@ -110,7 +111,8 @@ def first_line(text: str) -> str:
 
 
 def notebook_results(files: list[ResultFile]) -> NotebookResults:
-    """Parse what the notebooks wrote; an unreadable or malformed file becomes a failed case naming it."""
+    """Parse what the notebooks wrote, every text of it through the trust boundary; an unreadable or malformed file
+    becomes a failed case naming it."""
     results = NotebookResults()
     for file in files:
         if file.content is None:
@@ -122,6 +124,7 @@ def notebook_results(files: list[ResultFile]) -> NotebookResults:
             results.problems.append(problem_case(file, f"{file.path} is not valid JUnit XML: {err}"))
             continue
         prefix_suites(root, file.task_key)
+        sanitize_document(root)  # rewritten through the trust boundary before anything reads or publishes it
         results.documents.append((file, root))
     return results
 
@@ -132,8 +135,8 @@ def problem_case(file: ResultFile, message: str) -> Case:
         name=f"{file.task_key}: {posixpath.basename(file.path) or file.path}",
         classname=file.path,
         outcome=FAILED,
-        message=safe_text(first_line(message), MAX_MESSAGE_CHARS),
-        text=safe_text(message, MAX_TEXT_CHARS),
+        message=untrusted_text(first_line(message), MAX_MESSAGE_CHARS),
+        text=untrusted_text(message, MAX_TEXT_CHARS),
     )
 
 

@@ -10,7 +10,8 @@ folder of the cluster's disk. The Code Coverage tab finds a file's source under 
 (ReportGenerator, which PublishCodeCoverageResults runs, joins each `<source>` with the file name), so the merged
 report has one source, the agent's checkout (`Build.SourcesDirectory`), and names each file by its path in the
 repository: what follows the Git folder's path in the notebook's path, else the longest end of it that is a file of
-the checkout. A file found in neither way keeps its path and is counted in a note.
+the checkout. A file found in neither way keeps its path and is counted in a note. Paths come from notebooks: they
+reach the report and its page through the trust boundary (dbcicd.untrusted).
 
 Several reports (one per notebook, or one per pytest run) are merged: hits of the same line of the same file are
 summed, so a line covered by any notebook counts as covered.
@@ -26,6 +27,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..untrusted import untrusted_text
 from .collect import ResultFile
 
 COBERTURA_ROOT = "coverage"
@@ -166,7 +168,7 @@ def write_cobertura(coverage: Coverage, checkout: Path, target: Path) -> Path:
         element = ET.SubElement(
             packages,
             "package",
-            {"name": package, "line-rate": _rate(package_lines), **_branch_attributes(package_lines)},
+            {"name": untrusted_text(package), "line-rate": _rate(package_lines), **_branch_attributes(package_lines)},
         )
         classes = ET.SubElement(element, "classes")
         for path in paths:
@@ -175,8 +177,8 @@ def write_cobertura(coverage: Coverage, checkout: Path, target: Path) -> Path:
                 classes,
                 "class",
                 {
-                    "name": posixpath.basename(path),
-                    "filename": path,
+                    "name": untrusted_text(posixpath.basename(path)),
+                    "filename": untrusted_text(path),
                     "line-rate": _rate([lines]),
                     **_branch_attributes([lines]),
                     "complexity": "0",
@@ -220,7 +222,7 @@ def write_index(coverage: Coverage, target: Path) -> Path:
         covered = len(lines) - len(missed)
         percent = 100 * covered / len(lines) if lines else 0.0
         rows.append(
-            f"<tr><td>{html.escape(path)}</td><td>{covered}</td><td>{len(lines)}</td><td>{percent:.1f}%</td>"
+            f"<tr><td>{html.escape(untrusted_text(path))}</td><td>{covered}</td><td>{len(lines)}</td><td>{percent:.1f}%</td>"
             f"<td>{html.escape(_ranges(missed))}</td></tr>"
         )
     page = (

@@ -4,22 +4,23 @@ Azure DevOps maps `testcase@name` to the test title, `@classname` to its "test f
 duration; a `failure` (or `error`) child makes it Failed, its `message` attribute the error message and its text the
 stack trace; `skipped` makes it Not executed; `system-out` is kept for failed cases.
 
-Whatever goes into a file passes through `write_document`: registered secrets are masked (the agent masks its log,
-not files); characters XML 1.0 forbids (control characters, lone surrogates) are removed, since one of them makes
-the whole file unreadable; long texts are cut in the middle with a marker, since the Tests tab shows only the first
-few thousand characters of a message and a multi-megabyte trace helps nobody.
+Every text and attribute of a document passes the trust boundary (dbcicd.untrusted) before it is read or written:
+the documents dbcicd builds (`suites_element`) and the ones notebooks wrote (`sanitize_document`, right after they
+are read, and again by `write_document`). So secrets are masked (the agent masks its log, not files), logging
+commands and attachment markers are inert, characters XML 1.0 forbids (one of them makes the whole file
+unreadable) are removed, and long texts are cut in the middle with a marker, since the Tests tab shows only the
+first few thousand characters of a message and a multi-megabyte trace helps nobody.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from ..secrets import redact
+from ..untrusted import untrusted_text
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
 
@@ -29,15 +30,6 @@ MAX_MESSAGE_CHARS = 1_000
 MAX_NAME_CHARS = 256
 # Traces and outputs: the head and tail of anything longer are kept.
 MAX_TEXT_CHARS = 64_000
-CUT_MARKER = "\n[... {count} characters cut ...]\n"
-
-_ILLEGAL_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-# Terminal escape sequences (ECMA-48): CSI `ESC [ ... final`, OSC `ESC ] ... BEL|ST`, `ESC ( B`-like designations
-# and two-character `ESC Fe`. IPython colours the tracebacks a notebook raises, and Databricks hands them on as they
-# are in runs/get-output's `error_trace` (databricks/dbt-databricks#434 strips them from it for its logs;
-# databrickslabs/dbx#590 shows them in the run page): removing only the ESC, as an XML-illegal character, would leave
-# `[0;31m` in every line.
-_ANSI_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[ -/]+[0-~]|[@-Z\\-_])")
 _TEXT_LIMITS = {"failure": MAX_TEXT_CHARS, "error": MAX_TEXT_CHARS, "skipped": MAX_MESSAGE_CHARS}
 _TEXT_LIMITS.update({"system-out": MAX_TEXT_CHARS, "system-err": MAX_TEXT_CHARS})
 _ATTRIBUTE_LIMITS = {"name": MAX_NAME_CHARS, "classname": MAX_NAME_CHARS, "message": MAX_MESSAGE_CHARS}
@@ -87,53 +79,41 @@ class Suite:
         return sum(case.outcome == outcome for case in self.cases)
 
 
-def clean(text: str) -> str:
-    """`text` without terminal colour codes and the characters XML 1.0 cannot hold."""
-    return _ILLEGAL_XML.sub("", _ANSI_ESCAPE.sub("", text))
-
-
-def safe_text(text: str, limit: int) -> str:
-    """Text from a run, fit to show anywhere: secrets masked, then characters XML cannot hold (lone surrogates,
-    control characters) removed, then cut to `limit`. Masking comes first: a cut through a secret would leave a
-    part of it that no longer matches."""
-    return bounded(clean(redact(text)), limit)
-
-
-def bounded(text: str, limit: int) -> str:
-    """`text` cut to at most `limit` characters, keeping a quarter from the head and the rest from the tail.
-
-    The tail is kept longer because the end of a trace or an output is where the error is.
-    """
-    if len(text) <= limit:
-        return text
-    marker = CUT_MARKER.format(count=len(text) - limit)
-    keep = max(0, limit - len(marker))
-    head = keep // 4
-    return text[:head] + marker + text[len(text) - (keep - head) :] if keep else text[:limit]
-
-
 def suites_element(suites: list[Suite]) -> ET.Element:
-    """The `testsuites` document of `suites`, with the counts Azure DevOps and other readers expect."""
+    """The `testsuites` document of `suites`, with the counts Azure DevOps and other readers expect; its texts have
+    passed the trust boundary."""
     root = ET.Element("testsuites")
     for suite in suites:
         element = ET.SubElement(root, "testsuite", _suite_attributes(suite))
         for case in suite.cases:
             element.append(_case_element(case))
     _set_totals(root, suites)
+    sanitize_document(root)
     return root
 
 
 def write_document(root: ET.Element, path: Path) -> Path:
-    """Write `root` as UTF-8 XML at `path` after making every text and attribute safe; returns the path.
-
-    Written to a temporary name first and renamed, so a reader never sees half a file.
-    """
-    _sanitize(root)
+    """Write `root` as UTF-8 XML at `path` after passing every text and attribute through the trust boundary;
+    returns the path."""
+    sanitize_document(root)
+    # Written to a temporary name first and renamed, so a reader never sees half a file.
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     ET.ElementTree(root).write(partial, encoding="utf-8", xml_declaration=True)
     os.replace(partial, path)
     return path
+
+
+def sanitize_document(root: ET.Element) -> None:
+    """Pass every text and attribute of a document through the trust boundary, each within its limit."""
+    for element in root.iter():
+        for key, value in element.attrib.items():
+            element.set(key, untrusted_text(value, _ATTRIBUTE_LIMITS.get(key, MAX_TEXT_CHARS)))
+        limit = _TEXT_LIMITS.get(str(element.tag), MAX_TEXT_CHARS)
+        if element.text:
+            element.text = untrusted_text(element.text, limit)
+        if element.tail:
+            element.tail = untrusted_text(element.tail)
 
 
 def parse_document(content: bytes) -> ET.Element:
@@ -227,14 +207,3 @@ def _set_totals(root: ET.Element, suites: list[Suite]) -> None:
 
 def _seconds(value: float) -> str:
     return f"{max(0.0, value):.3f}"
-
-
-def _sanitize(root: ET.Element) -> None:
-    for element in root.iter():
-        for key, value in element.attrib.items():
-            element.set(key, safe_text(value, _ATTRIBUTE_LIMITS.get(key, MAX_TEXT_CHARS)))
-        limit = _TEXT_LIMITS.get(str(element.tag), MAX_TEXT_CHARS)
-        if element.text:
-            element.text = safe_text(element.text, limit)
-        if element.tail:
-            element.tail = clean(redact(element.tail))

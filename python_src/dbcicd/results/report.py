@@ -62,6 +62,7 @@ from ..azdo.rest import RestSettings, publish_results
 from ..options.build import variable
 from ..output import counted, task_seconds, task_state
 from ..secrets import redact
+from ..untrusted import untrusted_text
 from .cases import NotebookResults, notebook_results, problem_case, run_suite
 from .collect import ResultFile
 from .coverage import Coverage, is_cobertura, merge, write_cobertura, write_index
@@ -81,7 +82,7 @@ from .junit import (
 )
 from .rendered import RenderedPage
 from .summary import NotebookFile, coverage_note, coverage_section, markdown, pages_section
-from .variables import exit_value_variables
+from .variables import within_limits
 
 if TYPE_CHECKING:
     from databricks.sdk.service.jobs import Run
@@ -92,9 +93,6 @@ if TYPE_CHECKING:
 DEFAULT_DIRECTORY = "dbcicd-results"
 CONSOLE_TRACE_LINES = 8
 MAX_TEST_ISSUES = 10
-# The agent passes every variable to later steps in their environment: one value may hold 32,766 characters on
-# Windows and 128 KiB on Linux, beyond which those steps cannot start.
-MAX_VARIABLE_CHARS = 32_000
 _UNSAFE_FILE_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
@@ -179,8 +177,8 @@ def publish(
 
 
 def _build(outcome: Outcome, settings: ReportSettings) -> tuple[Report, Suite | None, NotebookResults]:
-    variables = {**outcome.outputs, **exit_value_variables(outcome.run, outcome.task_outputs)}
-    report = Report(outcome.success, outcome.message, variables)
+    variables, warnings = within_limits(outcome.outputs, outcome.run, outcome.task_outputs)
+    report = Report(outcome.success, outcome.message, variables, warnings=warnings)
     coverage_files, junit_files = [], []
     for file in outcome.result_files:
         (coverage_files if is_cobertura(file) else junit_files).append(file)
@@ -271,7 +269,7 @@ def _plan_pages(
 def _write_pages(pages: list[tuple[Path, str]]) -> None:
     for file, content in pages:
         file.parent.mkdir(parents=True, exist_ok=True)
-        file.write_text(redact(content), encoding="utf-8")
+        file.write_text(untrusted_text(content), encoding="utf-8")
 
 
 def _pages_where(settings: ReportSettings, report: Report, run: Run) -> str:
@@ -455,21 +453,7 @@ def _tell_agent(
         if report.summary_file is not None:
             writer.command("task.uploadsummary", None, str(report.summary_file))
     for name, value in report.variables.items():
-        writer.set_variable(name, _variable_value(writer, name, value))
-
-
-def _variable_value(writer: CommandWriter, name: str, value: str) -> str:
-    """`value`, cut (with a warning) when too long for the environment of the steps that follow."""
-    if len(value) <= MAX_VARIABLE_CHARS:
-        return value
-    writer.command(
-        "task.logissue",
-        {"type": "warning"},
-        f"Output variable {name} holds {len(value):,} characters; only the first {MAX_VARIABLE_CHARS:,} are kept, "
-        "because the agent hands variables to later steps in their environment, where longer values break them. "
-        "Return less from dbutils.notebook.exit, e.g. the path of a file holding the rest.",
-    )
-    return redact(value)[:MAX_VARIABLE_CHARS]  # masked before the cut, which could split a secret
+        writer.set_variable(name, value)
 
 
 def _group_lines(case: Case) -> list[str]:

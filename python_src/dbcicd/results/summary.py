@@ -1,6 +1,14 @@
 """The Markdown summary of a run: the verdict, a table of tasks (state, duration, link), the tests the notebooks
-wrote, and the first lines of every error. Shown as a tab of the pipeline run (`task.uploadsummary`) and kept as a
-file outside pipelines.
+wrote, and the first lines of every error. Shown as a tab of the pipeline run (`task.uploadsummary`), posted as a
+pull-request comment when asked, and kept as a file outside pipelines.
+
+Text, not markup: whatever a run produced (task keys, errors, traces, test names, messages, notebook paths) is shown
+as text — one line in a code span (`_code`, `_cell` in a table), several lines in a fenced code block (`_fenced`) —
+where neither Markdown nor HTML is read, and which no renderer turns into a link (CommonMark 0.31, "Code spans" and
+"Fenced code blocks": their contents are literal text; GFM's "Autolinks (extension)" applies to text outside code).
+Each span's backtick string is longer than any run of backticks inside it, and a table cell's `|` is escaped, since
+GFM splits cells at `|` before reading code spans ("Tables (extension)"). The only links are the ones dbcicd makes:
+the run pages Databricks gave, and only `https:` or `http:` ones.
 """
 
 from __future__ import annotations
@@ -10,6 +18,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import quote, urlsplit
 
 from databricks.sdk.service import jobs
 
@@ -23,6 +32,7 @@ ICONS = {"SUCCESS": "✅", "SUCCESS_WITH_FAILURES": "✅", "EXCLUDED": "⏭️",
 FAILED_ICON = "❌"
 TRACE_LINES = 8
 MAX_FAILED_TESTS_LISTED = 20
+_URL_SAFE = "/:?#[]@!$&'*+,;=%-._~"  # RFC 3986's reserved and unreserved characters but ( ): kept as they are
 
 
 @dataclass(frozen=True)
@@ -49,12 +59,11 @@ def markdown(
     After a re-run of what failed, `attempts` gives each task's (job attempt, run id) and `rerun` what it did."""
     state = task_state(run)
     lines = [f"## Databricks run {run.run_id}: {state}", ""]
-    title = _cell(run.run_name or f"run {run.run_id}")
-    header = [f"[{title}]({run.run_page_url})" if run.run_page_url else title]
-    header += [f"{name} `{_code(value)}`" for name, value in details.items() if value]
-    lines += [" · ".join(header), "", _cell(verdict), ""]
+    header = [_link(_code(run.run_name or f"run {run.run_id}"), run.run_page_url)]
+    header += [f"{name} {_code(value)}" for name, value in details.items() if value]
+    lines += [" · ".join(header), "", _code(verdict), ""]
     if rerun:
-        lines += [f"Re-run of what failed: {_cell(rerun)}", ""]
+        lines += [f"Re-run of what failed: {_code(rerun)}", ""]
     lines += _task_table(run, cases, attempts or {})
     if files or problems:
         lines += _notebook_tests(files, problems)
@@ -62,7 +71,7 @@ def markdown(
     if failed:
         lines += ["", "### Errors", ""]
         for case in failed:
-            lines += [f"**{_cell(case.name)}** ({_cell(case.classname)}): {_cell(case.message)}", ""]
+            lines += [f"**{_code(case.name)}** ({_code(case.classname)}): {_code(case.message)}", ""]
             lines += [*_fenced(_last_lines(case.text, TRACE_LINES)), ""]
     return "\n".join(lines).rstrip() + "\n"
 
@@ -76,7 +85,7 @@ def _task_table(run: jobs.Run, cases: list[Case], attempts: Mapping[str, tuple[i
         key = task.task_key or str(task.run_id)
         case = by_key.get(key)
         state = task_state(task)
-        link = f"[open]({task.run_page_url})" if task.run_page_url else ""
+        link = _link("open", task.run_page_url) if _is_web_url(task.run_page_url) else ""
         source = _cell(case.classname) if case else ""
         attempt = f" {_attempt_cell(attempts[key], run.run_id)} |" if key in attempts else (" |" if attempts else "")
         rows.append(
@@ -106,20 +115,39 @@ def _notebook_tests(files: list[NotebookFile], problems: list[Case]) -> list[str
     if failing:
         lines += ["", "Failed tests:", ""]
         for task_key, case in failing[:MAX_FAILED_TESTS_LISTED]:
-            lines.append(f"- {_cell(task_key)}: `{_code(case_title(case))}` {_cell(failure_message(case))}")
+            lines.append(f"- {_code(task_key)}: {_code(case_title(case))} {_code(failure_message(case))}")
         if len(failing) > MAX_FAILED_TESTS_LISTED:
             lines.append(f"- and {len(failing) - MAX_FAILED_TESTS_LISTED} more (see the Tests tab)")
     return lines
 
 
-def _cell(text: str) -> str:
-    """Text safe inside a table cell or a line: one line, no table or HTML syntax."""
-    one_line = " ".join(text.split())
-    return one_line.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def _code(text: str) -> str:
-    return " ".join(text.split()).replace("`", "'")
+    """Untrusted text on one line as a code span, shown as it is: its delimiter is longer than any run of backticks
+    in it, and a space pads a text that begins or ends with a backtick (CommonMark strips one each side)."""
+    one_line = " ".join(text.split())
+    if not one_line:
+        return ""
+    longest = max((len(run) for run in re.findall(r"`+", one_line)), default=0)
+    fence = "`" * (longest + 1)
+    padded = f" {one_line} " if one_line.startswith("`") or one_line.endswith("`") else one_line
+    return f"{fence}{padded}{fence}"
+
+
+def _cell(text: str) -> str:
+    """`_code` for a table cell, its `|` escaped (GFM reads `\\|` as `|` inside a cell's code span too)."""
+    return _code(text).replace("|", "\\|")
+
+
+def _is_web_url(url: str | None) -> bool:
+    return bool(url) and urlsplit(url or "").scheme in ("https", "http")
+
+
+def _link(text: str, url: str | None) -> str:
+    """A link dbcicd makes (to a run page Databricks gave); `text` alone when the URL is not a web address. Spaces,
+    parentheses and angle brackets are percent-encoded so the URL cannot end the link early."""
+    if not _is_web_url(url):
+        return text
+    return f"[{text}]({quote(url or '', safe=_URL_SAFE)})"
 
 
 def _last_lines(text: str, count: int) -> str:
@@ -142,13 +170,13 @@ def pages_section(pages: list[RenderedPage], where: str) -> str:
         return ""
     lines = ["", "### Rendered notebooks", ""]
     if where:
-        lines += [_cell(where), ""]
+        lines += [where, ""]  # dbcicd's own sentence
     for page in pages:
         if page.error:
-            lines.append(f"- {_cell(page.task_key)}: not exported: {_cell(page.error)}")
+            lines.append(f"- {_code(page.task_key)}: not exported: {_code(page.error)}")
             continue
         cut = f" — cut to {size_text(page.kept_bytes)} of {size_text(page.full_bytes)}" if page.cut else ""
-        lines.append(f"- {_cell(page.task_key)}: `{_code(page.file_name)}` ({_cell(page.notebook)}){cut}")
+        lines.append(f"- {_code(page.task_key)}: {_code(page.file_name)} ({_code(page.notebook)}){cut}")
     return "\n".join(lines) + "\n"
 
 

@@ -30,8 +30,9 @@ from ..output import Output, counted, duration_words, retries_reported, task_sta
 from ..results import folders
 from ..results.cases import first_line
 from ..results.collect import ResultFile, collect
-from ..results.junit import MAX_MESSAGE_CHARS, safe_text
+from ..results.junit import MAX_MESSAGE_CHARS
 from ..results.rendered import RenderedPage, export_pages
+from ..untrusted import untrusted_text
 from . import folderhead
 from .gitfolders import GitFolder, GitFolders, default_temp_parent
 from .leftovers import find_leftovers, remove
@@ -472,7 +473,7 @@ def _verdict(run: jobs.Run, outputs: dict[str, jobs.RunOutput]) -> tuple[bool, s
         error = outputs.get(task.task_key or "", jobs.RunOutput()).error or (
             task.state.state_message if task.state else ""
         )
-        first = safe_text(first_line(error or ""), MAX_MESSAGE_CHARS)
+        first = untrusted_text(first_line(error or ""), MAX_MESSAGE_CHARS)
         failed.append(f"{task.task_key}: {task_state(task)}" + (f" - {first}" if first else ""))
     detail = "; ".join(failed[:10]) + (f"; and {len(failed) - 10} more" if len(failed) > 10 else "")
     return False, f"Run {run.run_id} {state}: {detail or message}"

@@ -13,7 +13,7 @@ const DATABRICKS_ID = '2c4e6a8b-0d1f-4a3b-8c5d-7e9f1a2b3c4d';
 const TOKEN = 'system-access-token-0001';
 
 /** A task library whose inputs, connections and variables are the given ones; every read is logged. */
-function agent({ inputs = {}, endpoints = {}, variables = {} }) {
+function agent({ inputs = {}, endpoints = {}, variables = {}, secretVariables = {} }) {
   const reads = [];
   const withDefaults = Object.fromEntries(
     TASK_JSON.inputs.map((i) => [i.name, inputs[i.name] ?? String(i.defaultValue ?? '')]),
@@ -23,6 +23,12 @@ function agent({ inputs = {}, endpoints = {}, variables = {} }) {
     reads,
     getInput: (name) => (reads.push(`input ${name}`), withDefaults[name]),
     getVariable: (name) => (reads.push(`variable ${name}`), variables[name]),
+    // As task-lib's own (node/task.ts): every variable the agent passed, each marked secret or not.
+    getVariables: () => [
+      ...Object.entries(variables).map(([name, value]) => ({ name, value, secret: false })),
+      ...Object.entries(secretVariables).map(([name, value]) => ({ name, value, secret: true })),
+    ],
+    setStdStream: () => undefined,
     getEndpointUrl: (id) => all[id]?.url,
     getEndpointAuthorization: (id) => all[id]?.auth,
     getEndpointDataParameter: (id, key) => all[id]?.data?.[key],
@@ -134,6 +140,16 @@ describe('readRequest', () => {
     assert.equal(document.variables['System.AccessToken'], TOKEN);
     assert.equal(document.variables['Build.BuildId'], '12');
     assert.ok(!tl.reads.includes('variable System.AccessToken'), 'getVariable would log the token');
+  });
+
+  it('passes the values of the secret variables, once each, and no public value', () => {
+    const tl = agent({
+      inputs: { command: 'test' },
+      variables: { 'Build.BuildId': '12' },
+      secretVariables: { 'Storage.Key': 'storage-key-0001', 'Other.Key': 'storage-key-0001', 'Empty.Key': '' },
+    });
+    const { document } = readRequest(tl, TASK_JSON, {});
+    assert.deepEqual(document.secrets, ['storage-key-0001']);
   });
 
   it('falls back to SYSTEM_ACCESSTOKEN mapped into the environment with env:', () => {

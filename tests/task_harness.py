@@ -177,14 +177,17 @@ class Agent:
         variables: Mapping[str, str] | None = None,
         python: str | None = None,
         connections: Mapping[str, ServiceConnection] | None = None,
+        secret_variables: Mapping[str, str] | None = None,
     ) -> subprocess.Popen[str]:
         """Starts `node <target>` with the databricks connection, unless `connectionType` says otherwise or
-        `connections` (input name -> connection) names the ones to pass."""
+        `connections` (input name -> connection) names the ones to pass; `secret_variables` are the job's secret
+        variables (name -> value), which the agent masks and expands in inputs."""
         bin_dir = python_bin(self.work / "python-bin", python or base_interpreter())
         if connections is None:
             connections = {} if "connectionType" in inputs else {"databricksConnection": self.connection}
         base = base_environment([bin_dir], self.work)
         public, secret = self.network.variables()
+        secret = {**secret, **(secret_variables or {})}
         job = self.variables({**public, **(variables or {})})
         env = self.task.environment(inputs, connections, job, self.access_token, base, secret)
         command = self.task.command_line(self.node, self.settings)
@@ -205,9 +208,10 @@ class Agent:
         variables: Mapping[str, str] | None = None,
         python: str | None = None,
         connections: Mapping[str, ServiceConnection] | None = None,
+        secret_variables: Mapping[str, str] | None = None,
     ) -> TaskRun:
         started = time.monotonic()
-        return finish(self.start(inputs, variables, python, connections), started)
+        return finish(self.start(inputs, variables, python, connections, secret_variables), started)
 
     def written_files(self) -> list[Path]:
         """Everything the task wrote for the agent (JUnit files, summaries) under Agent.TempDirectory; not the

@@ -392,6 +392,7 @@ class PackagedTask:
             env[f"SECRET_{environment_name(name)}"] = value
         system = ServiceConnection(SYSTEM_CONNECTION, "", "OAuth", {"AccessToken": access_token})
         env.update(system.environment())
+        known = {**variables, **secrets}
         for declared in self.manifest["inputs"]:
             name = declared["name"]
             default = declared.get("defaultValue", "")
@@ -399,7 +400,10 @@ class PackagedTask:
             if name in connections:
                 value = connections[name].id
                 env.update(connections[name].environment())
-            env[f"INPUT_{environment_name(name)}"] = _MACRO.sub(lambda m: variables.get(m[1], m[0]), value)
+            # Macros expand to secret variables too: "Secret variables are not passed into tasks as environment
+            # variables and must be passed as inputs" (azure-pipelines-tasks, docs/authoring/commands.md,
+            # task.setvariable), which is how `parameters: key=$(Storage.Key)` hands a secret to a notebook.
+            env[f"INPUT_{environment_name(name)}"] = _MACRO.sub(lambda m: known.get(m[1], m[0]), value)
         return env
 
 

@@ -28,13 +28,13 @@ from typing import Any
 
 import pytest
 from databricks.sdk import WorkspaceClient
-from leaks import Secret, files_since, leaks
 from leftovers import assert_nothing_left
 from process_watch import ProcessWatch, Seen, supported
 from task_runs import HEADER, build_variables, unique
 
 from dbcicd_localworkspace import FaultRule, LocalWorkspaceServer
 from dbcicd_localworkspace.http.server_token import TOKEN_FILE
+from leaks import Secret, files_since, leaks
 from task_harness import Agent, PackagedTask, ServiceConnection, TaskRun, finish
 
 SETSECRET = "##vso[task.setsecret]"

@@ -38,12 +38,12 @@ sys.path[:0] = [str(REPO / "tests"), str(REPO / "tests" / "reliability"), str(RE
 
 from expectations import Expected, expected_after, problems  # noqa: E402
 from faulty_steps import ENDPOINTS, FAULT_KINDS, REPOSITORY, StepResult, WorkspacePool, rule, run_step  # noqa: E402
-from leaks import Secret, files_since, leaks  # noqa: E402
 from task_runs import Agents, run_all  # noqa: E402
 
 from _localserver import percentile  # noqa: E402
 from dbcicd_localworkspace import FaultRule  # noqa: E402
 from git_remote import GitRemote  # noqa: E402
+from leaks import Secret, files_since, leaks  # noqa: E402
 from localagent import PackagedTask  # noqa: E402
 
 LATENCY_MS = 1000

@@ -157,8 +157,8 @@ def test_failing_run_reported_to_the_agent(
     [summary] = commands(out, "task.uploadsummary")
     text = Path(summary.data).read_text()
     assert f"## Databricks run {run_id}: FAILED" in text
-    assert "| dependent | " in text and "⏭️ UPSTREAM_FAILED" in text
-    assert "**failing** (" in text and "ValueError: expected 3 rows, got 4" in text
+    assert "| `dependent` | " in text and "⏭️ UPSTREAM_FAILED" in text
+    assert "**`failing`** (" in text and "ValueError: expected 3 rows, got 4" in text
     assert "1 passed, 2 failed, 0 skipped" in text
     values = variables(out)
     assert values["resultState"] == "FAILED" and values["runPageUrl"].endswith(f"/run/{run_id}")

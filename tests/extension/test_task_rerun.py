@@ -108,7 +108,7 @@ def test_the_second_job_attempt_runs_only_the_failed_notebook(
     assert "Re-running 1 task of 10 that did not succeed in run " + first.variables["runId"] in second.stdout
     [summary] = [Path(c.data) for c in second.commands("task.uploadsummary")]
     text = summary.read_text()
-    assert "Re-run of what failed: re-ran tests_test_03 of run " + first.variables["runId"] in text
+    assert "Re-run of what failed: `re-ran tests_test_03 of run " + first.variables["runId"] in text
     assert "9 tasks kept from earlier attempts, saving" in text
     assert text.count("(re-run)") == 1 and text.count(f"1 (run {first.variables['runId']})") == 9
     # The same temporary folder was made again for the re-run and deleted again.

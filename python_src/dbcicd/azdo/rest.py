@@ -38,16 +38,9 @@ from databricks.sdk.service import jobs
 
 from ..errors import ConfigurationError
 from ..options.build import environment_name, variable
-from ..results.junit import (
-    FAILED,
-    MAX_MESSAGE_CHARS,
-    MAX_NAME_CHARS,
-    MAX_TEXT_CHARS,
-    SKIPPED,
-    outcome_of,
-)
 from ..secrets import redact, register_secret
 from ..untrusted import bounded, untrusted_text
+from .testcases import FAILED, MAX_MESSAGE_CHARS, MAX_NAME_CHARS, MAX_TEXT_CHARS, SKIPPED, outcome_of
 
 if TYPE_CHECKING:
     from ..options.parse import Options

@@ -20,16 +20,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from ..azdo.testcases import (
+    FAILED,
+    MAX_MESSAGE_CHARS,
+    MAX_NAME_CHARS,
+    MAX_TEXT_CHARS,
+    PASSED,
+    SKIPPED,
+    outcome_of,
+)
 from ..untrusted import untrusted_text
 
-PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
-
-# Azure DevOps shows about 4,000 characters of an error message; a message is one line here, so less suffices.
-MAX_MESSAGE_CHARS = 1_000
-# Test titles and "test file" names beyond a few hundred characters are refused or cut by the test service.
-MAX_NAME_CHARS = 256
-# Traces and outputs: the head and tail of anything longer are kept.
-MAX_TEXT_CHARS = 64_000
 _TEXT_LIMITS = {"failure": MAX_TEXT_CHARS, "error": MAX_TEXT_CHARS, "skipped": MAX_MESSAGE_CHARS}
 _TEXT_LIMITS.update({"system-out": MAX_TEXT_CHARS, "system-err": MAX_TEXT_CHARS})
 _ATTRIBUTE_LIMITS = {"name": MAX_NAME_CHARS, "classname": MAX_NAME_CHARS, "message": MAX_MESSAGE_CHARS}
@@ -136,13 +137,6 @@ def prefix_suites(root: ET.Element, prefix: str) -> None:
     for suite in suites:
         name = suite.get("name", "")
         suite.set("name", f"{prefix}.{name}" if name else prefix)
-
-
-def outcome_of(case: ET.Element) -> str:
-    """A `testcase` element's outcome as Azure DevOps decides it."""
-    if case.find("failure") is not None or case.find("error") is not None:
-        return FAILED
-    return SKIPPED if case.find("skipped") is not None else PASSED
 
 
 def tally(root: ET.Element) -> Tally:

@@ -8,6 +8,8 @@ Library code raises these; only the boundaries (cli.py, the task entry) turn the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -29,9 +31,22 @@ class DbcicdError(Exception):
 
 
 class ConfigurationError(DbcicdError):
-    """Bad or missing input, credentials or environment: nothing was started (exit code 2)."""
+    """Bad or missing input, credentials or environment: nothing was started (exit code 2). `problems`: each mistake
+    on its own, when the message lists several (`every_problem`)."""
 
     exit_code = EXIT_USAGE
+
+    def __init__(self, message: str, problems: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.problems = problems or (message,)
+
+
+def every_problem(problems: Sequence[str]) -> ConfigurationError:
+    """One error for every mistake found before anything started, so that one attempt shows all there is to fix."""
+    if len(problems) == 1:
+        return ConfigurationError(problems[0])
+    listed = "\n".join(f"- {problem}" for problem in problems)
+    return ConfigurationError(f"{len(problems)} inputs need fixing; nothing was started:\n{listed}", tuple(problems))
 
 
 class RunFailed(DbcicdError):

@@ -95,3 +95,18 @@ def _children(client: WorkspaceClient, path: str) -> set[str]:
         return {o.path or "" for o in client.workspace.list(path)}
     except (NotFound, ResourceDoesNotExist):
         return set()
+
+
+def test_every_mistake_is_reported_in_one_message(
+    cli_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two wrong flags and no workspace configured: one exit 2 naming all three, so one attempt finds them all."""
+    monkeypatch.delenv("DATABRICKS_HOST")
+    argv = ["test", "--git-url", "https://github.com/org/p", "--branch", "main", "-n", "tests/test_a"]
+    code = main([*argv, "--timeout-minutes", "soon", "--export-notebooks", "some"])
+    err = capsys.readouterr().err
+    assert code == EXIT_USAGE
+    assert err.startswith("dbcicd: error: 3 inputs need fixing; nothing was started:\n"), err
+    assert "\n- --timeout-minutes must be a number, got 'soon'\n" in err
+    assert "\n- --export-notebooks is 'some'; it must be one of failed, all, none\n" in err
+    assert "\n- No Databricks workspace is configured (DATABRICKS_HOST is not set)." in err

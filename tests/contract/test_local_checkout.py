@@ -140,3 +140,27 @@ def test_remote_ahead_of_what_the_checkout_saw_says_pull(
     head = git("rev-parse", "HEAD", cwd=checkout)
     assert f"is at {newer[:12]}, this build is {head[:12]}" in err and "git pull" in err
     assert "re-run the build" not in err
+
+
+def test_a_mistyped_notebook_is_refused_from_the_checkout_before_a_git_folder_is_made(
+    cli_env: Path,
+    make_remote: Callable[..., Any],
+    isolated_workspace: Tenant,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`-n tests/test_trian` in a clone: exit 2 before any Git folder is made, every mistake at once, each saying
+    what was meant (edit distance) and what the folder it points into holds — not the notebooks of another folder."""
+    monkeypatch.setenv("DATABRICKS_TOKEN", isolated_workspace.token)
+    files = {"tests/test_train.py": PASSING, "tests/test_score.py": PASSING, "examples/a/b.py": PASSING}
+    _clone(make_remote(files), cli_env, monkeypatch)
+    code = main(
+        ["test", "--git-provider", "gitHub", "--temp-folder", _parent(), "-n", "tests/test_trian", "-n", "it/*"]
+    )
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "2 inputs need fixing" in err
+    assert "'tests/test_trian' does not exist in commit " in err and "did you mean tests/test_train" in err
+    assert "2 notebooks in tests/, e.g. tests/test_score, tests/test_train" in err
+    assert "'it/*' matches no notebook in commit " in err
+    assert not [call for call in isolated_workspace.calls if "/repos" in call or "/jobs/" in call]

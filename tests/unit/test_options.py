@@ -88,3 +88,24 @@ def test_options_are_typed_and_immutable() -> None:
     assert options.git is not None and options.git.provider == "gitHub" and options.git.ref.name == "main"
     with pytest.raises(TypeError):
         options.parameters["env"] = "prod"  # type: ignore[index]
+
+
+def test_every_wrong_input_is_reported_at_once() -> None:
+    """Three mistakes, one message naming each: a second attempt is not needed to find the second mistake."""
+    inputs = {**TEST, "timeoutMinutes": "soon", "publishTestResults": "maybe", "tempFolder": "relative/x"}
+    with pytest.raises(ConfigurationError) as refused:
+        parse_options(TaskRequest(inputs), TASK_NAMES)
+    lines = refused.value.message.splitlines()
+    assert lines[0] == "3 inputs need fixing; nothing was started:"
+    assert lines[1].startswith("- tempFolder 'relative/x' must be")
+    assert lines[2:] == [
+        "- Input 'timeoutMinutes' must be a number, got 'soon'",
+        "- Input 'publishTestResults' must be true or false, got 'maybe'",
+    ]
+
+
+def test_a_check_that_depends_on_a_wrong_input_is_not_reported_twice() -> None:
+    """A malformed repoPath is one mistake, not also 'repoPath is required'."""
+    with pytest.raises(ConfigurationError) as refused:
+        parse_options(TaskRequest({**TEST, "command": "repo", "repoPath": "/Repos/onlyone"}), CLI_NAMES)
+    assert "required" not in refused.value.message and "\n" not in refused.value.message

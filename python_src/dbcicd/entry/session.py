@@ -21,9 +21,9 @@ from ..azdo.rest import RestSettings
 from ..connect import network
 from ..connect.auth import Connection, connect, resolve_connection
 from ..connect.workload_identity import DEFAULT_ENTRA_AUTHORITY
-from ..errors import EXIT_FAILED, EXIT_INTERNAL, EXIT_OK, Cancelled, DbcicdError
+from ..errors import EXIT_FAILED, EXIT_INTERNAL, EXIT_OK, Cancelled, ConfigurationError, DbcicdError, every_problem
 from ..options.names import Names
-from ..options.parse import parse_options
+from ..options.parse import Options, parse_options
 from ..options.request import TaskRequest
 from ..output import Output, retries_reported
 from ..results.report import ReportSettings, publish
@@ -91,9 +91,7 @@ def run_session(request: TaskRequest, entry: Entry) -> Ending:
 
 
 def _run(request: TaskRequest, entry: Entry) -> Ending:
-    options = parse_options(request, entry.names)
-    rest = RestSettings.from_options(options, request.variables, entry.environ, warn=entry.output.warning)
-    connection = resolve_connection(request.inputs, request.endpoints, request.variables, entry.environ)
+    options, rest, connection = _checked(request, entry)
     # The agent's proxy and CA certificate, for every call from here on (connect/network.py)
     proxy_and_ca = network.NetworkSettings.from_document(request.network)
     temp = request.variables.get("Agent.TempDirectory", "")
@@ -111,6 +109,27 @@ def _run(request: TaskRequest, entry: Entry) -> Ending:
     entry.output.close()  # the live table, if any, ends before the report is printed
     report = publish(outcome, settings, entry.writer, entry.stdout, rest)
     return Ending(EXIT_OK if report.success else EXIT_FAILED, report.message, True, report.variables)
+
+
+def _checked(request: TaskRequest, entry: Entry) -> tuple[Options, RestSettings | None, Connection]:
+    """The options, the REST publishing settings and the connection, or one error naming every mistake in any of
+    them (`every_problem`)."""
+    problems: list[str] = []
+    options: Options | None = None
+    rest: RestSettings | None = None
+    connection: Connection | None = None
+    try:
+        options = parse_options(request, entry.names)
+        rest = RestSettings.from_options(options, request.variables, entry.environ, warn=entry.output.warning)
+    except ConfigurationError as err:
+        problems += err.problems
+    try:
+        connection = resolve_connection(request.inputs, request.endpoints, request.variables, entry.environ)
+    except ConfigurationError as err:
+        problems += err.problems
+    if problems or options is None or connection is None:
+        raise every_problem(problems)
+    return options, rest, connection
 
 
 def _called_urls(request: TaskRequest, connection: Connection, entry: Entry) -> list[str]:

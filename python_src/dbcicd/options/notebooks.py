@@ -6,7 +6,7 @@ from __future__ import annotations
 from ..errors import ConfigurationError
 
 # Extensions users may write although workspace notebook paths have none.
-_NOTEBOOK_EXTENSIONS = (".py", ".ipynb", ".sql", ".scala", ".r")
+NOTEBOOK_EXTENSIONS = (".py", ".ipynb", ".sql", ".scala", ".r")
 
 
 def split_patterns(text: str) -> list[str]:
@@ -20,7 +20,7 @@ def notebook_path(pattern: str) -> str:
     pattern = pattern.strip()
     while pattern.startswith("./"):
         pattern = pattern[2:]
-    for ext in _NOTEBOOK_EXTENSIONS:
+    for ext in NOTEBOOK_EXTENSIONS:
         if pattern.lower().endswith(ext):
             return pattern[: -len(ext)]
     return pattern

@@ -9,12 +9,13 @@ workspace (does the cluster exist, which notebooks match a glob) is checked by t
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import TypeVar
 
 from ..connect.auth import DEFAULT_RETRY_TIMEOUT_SECONDS
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, every_problem
 from .build import BuildContext, GitRef, parse_ref
 from .compute import Compute
 from .git import DEFAULT_CLONE_TIMEOUT_SECONDS, check_folder_path, check_temp_parent, https_url, provider_for
@@ -98,58 +99,122 @@ class Options:
 
 
 def parse_options(request: TaskRequest, names: Names) -> Options:
-    """Read and check every input of `request`; raises ConfigurationError naming the input (or flag) and the fix."""
+    """Read and check every input of `request`; raises one ConfigurationError naming every input (or flag) that is
+    wrong and the fix for each, so that one attempt shows all there is to fix."""
     reader = _Reader(request, names)
-    command = reader.command()
-    build = BuildContext.from_variables(request.variables)
+    command = reader.command()  # which inputs count depends on it: nothing more is judged without it
+    problems = _Problems()
+    check = problems.check
+    build = check("", lambda: BuildContext.from_variables(request.variables), BuildContext.from_variables({}))
     notebooks = tuple(split_patterns(request.text("notebooks")))
     for pattern in notebooks:
-        check_relative(pattern, names.label("notebooks"))
+        check("notebooks", lambda p=pattern: check_relative(p, names.label("notebooks")), None)
     repo_path = request.text("repoPath")
     if command == "run" and sum(map(bool, (notebooks, request.text("jobId"), request.text("jobName")))) != 1:
-        raise ConfigurationError(
+        problems.add(
+            "notebooks",
             f"Give exactly one of {names.label('notebooks')}, {names.label('jobId')} or {names.label('jobName')} "
-            "for the run command"
+            "for the run command",
         )
-    source = reader.choice("source", SOURCES, "gitFolder")
+    source = check("source", lambda: reader.choice("source", SOURCES, "gitFolder"), "gitFolder")
     # repo and test make a Git folder; run without one checks out at a commit through `git_source`; an upload
     # needs no Git server at all.
     needs_git = source != "upload" and (
         command in ("repo", "test") or (command == "run" and bool(notebooks) and not repo_path)
     )
+    label = names.label
     options = Options(
         command=command,
         names=names,
         build=build,
-        retry_timeout_seconds=reader.whole_seconds("retryTimeoutSeconds", DEFAULT_RETRY_TIMEOUT_SECONDS),
-        clone_timeout_seconds=reader.whole_seconds("cloneTimeoutSeconds", DEFAULT_CLONE_TIMEOUT_SECONDS),
-        git=reader.git(build) if needs_git else None,
-        repo_path=check_folder_path(repo_path, names.label("repoPath")) if repo_path else "",
+        retry_timeout_seconds=check(
+            "retryTimeoutSeconds",
+            lambda: reader.whole_seconds("retryTimeoutSeconds", DEFAULT_RETRY_TIMEOUT_SECONDS),
+            DEFAULT_RETRY_TIMEOUT_SECONDS,
+        ),
+        clone_timeout_seconds=check(
+            "cloneTimeoutSeconds",
+            lambda: reader.whole_seconds("cloneTimeoutSeconds", DEFAULT_CLONE_TIMEOUT_SECONDS),
+            DEFAULT_CLONE_TIMEOUT_SECONDS,
+        ),
+        git=check("gitUrl", lambda: reader.git(build), None) if needs_git else None,
+        repo_path=check("repoPath", lambda: check_folder_path(repo_path, label("repoPath")), "") if repo_path else "",
         source=source,
         source_dir=request.text("sourceDir") or build.sources_directory,
-        temp_folder=check_temp_parent(request.text("tempFolder", DEFAULT_TEMP_FOLDER), names.label("tempFolder")),
-        older_than_hours=reader.number("olderThanHours", DEFAULT_OLDER_THAN_HOURS, minimum=0),
-        dry_run=reader.flag("dryRun", False),
-        notebooks=notebooks,
-        job_id=reader.job_id(request.text("jobId")),
-        job_name=request.text("jobName"),
-        parameters=MappingProxyType(parse_parameters(request.text("parameters"), names.label("parameters"))),
-        compute=Compute.from_inputs(
-            request.text("compute"), request.text("existingClusterId"), request.text("newClusterJson"), names.label
+        temp_folder=check(
+            "tempFolder",
+            lambda: check_temp_parent(request.text("tempFolder", DEFAULT_TEMP_FOLDER), label("tempFolder")),
+            DEFAULT_TEMP_FOLDER,
         ),
-        timeout_seconds=reader.timeout_seconds(),
-        notebook_results_dir=notebook_results_root(request.text("notebookResultsDir"), names),
-        publish_test_results=reader.flag("publishTestResults", True),
+        older_than_hours=check(
+            "olderThanHours",
+            lambda: reader.number("olderThanHours", DEFAULT_OLDER_THAN_HOURS, minimum=0),
+            DEFAULT_OLDER_THAN_HOURS,
+        ),
+        dry_run=check("dryRun", lambda: reader.flag("dryRun", False), False),
+        notebooks=notebooks,
+        job_id=check("jobId", lambda: reader.job_id(request.text("jobId")), None),
+        job_name=request.text("jobName"),
+        parameters=MappingProxyType(
+            check("parameters", lambda: parse_parameters(request.text("parameters"), label("parameters")), {})
+        ),
+        compute=check(
+            "compute",
+            lambda: Compute.from_inputs(
+                request.text("compute"), request.text("existingClusterId"), request.text("newClusterJson"), label
+            ),
+            Compute("serverless"),
+        ),
+        timeout_seconds=check("timeoutMinutes", reader.timeout_seconds, round(DEFAULT_TIMEOUT_MINUTES * 60)),
+        notebook_results_dir=check(
+            "notebookResultsDir", lambda: notebook_results_root(request.text("notebookResultsDir"), names), ""
+        ),
+        publish_test_results=check("publishTestResults", lambda: reader.flag("publishTestResults", True), True),
         test_run_title=request.text("testRunTitle"),
-        fail_on_test_failure=reader.flag("failOnTestFailure", True),
-        publish_azure_devops=reader.flag("publishAzureDevOps", False),
-        pull_request_comment=reader.flag("pullRequestComment", False),
-        rerun_failed_only=reader.flag("rerunFailedOnly", True),
-        export_notebooks=reader.choice("exportNotebooks", EXPORT_CHOICES, DEFAULT_EXPORT),
-        folder_head=reader.folder_head(build) if command == "run" and repo_path and source != "upload" else None,
+        fail_on_test_failure=check("failOnTestFailure", lambda: reader.flag("failOnTestFailure", True), True),
+        publish_azure_devops=check("publishAzureDevOps", lambda: reader.flag("publishAzureDevOps", False), False),
+        pull_request_comment=check("pullRequestComment", lambda: reader.flag("pullRequestComment", False), False),
+        rerun_failed_only=check("rerunFailedOnly", lambda: reader.flag("rerunFailedOnly", True), True),
+        export_notebooks=check(
+            "exportNotebooks", lambda: reader.choice("exportNotebooks", EXPORT_CHOICES, DEFAULT_EXPORT), DEFAULT_EXPORT
+        ),
+        folder_head=check("commit", lambda: reader.folder_head(build), None)
+        if command == "run" and repo_path and source != "upload"
+        else None,
     )
-    reader.check_command(options)
+    reader.check_command(options, problems)
+    problems.raise_any()
     return options
+
+
+_Value = TypeVar("_Value")
+
+
+class _Problems:
+    """Every input found wrong, in the order read: one message for all of them at the end, so that a pipeline is not
+    run again and again to find the next mistake. Checks that depend on an input found wrong are skipped (`failed`):
+    a second message about the same mistake would only mislead."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+        self.failed: set[str] = set()
+
+    def add(self, name: str, message: str) -> None:
+        self.messages.append(message)
+        self.failed.add(name)
+
+    def check(self, name: str, read: Callable[[], _Value], fallback: _Value) -> _Value:
+        """`read()`, or `fallback` with its error noted against the input `name`."""
+        try:
+            return read()
+        except ConfigurationError as err:
+            for problem in err.problems:
+                self.add(name, problem)
+            return fallback
+
+    def raise_any(self) -> None:
+        if self.messages:
+            raise every_problem(self.messages)
 
 
 @dataclass(frozen=True)
@@ -290,42 +355,45 @@ class _Reader:
             return FolderHead("")
         return FolderHead(build.source_commit, build.repository_url)
 
-    def check_command(self, options: Options) -> None:
-        """What each command needs besides well-formed values."""
+    def check_command(self, options: Options, problems: _Problems) -> None:
+        """What each command needs besides well-formed values; inputs already found wrong are not judged again."""
         names = self.names
-        if options.command == "repo" and not options.repo_path:
-            raise ConfigurationError(
-                f"{names.input('repoPath')} is required: the Git folder to update, e.g. /Repos/ci/my-project"
-            )
+        if options.command == "repo" and not options.repo_path and "repoPath" not in problems.failed:
+            example = "e.g. /Repos/ci/my-project"
+            problems.add("repoPath", f"{names.input('repoPath')} is required: the Git folder to update, {example}")
         if options.command == "test" and not options.notebooks:
-            raise ConfigurationError(f"{names.input('notebooks')} is required: the test notebooks, e.g. tests/test_*")
+            problems.add("notebooks", f"{names.input('notebooks')} is required: the test notebooks, e.g. tests/test_*")
         if options.source == "upload":
-            self._check_upload(options)
+            for message in self._upload_problems(options):
+                problems.add("source", message)
         at_commit = options.command == "run" and options.git is not None
         if at_commit and any(c in p for p in options.notebooks for c in "*?["):
-            raise ConfigurationError(
+            problems.add(
+                "notebooks",
                 f"{names.label('notebooks')} globs need a Git folder to search: give {names.label('repoPath')}, "
-                "or list the notebooks without wildcards"
+                "or list the notebooks without wildcards",
             )
 
-    def _check_upload(self, options: Options) -> None:
+    def _upload_problems(self, options: Options) -> list[str]:
         names = self.names
         if options.command not in ("test", "run"):
-            raise ConfigurationError(f"{names.label('source')} upload is for the test and run commands")
+            return [f"{names.label('source')} upload is for the test and run commands"]
+        problems = []
         if options.command == "run" and (options.repo_path or not options.notebooks):
-            raise ConfigurationError(
+            problems.append(
                 f"{names.label('source')} upload runs notebooks from the uploaded files: give "
                 f"{names.label('notebooks')}, and no {names.label('repoPath')}, {names.label('jobId')} or "
                 f"{names.label('jobName')}"
             )
         if not options.source_dir:
             where = names.label("sourceDir") if names.cli else "the agent's Build.SourcesDirectory"
-            raise ConfigurationError(
+            problems.append(
                 f"{names.label('source')} upload needs a checkout to upload: {where} is not set (check out the "
                 "repository in an earlier step: `- checkout: self`)"
             )
         if options.temp_folder.startswith(("/Repos/", "/Workspace/Repos/")):
-            raise ConfigurationError(
+            problems.append(
                 f"{names.input('tempFolder')} {options.temp_folder} is under /Repos, which holds only Git folders: "
                 f"an upload needs a workspace folder, e.g. {names.label('tempFolder')} /Workspace/Shared/dbcicd"
             )
+        return problems

@@ -36,7 +36,7 @@ from ..untrusted import untrusted_text
 from . import folderhead
 from .gitfolders import GitFolder, GitFolders, default_temp_parent
 from .leftovers import find_leftovers, remove
-from .notebooks import resolve
+from .notebooks import check_in_checkout, resolve
 from .ownership import RunOwner
 from .rerun import Earlier, RerunPlan, find_to_continue, prepare, say_jobs_run_whole
 from .runs import RESULTS_PARAMETER, NotebookRun, check_compute, find_job, run_job, submit
@@ -251,6 +251,7 @@ def _run_job(ctx: Context) -> Outcome:
 def _run_at_commit(ctx: Context) -> Outcome:
     """No Git folder: Databricks checks out the exact commit itself (`git_source.git_commit`)."""
     git = _git(ctx)
+    check_in_checkout(ctx.options.source_dir, git.expected_commit, ctx.options.notebooks)
     source = jobs.GitSource(git_url=public_url(git.url), git_provider=jobs.GitProvider(git.provider))
     if git.expected_commit:
         source.git_commit = git.expected_commit
@@ -487,6 +488,7 @@ def test(ctx: Context) -> Outcome:
     if options.source == "upload":
         return _run_uploaded(ctx)
     git, build = _git(ctx), options.build
+    check_in_checkout(options.source_dir, git.expected_commit, options.notebooks)  # before a folder is made
     source = public_url(git.url)
     earlier = find_to_continue(ctx.client, ctx.output, options, source, git.expected_commit)
     # A re-run needs the notebooks where the earlier run had them: its folder, made again at the same commit.
@@ -527,6 +529,7 @@ def _run_uploaded(ctx: Context) -> Outcome:
     source_dir = Path(options.source_dir)
     what = options.names.label("sourceDir") if options.names.cli else "Build.SourcesDirectory"
     found = commit_files(source_dir, what)
+    check_in_checkout(options.source_dir, found.commit, options.notebooks)
     if options.build.source_commit and not found.commit.startswith(options.build.source_commit):
         ctx.output.warning(
             f"{source_dir} is at {found.commit[:12]}, not at the build's commit {options.build.source_commit[:12]}: "

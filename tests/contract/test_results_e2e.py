@@ -121,9 +121,10 @@ def test_failing_run_reported_to_the_agent(
     passing = next(body for title, body in found.items() if title.startswith("passing"))
     assert any(line.startswith('Exit value: {"promote": true') for line in passing)
 
-    # Issues: the failed task with its run page, the malformed file, the failed pytest test.
+    # Issues: the step's verdict, the failed task with its run page, the malformed file, the failed pytest test.
     run_id = variables(out)["runId"]
-    issues = [c.data for c in commands(out, "task.logissue")]
+    verdict, *issues = [c.data for c in commands(out, "task.logissue")]
+    assert verdict.startswith(f"Run {run_id} FAILED: failing: FAILED")
     assert issues[0].startswith(f"failing FAILED ({local_workspace.host}/?o=")
     assert issues[0].endswith("): ValueError: expected 3 rows, got 4")
     assert "notes.xml is not valid JUnit XML: not well-formed XML" in issues[1]

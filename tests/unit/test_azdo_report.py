@@ -115,8 +115,9 @@ def test_agent_gets_groups_issues_results_summary_and_variables(tmp_path: Path) 
     assert groups(out)["bad: FAILED (1.5 s)"] == [
         "Source: tests/bad", "Run page: https://adb.example/run/bad", "Error: ValueError: no", "Tb", "ValueError: no"
     ]  # fmt: skip
-    [issue] = commands(out, "task.logissue")
-    assert issue.properties["type"] == "error"
+    verdict, issue = commands(out, "task.logissue")  # the verdict first: the agent keeps the first 10 errors
+    assert verdict.properties["type"] == issue.properties["type"] == "error"
+    assert verdict.data == report.message
     assert issue.data == "bad FAILED (https://adb.example/run/bad): ValueError: no"
     [published] = commands(out, "results.publish")
     assert published.properties == {
@@ -145,7 +146,8 @@ def test_failed_notebook_tests_fail_the_step_unless_told_not_to(tmp_path: Path) 
     # The headline leads with what failed the step, beside resultState SUCCESS.
     assert report.message == "1 of 2 tests written by notebooks failed; the run's own tasks succeeded (Run 99 SUCCESS)"
     assert [c.data for c in commands(out, "task.logissue")] == [
-        "ok: test test_math.test_sub failed: AssertionError: 0 != 1"
+        report.message,
+        "ok: test test_math.test_sub failed: AssertionError: 0 != 1",
     ]
     published = commands(out, "results.publish")[0].properties["resultfiles"].split(",")
     assert [Path(p).name for p in published] == ["dbcicd-run-99.xml", "dbcicd-run-99-ok-1-pytest.xml"]

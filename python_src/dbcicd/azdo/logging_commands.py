@@ -10,7 +10,12 @@ command; `##[group]`, `##[endgroup]`, `##[error]` ... at the start of a line for
   our groups;
 - `task.setsecret` goes out for every registered secret before any other line, so the agent masks it in the log
   whatever prints it later (and in the outputs of later steps too);
-- everything is passed through `redact` as well: the agent only masks what it was told of.
+- everything is passed through `redact` as well: the agent only masks what it was told of;
+- issues (`task.logissue`) are rationed: the agent keeps the first 10 errors and the first 10 warnings of a step
+  (azure-pipelines-agent, src/Agent.Worker/ExecutionContext.cs: `_maxIssueCount = 10`; AddIssue writes every issue
+  to the log but adds to the step's record, which the summary page lists, only while its ErrorCount or WarningCount
+  is below that) and drops the rest without a word. So a step spends its issues on what matters most, first, and
+  the last one it keeps says how many more there are (`IssueBudget`).
 """
 
 from __future__ import annotations
@@ -32,6 +37,10 @@ _MESSAGE_ESCAPES = (("%", "%AZP25"), ("\r", "%0D"), ("\n", "%0A"))
 _PROPERTY_ESCAPES = (*_MESSAGE_ESCAPES, ("]", "%5D"), (";", "%3B"))
 _COMMAND_NAME = re.compile(r"[A-Za-z]+\.[A-Za-z]+")
 _PROPERTY_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+AGENT_MAX_ISSUES = 10  # of each type a step: ExecutionContext.cs, `_maxIssueCount`
+# The Node entry point ends a failed step with the task library's setResult(Failed, message), which adds an error
+# issue of its own (azure-pipelines-task-lib, node/task.ts, setResult): the core leaves it room.
+ENTRY_ERROR_ISSUES = 1
 
 
 def escape_property(value: str) -> str:
@@ -66,6 +75,30 @@ def neutral_lines(text: str) -> list[str]:
     return [neutralised(line) for line in lines]
 
 
+class IssueBudget:
+    """How many issues of each type a step may still send so that the agent keeps every one: AGENT_MAX_ISSUES, less
+    the Node entry's own error, less one slot kept to the end. That last slot takes the one issue that did not fit,
+    or a line saying how many did not (`CommandWriter.end_issues`); so the step's record shows the first issues sent
+    — the verdict and the first failures, which the report sends first — and never silently less than there was."""
+
+    def __init__(self) -> None:
+        self._left = {"error": AGENT_MAX_ISSUES - ENTRY_ERROR_ISSUES - 1, "warning": AGENT_MAX_ISSUES - 1}
+        self._held: dict[str, tuple[int, str]] = {}  # type -> how many were not sent, and the first of them
+
+    def take(self, kind: str, message: str) -> bool:
+        """Whether an issue of `kind` may be sent now; when it may not, it is counted (and kept, if the first)."""
+        if self._left[kind] > 0:
+            self._left[kind] -= 1
+            return True
+        count, first = self._held.get(kind, (0, message))
+        self._held[kind] = (count + 1, first)
+        return False
+
+    def held(self) -> dict[str, tuple[int, str]]:
+        """By type, the issues not sent: how many, and the first of them."""
+        return dict(self._held)
+
+
 def azure_devops_active(environ: Mapping[str, str], forced: bool = False) -> bool:
     """Logging commands are for the agent: on when it runs us (`TF_BUILD=True`) or when asked for."""
     return forced or environ.get("TF_BUILD", "").lower() == "true"
@@ -78,10 +111,27 @@ class CommandWriter:
         self.stream = stream or sys.stdout
         self._announced: set[str] = set()
         self._lock = threading.Lock()
+        self.issues = IssueBudget()
 
     def command(self, name: str, properties: Mapping[str, str] | None = None, message: str = "") -> None:
         safe = {key: redact(value) for key, value in (properties or {}).items()}
         self._write([format_command(name, safe, redact(message))])
+
+    def issue(self, kind: str, message: str) -> None:
+        """An error or warning issue, while the step's budget lasts (`IssueBudget`); after that a line of the log
+        formatted as the agent formats an issue there (`##[error]`, `##[warning]`), so that nothing is lost."""
+        if self.issues.take(kind, message):
+            self.command("task.logissue", {"type": kind}, message)
+        else:
+            lines = neutral_lines(redact(message))
+            self._write([f"##[{kind}]{lines[0]}", *lines[1:]])
+
+    def end_issues(self) -> None:
+        """The step's last issue of each type: how many did not fit (see the log or the summary), if any did not."""
+        for kind, (count, first) in self.issues.held().items():
+            where = "the summary and the log" if kind == "error" else "the log"
+            message = first if count == 1 else f"and {count} more {kind}s: see {where}"
+            self.command("task.logissue", {"type": kind}, message)
 
     def text(self, text: str) -> None:
         """Plain text (any number of lines), neutralised and redacted."""
@@ -127,7 +177,7 @@ class AzureDevOpsOutput:
         self.writer.text(message)
 
     def warning(self, message: str) -> None:
-        self.writer.command("task.logissue", {"type": "warning"}, message)
+        self.writer.issue("warning", message)
 
     def run_started(self, run: Run) -> None:
         self._tasks = len(run.tasks or [])

@@ -403,9 +403,11 @@ def _run_command(args: argparse.Namespace) -> int:
         output.warning(warning)
     debug = cli_debug_requested(args.debug, os.environ)
     ending = run_session(request, Entry(CLI_NAMES, output, writer, sys.stdout, os.environ, args.report_dir, debug))
+    if writer is not None:
+        if not ending.reported:
+            writer.issue("error", ending.message)
+        writer.end_issues()
     if not ending.reported:
-        if writer is not None:
-            writer.command("task.logissue", {"type": "error"}, ending.message)
         print(f"dbcicd: {_label(ending.exit_code)}{ending.message}", file=sys.stderr)
         if ending.trace:
             print(ending.trace, file=sys.stderr)

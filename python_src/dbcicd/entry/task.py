@@ -33,16 +33,17 @@ def main(stdin: TextIO, stdout: TextIO, environ: Mapping[str, str] | None = None
         request = TaskRequest.from_json(stdin.read())
     except DbcicdError as err:
         output.close()
-        writer.command("task.logissue", {"type": "error"}, err.message)
+        writer.issue("error", err.message)
         return err.exit_code
     entry = Entry(TASK_NAMES, output, writer, stdout, environ, task_report_directory(request.variables, environ))
     ending = run_session(request, entry)
     if ending.reported:
         output.info(("OK: " if ending.exit_code == 0 else "FAILED: ") + ending.message)
     else:
-        writer.command("task.logissue", {"type": "error"}, ending.message)
+        writer.issue("error", ending.message)
         if ending.trace:
             writer.group("dbcicd internal error: trace", ending.trace.splitlines())
+    writer.end_issues()
     return ending.exit_code
 
 

@@ -428,15 +428,16 @@ def _tell_agent(
         for task in run.tasks or []:
             case = by_key[task.task_key or str(task.run_id)]
             writer.group(f"{case.name}: {task_state(task)} ({task_seconds(task):.1f} s)", _group_lines(case))
+        if not report.success:  # the verdict first: of many issues, the agent keeps the first (IssueBudget)
+            writer.issue("error", report.message)
         for task in run.tasks or []:
             case = by_key[task.task_key or str(task.run_id)]
             if case.outcome == FAILED:
                 where = f" ({task.run_page_url})" if task.run_page_url else ""
-                issue = f"{case.name} {task_state(task)}{where}: {case.message}"
-                writer.command("task.logissue", {"type": "error"}, issue)
+                writer.issue("error", f"{case.name} {task_state(task)}{where}: {case.message}")
         _test_issues(writer, notebooks)
         for warning in report.warnings:
-            writer.command("task.logissue", {"type": "warning"}, warning)
+            writer.issue("warning", warning)
         if report.junit_files:
             writer.command("results.publish", _publish_properties(settings, run.run_name or "", report.junit_files))
         if report.pages_artifact and report.pages_dir is not None and report.pages_dir.is_dir():
@@ -470,14 +471,14 @@ def _group_lines(case: Case) -> list[str]:
 def _test_issues(writer: CommandWriter, notebooks: NotebookResults) -> None:
     """One issue per file that could not be read, one per failed test a notebook reported (the first few)."""
     for problem in notebooks.problems:
-        writer.command("task.logissue", {"type": "error"}, problem.message)
+        writer.issue("error", problem.message)
     failing = [(file, case) for file, root in notebooks.documents for case in failed_cases(root)]
     for file, case in failing[:MAX_TEST_ISSUES]:
         message = f"{file.task_key}: test {case_title(case)} failed: {failure_message(case)}"
-        writer.command("task.logissue", {"type": "error"}, message)
+        writer.issue("error", message)
     if len(failing) > MAX_TEST_ISSUES:
         more = len(failing) - MAX_TEST_ISSUES
-        writer.command("task.logissue", {"type": "error"}, f"and {more} more failed tests (see the Tests tab)")
+        writer.issue("error", f"and {more} more failed tests (see the Tests tab)")
 
 
 def _publish_properties(settings: ReportSettings, run_name: str, files: list[Path]) -> dict[str, str]:

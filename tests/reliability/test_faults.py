@@ -8,7 +8,8 @@ without, failed with an error naming the call. Repeating a POST is safe: runs/su
 and a Git folder made by a request whose answer was lost is recognised at the step's own unique path. Every case
 ends with exactly the runs it should have made, none of them active, and no Git folder.
 
-The cases run three at a time, each on a local workspace of its own, when the first test needs them.
+The cases run three at a time, each on a local workspace of its own, started when the first test needs them; each
+test waits for its own case's step (task_runs.StepsInBackground).
 """
 
 from __future__ import annotations
@@ -31,10 +32,11 @@ from faulty_steps import (
     rule,
     run_step,
 )
-from task_runs import Agents, run_all
+from task_runs import Agents, StepsInBackground, selected
 
 from dbcicd_localworkspace import FaultRule
 from git_remote import GitRemote
+from headless_browser import ARTIFACTS
 from task_harness import PackagedTask
 
 WORKERS = 3
@@ -88,23 +90,30 @@ def results(
     node: str,
     tools_directory: Path,
     tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[dict[str, StepResult]]:
-    """Every case's step, run WORKERS at a time."""
+    request: pytest.FixtureRequest,
+) -> Iterator[StepsInBackground[Case, StepResult]]:
+    """The step of every selected case, WORKERS at a time, in the background."""
     remote = GitRemote(tmp_path_factory.mktemp("git"))
     build = (remote.url, remote.commit(REPOSITORY, "build"))
     agents = Agents(packaged_task, node, tools_directory, tmp_path_factory.mktemp("faults"))
+    cases = {case.id: case for case in CASES}
     with WorkspacePool(WORKERS) as pool:
 
         def run(case: Case) -> StepResult:
             return run_step(agents, pool, build, case.id, case.rules(), case.inputs)
 
-        yield dict(zip([case.id for case in CASES], run_all(CASES, run, WORKERS), strict=True))
+        steps = StepsInBackground({key: cases[key] for key in selected(request, cases)}, run, WORKERS)
+        try:
+            yield steps
+        finally:
+            steps.close()
+            steps.save_seconds(ARTIFACTS / "fault-step-seconds.json")
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
-def test_fault(case: Case, results: dict[str, StepResult]) -> None:
+def test_fault(case: Case, results: StepsInBackground[Case, StepResult]) -> None:
     """The step under this fault: the expected result, runs, error or warning; nothing left behind."""
-    step, want = results[case.id], case.expected
+    step, want = results.result(case.id), case.expected
     log = step.log
 
     assert step.fired[0] >= 1, f"the fault never fired: the step did not call {case.id}\n{log}"

@@ -10,7 +10,6 @@ own, so its faults touch no other row.
 from __future__ import annotations
 
 import re
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -21,7 +20,7 @@ from typing import Any
 import pytest
 from databricks.sdk import WorkspaceClient
 from leftovers import assert_nothing_left
-from task_runs import HEADER, Agents, build_variables, run_all, unique
+from task_runs import HEADER, STEP_TEST_TIMEOUT_S, Agents, StepsInBackground, build_variables, selected, unique
 
 from conftest import GitRemote
 from dbcicd.results.rendered import MAX_PAGE_BYTES
@@ -444,8 +443,9 @@ def outcomes(
     tools_directory: Path,
     tmp_path_factory: pytest.TempPathFactory,
     request: pytest.FixtureRequest,
-) -> Iterator[dict[str, Outcome]]:
-    """Every row run once through the task, two at a time, with what it left behind."""
+) -> Iterator[StepsInBackground[Row, Outcome]]:
+    """Every selected row run once through the task, two at a time in the background (each test waits for its own),
+    with what it left behind."""
     base = tmp_path_factory.mktemp("bad-inputs")
     remote = GitRemote(tmp_path_factory.mktemp("git"))
     variables = build_variables(remote.url, remote.commit(NOTEBOOKS, "notebooks"))
@@ -485,13 +485,14 @@ def outcomes(
                 left_behind = str(err)
         return Outcome(task_run, agent, left_behind, calls)
 
-    started = time.monotonic()
-    results = run_all(ROWS, run)
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    reporter.write_line(f"\n{len(ROWS)} bad-input rows through the task in {time.monotonic() - started:.1f} s")
-    yield {row.id: outcome for row, outcome in zip(ROWS, results, strict=True)}
-    for job_id in twins:
-        client.jobs.delete(job_id)
+    rows = {row.id: row for row in ROWS}
+    steps = StepsInBackground({key: rows[key] for key in selected(request, rows)}, run)
+    try:
+        yield steps
+    finally:
+        steps.close()
+        for job_id in twins:
+            client.jobs.delete(job_id)
 
 
 def test_the_table_has_enough_rows() -> None:
@@ -499,10 +500,11 @@ def test_the_table_has_enough_rows() -> None:
     assert len({row.id for row in ROWS}) == len(ROWS) >= EXPECTED_ROWS
 
 
+@pytest.mark.timeout(STEP_TEST_TIMEOUT_S)
 @pytest.mark.parametrize("row", ROWS, ids=[row.id for row in ROWS])
-def test_bad_input_fails_naming_the_input_and_the_fix(row: Row, outcomes: dict[str, Outcome]) -> None:
+def test_bad_input_fails_naming_the_input_and_the_fix(row: Row, outcomes: StepsInBackground[Row, Outcome]) -> None:
     """The task fails with an error naming the input and what to do, without a traceback, leaving nothing behind."""
-    outcome = outcomes[row.id]
+    outcome = outcomes.result(row.id)
     run = outcome.run
     assert run.result == "Failed", f"{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
     assert any(re.search(row.error, error, re.DOTALL) for error in run.errors), (row.error, run.errors)

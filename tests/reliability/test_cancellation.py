@@ -32,7 +32,7 @@ from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import jobs
 from faulty_steps import ENDPOINTS, LATENCY_MS, REPOSITORY, UPLOAD_ENDPOINTS, WorkspacePool, rule, step_inputs
 from leftovers import Leftovers
-from task_runs import Agents, build_variables, run_all, unique
+from task_runs import STEP_TEST_TIMEOUT_S, STEP_WAIT_S, Agents, StepsInBackground, build_variables, selected, unique
 
 import process_tree
 from dbcicd_localworkspace import LocalWorkspaceServer
@@ -171,22 +171,32 @@ def settle_runs(client: WorkspaceClient, left: Leftovers) -> None:
 
 @pytest.fixture(scope="module")
 def trials(
-    packaged_task: PackagedTask, node: str, tools_directory: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict[str, Trial]]:
-    """Every planned trial, WORKERS at a time."""
+    packaged_task: PackagedTask,
+    node: str,
+    tools_directory: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
+) -> Iterator[StepsInBackground[Plan, Trial]]:
+    """Every selected trial, WORKERS at a time, in the background (each test waits for its own)."""
     print(f"\ncancellation trials: seed {SEED} (replay with DBCICD_CANCEL_SEED={SEED})")
     remote = GitRemote(tmp_path_factory.mktemp("git"))
     build = (remote.url, remote.commit(REPOSITORY, "build"))
     agents = Agents(packaged_task, node, tools_directory, tmp_path_factory.mktemp("cancel"))
+    plans = {plan.id: plan for plan in PLANS}
     with WorkspacePool(WORKERS) as pool:
-        done = run_all(PLANS, lambda plan: run_trial(agents, pool, build, plan), WORKERS)
-    yield {trial.plan.id: trial for trial in done}
+        wanted = {key: plans[key] for key in selected(request, plans)}
+        steps = StepsInBackground(wanted, lambda plan: run_trial(agents, pool, build, plan), WORKERS)
+        try:
+            yield steps
+        finally:
+            steps.close()
 
 
+@pytest.mark.timeout(STEP_TEST_TIMEOUT_S)
 @pytest.mark.parametrize("plan", PLANS, ids=[plan.id for plan in PLANS])
-def test_sigint(plan: Plan, trials: dict[str, Trial]) -> None:
+def test_sigint(plan: Plan, trials: StepsInBackground[Plan, Trial]) -> None:
     """SIGINT in this phase: the task exits in time, Cancelled, no run going on, no Git folder."""
-    trial = trials[plan.id]
+    trial = trials.result(plan.id)
     log = f"seed {SEED}, signal {plan.delay_s} s into {plan.phase.name}\n{trial.run.stdout}{trial.run.stderr}"
 
     assert trial.signalled, f"the step ended before the signal\n{log}"
@@ -200,12 +210,14 @@ def test_sigint(plan: Plan, trials: dict[str, Trial]) -> None:
         assert set(states) <= {jobs.RunResultState.CANCELED}, f"runs went on after the cancel: {states}\n{log}"
 
 
-def test_exit_times(trials: dict[str, Trial], capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.timeout(len(PLANS) * STEP_WAIT_S // WORKERS + 60)
+def test_exit_times(trials: StepsInBackground[Plan, Trial], capsys: pytest.CaptureFixture[str]) -> None:
     """Every trial exits before the agent's SIGTERM; the distribution of exit times is printed."""
-    times = sorted(trial.exit_s for trial in trials.values() if trial.exit_s is not None)
-    assert len(times) == len(trials)
+    done = trials.results(len(PLANS) * STEP_WAIT_S / WORKERS)
+    times = sorted(trial.exit_s for trial in done.values() if trial.exit_s is not None)
+    assert len(times) == len(done)
     p95 = times[max(0, round(0.95 * len(times)) - 1)]
-    slowest = {phase.name: max(t.exit_s or 0 for t in trials.values() if t.plan.phase == phase) for phase in PHASES}
+    slowest = {phase.name: max(t.exit_s or 0 for t in done.values() if t.plan.phase == phase) for phase in PHASES}
     with capsys.disabled():
         print(
             f"\nSIGINT to exit over {len(times)} trials (seed {SEED}): median {statistics.median(times):.2f} s, "

@@ -32,7 +32,7 @@ from faulty_steps import (
     rule,
     run_step,
 )
-from task_runs import Agents, StepsInBackground, selected
+from task_runs import STEP_TEST_TIMEOUT_S, Agents, StepsInBackground, selected
 
 from dbcicd_localworkspace import FaultRule
 from git_remote import GitRemote
@@ -110,6 +110,7 @@ def results(
             steps.save_seconds(ARTIFACTS / "fault-step-seconds.json")
 
 
+@pytest.mark.timeout(STEP_TEST_TIMEOUT_S)
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_fault(case: Case, results: StepsInBackground[Case, StepResult]) -> None:
     """The step under this fault: the expected result, runs, error or warning; nothing left behind."""

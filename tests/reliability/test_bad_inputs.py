@@ -232,14 +232,14 @@ ROWS = [
     Row(
         "missing notebook",
         {"command": "test", "notebooks": "tests/nope"},
-        r"notebooks: 'tests/nope' does not exist in /Repos/.*; give paths relative to the repository's root "
-        r"\(\d+ notebooks there, e\.g\. tests/",
+        r"notebooks: 'tests/nope' does not exist in /Repos/.* \(\d+ notebooks in tests/, e\.g\. tests/.*; give paths "
+        r"relative to the repository's root\)",
         asks_workspace=True,
     ),
     Row(
         "glob matching nothing",
         {"command": "test", "notebooks": "tests/zzz_*"},
-        r"notebooks: 'tests/zzz_\*' matches no notebook in /Repos/.* \(\d+ notebooks there, e\.g\. tests/",
+        r"notebooks: 'tests/zzz_\*' matches no notebook in /Repos/.* \(\d+ notebooks in tests/, e\.g\. tests/",
         asks_workspace=True,
     ),
     Row(

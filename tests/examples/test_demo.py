@@ -27,8 +27,9 @@ DECISION = re.compile(r"Decision: (PROMOTE|KEEP PRODUCTION) — candidate v(\d+)
 PREPARATION = re.compile(r"Data preparation: (spark|pandas) in ([\d.]+) s")
 # With Spark the demo starts a Spark Connect server for the test step and for each staging run (about 10 s each on
 # two cores) and prepares each batch in 15 to 25 s: this test took 160 to 165 s on two busy cores, where the demo on
-# the pandas engine takes 76 s.
-DEMO_TIMEOUT_S = 300
+# the pandas engine takes 76 s; with the load average of the two cores near 20 (whole suites running beside it) the
+# demo had not ended after 300 s. Three times that: the suite must pass on a machine that busy.
+DEMO_TIMEOUT_S = 900
 
 
 def spark_runs_here() -> bool:

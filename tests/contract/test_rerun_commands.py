@@ -127,7 +127,49 @@ def test_run_in_a_shared_folder_reruns_the_failed_notebook(
     assert runs_of(tmp_path) == [3, 4, 3]
 
 
-def test_a_job_runs_whole_on_a_rerun_and_says_so(
+def test_a_job_rerun_repairs_the_earlier_attempts_run_and_runs_only_the_failed_task(
+    cli_env: Path, client: WorkspaceClient, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = f"/Users/{client.current_user.me().user_name}/rerun-job-{time.time_ns()}"
+    client.workspace.mkdirs(folder)
+    for name, source in files(tmp_path).items():
+        path = f"{folder}/{Path(name).stem}"
+        client.workspace.upload(path, source.encode(), format=ImportFormat.SOURCE, language=Language.PYTHON)
+    tasks = [
+        jobs.Task(
+            task_key=f"step_{i}",
+            notebook_task=jobs.NotebookTask(notebook_path=f"{folder}/step_{i}", base_parameters={"x": "1"}),
+            existing_cluster_id="local",
+            depends_on=[jobs.TaskDependency("step_1")] if i == 2 else None,
+            run_if=jobs.RunIf.ALL_DONE if i == 2 else None,
+        )
+        for i in range(3)
+    ]
+    job_id = int(client.jobs.create(name=f"rerun-{time.time_ns()}", tasks=tasks).job_id)  # type: ignore[arg-type]
+    build_id = str(time.time_ns() % 10**9)
+    run = ["run", "--job-id", str(job_id)]
+
+    assert main([*run, *build(build_id, "0" * 40, 1)]) == 1
+    assert runs_of(tmp_path) == [1, 1, 1]
+    (tmp_path / "marker").write_text("back")
+    [first] = client.jobs.list_runs(job_id=job_id)
+    capsys.readouterr()
+
+    assert main([*run, *build(build_id, "0" * 40, 2)]) == 0
+
+    out = capsys.readouterr().out
+    assert f"repaired run {first.run_id} (job attempt 1): re-ran step_1" in out
+    # step_1 failed; step_2 depends on it and runs again with it (rerun_dependent_tasks); step_0 keeps its result.
+    assert runs_of(tmp_path) == [1, 2, 2]
+    assert [r.run_id for r in client.jobs.list_runs(job_id=job_id)] == [first.run_id], "no second run of the job"
+    repaired = client.jobs.get_run(first.run_id, include_history=True)  # type: ignore[arg-type]
+    assert [item.type for item in repaired.repair_history or []] == [
+        jobs.RepairHistoryItemType.ORIGINAL,
+        jobs.RepairHistoryItemType.REPAIR,
+    ]
+
+
+def test_a_job_runs_whole_on_a_rerun_with_no_earlier_run_and_says_so(
     cli_env: Path, client: WorkspaceClient, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     folder = f"/Users/{client.current_user.me().user_name}/rerun-job-{time.time_ns()}"
@@ -144,4 +186,4 @@ def test_a_job_runs_whole_on_a_rerun_and_says_so(
 
     assert main(["run", "--job-id", str(job_id), *build("7", "0" * 40, 2)]) == 0
 
-    assert "A job runs all its tasks again on a re-run of the step" in capsys.readouterr().out
+    assert f"No earlier run of job {job_id} by this step in 7 days: running it whole" in capsys.readouterr().out

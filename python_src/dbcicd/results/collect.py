@@ -60,25 +60,33 @@ class _Store:
 
 
 def results_dirs(run: jobs.Run) -> dict[str, str]:
-    """task_key -> the `dbcicd_results_dir` its notebook was given (run-level notebook_params win, as on Databricks)."""
+    """task_key -> the `dbcicd_results_dir` its notebook was given: its base_parameters, overridden by run-now's
+    notebook_params, overridden by job parameters (pushed down to every notebook task and winning over task
+    parameters: Databricks, "Configure job parameters", Job parameter pushdown)."""
     overriding = (run.overriding_parameters.notebook_params if run.overriding_parameters else None) or {}
+    job_values = {p.name: p.value if p.value is not None else p.default for p in run.job_parameters or [] if p.name}
     dirs = {}
     for task in run.tasks or []:
         if task.notebook_task is None:
             continue
-        params = {**(task.notebook_task.base_parameters or {}), **overriding}
+        params = {**(task.notebook_task.base_parameters or {}), **overriding, **job_values}
         if params.get(RESULTS_PARAMETER):
             dirs[task.task_key or str(task.run_id)] = params[RESULTS_PARAMETER]
     return dirs
 
 
 def collect(client: WorkspaceClient, run: jobs.Run, names: Names = TASK_NAMES) -> list[ResultFile]:
-    """Every `*.xml` the run's tasks wrote to their results folders, read concurrently; ordered by task, path."""
-    dirs = results_dirs(run)
-    if not dirs:
+    """Every `*.xml` the run's tasks wrote to their results folders, read concurrently; ordered by task, path. A folder
+    several tasks were given (run-now's parameters are the run's: every notebook task of a job gets the same) is read
+    once, its files named after those tasks together."""
+    sharing: dict[str, list[str]] = {}
+    for task_key, folder in results_dirs(run).items():
+        sharing.setdefault(folder, []).append(task_key)
+    if not sharing:
         return []
-    with ThreadPoolExecutor(max_workers=min(COLLECT_THREADS, len(dirs))) as pool:
-        found = list(pool.map(lambda item: _collect_folder(client, *item, names), sorted(dirs.items())))
+    folders = sorted((", ".join(sorted(keys)), folder) for folder, keys in sharing.items())
+    with ThreadPoolExecutor(max_workers=min(COLLECT_THREADS, len(folders))) as pool:
+        found = list(pool.map(lambda item: _collect_folder(client, *item, names), folders))
     return [result for results in found for result in results]
 
 

@@ -35,11 +35,12 @@ from ..results.rendered import RenderedPage, export_pages
 from ..untrusted import untrusted_text
 from . import folderhead
 from .gitfolders import GitFolder, GitFolders, default_temp_parent
+from .jobrepair import find_repairable, folder_name, job_run_mark, repair
 from .leftovers import find_leftovers, remove
 from .notebooks import check_in_checkout, resolve
 from .ownership import RunOwner
-from .rerun import Earlier, RerunPlan, find_to_continue, prepare, say_jobs_run_whole
-from .runs import RESULTS_PARAMETER, NotebookRun, check_compute, find_job, run_job, submit
+from .rerun import Earlier, RerunPlan, find_to_continue, prepare
+from .runs import RESULTS_PARAMETER, NotebookRun, check_compute, find_job, job_results_route, run_job, submit
 from .teardown import CLEANUP_BUDGET_S, InFlight, NothingMade, Teardown, cleanup_client
 from .tempnames import repo_name_from_url, temporary_name
 from .upload import Upload, commit_files, read_contents
@@ -236,16 +237,54 @@ def _held(ctx: Context, folder: GitFolder | None, outcome: Outcome) -> Outcome:
 
 
 def _run_job(ctx: Context) -> Outcome:
-    """run-now of an existing job. Its answer is awaited in a thread of its own, with the cancel registered first,
-    so a cancel while it is under way still stops the run it starts."""
+    """run-now of an existing job, or, on a re-run of the step, a repair of the run its earlier attempt started
+    (steps/jobrepair.py). The start's answer is awaited in a thread of its own, with the cancel registered first, so a
+    cancel while it is under way still stops the run it starts."""
     options = ctx.options
     job = find_job(ctx.client, options.job_id, options.job_name, options.names)
-    ctx.output.info(f"Running job {job.job_id} ({job.settings.name if job.settings else ''})")
-    say_jobs_run_whole(options, ctx.output)
-    owner = RunOwner.of_job(int(job.job_id))  # type: ignore[arg-type]
-    token = options.build.idempotency_token(f"run-now:{job.job_id}")
-    starting = InFlight(lambda: run_job(ctx.client, job, options.parameters, token))
+    job_id = int(job.job_id)  # type: ignore[arg-type]
+    ctx.output.info(f"Running job {job_id} ({job.settings.name if job.settings else ''})")
+    owner = RunOwner.of_job(job_id)
+    earlier = find_repairable(ctx.client, ctx.output, options, job_id, dict(options.parameters))
+    if earlier is not None:
+        ctx.output.info(f"Re-run: {earlier.note()}")
+        _results_folder_of(ctx, earlier.results_dir)
+        outcome = _wait_started(ctx, InFlight(lambda: repair(ctx.client, earlier)), owner, base_folder="")
+        outcome.rerun_note = earlier.note()
+        return outcome
+    token = options.build.idempotency_token(f"run-now:{job_id}")
+    results_dir = _job_results_dir(ctx, job, folder_name(job_run_mark(options, job_id)))
+    starting = InFlight(lambda: run_job(ctx.client, job, options.parameters, results_dir, token))
     return _wait_started(ctx, starting, owner, base_folder="")
+
+
+def _job_results_dir(ctx: Context, job: jobs.Job, name: str) -> str:
+    """The `dbcicd_results_dir` every notebook task of the job's run gets (a folder `name`d with the step's mark),
+    made ready; '' when run-now cannot give it (steps/runs.py job_results_route), which a job with job parameters is
+    warned about with the line that fixes it. run-now's parameters are the run's, not a task's: the job's notebook
+    tasks share the folder, so each writes a file name of its own."""
+    options = ctx.options
+    route = job_results_route(job)
+    if not route:
+        settings = job.settings or jobs.JobSettings()
+        if settings.parameters and any(task.notebook_task for task in settings.tasks or []):
+            ctx.output.warning(
+                f"Job {job.job_id} declares job parameters, so Databricks passes its notebooks no other run "
+                f"parameter and they get no {RESULTS_PARAMETER}: no test results or coverage come from them. Declare "
+                f"it in the job's parameters; in the bundle, under resources.jobs.<key>.parameters: "
+                f'- {{name: {RESULTS_PARAMETER}, default: ""}}'
+            )
+        return ""
+    results = folders.choose(lambda: ctx.user_name, options.notebook_results_dir, "", False, name)
+    return _results_folder_of(ctx, results.root)
+
+
+def _results_folder_of(ctx: Context, root: str) -> str:
+    """Make a job run's results folder ready: the step's own (no notebookResultsDir) is made now and deleted once
+    read; a folder under notebookResultsDir is the user's."""
+    if not ctx.options.notebook_results_dir:
+        _make_results_folder(ctx, folders.ResultsFolder(root, made_here=True), [root])
+    return root
 
 
 def _run_at_commit(ctx: Context) -> Outcome:
@@ -285,15 +324,15 @@ def _notebook_run(ctx: Context, base_folder: str, notebooks: list[str], shared: 
         timeout_seconds=options.timeout_seconds,
     )
     if results.made_here:
-        _make_results_folder(ctx, results, spec)
+        task_dirs = [t.notebook_task.base_parameters[RESULTS_PARAMETER] for t in spec.tasks() if t.notebook_task]
+        _make_results_folder(ctx, results, task_dirs)
     return spec
 
 
-def _make_results_folder(ctx: Context, results: folders.ResultsFolder, spec: NotebookRun) -> None:
+def _make_results_folder(ctx: Context, results: folders.ResultsFolder, task_dirs: list[str]) -> None:
     """Make the step's own results folder with each task's folder in it, and delete it (after the results are read)
     on every way out."""
     quick = cleanup_client(ctx.client)
-    task_dirs = [t.notebook_task.base_parameters[RESULTS_PARAMETER] for t in spec.tasks() if t.notebook_task]
     making = InFlight(lambda: folders.make(ctx.client, results, task_dirs, ctx.options.names))
 
     def delete() -> str:

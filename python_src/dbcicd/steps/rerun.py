@@ -313,14 +313,6 @@ def find_to_continue(
     return earlier
 
 
-def say_jobs_run_whole(options: Options, output: Output) -> None:
-    """A job's run is never continued: run-now takes no run name or tag of ours to find it by again (Jobs API 2.2
-    run-now request fields), so on a re-run of the step say that the job runs whole."""
-    attempt = options.build.job_attempt
-    if options.rerun_failed_only and options.build.build_id and attempt.isdigit() and int(attempt) > 1:
-        output.info("A job runs all its tasks again on a re-run of the step: only runs of notebooks re-run what failed")
-
-
 def prepare(
     client: WorkspaceClient,
     output: Output,

@@ -172,14 +172,41 @@ def _job_name(job: jobs.BaseJob) -> str:
     return (job.settings.name if job.settings else None) or ""
 
 
-def run_job(client: WorkspaceClient, job: jobs.Job, parameters: Mapping[str, str], idempotency_token: str) -> int:
-    """run-now: job-level parameters when the job declares them, notebook parameters otherwise."""
+def job_results_route(job: jobs.Job) -> str:
+    """How run-now can hand the job's notebook tasks `dbcicd_results_dir`: 'notebook_params' for a job without job
+    parameters, 'job_parameters' for one that declares `dbcicd_results_dir` among them, '' when it cannot (a job with
+    other job parameters only, or without notebook tasks).
+
+    Jobs API run-now (databricks-sdk service/jobs.py, JobsAPI.run_now): `notebook_params` is "a map from keys to values
+    for jobs with notebook task", merged over each notebook task's base_parameters; its deprecation note sends callers
+    to job parameters, which are pushed down to every notebook task and win over task parameters (Databricks, "Configure
+    job parameters": Job parameter pushdown). A job that declares job parameters takes no task-level parameters at
+    run-now (databricks/cli#1115, `bundle run`: "if task parameters are specified for a job that defines job
+    parameters, it ... returns an error"), and run-now's `job_parameters` may name only declared parameters (the
+    Jobs API refuses others), so such a job must declare `dbcicd_results_dir` itself.
+    """
+    settings = job.settings or jobs.JobSettings()
+    if not any(task.notebook_task for task in settings.tasks or []):
+        return ""
+    declared = {p.name for p in settings.parameters or []}
+    if not declared:
+        return "notebook_params"
+    return "job_parameters" if RESULTS_PARAMETER in declared else ""
+
+
+def run_job(
+    client: WorkspaceClient, job: jobs.Job, parameters: Mapping[str, str], results_dir: str, idempotency_token: str
+) -> int:
+    """run-now: job-level parameters when the job declares them, notebook parameters otherwise; `results_dir` ('' for
+    none) goes to the notebook tasks as `dbcicd_results_dir` the way `job_results_route` says."""
+    route = job_results_route(job) if results_dir else ""
+    given = {**parameters, RESULTS_PARAMETER: results_dir} if route else dict(parameters)
     declared = job.settings.parameters if job.settings else None
     try:
         waiter = client.jobs.run_now(
             job_id=int(job.job_id),  # type: ignore[arg-type]
-            job_parameters=dict(parameters) if declared and parameters else None,
-            notebook_params=dict(parameters) if parameters and not declared else None,
+            job_parameters=given if declared and given else None,
+            notebook_params=given if given and not declared else None,
             idempotency_token=idempotency_token,
         )
     except DatabricksError as err:

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import io
 import json
+import re
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from contract_target import Target
@@ -13,6 +17,7 @@ from dbcicd.entry import session
 from dbcicd.entry.cli import main
 from dbcicd.entry.task import main as task_main
 from dbcicd.errors import EXIT_INTERNAL
+from dbcicd.steps import commands
 
 
 def broken_command(*_: object) -> None:
@@ -63,3 +68,28 @@ def test_task_reports_an_internal_error_as_a_bug(
     assert "##vso[task.logissue type=error]Internal error in dbcicd — a bug" in printed
     assert "ZeroDivisionError" in printed
     assert target.token not in printed.replace(f"##vso[task.setsecret]{target.token}", "")
+
+
+def test_a_bug_after_the_run_ended_still_publishes_what_the_run_left(
+    cli_env: Path,
+    make_remote: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A bug while the finished run is collected: the step still reports the run — its variables and a result per
+    task — before it ends as an internal error."""
+    remote = make_remote({"nb.py": "# Databricks notebook source\ndbutils.notebook.exit('42')\n"})
+    path = f"/Repos/bug-{time.time_ns() % 10**9}/project"
+    repo = ["repo", "--repo-path", path, "--git-url", remote.url, "--git-provider", "gitHub", "--branch", "main"]
+    assert main(repo) == 0
+    capsys.readouterr()
+    monkeypatch.setattr(commands, "_verdict", broken_command)
+    broken_command.secret = "-"  # type: ignore[attr-defined]
+
+    code = main(["run", "--repo-path", path, "-n", "nb"])
+    captured = capsys.readouterr()
+
+    assert code == EXIT_INTERNAL, captured.err
+    assert "ZeroDivisionError" in captured.err
+    assert re.search(r"^runId=[0-9]+$", captured.out, re.MULTILINE), captured.out
+    assert "resultState=SUCCESS" in captured.out and "notebookOutput=42" in captured.out

@@ -7,16 +7,18 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
+import time
 import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import InvalidParameterValue
 from databricks.sdk.service import jobs
-from jobs_helpers import by_key, folder, notebook, notebook_task, submit_and_wait, upload
+from jobs_helpers import by_key, folder, notebook, notebook_task, submit_and_wait, upload, wait
 
 from dbcicd.results.rendered import export_pages
 from dbcicd_localworkspace import LocalWorkspaceServer
@@ -258,3 +260,30 @@ def test_a_timed_out_task_shows_the_cells_it_ran(browser: Browser, client: Works
     assert "Task timed out after 1 seconds" in section.find_all(cls="error")[0].text
     cells = section.find_all("div", cls="cell")
     assert len(cells) == 2 and "step 1 done" in cells[0].text
+
+
+@pytest.mark.parametrize("ending", ["timeout", "cancel"])
+def test_an_interrupted_cell_shows_what_it_printed_until_then(
+    browser: Browser, client: WorkspaceClient, tmp_path: Path, ending: str
+) -> None:
+    """A task stopped in the middle of a cell — by its timeout, or by a cancel once it has printed — shows that
+    cell's printed text on its run page and in runs/export, as a notebook shows it (the kernel is killed, so the
+    cell's record never closes: its text is what the streams hold from the cell's start on)."""
+    marker = tmp_path / "printed"
+    stuck = notebook(f'print("tick", 0, flush=True)\nopen({str(marker)!r}, "w").close()\nimport time\ntime.sleep(120)')
+    path = upload(client, f"{folder(client)}/stuck", stuck)
+    if ending == "timeout":
+        run = submit_and_wait(client, notebook_task("stuck", path, timeout_seconds=3))
+    else:
+        run_id = client.jobs.submit(run_name="test", tasks=[notebook_task("stuck", path)]).run_id
+        deadline = time.monotonic() + 120
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        client.jobs.cancel_run(run_id)
+        run = wait(client, run_id)
+    assert marker.exists(), "the cell never printed"
+    (task,) = run.tasks or []
+    exported = (client.jobs.export_run(task.run_id).views or [])[0].content or ""
+    cells = browser.dom(run.run_page_url or "").find_all("div", cls="cell")
+    assert len(cells) == 1 and "tick 0" in cells[0].find_all("pre", cls="stdout")[0].text
+    assert '<pre class="stdout">tick 0' in exported

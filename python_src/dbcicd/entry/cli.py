@@ -403,6 +403,13 @@ def _run_command(args: argparse.Namespace) -> int:
         output.warning(warning)
     debug = cli_debug_requested(args.debug, os.environ)
     ending = run_session(request, Entry(CLI_NAMES, output, writer, sys.stdout, os.environ, args.report_dir, debug))
+    # A step that ended by an error may still have published what its run left (entry/session.py): its variables.
+    variables = {name: redact(value) for name, value in ending.variables.items()}
+    if writer is None:
+        for name, value in variables.items():
+            print(f"{name}={value}")
+    if args.outputs_json and (variables or ending.reported):
+        args.outputs_json.write_text(json.dumps(variables, indent=2) + "\n", encoding="utf-8")
     if writer is not None:
         if not ending.reported:
             writer.issue("error", ending.message)
@@ -412,12 +419,6 @@ def _run_command(args: argparse.Namespace) -> int:
         if ending.trace:
             print(ending.trace, file=sys.stderr)
         return ending.exit_code
-    variables = {name: redact(value) for name, value in ending.variables.items()}
-    if writer is None:
-        for name, value in variables.items():
-            print(f"{name}={value}")
-    if args.outputs_json:
-        args.outputs_json.write_text(json.dumps(variables, indent=2) + "\n", encoding="utf-8")
     print(redact(("OK: " if ending.exit_code == EXIT_OK else "FAILED: ") + ending.message), file=sys.stderr)
     return ending.exit_code
 

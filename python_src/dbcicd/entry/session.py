@@ -28,7 +28,7 @@ from ..options.request import TaskRequest
 from ..output import Output, retries_reported
 from ..results.report import ReportSettings, publish
 from ..secrets import redact, register_secret
-from ..steps.commands import execute
+from ..steps.commands import Outcome, evidence_of, execute
 from ..steps.teardown import CLEANUP_BUDGET_S, Interrupts
 from .debuglog import agent_debug_line, debug_requested, sdk_debug_log, stderr_debug_line
 
@@ -83,9 +83,10 @@ def run_session(request: TaskRequest, entry: Entry) -> Ending:
                 debug.enter_context(sdk_debug_log(sink))
             return _run(request, entry)
     except DbcicdError as err:
-        return Ending(err.exit_code, redact(err.message))
+        return Ending(err.exit_code, redact(err.message), variables=_published_variables(err))
     except Exception as err:  # a bug of ours: say so, with where it happened
-        return Ending(EXIT_INTERNAL, internal_error_message(err), trace=internal_trace(err))
+        variables = _published_variables(err)
+        return Ending(EXIT_INTERNAL, internal_error_message(err), trace=internal_trace(err), variables=variables)
     finally:
         entry.output.close()
 
@@ -105,7 +106,11 @@ def _run(request: TaskRequest, entry: Entry) -> Ending:
                 )
         except Cancelled:
             raise Cancelled("Cancelled while signing in: nothing was started in the workspace") from None
-        outcome = execute(options, request.inputs, client, entry.output)
+        try:
+            outcome = execute(options, request.inputs, client, entry.output)
+        except Exception as err:
+            _publish_evidence(evidence_of(err), settings, entry)
+            raise
     entry.output.close()  # the live table, if any, ends before the report is printed
     report = publish(outcome, settings, entry.writer, entry.stdout, rest)
     return Ending(EXIT_OK if report.success else EXIT_FAILED, report.message, True, report.variables)
@@ -130,6 +135,27 @@ def _checked(request: TaskRequest, entry: Entry) -> tuple[Options, RestSettings 
     if problems or options is None or connection is None:
         raise every_problem(problems)
     return options, rest, connection
+
+
+def _publish_evidence(evidence: Outcome | None, settings: ReportSettings, entry: Entry) -> None:
+    """What a run left when the step could not finish it (cancelled, failed, a bug) — its tasks' states as test
+    cases, the summary, the output variables, the pages, the files its notebooks wrote — published before the error
+    ends the step. Files and logging commands only: a cancelled step has seconds left, and the REST API could take
+    them all. Publishing that fails is a warning: the error that ended the step is what the step reports."""
+    if evidence is None:
+        return
+    entry.output.close()
+    try:
+        report = publish(evidence, settings, entry.writer, entry.stdout)
+        evidence.outputs.update(report.variables)  # for the closing lines of the CLI (`_published_variables`)
+    except Exception as err:  # never hide the error that ended the step
+        entry.output.warning(f"Could not publish what the run left: {type(err).__name__}: {err}")
+
+
+def _published_variables(err: BaseException) -> dict[str, str]:
+    """The output variables published with what the run an error stopped left (none if nothing was)."""
+    evidence = evidence_of(err)
+    return dict(evidence.outputs) if evidence is not None else {}
 
 
 def _called_urls(request: TaskRequest, connection: Connection, entry: Entry) -> list[str]:

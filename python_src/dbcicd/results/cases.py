@@ -54,10 +54,22 @@ class NotebookResults:
     problems: list[Case] = field(default_factory=list)
 
 
-def run_suite(run: jobs.Run, outputs: dict[str, jobs.RunOutput], base_folder: str) -> Suite:
-    """One suite named after the run, one case per task in the run's order."""
+# What a task is in when the step ended before the task could end by itself.
+UNFINISHED_STATES = frozenset(
+    {"PENDING", "QUEUED", "BLOCKED", "WAITING_FOR_RETRY", "RUNNING", "TERMINATING", "CANCELED", "TIMEDOUT"}
+)
+
+
+def run_suite(run: jobs.Run, outputs: dict[str, jobs.RunOutput], base_folder: str, interrupted: str = "") -> Suite:
+    """One suite named after the run, one case per task in the run's order. `interrupted`: how the step ended before
+    the run did ("Timed out after 5 minutes", "Cancelled", ...), the message of every task it left unfinished."""
     started = datetime.fromtimestamp(run.start_time / 1000, tz=timezone.utc) if run.start_time else None
-    cases = [task_case(task, outputs.get(task.task_key or str(task.run_id)), base_folder) for task in run.tasks or []]
+    cases = []
+    for task in run.tasks or []:
+        case = task_case(task, outputs.get(task.task_key or str(task.run_id)), base_folder)
+        if interrupted and task_state(task) in UNFINISHED_STATES:
+            case.message = safe_text(f"{interrupted} ({task_state(task)})", MAX_MESSAGE_CHARS)
+        cases.append(case)
     return Suite(name=run.run_name or f"run {run.run_id}", cases=cases, timestamp=started)
 
 

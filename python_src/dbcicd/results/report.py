@@ -186,7 +186,7 @@ def _build(outcome: Outcome, settings: ReportSettings) -> tuple[Report, Suite | 
     run = outcome.run
     if run is None:
         return report, None, notebooks
-    suite = run_suite(run, outcome.task_outputs, outcome.base_folder)
+    suite = run_suite(run, outcome.task_outputs, outcome.base_folder, outcome.interrupted)
     _mark_kept_results(suite, outcome)
     pages = _plan_pages(settings, run, outcome.pages, suite, report)
     checkout = Path(settings.sources_directory or ".").resolve()

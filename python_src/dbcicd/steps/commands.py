@@ -10,6 +10,7 @@ import dataclasses
 import functools
 import json
 import posixpath
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,13 +23,13 @@ from databricks.sdk.service import jobs
 
 from ..connect.apicalls import api_error
 from ..connect.refusals import explain_refusal
-from ..errors import Cancelled, ConfigurationError, DbcicdError, RunFailed
+from ..errors import Cancelled, ConfigurationError, DbcicdError
 from ..options.git import public_url
 from ..options.notebooks import notebook_path
 from ..options.parse import GitSource, Options
 from ..output import Output, counted, duration_words, retries_reported, task_state
 from ..results import folders
-from ..results.cases import first_line
+from ..results.cases import UNFINISHED_STATES, first_line
 from ..results.collect import ResultFile, collect
 from ..results.junit import MAX_MESSAGE_CHARS
 from ..results.rendered import RenderedPage, export_pages
@@ -44,9 +45,19 @@ from .runs import RESULTS_PARAMETER, NotebookRun, check_compute, find_job, job_r
 from .teardown import CLEANUP_BUDGET_S, InFlight, NothingMade, Teardown, cleanup_client
 from .tempnames import repo_name_from_url, temporary_name
 from .upload import Upload, commit_files, read_contents
-from .waiting import RunWatcher, WaitTimedOut
+from .waiting import TERMINAL, RunWatcher, WaitTimedOut
 
 OUTPUT_FETCH_THREADS = 8
+SETTLE_S = 30.0  # how long a run cancelled at its timeout is given to stop before what it left is collected
+SETTLE_POLL_S = 0.5
+# How a step that ended before its run did says so in the test case of each task it left unfinished.
+CANCELLED = "Cancelled: the step was cancelled before the run ended"
+STOPPED = "Not finished: the step failed before the run ended"
+INTERNAL_ERROR = "Not finished: an internal error of dbcicd stopped the step before the run ended"
+EVIDENCE_SETTLE_S = 0.5  # of EVIDENCE_BUDGET_S: for a run just cancelled to say it has ended
+EVIDENCE_BUDGET_S = 1.5  # of a cancelled step's CLEANUP_BUDGET_S: reading what the run left, after cancelling it
+TIMED_OUT = jobs.RunResultState.TIMEDOUT.value
+TIMED_OUT_MESSAGE = "Stopped after reaching the step's timeout"
 
 
 @dataclass
@@ -64,6 +75,7 @@ class Outcome:
     rerun_note: str = ""  # what a re-run of the failed tasks ran and saved (steps/rerun.py)
     task_attempts: dict[str, tuple[int, int]] = field(default_factory=dict)  # task -> (job attempt, run id)
     pages: list[RenderedPage] = field(default_factory=list)  # rendered notebooks, as exportNotebooks asks
+    interrupted: str = ""  # how the step ended before the run did: "Timed out after 5 minutes", "Cancelled", ...
 
 
 @dataclass
@@ -92,6 +104,7 @@ class Context:
     output: Output
     teardown: Teardown
     cleaned: CleanUpRecord = field(default_factory=CleanUpRecord)
+    evidence: Outcome | None = None  # what a run left when the command could not finish it (cancel, an error)
 
     @functools.cached_property
     def user_name(self) -> str:
@@ -156,14 +169,35 @@ def execute(options: Options, inputs: Mapping[str, str], client: WorkspaceClient
             finally:
                 ctx.teardown.run(hurry=cancelled)  # its retries are reported too
     except Cancelled as err:  # the closing line: what the cancel left behind, if anything
-        raise Cancelled(ctx.cleaned.closing_line()) from err
+        raise _with_evidence(Cancelled(ctx.cleaned.closing_line()), ctx, CANCELLED) from err
     except (DatabricksError, DbcicdError) as err:
         explained = explain_refusal(err, inputs)
         if explained is not None:
-            raise explained from err
+            raise _with_evidence(explained, ctx, STOPPED) from err
         if isinstance(err, DatabricksError):
-            raise api_error(err) from err
-        raise
+            raise _with_evidence(api_error(err), ctx, STOPPED) from err
+        raise _with_evidence(err, ctx, STOPPED)  # noqa: B904 - the error itself, its own cause kept
+    except Exception as err:  # a bug: entry/session.py reports it as one, after publishing what the run left
+        raise _with_evidence(err, ctx, INTERNAL_ERROR)  # noqa: B904
+
+
+def _with_evidence(err: BaseException, ctx: Context, interrupted: str) -> BaseException:
+    """`err`, carrying what the run it stopped left (`evidence_of`), which says how the step ended."""
+    evidence = ctx.evidence
+    if evidence is not None:
+        evidence.success, evidence.interrupted = False, interrupted
+        run = evidence.run
+        if interrupted == CANCELLED and run is not None and task_state(run) in UNFINISHED_STATES:
+            evidence.outputs["resultState"] = jobs.RunResultState.CANCELED.value  # what clean-up asked of it
+        evidence.message = first_line(str(err))
+        err.evidence = evidence  # type: ignore[attr-defined]
+    return err
+
+
+def evidence_of(err: BaseException) -> Outcome | None:
+    """What the run an error stopped left, to publish before the error is reported; None if nothing was read."""
+    evidence = getattr(err, "evidence", None)
+    return evidence if isinstance(evidence, Outcome) else None
 
 
 def _git(ctx: Context) -> GitSource:
@@ -369,6 +403,13 @@ def _wait_started(
     stays registered until the run has ended, so no signal finds a started run that clean-up does not know of; it
     cancels only a run proven to be this invocation's."""
     quick = cleanup_client(ctx.client)
+    # Registered before the cancel, so that teardown (last in, first out) reads the run once it is cancelled and
+    # before the folders holding its files are deleted.
+    keep_nothing = ctx.teardown.add(
+        "read what the run left, for the report",
+        lambda: _read_evidence(ctx, quick, starting, base_folder),
+        hurried_budget=EVIDENCE_BUDGET_S,
+    )
     forget = ctx.on_teardown(
         f"cancel the run '{run_name}'" if run_name else f"cancel the run of {owner.description}",
         lambda: _cancel_started(quick, starting, owner, run_name, ctx.output),
@@ -381,12 +422,63 @@ def _wait_started(
     except WaitTimedOut as err:
         ctx.output.warning(f"Run {run_id} did not finish within {duration_words(timeout)}: cancelling it")
         _cancel_if_active(ctx.client, run_id)
-        raise RunFailed(
+        settled = _settled(ctx.client, run_id, err.run, SETTLE_S)
+        outcome = _collect(ctx, run_id, _timed_out(settled), base_folder, plan)
+        forget()
+        keep_nothing()
+        outcome.success, outcome.outputs["resultState"] = False, TIMED_OUT
+        outcome.interrupted = f"Timed out after {duration_words(timeout)} ({ctx.options.names.label('timeoutMinutes')})"
+        outcome.message = (
             f"Run {run_id} timed out after {duration_words(timeout)} and was cancelled ({err.run.run_page_url}). "
             f"Raise {ctx.options.names.label('timeoutMinutes')} if the run needs longer."
-        ) from None
+        )
+        return outcome
     forget()
-    return _collect(ctx, run_id, finished, base_folder, plan)
+    outcome = _collect(ctx, run_id, finished, base_folder, plan)
+    keep_nothing()
+    return outcome
+
+
+def _read_evidence(ctx: Context, client: WorkspaceClient, starting: InFlight[int], base_folder: str) -> None:
+    """What a run the command could not finish left — its state, each task's output, the files its notebooks wrote,
+    its pages — into `ctx.evidence`, piece by piece, so that whatever was read when the budget ran out is
+    published (entry/session.py). Nothing when the run never started."""
+    run_id = starting.settled(0)
+    if run_id is None:
+        return
+    options = ctx.options
+    run = _settled(client, run_id, client.jobs.get_run(run_id), EVIDENCE_SETTLE_S)
+    evidence = Outcome(options.command, success=False, run=run, base_folder=base_folder)
+    evidence.outputs.update(_run_outputs(run, {}))
+    ctx.evidence = evidence
+    evidence.task_outputs = _task_outputs(client, run, ctx.output)
+    evidence.outputs.update(_run_outputs(run, evidence.task_outputs))
+    if options.publish_test_results:
+        evidence.result_files = collect(client, run, options.names)
+    evidence.pages = export_pages(client, run, options.export_notebooks)
+
+
+def _settled(client: WorkspaceClient, run_id: int, last: jobs.Run, seconds: float) -> jobs.Run:
+    """The cancelled run once it has ended (its tasks stopped, so their pages hold all they printed), or as it is
+    after `seconds` if it has not."""
+    deadline = time.monotonic() + seconds
+    run = last
+    while not (run.state and run.state.life_cycle_state in TERMINAL) and time.monotonic() < deadline:
+        time.sleep(SETTLE_POLL_S)
+        run = client.jobs.get_run(run_id)
+    return run
+
+
+def _timed_out(run: jobs.Run) -> jobs.Run:
+    """The run and its unfinished tasks marked TIMEDOUT, Databricks' result for "stopped after reaching the timeout"
+    (jobs.RunResultState): dbcicd's own timeout cancelled them, which the API reports as CANCELED."""
+    for item in [run, *(run.tasks or [])]:
+        if task_state(item) in UNFINISHED_STATES:
+            life = item.state.life_cycle_state if item.state else None
+            item.state = jobs.RunState(
+                life_cycle_state=life, result_state=jobs.RunResultState.TIMEDOUT, state_message=TIMED_OUT_MESSAGE
+            )
+    return run
 
 
 def _collect(ctx: Context, run_id: int, finished: jobs.Run, base_folder: str, plan: RerunPlan | None = None) -> Outcome:
@@ -636,4 +728,4 @@ def _uses_temp_folder(options: Options) -> bool:
 
 
 _COMMANDS = {"repo": repo, "run": run, "test": test, "cleanup": cleanup}
-__all__ = ["Cancelled", "Outcome", "execute"]
+__all__ = ["Cancelled", "Outcome", "evidence_of", "execute"]

@@ -164,12 +164,16 @@ class Teardown:
 
     def __init__(self, output: Output) -> None:
         self.output = output
-        self._actions: list[tuple[str, Callable[[], None]]] = []
+        self._actions: list[tuple[str, Callable[[], None], float | None]] = []
         self._deadline = 0.0
 
-    def add(self, description: str, action: Callable[[], None]) -> Callable[[], None]:
-        """Register an action; returns a function that unregisters it (when the resource is gone anyway)."""
-        entry = (description, action)
+    def add(
+        self, description: str, action: Callable[[], None], hurried_budget: float | None = None
+    ) -> Callable[[], None]:
+        """Register an action; returns a function that unregisters it (when the resource is gone anyway).
+        `hurried_budget`: the most a cancelled step waits for this action, keeping the rest of CLEANUP_BUDGET_S for
+        the actions after it (reading what a run left must not cost the deletion of a folder)."""
+        entry = (description, action, hurried_budget)
         self._actions.append(entry)
         return lambda: self._actions.remove(entry) if entry in self._actions else None
 
@@ -179,11 +183,15 @@ class Teardown:
         self._deadline = time.monotonic() + (CLEANUP_BUDGET_S if hurry else UNHURRIED_BUDGET_S)
         cancelled: Cancelled | None = None
         while self._actions:
-            description, action = self._actions.pop()
+            description, action, hurried_budget = self._actions.pop()
             attempt = InFlight(partial(self._until_done, description, action))
             while True:
+                hurried = hurry or cancelled is not None
+                limit = self._deadline - time.monotonic()
+                if hurried and hurried_budget is not None:
+                    limit = min(limit, hurried_budget)
                 try:
-                    finished = attempt.finished(max(0.1, self._deadline - time.monotonic()))
+                    finished = attempt.finished(max(0.1, limit))
                     break
                 except Cancelled as err:
                     cancelled = err

@@ -4,16 +4,22 @@ by the renderer (localworkspace/render) for runs/export and the run pages of bro
 The record is `cells.jsonl` beside the task's result file, one JSON object a line, each written and flushed at once
 so that a kernel killed by a timeout or a cancel leaves what its cells showed up to then:
 
-  {"cell": {"language": "python" | "md" | "sh" | ..., "source": "<the cell as written>"}}   a cell starts
+  {"cell": {"language": "python" | "md" | "sh" | ..., "source": "<the cell as written>"}, "at": [out, err]}
+                                                             a cell starts, where stdout and stderr stand
   {"text": [stdout_start, stdout_end, stderr_start, stderr_end]}                       what it printed meanwhile
+  {"at": [out, err]}                                       text up to here is a display's log copy, not the cell's
   {"display": "table", "columns": [...], "rows": [[...]], "total": n}                  display() of a DataFrame
   {"display": "html", "html": "..."}                                                   displayHTML()
   {"display": "image", "mime": "image/png", "data": "<base64>"}                        a figure
   {"exit": "<value>"}                                                                  dbutils.notebook.exit()
   {"error": "<exception line>", "trace": "<traceback>"}                                the cell that failed
+  {"end": true}                                                                        the notebook ended otherwise
 
 Printed text is not copied: a text event holds byte offsets into the task's stdout.txt and stderr.txt, the files
 the kernel's standard streams are (so text from `%sh` commands and child processes is caught as well as Python's).
+A kernel killed in the middle of a cell (a timeout, a cancel) writes no more events: a record without an ending
+event gives its last cell what the streams hold from the last known offsets on, so the page of an interrupted task
+shows what its cell printed until then, as a notebook's page does.
 What display() prints for the log is left out of text events, since its display event shows it. Standard library
 only: it runs in the kernel.
 """
@@ -42,7 +48,7 @@ class CellRecord:
 
     def cell(self, language: str, source: str) -> None:
         self._close_text()
-        self._write({"cell": {"language": language, "source": source}})
+        self._write({"cell": {"language": language, "source": source}, **self._at()})
 
     def display(self, kind: str, **payload: Any) -> None:
         """A display event; what the caller prints for the log next is skipped by `displayed()`."""
@@ -56,6 +62,7 @@ class CellRecord:
     def displayed(self) -> None:
         """What was printed since the last display event is the log's copy of it: leave it out of the cells."""
         self._mark = self._offsets()
+        self._write(self._at())
 
     def end_cell(self) -> None:
         self._close_text()
@@ -67,7 +74,13 @@ class CellRecord:
             self._write({"error": result["error"], "trace": result.get("error_trace") or ""})
         elif result.get("exit_value") is not None:
             self._write({"exit": self._redact(str(result["exit_value"]))})
+        else:
+            self._write({"end": True})
         self._file.close()
+
+    def _at(self) -> dict[str, Any]:
+        """Where the streams stand, for a reader of a record cut short ({} when they are not files)."""
+        return {"at": list(self._mark)} if self._mark is not None else {}
 
     def _close_text(self) -> None:
         now = self._offsets()
@@ -86,6 +99,8 @@ class CellRecord:
         return out, err
 
     def _write(self, event: dict[str, Any]) -> None:
+        if not event:
+            return
         self._file.write(json.dumps(event) + "\n")
         self._file.flush()
 
@@ -120,6 +135,8 @@ def read(folder: str, logs: dict[str, str]) -> list[dict[str, Any]] | None:
     except OSError:
         return None
     cells: list[dict[str, Any]] = []
+    since: list[int] | None = None  # where the streams stood after the last text the record accounts for
+    ended = False
     for line in lines:
         try:
             event = json.loads(line)
@@ -127,18 +144,42 @@ def read(folder: str, logs: dict[str, str]) -> list[dict[str, Any]] | None:
             continue  # the last line of a killed kernel may be cut short
         if "cell" in event:
             cells.append({**event["cell"], "outputs": []})
+            since = event.get("at", since)
+            continue
+        if set(event) == {"at"}:
+            since = event["at"]
             continue
         if not cells:
             cells.append({"language": "python", "source": "", "outputs": []})
         if "text" in event:
             out_start, out_end, err_start, err_end = event["text"]
-            for name, start_at, end_at in (("stdout", out_start, out_end), ("stderr", err_start, err_end)):
-                text, cut = _slice(os.path.join(folder, logs[name]), start_at, end_at)
-                if text:
-                    cells[-1]["outputs"].append({"kind": name, "text": text, "cut": cut})
+            _add_text(cells[-1], folder, logs, (out_start, out_end, err_start, err_end))
+            since = [out_end, err_end]
+        elif "end" in event:
+            ended = True
         else:
             cells[-1]["outputs"].append(event)
+            ended = ended or "exit" in event or "error" in event
+    if cells and since is not None and not ended:  # killed mid-cell: what it printed until then
+        ends = [_size(os.path.join(folder, logs[name])) for name in ("stdout", "stderr")]
+        _add_text(cells[-1], folder, logs, (since[0], ends[0], since[1], ends[1]))
     return cells
+
+
+def _add_text(cell: dict[str, Any], folder: str, logs: dict[str, str], offsets: tuple[int, int, int, int]) -> None:
+    """Give `cell` the stdout and stderr text between the offsets."""
+    out_start, out_end, err_start, err_end = offsets
+    for name, start_at, end_at in (("stdout", out_start, out_end), ("stderr", err_start, err_end)):
+        text, cut = _slice(os.path.join(folder, logs[name]), start_at, end_at)
+        if text:
+            cell["outputs"].append({"kind": name, "text": text, "cut": cut})
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
 
 
 def _slice(path: str, start: int, end: int) -> tuple[str, int]:

@@ -20,6 +20,7 @@ from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import jobs
 from test_task_e2e import wait_for_running_run
 
+from git_remote import git
 from junit_reader import read
 from task_harness import Agent, TaskRun, cancel, finish
 
@@ -186,3 +187,30 @@ def test_an_agent_retry_reruns_only_the_failed_notebook_and_a_cancel_stops_the_r
     assert rerun.state is not None and rerun.state.result_state == jobs.RunResultState.CANCELED
     assert runs_of(counts) == {"test_00": 1, "test_01": 1, "test_02": 1}
     assert [r.path for r in client.repos.list(path_prefix=inputs["tempFolder"] + "/")] == []
+
+
+def test_an_upload_step_reruns_only_the_failed_notebook_on_the_next_job_attempt(
+    agent: Agent, make_remote: Callable[[dict[str, str]], Any], client: WorkspaceClient, tmp_path: Path
+) -> None:
+    """`source: upload`: the second job attempt uploads the same commit again to the earlier run's folder and runs
+    only the notebook that failed; the results hold every task, and the folder is deleted again."""
+    counts, marker = tmp_path / "counts", tmp_path / "marker"
+    remote = make_remote(notebooks(counts, marker))
+    git("clone", "--quiet", str(remote.bare), ".", cwd=agent.sources)  # the job's `checkout: self`
+    sha = git("rev-parse", "HEAD", cwd=agent.sources)
+    parent = f"/Workspace/Shared/rerun-upload-{time.time_ns() % 10**9}"
+    inputs = {"command": "test", "source": "upload", "notebooks": "tests/test_*", "tempFolder": parent}
+
+    first = attempt(agent, inputs, remote, sha, 1)
+    assert first.result == "Failed", first.stdout[-3000:]
+    marker.write_text("the data source is back")
+    second = attempt(agent, inputs, remote, sha, 2)
+
+    assert second.result == "Succeeded", second.stdout[-4000:]
+    ran = runs_of(counts)
+    assert ran.pop("test_03") == 2 and set(ran.values()) == {1}, "only the failed notebook ran again"
+    assert "Re-running 1 task of 10 that did not succeed in run " + first.variables["runId"] in second.stdout
+    results = published(second)
+    assert sorted(results) == [f"tests_test_{i:02d}" for i in range(TASKS)]
+    assert {r.outcome for r in results.values()} == {"Passed"}
+    assert list(client.workspace.list(parent)) == []

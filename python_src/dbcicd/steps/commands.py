@@ -6,6 +6,7 @@ Whatever happens, a temporary Git folder and an active run started here are clea
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import json
@@ -381,9 +382,10 @@ def _submit_and_wait(
     ctx: Context, spec: NotebookRun, source: str = "", commit: str = "", earlier: Earlier | None = None
 ) -> Outcome:
     """Submit `spec` and wait. `source` (the repository or Git folder) and `commit` name the step's runs so that a
-    re-run of the step finds them; `earlier`: the test command has looked for the run to continue already."""
+    re-run of the step finds them; `earlier`: test and upload have looked for the run to continue already."""
     options = ctx.options
-    plan = prepare(ctx.client, ctx.output, options, spec, source, commit, earlier, search=options.command != "test")
+    searched = options.command == "test" or options.source == "upload"  # they looked for it before making a folder
+    plan = prepare(ctx.client, ctx.output, options, spec, source, commit, earlier, search=not searched)
     if note := spec.waves_note():
         ctx.output.info(note)
     token = options.build.idempotency_token(f"submit:{options.command}")
@@ -622,12 +624,9 @@ def test(ctx: Context) -> Outcome:
     check_in_checkout(options.source_dir, git.expected_commit, options.notebooks)  # before a folder is made
     source = public_url(git.url)
     earlier = find_to_continue(ctx.client, ctx.output, options, source, git.expected_commit)
-    # A re-run needs the notebooks where the earlier run had them: its folder, made again at the same commit.
-    reused = earlier.base_folder(options.temp_folder) if earlier else ""
+    reused = _reused_folder(ctx, earlier, "temporary Git folder")
     fresh = f"{options.temp_folder}/{temporary_name(repo_name_from_url(git.url), build.build_id, build.job_attempt)}"
     path = reused or fresh
-    if earlier is not None and reused:
-        ctx.output.info(f"Making the temporary Git folder {path} of run {earlier.run.run_id} again")
 
     folders = ctx.folders
     quick = GitFolders(cleanup_client(ctx.client), ctx.output)
@@ -643,6 +642,24 @@ def test(ctx: Context) -> Outcome:
     outcome = _submit_and_wait(ctx, spec, source, commit, earlier if reused else None)
     outcome.outputs.update(_folder_outputs(folder))
     return outcome
+
+
+def _reused_folder(ctx: Context, earlier: Earlier | None, what: str) -> str:
+    """The temporary folder of the earlier run to continue: a re-run needs the notebooks where that run had them, so
+    the folder is made again at its path, from the same commit. '' when there is none to continue — or when its
+    notebooks were not in a temporary folder under tempFolder, which the log says."""
+    if earlier is None:
+        return ""
+    path = earlier.base_folder(ctx.options.temp_folder)
+    if path:
+        ctx.output.info(f"Making the {what} {path} of run {earlier.run.run_id} again")
+    else:
+        ctx.output.info(
+            f"Not re-running only the failed tasks of run {earlier.run.run_id}: its notebooks were not in a temporary "
+            f"folder under {ctx.options.temp_folder} ({ctx.options.names.label('tempFolder')} changed?); running "
+            "every task"
+        )
+    return path
 
 
 def _delete_temporary(folders: GitFolders, creating: InFlight[GitFolder], path: str, output: Output) -> str:
@@ -669,7 +686,13 @@ def _run_uploaded(ctx: Context) -> Outcome:
     if found.skipped:
         ctx.output.info(f"Not uploaded (submodules and symbolic links): {', '.join(found.skipped[:5])}")
     label = repo_name_from_url(options.build.repository_url) if options.build.repository_url else source_dir.name
-    path = f"{options.temp_folder}/{temporary_name(label, options.build.build_id, options.build.job_attempt)}"
+    source = f"upload of {label}"
+    earlier = find_to_continue(ctx.client, ctx.output, options, source, found.commit)
+    reused = _reused_folder(ctx, earlier, "uploaded folder")
+    path = reused or f"{options.temp_folder}/{temporary_name(label, options.build.build_id, options.build.job_attempt)}"
+    if reused:  # left behind if the earlier attempt's clean-up failed: the upload makes the folder anew
+        with contextlib.suppress(NotFound):
+            ctx.client.workspace.delete(path, recursive=True)
     contents = read_contents(source_dir, found.files)
     ctx.output.info(
         f"Uploading commit {found.commit[:12]}: {len(found.files)} file(s), {found.size / 1024 / 1024:.1f} MB, "
@@ -683,7 +706,7 @@ def _run_uploaded(ctx: Context) -> Outcome:
     )
     uploading.result()
     spec = _notebook_run(ctx, path, resolve(ctx.client, path, options.notebooks))
-    outcome = _submit_and_wait(ctx, spec, f"upload of {label}", found.commit)
+    outcome = _submit_and_wait(ctx, spec, source, found.commit, earlier if reused else None)
     outcome.outputs["headCommit"] = found.commit
     return outcome
 

@@ -50,13 +50,13 @@ from .waiting import TERMINAL, RunWatcher, WaitTimedOut
 
 OUTPUT_FETCH_THREADS = 8
 SETTLE_S = 30.0  # how long a run cancelled at its timeout is given to stop before what it left is collected
-SETTLE_POLL_S = 0.5
+SETTLE_POLL_S = 0.1
 # How a step that ended before its run did says so in the test case of each task it left unfinished.
 CANCELLED = "Cancelled: the step was cancelled before the run ended"
 STOPPED = "Not finished: the step failed before the run ended"
 INTERNAL_ERROR = "Not finished: an internal error of dbcicd stopped the step before the run ended"
-EVIDENCE_SETTLE_S = 0.5  # of EVIDENCE_BUDGET_S: for a run just cancelled to say it has ended
-EVIDENCE_BUDGET_S = 1.5  # of a cancelled step's CLEANUP_BUDGET_S: reading what the run left, after cancelling it
+EVIDENCE_SETTLE_S = 0.3  # of EVIDENCE_BUDGET_S: for a run just cancelled to say it has ended
+EVIDENCE_BUDGET_S = 1.0  # of a cancelled step's CLEANUP_BUDGET_S: reading what the run left, after cancelling it
 TIMED_OUT = jobs.RunResultState.TIMEDOUT.value
 TIMED_OUT_MESSAGE = "Stopped after reaching the step's timeout"
 

@@ -68,7 +68,7 @@ def run_suite(run: jobs.Run, outputs: dict[str, jobs.RunOutput], base_folder: st
     for task in run.tasks or []:
         case = task_case(task, outputs.get(task.task_key or str(task.run_id)), base_folder)
         if interrupted and task_state(task) in UNFINISHED_STATES:
-            case.message = safe_text(f"{interrupted} ({task_state(task)})", MAX_MESSAGE_CHARS)
+            case.message = untrusted_text(f"{interrupted} ({task_state(task)})", MAX_MESSAGE_CHARS)
         cases.append(case)
     return Suite(name=run.run_name or f"run {run.run_id}", cases=cases, timestamp=started)
 

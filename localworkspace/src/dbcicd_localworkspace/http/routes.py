@@ -120,6 +120,7 @@ def build_router(ws: LocalWorkspace) -> Router:
 
     for v in JOBS_API_VERSIONS:
         r.add("POST", f"/api/{v}/jobs/create", ws.jobs.create)
+        r.add("POST", f"/api/{v}/jobs/reset", ws.jobs.reset)
         r.add("GET", f"/api/{v}/jobs/get", ws.jobs.get)
         r.add("GET", f"/api/{v}/jobs/list", ws.jobs.list)
         r.add("POST", f"/api/{v}/jobs/delete", ws.jobs.delete)

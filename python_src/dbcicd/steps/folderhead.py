@@ -2,10 +2,10 @@
 
 `repo` points a shared folder (staging, production) at the build's branch; `run` then runs the notebooks the folder
 holds. Between the two — and while the run goes on — another build of the same pipeline may point the folder at its
-own commit, and the run would report that build's code as this one's. Databricks reads a task's notebook from the
-folder when the task starts (a Git folder is one working tree; Repos API `PATCH /api/2.0/repos/{id}` checks out in
-place), so the head is read before the run is started and again once it has ended: a head that moved in between means
-some task may have run the other commit.
+own commit, and the run would report that build's code as this one's. A Git folder is one working tree that Repos
+API `PATCH /api/2.0/repos/{id}` checks out in place; when a task of a run reads its notebook from it, no public source
+says (at the task's start is assumed, as the local workspace does), so the head is read before the run is started and
+again once it has ended: a head that moved in between means some task may have run the other commit.
 """
 
 from __future__ import annotations

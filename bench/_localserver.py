@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,13 +14,15 @@ from databricks.sdk.service import workspace
 
 
 @contextmanager
-def local_workspace(*extra_args: str) -> Iterator[dict[str, str]]:
-    """Start `dbcicd local serve`; yields its DATABRICKS_HOST/DATABRICKS_TOKEN; stops it afterwards."""
+def local_workspace(*extra_args: str, environment: dict[str, str] | None = None) -> Iterator[dict[str, str]]:
+    """Start `dbcicd local serve` (with `environment` added to this process's); yields its
+    DATABRICKS_HOST/DATABRICKS_TOKEN; stops it afterwards."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "dbcicd", "local", "serve", *extra_args],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
+        env={**os.environ, **(environment or {})},
     )
     try:
         assert proc.stdout is not None

@@ -1,20 +1,24 @@
-"""What sharing the `local` cluster's Spark Connect server saves: how soon a task gets its first Spark result, and
-the wall time of a run of Spark tasks on the shared cluster against the same tasks each on a new cluster of its own.
+"""How soon a serverless run gets its first Spark result with the warm pool, cold and warm, against a Spark server
+per run; and the wall time of a run of Spark tasks on the shared `local` cluster against a server per task.
 
-Against a local workspace in its own process (bench/_localserver.py), on a fresh workspace root:
+Against local workspaces in their own process (bench/_localserver.py), each on a fresh root:
 
-1. First Spark result. Each task's notebook notes `time.time()` at its first line and again after
-   `spark.range(1).count()`, and hands both back through `dbutils.notebook.exit`. The task's process starts at the
-   task's `start_time` plus its `setup_duration` (runs/get), so a task's figures are: process start to first line
-   (the kernel), first line to first Spark result (Spark), and process start to first result; with the run's wall
-   time seen by the client (runs/submit until runs/get says it ended, polled every 0.25 s). The first task on the
-   `local` cluster starts its Spark server (cold); --warm later tasks, one run at a time, attach to it (warm).
+1. First Spark result of a serverless run (the default compute). Each task's notebook notes `time.time()` at its
+   first line and again after `spark.range(1).count()`, and hands both back through `dbutils.notebook.exit`. The
+   task's process starts at the task's `start_time` plus its `setup_duration` (runs/get), so a task's figures are:
+   process start to first line (the kernel), first line to first Spark result (Spark), and process start to first
+   result; with the run's wall time seen by the client (runs/submit until runs/get says it ended, polled every
+   0.25 s). On a workspace with the warm pool (spark/pool.py), the first run starts a pool server, with Delta Lake
+   when its jars are in reach (cold), and --warm later runs, one at a time, attach to it (warm). The baseline is the
+   same --warm runs on a workspace without the pool (DBCICD_LOCAL_WARM_SPARK=0): a server per run, started by the
+   run and stopped when it ends.
 2. A run of --tasks tasks, each a small Spark job (range, groupBy, count; a parquet write to dbfs:/tmp/<run>-<task>
    and a read back), on the shared `local` cluster (its server already up, as in steady use), against the same run
-   with a `new_cluster` on every task: one Spark server, one JVM, per task, started by the task and stopped when
-   the run ends (the baseline). The local workspace runs at most 8 tasks at once.
+   with a `new_cluster` on every task on the workspace without the pool: one Spark server, one JVM, per task,
+   started by the task and stopped when the run ends (the baseline). The local workspace runs at most 8 tasks at
+   once. --tasks 0 leaves this part out.
 
-Once the workspace has stopped, no Spark server of it may be left running (`ps`); the benchmark exits 1 when one
+Once each workspace has stopped, no Spark server of it may be left running (`ps`); the benchmark exits 1 when one
 is. Without pyspark or Java it exits 2 and says what to install.
 
     python bench/spark.py [--tasks 20] [--warm 3]
@@ -39,6 +43,7 @@ from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import compute, jobs
 
 from _localserver import local_workspace, upload_notebook
+from dbcicd_localworkspace.runtime.spark.pool import SIZE_VARIABLE
 from dbcicd_localworkspace.runtime.spark.servers import INSTALL_HINT, SERVER_CLASS
 
 # `path` empty: the first result only; otherwise the small Spark job too, writing its parquet there.
@@ -76,7 +81,7 @@ RUN_TIMEOUT_S = 900.0
 class TaskTimes:
     """Seconds from the task's process start to its notebook's first line, and from there to the first result;
     whether its Spark server has Delta Lake (without, the first start on a workspace root first tried Delta's jars
-    and failed to fetch them, which the cold figure then includes)."""
+    and failed to have them, which the cold figure then includes)."""
 
     kernel: float
     spark: float
@@ -157,7 +162,7 @@ def spark_run(client: WorkspaceClient, notebook: str, label: str, count: int, ne
 
 def first_result_line(label: str, times: RunTimes) -> str:
     (task,) = times.tasks
-    return f"{label:<22}{task.kernel:>10.2f}{task.spark:>10.2f}{task.first_result:>14.2f}{times.wall:>12.2f}"
+    return f"{label:<30}{task.kernel:>10.2f}{task.spark:>10.2f}{task.first_result:>14.2f}{times.wall:>12.2f}"
 
 
 def job_line(label: str, times: RunTimes) -> str:
@@ -165,47 +170,70 @@ def job_line(label: str, times: RunTimes) -> str:
     return f"{label:<34}{times.wall:>8.1f}{statistics.median(first):>14.2f}{max(first):>10.2f}"
 
 
+def serverless_runs(client: WorkspaceClient, notebook: str, label: str, count: int) -> list[RunTimes]:
+    """`count` single-task serverless runs, one after the other."""
+    task = jobs.SubmitTask(
+        task_key="first", notebook_task=jobs.NotebookTask(notebook_path=notebook, base_parameters={"path": ""})
+    )
+    return [run(client, f"bench spark {label} {i}", [task]) for i in range(count)]
+
+
+def client_of(env: dict[str, str]) -> WorkspaceClient:
+    return WorkspaceClient(host=env["DATABRICKS_HOST"], token=env["DATABRICKS_TOKEN"], auth_type="pat")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tasks", type=int, default=20, help="Spark tasks in each run of part 2")
-    parser.add_argument("--warm", type=int, default=3, help="single-task runs attaching to the running server")
+    parser.add_argument("--tasks", type=int, default=20, help="Spark tasks in each run of part 2 (0: no part 2)")
+    parser.add_argument("--warm", type=int, default=3, help="serverless runs after the first, and in the baseline")
     args = parser.parse_args(argv)
-    if args.tasks < 1 or args.warm < 1:
-        parser.error("--tasks and --warm must be at least 1")
+    if args.tasks < 0 or args.warm < 1:
+        parser.error("--tasks must be at least 0 and --warm at least 1")
     missing = missing_requirement()
     if missing:
         print(f"bench/spark.py: {missing}; {INSTALL_HINT}", file=sys.stderr)
         return 2
 
-    with tempfile.TemporaryDirectory() as tmp:
-        with local_workspace("--root", tmp) as env:
-            client = WorkspaceClient(host=env["DATABRICKS_HOST"], token=env["DATABRICKS_TOKEN"], auth_type="pat")
+    left: list[str] = []
+    shared = own = None
+    with tempfile.TemporaryDirectory() as pooled_root, tempfile.TemporaryDirectory() as per_run_root:
+        with local_workspace("--root", pooled_root) as env:
+            client = client_of(env)
             notebook = f"/Users/{client.current_user.me().user_name}/bench/spark"
             upload_notebook(client, notebook, NOTEBOOK)
-            cold = run(client, "bench spark cold", [notebook_task("first", notebook, "", new_cluster=False)])
-            warm = [
-                run(client, f"bench spark warm {i}", [notebook_task("first", notebook, "", new_cluster=False)])
-                for i in range(args.warm)
-            ]
-            shared = spark_run(client, notebook, "shared", args.tasks, new_cluster=False)
-            own = spark_run(client, notebook, "own", args.tasks, new_cluster=True)
-        left = servers_left(Path(tmp))  # the workspace has stopped: it should have stopped every server
+            cold, *warm = serverless_runs(client, notebook, "pool", 1 + args.warm)
+            if args.tasks:
+                run(client, "bench spark local up", [notebook_task("up", notebook, "", new_cluster=False)])
+                shared = spark_run(client, notebook, "shared", args.tasks, new_cluster=False)
+        left += servers_left(Path(pooled_root))  # the workspace has stopped: it should have stopped every server
+        with local_workspace("--root", per_run_root, environment={SIZE_VARIABLE: "0"}) as env:
+            client = client_of(env)
+            upload_notebook(client, notebook, NOTEBOOK)
+            per_run = serverless_runs(client, notebook, "per-run", args.warm)
+            if args.tasks:
+                own = spark_run(client, notebook, "own", args.tasks, new_cluster=True)
+        left += servers_left(Path(per_run_root))
 
-    print("1. task process start to first Spark result (spark.range(1).count()) on the local cluster, seconds")
-    print(f"{'':<22}{'kernel':>10}{'spark':>10}{'first result':>14}{'run wall':>12}")
-    print(first_result_line("cold (server starts)", cold))
+    print("1. serverless run: task process start to first Spark result (spark.range(1).count()), seconds")
+    print(f"{'':<30}{'kernel':>10}{'spark':>10}{'first result':>14}{'run wall':>12}")
+    print(first_result_line("cold (pool server starts)", cold))
     for i, times in enumerate(warm, 1):
         print(first_result_line(f"warm {i} (attaches)", times))
-    print(f"the local cluster's server has Delta Lake: {'yes' if cold.tasks[0].delta else 'no'}")
+    for i, times in enumerate(per_run, 1):
+        print(first_result_line(f"server per run {i} (baseline)", times))
+    print(f"the pool's server has Delta Lake: {'yes' if cold.tasks[0].delta else 'no'}")
     warm_first = statistics.median(t.tasks[0].first_result for t in warm)
-    print(f"cold / warm first result (warm p50): {cold.tasks[0].first_result / warm_first:.1f}x")
-    print()
-    print(f"2. a run of {args.tasks} Spark tasks (range, groupBy, count, parquet write and read), at most 8 at once")
-    print(f"{'':<34}{'wall s':>8}{'first p50 s':>14}{'max s':>10}")
-    print(job_line("shared local cluster (one server)", shared))
-    print(job_line("new_cluster per task (baseline)", own))
-    print(f"ratio shared / baseline wall: {shared.wall / own.wall:.2f} (saved {own.wall - shared.wall:.1f} s)")
-    print(f"Spark servers left running after the workspace stopped: {len(left)}")
+    per_run_first = statistics.median(t.tasks[0].first_result for t in per_run)
+    print(f"first result p50: warm {warm_first:.2f} s, server per run {per_run_first:.2f} s")
+    print(f"ratio server per run / warm: {per_run_first / warm_first:.1f}x")
+    if shared is not None and own is not None:
+        print()
+        print(f"2. a run of {args.tasks} Spark tasks (range, groupBy, count, parquet write, read), at most 8 at once")
+        print(f"{'':<34}{'wall s':>8}{'first p50 s':>14}{'max s':>10}")
+        print(job_line("shared local cluster (one server)", shared))
+        print(job_line("new_cluster per task (baseline)", own))
+        print(f"ratio shared / baseline wall: {shared.wall / own.wall:.2f} (saved {own.wall - shared.wall:.1f} s)")
+    print(f"Spark servers left running after the workspaces stopped: {len(left)}")
     for line in left:
         print(f"  {line}")
     return 1 if left else 0

@@ -16,13 +16,13 @@ from typing import Any
 
 import pytest
 from databricks.sdk import WorkspaceClient
-from databricks.sdk.service import jobs
+from databricks.sdk.service import compute, jobs
 from databricks.sdk.service.catalog import VolumeType
 from databricks.sdk.service.workspace import ImportFormat
 from jobs_helpers import by_key, folder, notebook, notebook_task, upload, wait
 
 from dbcicd_localworkspace import LocalWorkspaceServer, Tenant
-from dbcicd_localworkspace.runtime.spark import servers
+from dbcicd_localworkspace.runtime.spark import pool, servers
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow, pytest.mark.local_only("Spark on the local workspace's clusters")]
 SQL = "# MAGIC %sql\n# MAGIC "
@@ -303,65 +303,77 @@ def test_a_table_of_an_unknown_catalog_is_refused_naming_it(client: WorkspaceCli
     assert "databricks catalogs create nosuch" in error
 
 
-def test_a_serverless_run_has_its_own_server_stopped_when_it_ends_and_its_tables_stay(
+def test_serverless_runs_lease_a_warm_server_the_next_run_attaches_to_and_their_tables_stay(
     client: WorkspaceClient, local_workspace: LocalWorkspaceServer
 ) -> None:
-    """Serverless compute is the run's own Spark server; a table it wrote is found by the `local` cluster's."""
+    """Serverless compute leases a warm server of the pool, handed back running when the run ends; the next
+    serverless run attaches to it; a table it wrote is found by the `local` cluster's server."""
     tag = uuid.uuid4().hex[:8]
     base = folder(client)
     writer = upload(
         client,
         f"{base}/serverless",
-        notebook(f"spark.range(7).write.saveAsTable('main.default.serverless_{tag}')"),
+        notebook(
+            f"spark.range(7).write.saveAsTable('main.default.serverless_{tag}')\n"
+            "dbutils.notebook.exit(spark.conf.get('spark.app.name'))"
+        ),
     )
     reader = upload(
         client,
         f"{base}/cluster",
         notebook(f"dbutils.notebook.exit(str(spark.table('main.default.serverless_{tag}').count()))"),
     )
-    submitted = client.jobs.submit(run_name="spark", tasks=[notebook_task("write", writer)])
-    run = wait(client, submitted.run_id, SPARK_TIMEOUT)
-    assert run.state is not None and run.state.result_state is not None
-    assert run.state.result_state.value == "SUCCESS", failure(client, by_key(run)["write"])
-    own = spark_servers(local_workspace) / f"run-{submitted.run_id}-serverless"
-    assert (own / servers.LOG_FILE).exists(), "the serverless run used no server of its own"
-    assert not (own / servers.SERVER_FILE).exists(), "the run's server was not stopped when the run ended"
+    first = run_tasks(client, notebook_task("write", writer))
+    server = output(client, by_key(first)["write"])  # the app's name is the server's folder
+    assert server.startswith(pool.FOLDER_PREFIX), f"the serverless run did not lease a warm server: {server}"
+    pid = int(server_record(local_workspace, server)["pid"])
+    assert alive(pid), "the warm server was stopped when the run ended"
+    assert not list(spark_servers(local_workspace).glob(f"run-{first.run_id}-*/{servers.SERVER_FILE}"))
+
+    second = run_tasks(client, notebook_task("write", writer))
+    assert output(client, by_key(second)["write"]) == server, "the next run did not attach to the warm server"
+    assert int(server_record(local_workspace, server)["pid"]) == pid
 
     later = run_tasks(client, notebook_task("read", reader, **LOCAL))
     assert output(client, by_key(later)["read"]) == "7"
 
 
-def test_the_workspace_stops_its_cluster_server_when_it_stops(
+def test_the_workspace_stops_its_cluster_and_warm_servers_when_it_stops(
     isolated_workspace: Tenant, isolated_client: WorkspaceClient
 ) -> None:
-    nb = upload(
-        isolated_client, f"{folder(isolated_client)}/nb", notebook("dbutils.notebook.exit(str(spark.range(3).count()))")
-    )
-    run = run_tasks(isolated_client, notebook_task("nb", nb, **LOCAL))
-    assert output(isolated_client, by_key(run)["nb"]) == "3"
-    pid = int(server_record(isolated_workspace)["pid"])
-    assert alive(pid)
+    app_name = notebook("dbutils.notebook.exit(spark.conf.get('spark.app.name'))")  # the server's folder
+    nb = upload(isolated_client, f"{folder(isolated_client)}/nb", app_name)
+    run = run_tasks(isolated_client, notebook_task("local", nb, **LOCAL), notebook_task("serverless", nb))
+    warm = output(isolated_client, by_key(run)["serverless"])
+    pids = [int(server_record(isolated_workspace, name)["pid"]) for name in ("cluster-local", warm)]
+    assert all(alive(pid) for pid in pids)
     isolated_workspace.workspace.close()
-    assert not alive(pid), "the Spark server outlived its workspace"
+    assert not any(alive(pid) for pid in pids), "a Spark server outlived its workspace"
 
 
-def test_a_run_cancelled_while_its_server_starts_leaves_no_server(
-    client: WorkspaceClient, local_workspace: LocalWorkspaceServer
+def test_without_a_warm_pool_a_run_cancelled_while_its_server_starts_leaves_no_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    nb = upload(client, f"{folder(client)}/nb", notebook("spark.range(1).count()"))
-    run_id = client.jobs.submit(run_name="spark", tasks=[notebook_task("nb", nb)]).run_id
-    record_file = spark_servers(local_workspace) / f"run-{run_id}-serverless" / servers.SERVER_FILE
-    deadline = time.monotonic() + 60
-    while not record_file.exists():
-        assert time.monotonic() < deadline, "the notebook started no Spark server"
-        time.sleep(0.05)
-    pid = int(json.loads(record_file.read_text())["pid"])
-    client.jobs.cancel_run(run_id)
-    run = wait(client, run_id, SPARK_TIMEOUT)
-    assert run.state is not None and run.state.result_state is not None
-    assert run.state.result_state.value == "CANCELED"
-    assert not alive(pid), "the server the cancelled task was starting still runs"
-    assert not record_file.exists()
+    """DBCICD_LOCAL_WARM_SPARK=0: every serverless run starts a server of its own, stopped when the run ends, even
+    when the run is cancelled while that server starts."""
+    monkeypatch.setenv(pool.SIZE_VARIABLE, "0")
+    with LocalWorkspaceServer(root=tmp_path / "workspace") as server:
+        env = server.environment()
+        own = WorkspaceClient(host=env["DATABRICKS_HOST"], token=env["DATABRICKS_TOKEN"])
+        nb = upload(own, f"{folder(own)}/nb", notebook("spark.range(1).count()"))
+        run_id = own.jobs.submit(run_name="spark", tasks=[notebook_task("nb", nb)]).run_id
+        record_file = spark_servers(server) / f"run-{run_id}-serverless" / servers.SERVER_FILE
+        deadline = time.monotonic() + 60
+        while not record_file.exists():
+            assert time.monotonic() < deadline, "the notebook started no Spark server"
+            time.sleep(0.05)
+        pid = int(json.loads(record_file.read_text())["pid"])
+        own.jobs.cancel_run(run_id)
+        run = wait(own, run_id, SPARK_TIMEOUT)
+        assert run.state is not None and run.state.result_state is not None
+        assert run.state.result_state.value == "CANCELED"
+        assert not alive(pid), "the server the cancelled task was starting still runs"
+        assert not record_file.exists()
 
 
 def test_the_local_cluster_can_be_pointed_at_a_spark_connect_server(tmp_path: Path) -> None:
@@ -377,3 +389,14 @@ def test_the_local_cluster_can_be_pointed_at_a_spark_connect_server(tmp_path: Pa
             assert not (server.tenants.default.workspace.spark.servers / "cluster-local").exists()
     finally:
         servers.stop(tmp_path / "external")
+
+
+def test_maven_libraries_on_serverless_compute_are_refused_saying_why(client: WorkspaceClient) -> None:
+    """docs.databricks.com/compute/serverless/limitations: "Maven coordinates are not supported"."""
+    nb = upload(client, f"{folder(client)}/nb", notebook("dbutils.notebook.exit('ran')"))
+    h2 = compute.Library(maven=compute.MavenLibrary(coordinates="com.h2database:h2:2.5.252"))
+    task = jobs.SubmitTask(task_key="nb", notebook_task=jobs.NotebookTask(notebook_path=nb), libraries=[h2])
+    run = run_tasks(client, task)
+    error = failure(client, by_key(run)["nb"])
+    assert "Maven libraries (com.h2database:h2:2.5.252) need classic compute" in error
+    assert "serverless compute does not support Maven coordinates" in error

@@ -1,11 +1,12 @@
 """Spark notebooks through the packaged task, as the agent runs it, with the default inputs (serverless compute:
-the run's own Spark server): a `test` step whose notebooks write parquet to dbfs:/, a table with
+a warm Spark server leased for the run): a `test` step whose notebooks write parquet to dbfs:/, a table with
 saveAsTable("main.default.…") read back with %sql, and files on a /Volumes path; each exits with its count, which
 the step publishes as a test result and in its `notebookOutput` variable. Nothing is left running."""
 
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -13,10 +14,12 @@ from typing import Any
 
 import pytest
 from databricks.sdk import WorkspaceClient
+from databricks.sdk.service import compute, jobs
 from databricks.sdk.service.catalog import VolumeType
+from databricks.sdk.service.workspace import ImportFormat, Language
 
 from junit_reader import read
-from task_harness import Agent
+from task_harness import Agent, finish
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 HEADER = "# Databricks notebook source\n"
@@ -64,5 +67,116 @@ def test_notebooks_write_parquet_to_dbfs_a_table_read_back_with_sql_and_volume_f
     assert {("tests_test_tables", "Passed"), ("tests_test_volumes", "Passed")} <= outcomes
     assert f"even_{tag}" in [t.name for t in client.tables.list("main", "default")]
     servers = agent.workspace.tenants.default.workspace.spark.servers
-    assert list(servers.glob("run-*/server.log")), "the serverless run had no Spark server of its own"
-    assert not list(servers.glob("run-*/server.json")), "a run's Spark server outlived the step"
+    assert list(servers.glob("warm-*/server.log")), "the serverless run leased no warm Spark server"
+    assert not list(servers.glob("run-*/server.json")), "a run's own Spark server outlived the step"
+
+
+def delta_notebook(table: str) -> str:
+    """A notebook doing what Databricks notebooks do to Delta tables, in a way that holds however often it runs:
+    an overwrite (CREATE OR REPLACE), MERGE, UPDATE, DELETE, append, history and detail, time travel by version
+    and timestamp, OPTIMIZE, VACUUM, CREATE TABLE ... USING DELTA, CREATE OR REPLACE TABLE and DROP TABLE."""
+    return (
+        HEADER
+        + "import json\n"
+        + f"name = '{table}'\n"
+        + "spark.range(5).selectExpr('id', 'id * id AS sq').write.mode('overwrite').saveAsTable(name)\n"
+        + "written = spark.sql(f'DESCRIBE HISTORY {name} LIMIT 1').first()\n"
+        + "spark.sql(f'''MERGE INTO {name} t USING (SELECT 2L AS id, -1L AS sq UNION ALL SELECT 10L, 100L) s\n"
+        + "  ON t.id = s.id WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *''')\n"
+        + "spark.sql(f'UPDATE {name} SET sq = 4 WHERE id = 2')\n"
+        + "spark.sql(f'DELETE FROM {name} WHERE id = 0')\n"
+        + "spark.createDataFrame([(11, 121)], 'id LONG, sq LONG').write.mode('append').saveAsTable(name)\n"
+        + "operations = [r.operation for r in spark.sql(f'DESCRIBE HISTORY {name}').collect()][:5]\n"
+        + "detail = spark.sql(f'DESCRIBE DETAIL {name}').first()\n"
+        + "then = spark.sql(f'SELECT sum(sq) AS s FROM {name} VERSION AS OF {written.version}').first().s\n"
+        + "at = spark.sql(f\"SELECT count(*) AS n FROM {name} TIMESTAMP AS OF '{written.timestamp}'\").first().n\n"
+        + "spark.sql(f'OPTIMIZE {name}')\n"
+        + "spark.sql(f'VACUUM {name} RETAIN 168 HOURS')\n"
+        + "now = sorted(tuple(r) for r in spark.table(name).collect())\n"
+        + "spark.sql(f'CREATE TABLE IF NOT EXISTS {name}_log (id BIGINT, note STRING) USING DELTA')\n"
+        + "spark.sql(f\"INSERT INTO {name}_log VALUES (1, 'run')\")\n"
+        + "spark.sql(f'CREATE OR REPLACE TABLE {name}_copy AS SELECT * FROM {name}')\n"
+        + "copied = spark.table(f'{name}_copy').count()\n"
+        + "spark.sql(f'DROP TABLE {name}_copy')\n"
+        + "dropped = not spark.catalog.tableExists(f'{name}_copy')\n"
+        + "dbutils.notebook.exit(json.dumps({'format': detail.format, 'operations': operations, 'then': then,\n"
+        + "    'at': at, 'now': now, 'copied': copied, 'dropped': dropped}))\n"
+    )
+
+
+# A build's Delta statements took up to STEP_TIMEOUT_S / 3 on a 2-core machine busy with other builds (the first one
+# also starts the Spark server); two builds, and packaging the task when this test is the session's first.
+STEP_TIMEOUT_S = 480
+
+
+@pytest.mark.timeout(2 * STEP_TIMEOUT_S + 120)
+def test_delta_operations_in_a_notebook_run_twice_through_the_task(
+    agent: Agent, make_remote: Callable[..., Any], client: WorkspaceClient
+) -> None:
+    """Delta is the default table format, the Delta operations of Databricks notebooks work, and the same notebook
+    passes again in a second build, on another run's Spark server (serverless: one per run)."""
+    tag = uuid.uuid4().hex[:8]
+    remote = make_remote({"tests/test_delta.py": delta_notebook(f"main.default.squares_{tag}")})
+    inputs = {"command": "test", "notebooks": "tests/test_*", "timeoutSeconds": "600"}
+    sha = remote.commit({}, "build")
+    build = {"Build.Repository.Uri": remote.url, "Build.SourceBranch": "refs/heads/main", "Build.SourceVersion": sha}
+    expected = {
+        "format": "delta",
+        "operations": ["WRITE", "DELETE", "UPDATE", "MERGE", "CREATE OR REPLACE TABLE AS SELECT"],
+        "then": 30,
+        "at": 5,
+        "now": [[1, 1], [2, 4], [3, 9], [4, 16], [10, 100], [11, 121]],
+        "copied": 6,
+        "dropped": True,
+    }
+    for attempt in ("first", "second"):
+        run = finish(agent.start(inputs, build), time.monotonic(), STEP_TIMEOUT_S)
+        assert run.result == "Succeeded", f"{attempt} run:\n" + run.stdout + run.stderr
+        assert json.loads(json.loads(run.variables["notebookOutput"])["tests_test_delta"]) == expected, attempt
+    tables = {t.name: t for t in client.tables.list("main", "default")}
+    assert tables[f"squares_{tag}"].data_source_format.value == "DELTA"
+    assert f"squares_{tag}_log" in tables and f"squares_{tag}_copy" not in tables
+
+
+H2 = "com.h2database:h2:2.5.252"  # a pure-Java database with a JDBC driver; tox fetches it before the tests
+CLUSTER = compute.ClusterSpec(spark_version="15.4.x-scala2.12", node_type_id="Standard_DS3_v2", num_workers=1)
+
+
+@pytest.mark.timeout(STEP_TIMEOUT_S + 120)
+def test_a_job_with_a_maven_library_runs_a_notebook_using_it_through_the_task(
+    agent: Agent, client: WorkspaceClient
+) -> None:
+    """`libraries: [{maven: {coordinates}}]` on a job's task: its cluster's Spark server loads the package, so the
+    notebook writes and reads a table through Spark's JDBC data source with the H2 driver only that package has."""
+    tag = uuid.uuid4().hex[:8]
+    path = f"/Users/{client.current_user.me().user_name}/maven-{tag}/h2"
+    client.workspace.mkdirs(path.rsplit("/", 1)[0])
+    jdbc = "\n".join(
+        [
+            "url = 'jdbc:h2:mem:squares;DB_CLOSE_DELAY=-1'",
+            "options = {'url': url, 'dbtable': 'squares', 'driver': 'org.h2.Driver'}",
+            "spark.range(5).selectExpr('id', 'id * id AS sq').write.format('jdbc').options(**options)"
+            ".mode('overwrite').save()",
+            "total = spark.read.format('jdbc').options(**options).load().selectExpr('sum(sq) AS s').first().s",
+            "dbutils.notebook.exit(str(total))",
+        ]
+    )
+    client.workspace.upload(path, (HEADER + jdbc + "\n").encode(), format=ImportFormat.SOURCE, language=Language.PYTHON)
+    job = client.jobs.create(
+        name=f"maven-{tag}",
+        tasks=[
+            jobs.Task(
+                task_key="h2",
+                notebook_task=jobs.NotebookTask(notebook_path=path),
+                new_cluster=CLUSTER,
+                libraries=[compute.Library(maven=compute.MavenLibrary(coordinates=H2))],
+            )
+        ],
+    )
+    run = finish(agent.start({"command": "run", "jobId": str(job.job_id)}, {}), time.monotonic(), STEP_TIMEOUT_S)
+
+    assert run.result == "Succeeded", run.stdout + run.stderr
+    [job_run] = client.jobs.list_runs(job_id=job.job_id)
+    [task] = client.jobs.get_run(job_run.run_id).tasks or []
+    output = client.jobs.get_run_output(task.run_id)
+    assert output.notebook_output is not None and output.notebook_output.result == "30", output.error

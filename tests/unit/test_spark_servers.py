@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from dbcicd_localworkspace.runtime.spark import catalog, servers
+from dbcicd_localworkspace.runtime.spark import catalog, packages, servers
+from dbcicd_localworkspace.runtime.spark.pool import WarmPool
 
 
 @pytest.mark.skipif(importlib.util.find_spec("pyspark") is None, reason="the Java check follows the pyspark one")
@@ -72,3 +73,58 @@ def test_ports_are_chosen_below_the_ephemeral_range() -> None:
     if low <= servers.PORT_FLOOR:
         pytest.skip("the system does not say which ports it hands out")
     assert all(servers.PORT_FLOOR <= servers._free_port() < low for _ in range(20))
+
+
+def test_delta_jars_are_named_for_the_installed_pyspark_and_delta_spark(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The coordinates Delta's configure_spark_with_delta_pip asks for: the Spark major.minor in the artifact's name,
+    delta-spark's version as the version."""
+    versions = {"delta-spark": "4.4.0", "pyspark": "4.2.0"}
+    monkeypatch.setattr(packages.importlib.metadata, "version", versions.__getitem__)
+    assert packages.delta() == "io.delta:delta-spark_4.2_2.13:4.4.0"
+
+
+def test_the_warm_pool_leases_each_server_to_one_run_at_a_time_and_takes_it_back(tmp_path: Path) -> None:
+    pool = WarmPool(tmp_path, size=2)
+    first = pool.lease("run-1-serverless")
+    assert first == tmp_path / "warm-0"
+    assert pool.lease("run-1-serverless") == first  # the run's tasks share it
+    assert pool.lease("run-2-task-a") == tmp_path / "warm-1"
+    assert pool.lease("run-3-serverless") is None  # all leased: the run gets a server of its own
+    pool.release("run-1-")
+    assert pool.lease("run-3-serverless") == first  # warm again for the next run
+    assert pool.lease("run-12-serverless") is None  # run 1's release did not free run 12's
+
+
+def test_no_warm_pool_when_the_variable_says_0_and_a_clear_error_when_it_is_no_count(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from dbcicd_localworkspace.runtime.spark import pool
+
+    monkeypatch.setenv(pool.SIZE_VARIABLE, "0")
+    assert pool.warm_pool_size() == 0
+    monkeypatch.setenv(pool.SIZE_VARIABLE, "two")
+    with pytest.raises(ValueError, match="DBCICD_LOCAL_WARM_SPARK='two' is no count"):
+        pool.warm_pool_size()
+
+
+def test_maven_libraries_become_spark_packages_repositories_and_excludes() -> None:
+    libraries = packages.maven_libraries(
+        [
+            {"pypi": {"package": "requests"}},
+            {"maven": {"coordinates": "com.h2database:h2:2.5.252", "repo": "https://repo.example/maven"}},
+            {"maven": {"coordinates": "org.jsoup:jsoup:1.7.2", "exclusions": ["slf4j:slf4j", "*:hadoop-client"]}},
+        ],
+        "t",
+    )
+    assert libraries.packages == ("com.h2database:h2:2.5.252", "org.jsoup:jsoup:1.7.2")
+    assert libraries.conf() == {
+        "spark.jars.repositories": "https://repo.example/maven",
+        "spark.jars.excludes": "slf4j:slf4j,*:hadoop-client",
+    }
+    assert packages.MavenLibraries.from_json(libraries.to_json()) == libraries
+    assert not packages.maven_libraries([{"whl": "/Workspace/a.whl"}], "t")
+
+
+def test_maven_coordinates_that_are_not_group_artifact_version_are_refused_naming_the_task() -> None:
+    with pytest.raises(packages.LibraryError, match=r"task etl: libraries maven\.coordinates must be"):
+        packages.maven_libraries([{"maven": {"coordinates": "h2"}}], "etl")

@@ -96,3 +96,18 @@ def test_spaced_dots_are_not_one_name() -> None:
 def test_quote_doubles_backticks() -> None:
     assert sql_text.quote("a`b") == "`a``b`"
     assert sql_text.string_literal("it's") == "'it\\'s'"
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("DROP TABLE main.default.t", ["main", "default", "t"]),
+        ("drop table if exists `sales`.`t 1`", ["sales", "t 1"]),
+        ("DROP TABLE t -- the copy", ["t"]),
+        ("DROP VIEW main.default.t", None),
+        ("SELECT 'DROP TABLE t'", None),
+        ("DROP SCHEMA main.s", None),
+    ],
+)
+def test_dropped_table_names_what_drop_table_drops(sql: str, expected: list[str] | None) -> None:
+    assert sql_text.dropped_table(sql) == expected

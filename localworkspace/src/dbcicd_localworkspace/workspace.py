@@ -9,6 +9,7 @@ from .jobs.task_process import LIBRARIES_FOLDER, SparkPlaces, TaskPlaces
 from .runtime import process_records
 from .runtime.notebook_env import notebook_environment
 from .runtime.spark import servers
+from .runtime.spark.pool import WarmPool, warm_pool_size
 from .services.compute import USER_ID, Clusters, Identity
 from .services.dbfs_api import Dbfs
 from .services.files_api import Files
@@ -38,7 +39,8 @@ class LocalWorkspace:
                     Unity Catalog schemas (spark/catalog.py)
 
     `spark_remote` (`sc://host:port`) points the `local` cluster at a Spark Connect server of the caller's instead
-    of one of its own.
+    of one of its own. `DBCICD_LOCAL_WARM_SPARK` sets how many warm Spark servers serverless and new-cluster runs share
+    (spark/pool.py; 0: a server per run).
     """
 
     def __init__(self, root: Path, host: str = "http://127.0.0.1", spark_remote: str = "") -> None:
@@ -49,8 +51,13 @@ class LocalWorkspace:
         self.volumes_root = root / "volumes"
         self.runs_root = root / "runs"
         self.state_root = root / "state"
+        spark_servers = root / "spark" / "servers"
         self.spark = SparkPlaces(
-            root / "spark" / "servers", root / "spark" / "warehouse", self.state_root / CATALOG_STATE_FILE, spark_remote
+            spark_servers,
+            root / "spark" / "warehouse",
+            self.state_root / CATALOG_STATE_FILE,
+            spark_remote,
+            WarmPool(spark_servers, warm_pool_size()),
         )
         for folder in (self.dbfs_root, self.volumes_root, self.runs_root, self.state_root, self.spark.warehouse):
             folder.mkdir(parents=True, exist_ok=True)

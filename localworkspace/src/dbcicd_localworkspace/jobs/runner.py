@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 from ..runtime.lifeline import kill_tree
-from ..runtime.spark import servers
 from ..storage import git
 from .job_spec import git_ref
 from .repair import ended
@@ -121,8 +120,9 @@ class RunEngine:
             if checkout is not None:
                 remove_tree(checkout)
             if self.places.spark is not None:
-                # The run's own Spark servers (serverless, new and job clusters) end before the run is seen ended.
-                servers.stop_all(self.places.spark.servers, self.places.spark.run_prefix(run.run_id))
+                # The run's own Spark servers (serverless, new and job clusters) end, or go back to the warm pool,
+                # before the run is seen ended.
+                self.places.spark.end_run(run.run_id)
             with self.lock:
                 self._end_run(run)
 

@@ -21,6 +21,9 @@ from typing import Any
 from ..http.errors import ApiError
 from ..runtime import lifeline, process_records
 from ..runtime.notebook_files import find_notebook
+from ..runtime.spark import servers
+from ..runtime.spark.packages import LibraryError, maven_libraries
+from ..runtime.spark.pool import WarmPool
 from ..storage.workspace_fs import WorkspaceTree, normalize_path
 from .job_spec import EXECUTABLE_TASK_TYPES
 from .run_model import TaskOutput, TaskRun
@@ -71,21 +74,34 @@ class SparkPlaces:
     warehouse: Path
     catalog_file: Path
     cluster_remote: str = ""
+    pool: WarmPool | None = None
 
     def server_folder(self, task: TaskRun, run_id: int) -> Path:
         """A cluster's server serves every run on it; a job cluster is the run's, shared by its tasks that name it
         (databricks-sdk `service/jobs.py`, `job_clusters`: "A list of job cluster specifications that can be shared
         and reused by tasks of this job"), and a task's `new_cluster` is that task's. Serverless compute gets one per
         run: no public source says how Databricks places the Spark sessions of a serverless run, so that is our
-        choice (the issue's). Each of a run's own is stopped when the run ends."""
+        choice (the issue's). A run's own compute leases a warm server of the pool when one is free (spark/pool.py)
+        and hands it back when the run ends; otherwise, and always for a task with Maven libraries (which the warm
+        servers were not started with), it gets a server of its own, stopped when the run ends."""
         settings = task.spec.settings
         if settings.get("existing_cluster_id"):
             return self.servers / _folder_name("cluster", settings["existing_cluster_id"])
         if settings.get("job_cluster_key"):
-            return self.servers / _folder_name(f"run-{run_id}-job-cluster", settings["job_cluster_key"])
-        if settings.get("new_cluster"):
-            return self.servers / _folder_name(f"run-{run_id}-task", task.key)
-        return self.servers / f"run-{run_id}-serverless"
+            own = _folder_name(f"run-{run_id}-job-cluster", settings["job_cluster_key"])
+        elif settings.get("new_cluster"):
+            own = _folder_name(f"run-{run_id}-task", task.key)
+        else:
+            own = f"run-{run_id}-serverless"
+        with_libraries = bool(maven_libraries(settings.get("libraries"), task.key))
+        warm = self.pool.lease(own) if self.pool is not None and not with_libraries else None
+        return warm or self.servers / own
+
+    def end_run(self, run_id: int) -> None:
+        """Stop the servers of a run's own compute and hand back the warm ones it leased."""
+        servers.stop_all(self.servers, self.run_prefix(run_id))
+        if self.pool is not None:
+            self.pool.release(self.run_prefix(run_id))
 
     @staticmethod
     def run_prefix(run_id: int) -> str:
@@ -186,15 +202,29 @@ def write_spec(places: TaskPlaces, run_id: int, task: TaskRun, target: Target) -
     return path
 
 
-def _spark_fields(spark: SparkPlaces | None, run_id: int, task: TaskRun) -> dict[str, str]:
+def _spark_fields(spark: SparkPlaces | None, run_id: int, task: TaskRun) -> dict[str, Any]:
     if spark is None:
         return {}
-    remote = spark.cluster_remote if task.spec.settings.get("existing_cluster_id") else ""
+    settings = task.spec.settings
+    remote = spark.cluster_remote if settings.get("existing_cluster_id") else ""
+    try:
+        libraries = maven_libraries(settings.get("libraries"), task.key)
+    except LibraryError as err:
+        raise TaskSetupError(str(err), "LIBRARY_INSTALLATION_ERROR") from None
+    if libraries and not any(settings.get(k) for k in ("existing_cluster_id", "job_cluster_key", "new_cluster")):
+        # docs.databricks.com/compute/serverless/limitations: "Maven coordinates are not supported."
+        raise TaskSetupError(
+            f"task {task.key}: Maven libraries ({', '.join(libraries.packages)}) need classic compute: serverless "
+            "compute does not support Maven coordinates. Give the task a new_cluster, a job_cluster_key or an "
+            "existing_cluster_id",
+            "INVALID_RUN_CONFIGURATION",
+        )
     return {
         "spark_server": "" if remote else str(spark.server_folder(task, run_id)),
         "spark_remote": remote,
         "spark_warehouse": str(spark.warehouse),
         "catalog_file": str(spark.catalog_file),
+        "spark_maven": libraries.to_json(),
     }
 
 

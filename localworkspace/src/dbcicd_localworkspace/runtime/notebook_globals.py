@@ -44,12 +44,19 @@ def _connect(spec: KernelSpec) -> Any:
     if importlib.util.find_spec("pyspark") is None:
         raise UnsupportedCommand(f"spark needs pyspark, which is not installed: {INSTALL_HINT}")
     from .spark.notebook import connect
+    from .spark.packages import MavenLibraries
     from .spark.servers import SparkUnavailable
 
     if not (spec.spark_remote or spec.spark_server) or not spec.spark_warehouse:
         raise UnsupportedCommand("spark: the kernel spec names no Spark server (spark_server or spark_remote)")
     try:
-        return connect(spec.spark_remote, Path(spec.spark_server), Path(spec.spark_warehouse), Path(spec.catalog_file))
+        return connect(
+            spec.spark_remote,
+            Path(spec.spark_server),
+            Path(spec.spark_warehouse),
+            Path(spec.catalog_file),
+            MavenLibraries.from_json(spec.spark_maven),
+        )
     except SparkUnavailable as err:
         raise UnsupportedCommand(str(err)) from None
 

@@ -24,8 +24,8 @@ class KernelSpec:
     paths are absolute."""
 
     __slots__ = ("argv", "catalog_file", "cwd", "dbfs_root", "dbfs_root_disabled", "file", "kind", "libraries_root",
-                 "parameters", "result_file", "secrets_file", "spark_remote", "spark_server", "spark_warehouse",
-                 "sys_path", "volumes_root", "workspace_path", "workspace_root")  # fmt: skip
+                 "parameters", "result_file", "secrets_file", "spark_maven", "spark_remote", "spark_server",
+                 "spark_warehouse", "sys_path", "volumes_root", "workspace_path", "workspace_root")  # fmt: skip
 
     def __init__(self, fields: dict[str, Any]) -> None:
         kind = fields.get("kind")
@@ -54,6 +54,11 @@ class KernelSpec:
         self.spark_remote: str = _optional_string(fields, "spark_remote")
         self.spark_warehouse: str = _optional_path(fields, "spark_warehouse")
         self.catalog_file: str = _optional_path(fields, "catalog_file")
+        # Optional: the task's Maven libraries its Spark server loads (spark/packages.py MavenLibraries.to_json).
+        maven = fields.get("spark_maven") or {}
+        if not isinstance(maven, dict):
+            raise SpecError(f"spec.json: 'spark_maven' must be an object, got {maven!r}")
+        self.spark_maven: dict[str, Any] = maven
 
     @classmethod
     def load(cls, path: str) -> KernelSpec:

@@ -12,7 +12,11 @@ process (and only here) so that what a Databricks notebook writes means the same
   `file:/dbfs/...` the DBFS root through its mount, as on a cluster's driver. They are the same files dbutils.fs
   and open() see (runtime/paths.py). Other `file:` paths and other schemes pass unchanged.
 - tables: `catalog.schema.table` is a table of Spark's session catalog (spark/catalog.py), the session's current
-  schema is `main.default`, and a table another Spark server of the workspace wrote is registered on first use.
+  schema is `main.default`, and a table another Spark server of the workspace wrote is registered on first use (as
+  an external table of its folder, the one way Spark's SQL registers existing data); `DROP TABLE` of such a table
+  removes its folder too, as dropping a table that is "not an EXTERNAL table" does on Databricks ("removes the
+  directory associated with the table", docs.databricks.com/sql/language-manual/sql-ref-syntax-ddl-drop-table.html),
+  so that it stays dropped.
 - `/databricks-datasets` is not there to download: reading it fails with a message that says how to seed it.
 """
 
@@ -21,6 +25,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -30,6 +35,7 @@ from .. import paths
 from ..dbfs import dataset_path, missing_dataset
 from . import catalog, servers, sql_text
 from .catalog import CatalogNameError
+from .packages import MavenLibraries
 
 
 class LocalTables:
@@ -99,6 +105,25 @@ class LocalTables:
         if len(parts) == 2:
             return self.table(parts) or name
         return name
+
+    def dropped(self, parts: list[str]) -> None:
+        """After `DROP TABLE parts`: remove the table's folder when it is one of the warehouse (a table this session
+        registered from another server's folder was external here, so Spark kept its files)."""
+        if len(parts) == 1:
+            database = self._sql("SELECT current_database() AS d").first().d
+            catalog_name, _, schema = database.partition(catalog.SEPARATOR)
+            parts = [catalog_name, schema, parts[0]] if schema else []
+        elif len(parts) == 2:
+            parts = [self.current_catalog, *parts]
+        if len(parts) != 3 or parts[0].lower() == "spark_catalog":
+            return
+        first, schema, name = parts
+        try:
+            folder = catalog.schema_folder(self._warehouse, first, schema) / name.lower()
+        except CatalogNameError:
+            return
+        self._tables.discard(f"{catalog.database(first, schema)}.{name.lower()}")
+        shutil.rmtree(folder, ignore_errors=True)
 
     # --- the session catalog -------------------------------------------------------------------------------------
     def _database(self, catalog_name: str, schema: str, create: bool = False) -> str:
@@ -176,15 +201,24 @@ def _paths(value: Any) -> Any:
     return spark_path(value)
 
 
-def _wrap(cls: type, name: str, change: Callable[[tuple[Any, ...], dict[str, Any]], tuple[tuple, dict]]) -> None:
+def _wrap(
+    cls: type,
+    name: str,
+    change: Callable[[tuple[Any, ...], dict[str, Any]], tuple[tuple, dict]],
+    after: Callable[[tuple[Any, ...], dict[str, Any]], None] | None = None,
+) -> None:
+    """Make `cls.name` change its arguments first, and call `after` with the caller's arguments once it returned."""
     original = getattr(cls, name, None)
     if original is None or getattr(original, "__dbcicd_wrapped__", False):
         return
 
     @functools.wraps(original)
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-        args, kwargs = change(args, kwargs)
-        return original(self, *args, **kwargs)
+        changed, changed_kwargs = change(args, dict(kwargs))
+        result = original(self, *changed, **changed_kwargs)
+        if after is not None:
+            after(args, kwargs)
+        return result
 
     wrapper.__dbcicd_wrapped__ = True  # type: ignore[attr-defined]
     setattr(cls, name, wrapper)
@@ -228,6 +262,12 @@ def install(tables: LocalTables) -> None:
             return text
         return sql_text.rewrite(text, tables, spark_path)
 
+    def after_sql(args: tuple, kwargs: dict) -> None:
+        text = args[0] if args else kwargs.get("sqlQuery")
+        dropped = sql_text.dropped_table(text) if isinstance(text, str) else None
+        if dropped:
+            tables.dropped(dropped)
+
     def name(value: Any) -> Any:
         return tables.api_name(value) if isinstance(value, str) else value
 
@@ -244,19 +284,21 @@ def install(tables: LocalTables) -> None:
     _wrap(DataFrameWriter, "insertInto", _first(name, "tableName"))
     _wrap(DataFrame, "writeTo", _first(name, "table"))
     _wrap(SparkSession, "table", _first(name, "tableName"))
-    _wrap(SparkSession, "sql", _first(sql, "sqlQuery"))
+    _wrap(SparkSession, "sql", _first(sql, "sqlQuery"), after_sql)
     for method in ("tableExists", "getTable"):
         _wrap(Catalog, method, _first(name, "tableName"))
 
 
-def connect(remote: str, server_folder: Path, warehouse: Path, catalog_file: Path) -> Any:
+def connect(
+    remote: str, server_folder: Path, warehouse: Path, catalog_file: Path, libraries: MavenLibraries | None = None
+) -> Any:
     """The notebook's SparkSession: on `remote` (`sc://…`) when the cluster names one, else on the server of
-    `server_folder`, started when none runs."""
+    `server_folder`, started (with the task's Maven `libraries`) when none runs."""
     from pyspark.sql import SparkSession
 
     no_delta = ""  # a server of the caller's (--spark-remote) says for itself whether it reads Delta
     if not remote:
-        remote, delta = servers.attach(server_folder, warehouse)
+        remote, delta = servers.attach(server_folder, warehouse, libraries or MavenLibraries())
         reason = None if delta else servers.delta_unavailable_reason(server_folder)
         if reason:
             print(f"spark: {reason.splitlines()[0]}", file=sys.stderr)

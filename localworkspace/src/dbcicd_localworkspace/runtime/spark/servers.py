@@ -9,19 +9,20 @@ local workspace stops it: the `local` cluster's when the workspace stops, a run'
 cluster) when that run ends. It is started on the workspace's lifeline (runtime/lifeline.py), so it also ends when the
 workspace is killed outright.
 
-Delta Lake: when delta-spark is installed, the server is started as Delta's documentation starts a Spark Connect
-server with Delta (docs.delta.io/delta-spark-connect.html: `--packages io.delta:delta-connect-server_2.13`, the
-DeltaSparkSessionExtension, the DeltaCatalog as `spark_catalog`, the Delta Connect plugins). Spark fetches those
-jars from Maven Central through Ivy; where Maven Central cannot be reached the start fails, and the server is
-started without Delta (tables are then parquet), the reason kept in `delta-unavailable` beside the server folders so
-that later starts do not try again and notebooks can say why. Only Ivy's "unresolved dependency" counts as that: a
-start with Delta that failed otherwise fails as it is.
+Delta Lake: when delta-spark is installed, the server loads Delta's jars (spark/packages.py) and is configured as
+Delta's quickstart starts PySpark (docs.delta.io/quick-start.html, "PySpark Shell": `spark.sql.extensions` the
+DeltaSparkSessionExtension, `spark.sql.catalog.spark_catalog` the DeltaCatalog), with `delta` the default table
+format, as on Databricks ("Unless otherwise specified, all tables on Databricks are Delta tables",
+docs.databricks.com/delta/). Spark resolves the jars from the local Maven repository, Ivy's cache or Maven Central;
+where none has them the start fails, and the server is started without Delta (tables are then parquet), the reason
+kept in `delta-unavailable` beside the server folders so that later starts do not try again and notebooks can say
+why. Only Ivy's failures to resolve or download a package count as that: a start with Delta that failed otherwise
+fails as it is.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib.metadata
 import importlib.util
 import os
 import random
@@ -31,31 +32,33 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from .. import lifeline, process_records
 from ..locks import exclusive
+from .packages import MavenLibraries
+from .packages import delta as delta_packages
 
+NO_LIBRARIES = MavenLibraries()
 SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
 SERVER_FILE, LOG_FILE, LOCK_FILE = "server.json", "server.log", "server.lock"
 DELTA_UNAVAILABLE_FILE = "delta-unavailable"
 START_TIMEOUT_SECONDS = 180.0
-# What spark-submit ends with when Ivy (the resolver in Spark's jars) cannot resolve a --packages coordinate:
-# `java.lang.RuntimeException: [unresolved dependency: io.delta#…: not found]`, the one failure that means Delta's
-# jars cannot be had here.
-UNRESOLVED = "unresolved dependency"
+# What spark-submit ends with when Ivy (the resolver in Spark's jars) cannot have a --packages coordinate:
+# `java.lang.RuntimeException: [unresolved dependency: io.delta#…: not found]`, or `[download failed: …!….jar]`
+# when a repository has the package's pom but not its jar; the failures that mean Delta's jars cannot be had here.
+UNRESOLVED = ("unresolved dependency", "download failed")
 # What the server ends with when its port was taken (Utils.startServiceOnPort), and how often a start tries another.
 PORT_TAKEN = "java.net.BindException"
 BIND_ATTEMPTS = 3
 PORT_FLOOR = 20000
 STOP_GRACE_SECONDS = 10.0
-# Delta's documented Spark Connect server settings (docs.delta.io/delta-spark-connect.html).
+DRIVER_MEMORY = "1g"  # spark.driver.memory's default (spark.apache.org/docs/latest/configuration.html)
+# Delta's session settings (docs.delta.io/quick-start.html) and Delta as the default format, as on Databricks.
 DELTA_CONF = {
     "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
     "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
-    "spark.connect.extensions.relation.classes": "org.apache.spark.sql.connect.delta.DeltaRelationPlugin",
-    "spark.connect.extensions.command.classes": "org.apache.spark.sql.connect.delta.DeltaCommandPlugin",
     "spark.sql.sources.default": "delta",
 }
 INSTALL_HINT = (
@@ -74,13 +77,22 @@ class SparkUnavailable(Exception):
         self.output = output
 
 
-def attach(folder: Path, warehouse: Path, conf: Mapping[str, str] | None = None) -> tuple[str, bool]:
-    """(`sc://` address, whether the server has Delta Lake) of the Spark Connect server of `folder`, started when
-    none runs there. Concurrent callers (tasks starting at once) wait for the one that starts it."""
+def attach(folder: Path, warehouse: Path, libraries: MavenLibraries = NO_LIBRARIES) -> tuple[str, bool]:
+    """(`sc://` address, whether the server has Delta Lake) of the Spark Connect server of `folder`, started (with
+    the Maven `libraries`) when none runs there. Concurrent callers (tasks starting at once) wait for the one that
+    starts it. A running server without all of `libraries` is SparkUnavailable: a JVM's class path is set when it
+    starts."""
     folder.mkdir(parents=True, exist_ok=True)
     with exclusive(str(folder / LOCK_FILE)):
         running = _record(folder)
         if running is not None:
+            missing = [p for p in libraries.packages if p not in (running.get("libraries") or [])]
+            if missing:
+                raise SparkUnavailable(
+                    f"the Spark server of {folder.name} runs without the Maven libraries {', '.join(missing)}, and "
+                    "Spark loads packages when it starts: give the task a new_cluster or a job cluster, whose server "
+                    "starts with them, or start the local workspace again"
+                )
             # Listening, or still starting for a task that was killed meanwhile (a cancel): wait for it.
             port, pid = int(running["port"]), int(running["pid"])
             if _wait_listening(port, pid, None, time.monotonic() + START_TIMEOUT_SECONDS):
@@ -88,21 +100,28 @@ def attach(folder: Path, warehouse: Path, conf: Mapping[str, str] | None = None)
             _terminate(int(running["pid"]))
         spark_home = _spark_home()
         java = _java()
-        settings = {**_base_conf(warehouse), **(conf or {})}
+        settings = {**_base_conf(warehouse), **libraries.conf()}
         delta_marker = folder.parent / DELTA_UNAVAILABLE_FILE
-        packages = _delta_packages() if not delta_marker.exists() else None
-        if packages is not None:
+        delta = delta_packages() if not delta_marker.exists() else None
+        if delta is not None:
             try:
-                return _start(folder, spark_home, java, {**settings, **DELTA_CONF}, packages), True
+                conf = {**settings, **DELTA_CONF}
+                return _start(lambda port: _start_on(port, folder, spark_home, java, conf, [delta], libraries)), True
             except SparkUnavailable as err:
-                if UNRESOLVED not in err.output:
-                    raise  # not the jars: a start that failed otherwise (killed, out of memory) says so as it is
+                if not _unresolved(err.output, delta):
+                    raise  # not Delta's jars: a start that failed otherwise (killed, out of memory, a library)
                 delta_marker.write_text(
-                    f"Delta Lake's jars ({packages}) could not be loaded, so tables are parquet; delete "
+                    f"Delta Lake's jars ({delta}) could not be loaded, so tables are parquet; delete "
                     f"{delta_marker} to try again.\n{err}\n",
                     encoding="utf-8",
                 )
-        return _start(folder, spark_home, java, settings, None), False
+        return _start(lambda port: _start_on(port, folder, spark_home, java, settings, [], libraries)), False
+
+
+def _unresolved(output: str, coordinates: str) -> bool:
+    """Whether Ivy's failure in `output` is one of the package `coordinates` (Ivy names it group#artifact;...)."""
+    group, artifact, _ = coordinates.split(":", 2)
+    return any(failure in output for failure in UNRESOLVED) and f"{group}#{artifact}" in output
 
 
 def delta_unavailable_reason(folder: Path) -> str | None:
@@ -137,16 +156,19 @@ def _base_conf(warehouse: Path) -> dict[str, str]:
         "spark.driver.host": "127.0.0.1",
         "spark.driver.bindAddress": "127.0.0.1",
         "spark.ui.enabled": "false",
+        # Each server's JVM heap is capped at Spark's default, whatever a spark-defaults.conf says, so that the
+        # servers a workspace keeps running (the warm pool, spark/pool.py) are bounded in memory too.
+        "spark.driver.memory": DRIVER_MEMORY,
         "spark.sql.warehouse.dir": str(warehouse),
         "spark.log.level": "WARN",
     }
 
 
-def _start(folder: Path, spark_home: Path, java: str, conf: Mapping[str, str], packages: str | None) -> str:
-    """Start the server on a free port; again on another when the port was taken before the JVM bound it."""
+def _start(start_on: Callable[[int], str]) -> str:
+    """`start_on` a free port; again on another when the port was taken before the JVM bound it."""
     for attempt in range(1, BIND_ATTEMPTS + 1):
         try:
-            return _start_on(_free_port(), folder, spark_home, java, conf, packages)
+            return start_on(_free_port())
         except SparkUnavailable as err:
             if PORT_TAKEN not in err.output or attempt == BIND_ATTEMPTS:
                 raise
@@ -154,24 +176,21 @@ def _start(folder: Path, spark_home: Path, java: str, conf: Mapping[str, str], p
 
 
 def _start_on(
-    port: int, folder: Path, spark_home: Path, java: str, conf: Mapping[str, str], packages: str | None
+    port: int,
+    folder: Path,
+    spark_home: Path,
+    java: str,
+    conf: Mapping[str, str],
+    delta: list[str],
+    libraries: MavenLibraries,
 ) -> str:
-    command = [str(spark_home / "bin" / _script("spark-submit")), "--class", SERVER_CLASS, "--name", folder.name]
+    command = [str(spark_submit(spark_home)), "--class", SERVER_CLASS, "--name", folder.name]
+    packages = [*delta, *libraries.packages]
     if packages:
-        command += ["--packages", packages]
+        command += ["--packages", ",".join(packages)]
     for key, value in {**conf, "spark.connect.grpc.binding.port": str(port)}.items():
         command += ["--conf", f"{key}={value}"]
-    env = {
-        **os.environ,
-        "SPARK_HOME": str(spark_home),
-        "JAVA_HOME": os.environ.get("JAVA_HOME") or str(Path(java).resolve().parents[1]),
-        # Python UDFs run in workers of the same Python as the notebooks, with the same packages.
-        "PYSPARK_PYTHON": sys.executable,
-        "PYSPARK_DRIVER_PYTHON": sys.executable,
-        # Everything the server opens listens on loopback only (Spark otherwise binds its block manager and RPC to
-        # the address the host name resolves to).
-        "SPARK_LOCAL_IP": "127.0.0.1",
-    }
+    env = submit_environment(spark_home, java)
     log = folder / LOG_FILE
     start_of_attempt = log.stat().st_size if log.exists() else 0
     with log.open("ab") as out:
@@ -181,7 +200,8 @@ def _start_on(
     # Recorded before it listens, so that whoever stops this folder's server (the run's end, the workspace's) finds
     # a server whose starter was killed while it started.
     record = process_records.of(process.pid, f"the Spark Connect server of {folder.name}")
-    process_records.write(folder / SERVER_FILE, {**record, "port": port, "delta": packages is not None})
+    extra = {"port": port, "delta": bool(delta), "libraries": list(libraries.packages)}
+    process_records.write(folder / SERVER_FILE, {**record, **extra})
     if not _wait_listening(port, process.pid, process, time.monotonic() + START_TIMEOUT_SECONDS):
         _terminate(process.pid)
         with contextlib.suppress(OSError):
@@ -280,13 +300,25 @@ def _java() -> str:
     return java
 
 
-def _delta_packages() -> str | None:
-    """The Delta Connect server package matching the installed delta-spark, or None without delta-spark."""
-    try:
-        version = importlib.metadata.version("delta-spark")
-    except importlib.metadata.PackageNotFoundError:
-        return None
-    return f"io.delta:delta-connect-server_2.13:{version}"
+def spark_submit(spark_home: Path | None = None) -> Path:
+    """The spark-submit of the installed pyspark (SparkUnavailable without pyspark)."""
+    return (spark_home or _spark_home()) / "bin" / _script("spark-submit")
+
+
+def submit_environment(spark_home: Path | None = None, java: str | None = None) -> dict[str, str]:
+    """The environment spark-submit runs in (SparkUnavailable without pyspark or Java)."""
+    java = java or _java()
+    return {
+        **os.environ,
+        "SPARK_HOME": str(spark_home or _spark_home()),
+        "JAVA_HOME": os.environ.get("JAVA_HOME") or str(Path(java).resolve().parents[1]),
+        # Python UDFs run in workers of the same Python as the notebooks, with the same packages.
+        "PYSPARK_PYTHON": sys.executable,
+        "PYSPARK_DRIVER_PYTHON": sys.executable,
+        # Everything the server opens listens on loopback only (Spark otherwise binds its block manager and RPC to
+        # the address the host name resolves to).
+        "SPARK_LOCAL_IP": "127.0.0.1",
+    }
 
 
 def _script(name: str, windows_suffix: str = ".cmd") -> str:

@@ -198,5 +198,17 @@ def _path_option(toks: list[Token], i: int) -> bool:
     return key >= 0 and toks[key].word("path") and any(t.word("options") for t in toks[max(0, key - 40) : key])
 
 
+def dropped_table(sql: str) -> list[str] | None:
+    """The name parts of the table `DROP TABLE [IF EXISTS] name` drops; None for any other statement."""
+    toks = tokens(sql)
+    if len(toks) < 3 or not (toks[0].word("drop") and toks[1].word("table")):
+        return None
+    i = 2
+    while i < len(toks) and toks[i].word("if", "exists"):
+        i += 1
+    chain = _chain(toks, i) if i < len(toks) else []
+    return [t.text for t in chain] or None
+
+
 def string_literal(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"

@@ -307,21 +307,26 @@ def test_serverless_runs_lease_a_warm_server_the_next_run_attaches_to_and_their_
     client: WorkspaceClient, local_workspace: LocalWorkspaceServer
 ) -> None:
     """Serverless compute leases a warm server of the pool, handed back running when the run ends; the next
-    serverless run attaches to it; a table it wrote is found by the `local` cluster's server."""
+    serverless run attaches to it; a table it wrote is found, and overwritten, by the `local` cluster's server."""
     tag = uuid.uuid4().hex[:8]
     base = folder(client)
     writer = upload(
         client,
         f"{base}/serverless",
         notebook(
-            f"spark.range(7).write.saveAsTable('main.default.serverless_{tag}')\n"
+            f"spark.range(7).write.mode('overwrite').saveAsTable('main.default.serverless_{tag}')\n"
             "dbutils.notebook.exit(spark.conf.get('spark.app.name'))"
         ),
     )
     reader = upload(
         client,
         f"{base}/cluster",
-        notebook(f"dbutils.notebook.exit(str(spark.table('main.default.serverless_{tag}').count()))"),
+        notebook(
+            f"name = 'main.default.serverless_{tag}'\n"
+            "before = spark.table(name).count()\n"
+            "spark.range(3).write.mode('overwrite').saveAsTable(name)  # another server's table, overwritten here\n"
+            "dbutils.notebook.exit(f'{before} {spark.table(name).count()}')"
+        ),
     )
     first = run_tasks(client, notebook_task("write", writer))
     server = output(client, by_key(first)["write"])  # the app's name is the server's folder
@@ -335,7 +340,7 @@ def test_serverless_runs_lease_a_warm_server_the_next_run_attaches_to_and_their_
     assert int(server_record(local_workspace, server)["pid"]) == pid
 
     later = run_tasks(client, notebook_task("read", reader, **LOCAL))
-    assert output(client, by_key(later)["read"]) == "7"
+    assert output(client, by_key(later)["read"]) == "7 3"
 
 
 def test_the_workspace_stops_its_cluster_and_warm_servers_when_it_stops(

@@ -303,6 +303,7 @@ def test_a_table_of_an_unknown_catalog_is_refused_naming_it(client: WorkspaceCli
     assert "databricks catalogs create nosuch" in error
 
 
+@pytest.mark.timeout(4 * SPARK_TIMEOUT)  # two server starts with Delta (a warm one, the local cluster's), three runs
 def test_serverless_runs_lease_a_warm_server_the_next_run_attaches_to_and_their_tables_stay(
     client: WorkspaceClient, local_workspace: LocalWorkspaceServer
 ) -> None:
@@ -339,7 +340,9 @@ def test_serverless_runs_lease_a_warm_server_the_next_run_attaches_to_and_their_
     assert output(client, by_key(second)["write"]) == server, "the next run did not attach to the warm server"
     assert int(server_record(local_workspace, server)["pid"]) == pid
 
-    later = run_tasks(client, notebook_task("read", reader, **LOCAL))
+    # The local cluster's server may be the session's first: a start with Delta took over 240 s on a busy machine.
+    read = client.jobs.submit(run_name="spark", tasks=[notebook_task("read", reader, **LOCAL)])
+    later = wait(client, read.run_id, 2 * SPARK_TIMEOUT)
     assert output(client, by_key(later)["read"]) == "7 3"
 
 

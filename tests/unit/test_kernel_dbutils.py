@@ -84,6 +84,15 @@ def test_notebook_run_returns_the_child_exit_value(ws: Workspace) -> None:
     assert "quiet child ran" in result.stdout
 
 
+def test_the_context_gives_the_notebooks_own_workspace_path(ws: Workspace) -> None:
+    """getContext().notebookPath().get() is the running notebook's path without /Workspace, a run() child's its own."""
+    path = "dbutils.notebook.entry_point.getDbutils().notebook().getContext().notebookPath().get()"
+    ws.write("Users/x/proj/tests/child.py", notebook(f"dbutils.notebook.exit({path})\n"))
+    code = f"child = dbutils.notebook.run('./child', 10)\ndbutils.notebook.exit(f'{{{path}}}|{{child}}')\n"
+    result = ws.run(ws.write("Users/x/proj/tests/run_tests.py", notebook(code)))
+    assert result.exit_value == "/Users/x/proj/tests/run_tests|/Users/x/proj/tests/child", result.error_trace
+
+
 def test_notebook_run_raises_when_the_child_fails(ws: Workspace) -> None:
     """A failing child raises WorkflowException with Databricks' wording and the child's error."""
     ws.write("broken.py", notebook("raise KeyError('k')\n"))

@@ -44,6 +44,22 @@ dbutils.notebook.exit(repr(seen))
     assert (ws.volumes / "main/default/v/dir/c.txt").read_text() == "v"
 
 
+def test_mounted_folders_list_and_import_by_their_mounted_paths(ws: Workspace) -> None:
+    """os.scandir() names entries by the /Workspace path it was given (pytest collects by it), and a /Workspace
+    folder on sys.path imports."""
+    ws.write("Repos/ci/demo/lib/helper.py", "VALUE = 'imported'\n")
+    code = """
+import os, sys
+with os.scandir("/Workspace/Repos/ci/demo/lib") as entries:
+    paths = [entry.path for entry in entries if entry.name.endswith(".py")]
+sys.path.append("/Workspace/Repos/ci/demo/lib")
+import helper
+dbutils.notebook.exit(repr([paths, helper.VALUE]))
+"""
+    result = ws.run(ws.write("Repos/ci/demo/nb.py", notebook(code)))
+    assert result.exit_value == repr([["/Workspace/Repos/ci/demo/lib/helper.py"], "imported"]), result.error_trace
+
+
 def test_shutil_glob_and_walk_work_on_mounted_paths(ws: Workspace) -> None:
     """shutil (copy2, copytree, rmtree), glob and os.walk go through the same mapping."""
     code = """

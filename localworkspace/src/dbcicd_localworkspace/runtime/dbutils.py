@@ -11,7 +11,9 @@ from .secrets import SecretsUtils
 from .widgets import Widgets
 from .workflows import NotebookUtils
 
-AVAILABLE = "dbutils.widgets, dbutils.notebook (exit, run), dbutils.fs and dbutils.secrets"
+AVAILABLE = (
+    "dbutils.widgets, dbutils.notebook (exit, run, entry_point for the notebook's path), dbutils.fs and dbutils.secrets"
+)
 
 
 class DBUtils:

@@ -3,7 +3,9 @@
 On Databricks these are mounts; here they are folders of the local workspace. The file functions notebook code
 reaches for — open(), os.* and os.path.exists/isfile/isdir, and through them pathlib, shutil, glob and os.walk — are
 wrapped to translate such paths. Every other path (relative ones included) and file descriptors pass through
-untouched, so the cost for ordinary file access is one prefix test.
+untouched, so the cost for ordinary file access is one prefix test. A mounted folder lists its entries by their
+mounted paths (os.scandir's `entry.path`, which pytest and glob build on), and a `/Workspace/...` folder on sys.path
+imports like any other: workspace files import "similar to local development" (docs.databricks.com/files/workspace).
 
 In a workspace that disabled the DBFS root (runtime/dbfs.py), `/dbfs/...` is refused as real workspaces refuse it:
 `OSError: [Errno 95] Operation not supported: '/dbfs/FileStore'`, as a user recorded it from a serverless notebook of
@@ -17,6 +19,7 @@ from __future__ import annotations
 import builtins
 import errno
 import functools
+import importlib.machinery
 import io
 import os
 import sys
@@ -102,6 +105,74 @@ def _mapping(function: Callable[..., Any], count: int, predicate: bool = False) 
     return wrapper
 
 
+class _MountedEntry:
+    """An os.DirEntry of a mounted folder, its `path` the mounted one (`/Workspace/...`), not the disk's."""
+
+    __slots__ = ("_entry", "path")
+
+    def __init__(self, entry: os.DirEntry[str], path: str) -> None:
+        self._entry = entry
+        self.path = path
+
+    @property
+    def name(self) -> str:
+        return self._entry.name
+
+    def __getattr__(self, name: str) -> Any:  # is_dir, is_file, is_symlink, stat, inode
+        return getattr(self._entry, name)
+
+    def __fspath__(self) -> str:
+        return self.path
+
+
+class _MountedScandir:
+    """os.scandir() of a mounted folder: its entries as _MountedEntry; a context manager as the original is."""
+
+    def __init__(self, entries: Any, folder: str) -> None:
+        self._entries = entries
+        self._folder = folder
+
+    def __iter__(self) -> _MountedScandir:
+        return self
+
+    def __next__(self) -> _MountedEntry:
+        entry = next(self._entries)
+        return _MountedEntry(entry, os.path.join(self._folder, entry.name))
+
+    def __enter__(self) -> _MountedScandir:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._entries.close()
+
+
+def _mounted_scandir(scandir: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(scandir)
+    def wrapper(path: Any = ".") -> Any:
+        entries = scandir(path)  # already the translating wrapper
+        folder = os.fspath(path) if isinstance(path, (str, os.PathLike)) else None
+        if isinstance(folder, str) and translate(folder) is not folder:
+            return _MountedScandir(entries, folder)
+        return entries
+
+    return wrapper
+
+
+def _mounted_finder(entry: Any) -> importlib.machinery.FileFinder:
+    """The import finder of a mounted sys.path entry; an ImportError for any other, which the next hook takes."""
+    if not isinstance(entry, str) or translate(entry) is entry:
+        raise ImportError(f"not a mounted path: {entry!r}")
+    loaders = [
+        (importlib.machinery.ExtensionFileLoader, importlib.machinery.EXTENSION_SUFFIXES),
+        (importlib.machinery.SourceFileLoader, importlib.machinery.SOURCE_SUFFIXES),
+        (importlib.machinery.SourcelessFileLoader, importlib.machinery.BYTECODE_SUFFIXES),
+    ]
+    return importlib.machinery.FileFinder(translate(entry), *loaders)
+
+
 def install() -> None:
     """Wrap the file functions; once per process, before the notebook runs."""
     replaced: dict[int, Callable[..., Any]] = {}  # id(original) -> wrapper
@@ -114,8 +185,10 @@ def install() -> None:
 
     wrap(io, "open", 1)
     builtins.open = io.open  # type: ignore[assignment]
+    original_scandir = os.scandir
     for name in _ONE_PATH:
         wrap(os, name, 1)
+    os.scandir = replaced[id(original_scandir)] = _mounted_scandir(os.scandir)  # type: ignore[assignment]
     for name in _TWO_PATHS:
         wrap(os, name, 2)
     for name in _OS_PATH:
@@ -129,3 +202,5 @@ def install() -> None:
     for name, value in list(vars(accessor).items()) if accessor else []:
         if id(value) in replaced:
             setattr(accessor, name, staticmethod(replaced[id(value)]))
+    sys.path_hooks.insert(0, _mounted_finder)
+    sys.path_importer_cache.clear()

@@ -1,4 +1,5 @@
-"""dbutils.notebook: exit() ends this notebook with a value; run() runs another notebook as a job of its own.
+"""dbutils.notebook: exit() ends this notebook with a value; run() runs another notebook as a job of its own;
+entry_point gives the notebook's context (its own path: runtime/notebook_context.py).
 
 As on Databricks, run() gives the other notebook a fresh namespace: here a kernel process of its own, started like
 the run engine starts this one, with the same folders behind the mounts. Its output joins this notebook's output.
@@ -16,6 +17,7 @@ from typing import NoReturn
 
 from . import lifeline, outcome, processes
 from .exceptions import NotebookExit, WorkflowException
+from .notebook_context import EntryPoint
 from .notebooks import NotebookRef
 from .spec import KernelSpec
 
@@ -27,6 +29,10 @@ class NotebookUtils:
     def __init__(self, spec: KernelSpec, locate: Callable[[str], NotebookRef]) -> None:
         self._spec = spec
         self._locate = locate
+        # The path of the notebook this kernel runs, also for code of a %run notebook (which runs in its caller's
+        # context; no public source says which path Databricks returns there); a notebook.run() child is a kernel
+        # of its own with its own path.
+        self.entry_point = EntryPoint(spec.workspace_path)
 
     def exit(self, value: str) -> NoReturn:
         """End the notebook successfully; str(value) becomes the run's notebook_output.result."""

@@ -182,6 +182,24 @@ def test_cleanup_command_deletes_old_temporary_folders(
     assert_no_secret(agent, run)
 
 
+def test_cleanup_deletes_the_old_results_folders_kept_for_a_rerun(agent: Agent, client: WorkspaceClient) -> None:
+    """A failed run keeps its results folder for the job's next attempt (rerunFailedOnly); one whose next attempt
+    never came is deleted by cleanup, by the age its name gives; a younger one is kept."""
+    results = f"/Users/{client.current_user.me().user_name}/.dbcicd/results"
+    old = temporary_name("results-0123456789", "7", "1", datetime.now(timezone.utc) - timedelta(hours=30))
+    young = temporary_name("results-0123456789", "8", "1")
+    for name in (old, young):
+        client.workspace.mkdirs(f"{results}/{name}/tests_test_pytest")
+    run = agent.run({"command": "cleanup", "tempFolder": f"/Repos/{unique('e2e-cleanup')}", "olderThanHours": "24"})
+
+    assert run.result == "Succeeded", run.stdout
+    assert run.variables == {"deletedCount": "1"}
+    assert f"and 1 results folder(s) kept for re-runs under {results}" in run.stdout
+    names = [(o.path or "").rsplit("/", 1)[-1] for o in client.workspace.list(results)]
+    assert old not in names and young in names
+    client.workspace.delete(f"{results}/{young}", recursive=True)
+
+
 def test_oauth_machine_to_machine_connection(agent: Agent, local_workspace: LocalWorkspaceServer) -> None:
     """A databricks connection with the OAuth scheme (client id and secret): signs in; the secret is never shown."""
     oauth = {"clientId": local_workspace.oauth.client_id, "clientSecret": local_workspace.oauth.client_secret}

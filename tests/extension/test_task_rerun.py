@@ -10,16 +10,20 @@ flaky data source would.
 from __future__ import annotations
 
 import json
+import posixpath
 import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from databricks.sdk import WorkspaceClient
+from databricks.sdk.errors import NotFound
 from databricks.sdk.service import jobs
-from test_task_e2e import wait_for_running_run
+from test_task_e2e import CHECKS, RUN_PYTEST, wait_for_running_run
 
+from dbcicd.steps.tempnames import created_at
 from git_remote import git
 from junit_reader import read
 from task_harness import Agent, TaskRun, cancel, finish
@@ -215,3 +219,37 @@ def test_an_upload_step_reruns_only_the_failed_notebook_on_the_next_job_attempt(
     assert results.pop("tests_test_03").outcome == "Passed"
     assert {r.outcome for r in results.values()} == {"NotExecuted"}  # kept from attempt 1, not run again
     assert list(client.workspace.list(parent)) == []
+
+
+def test_a_rerun_attempt_publishes_the_kept_notebooks_pytest_cases(
+    agent: Agent, make_remote: Callable[[dict[str, str]], Any], client: WorkspaceClient, tmp_path: Path
+) -> None:
+    """The Tests tab of the second job attempt is whole: the pytest cases the kept notebook wrote on attempt 1 are
+    published again, read from where attempt 1 left them; the attempt that succeeds deletes them."""
+    counts, marker = tmp_path / "counts", tmp_path / "marker"
+    files = {k: v for k, v in notebooks(counts, marker).items() if k == "tests/test_03.py"}
+    files["tests/test_pytest.py"] = RUN_PYTEST
+    files["tests/checks.py"] = CHECKS
+    remote, sha, inputs = step_of(make_remote, files)
+
+    first = attempt(agent, inputs, remote, sha, 1)
+    assert first.result == "Failed", first.stdout[-3000:]
+    assert {"test_add", "test_sub"} <= set(published(first))
+    marker.write_text("the data source is back")
+    second = attempt(agent, inputs, remote, sha, 2)
+
+    assert second.result == "Succeeded", second.stdout[-4000:]
+    assert "Re-running 1 task of 2 that did not succeed in run " + first.variables["runId"] in second.stdout
+    results = published(second)
+    assert results["tests_test_03"].outcome == "Passed"
+    assert results["tests_test_pytest"].outcome == "NotExecuted"  # kept from attempt 1
+    assert results["test_add"].outcome == "Passed" and results["test_sub"].outcome == "Passed"
+    # Attempt 1 kept its results folder for attempt 2, which deleted it: its run has no task left to run again.
+    [kept] = [
+        t for t in client.jobs.get_run(int(first.variables["runId"])).tasks or [] if t.task_key != "tests_test_03"
+    ]
+    folder = (kept.notebook_task.base_parameters or {})["dbcicd_results_dir"] if kept.notebook_task else ""
+    assert folder.startswith("/Workspace/Users/")
+    assert created_at(posixpath.basename(posixpath.dirname(folder))) is not None  # a name `cleanup` knows the age of
+    with pytest.raises(NotFound):
+        client.workspace.get_status(folder.removeprefix("/Workspace"))

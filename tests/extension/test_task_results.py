@@ -80,7 +80,7 @@ def home_entries(client: WorkspaceClient) -> list[str]:
 
 
 @pytest.mark.parametrize("fail", [False, True], ids=["passed", "failed"])
-def test_a_run_at_a_commit_publishes_its_results_without_the_dbfs_root_and_leaves_no_folder(
+def test_a_run_at_a_commit_publishes_its_results_without_the_dbfs_root_and_keeps_a_folder_only_for_a_rerun(
     agent: Agent,
     isolated_workspace: Tenant,
     dbfs_less: WorkspaceClient,
@@ -96,7 +96,8 @@ def test_a_run_at_a_commit_publishes_its_results_without_the_dbfs_root_and_leave
     assert run.result == ("Failed" if fail else "Succeeded"), run.stdout + run.stderr
     assert {("test_add", "Passed"), ("test_sub", "Passed")} <= published(run)
     assert "DBFS" not in run.stdout
-    assert ".dbcicd" not in home_entries(dbfs_less)
+    # A failed run's folder is kept for the job's next attempt, which re-runs only what failed (rerunFailedOnly).
+    assert (".dbcicd" in home_entries(dbfs_less)) == fail
     shown = [line for line in run.stdout.splitlines() if not line.startswith("##vso[task.setsecret]")]
     assert isolated_workspace.token not in "\n".join([*shown, run.stderr])
 

@@ -14,6 +14,10 @@ workspace files").
 - At a commit (`git_source`, no folder in the workspace): `/Workspace/Users/<identity>/.dbcicd/results/<tag>`, in the
   home folder of whoever the step signs in as (a service principal's is `/Users/<application id>`); deleted by the
   step once read.
+- In a build that re-runs only what failed (`rerunFailedOnly`, the default): the home folder too, wherever the
+  notebooks run, so that the files outlive a temporary folder. A step whose run has tasks to run again keeps it: the
+  next job attempt publishes the kept tasks' files from it. The attempt whose run has none left deletes its own and
+  the earlier attempts'; what a last attempt that failed leaves, `cleanup` deletes (its name is dated).
 
 The step makes the last two before the run and deletes them on every way out, failed and cancelled steps included.
 A folder the user names (`notebookResultsDir`) is theirs: each invocation writes under `<folder>/<tag>` there and
@@ -51,15 +55,25 @@ class ResultsFolder:
         return self.root.removeprefix("/Workspace") or "/"
 
 
-def choose(user_name: Callable[[], str], given: str, base_folder: str, shared: bool, tag: str) -> ResultsFolder:
-    """The results folder of one invocation (`tag`): under `given` (notebookResultsDir) if set, else in the Git or
-    temporary folder `base_folder` (`shared`: one that outlives the step), else in the home folder of the identity
-    `user_name` names (asked only then)."""
+def choose(
+    user_name: Callable[[], str], given: str, base_folder: str, shared: bool, tag: str, for_later: str = ""
+) -> ResultsFolder:
+    """The results folder of one invocation (`tag`): under `given` (notebookResultsDir) if set; else, when a later
+    job attempt may read it, in the home folder of the identity `user_name` names (asked only then), named
+    `for_later` (a dated name, steps/tempnames.py, by which `cleanup` knows its age); else in the Git or temporary
+    folder `base_folder` (`shared`: one that outlives the step); else in the home folder, named `tag`."""
     if given:
         return ResultsFolder(f"{given}/{tag}")
+    if for_later:
+        return ResultsFolder(f"{home_results(user_name())}/{for_later}", made_here=True)
     if base_folder:
         return ResultsFolder(f"/Workspace{base_folder}/{RESULTS_SUBFOLDER}/{tag}", made_here=shared)
-    return ResultsFolder(f"/Workspace/Users/{user_name()}/{RESULTS_SUBFOLDER}/{tag}", made_here=True)
+    return ResultsFolder(f"{home_results(user_name())}/{tag}", made_here=True)
+
+
+def home_results(user_name: str) -> str:
+    """Where the step's own results folders are made in the identity's home folder."""
+    return f"/Workspace/Users/{user_name}/{RESULTS_SUBFOLDER}"
 
 
 def make(client: WorkspaceClient, folder: ResultsFolder, task_dirs: list[str], names: Names = TASK_NAMES) -> None:

@@ -41,7 +41,7 @@ from .jobrepair import find_repairable, folder_name, job_run_mark, repair
 from .leftovers import find_leftovers, remove
 from .notebooks import check_in_checkout, resolve
 from .ownership import RunOwner
-from .rerun import Earlier, RerunPlan, find_to_continue, prepare
+from .rerun import Earlier, RerunPlan, find_to_continue, has_tasks_to_rerun, may_follow, prepare
 from .runs import RESULTS_PARAMETER, NotebookRun, check_compute, find_job, job_results_route, run_job, submit
 from .teardown import CLEANUP_BUDGET_S, InFlight, NothingMade, Teardown, cleanup_client
 from .tempnames import repo_name_from_url, temporary_name
@@ -106,6 +106,8 @@ class Context:
     teardown: Teardown
     cleaned: CleanUpRecord = field(default_factory=CleanUpRecord)
     evidence: Outcome | None = None  # what a run left when the command could not finish it (cancel, an error)
+    results_for_later: bool = False  # the run's results folder is one a later job attempt may read (`may_follow`)
+    keep_results: bool = False  # ... and the run has tasks that attempt runs again: it reads the kept tasks' files
 
     @functools.cached_property
     def user_name(self) -> str:
@@ -345,12 +347,16 @@ def _notebook_run(ctx: Context, base_folder: str, notebooks: list[str], shared: 
     folder carry this invocation's tag: the name proves the run is ours, and results written by another invocation's
     run can never be read as this one's."""
     options = ctx.options
-    tag = options.build.invocation_tag
-    results = folders.choose(lambda: ctx.user_name, options.notebook_results_dir, base_folder, shared, tag)
+    build = options.build
+    tag = build.invocation_tag
+    later = may_follow(options) and not options.notebook_results_dir
+    dated = temporary_name(f"results-{tag}", build.build_id, build.job_attempt) if later else ""
+    results = folders.choose(lambda: ctx.user_name, options.notebook_results_dir, base_folder, shared, tag, dated)
+    ctx.results_for_later = later
     label = posixpath.basename(base_folder) or (repo_name_from_url(options.git.url) if options.git else "notebooks")
-    build = f" build {options.build.build_id}" if options.build.build_id else ""
+    of_build = f" build {build.build_id}" if build.build_id else ""
     spec = NotebookRun(
-        run_name=f"dbcicd {label}{build} [{tag}]",
+        run_name=f"dbcicd {label}{of_build} [{tag}]",
         notebooks=notebooks,
         base_folder=base_folder,
         parameters=dict(options.parameters),
@@ -366,11 +372,13 @@ def _notebook_run(ctx: Context, base_folder: str, notebooks: list[str], shared: 
 
 def _make_results_folder(ctx: Context, results: folders.ResultsFolder, task_dirs: list[str]) -> None:
     """Make the step's own results folder with each task's folder in it, and delete it (after the results are read)
-    on every way out."""
+    on every way out — but when a later job attempt will read what the kept tasks wrote (`ctx.keep_results`)."""
     quick = cleanup_client(ctx.client)
     making = InFlight(lambda: folders.make(ctx.client, results, task_dirs, ctx.options.names))
 
     def delete() -> str:
+        if ctx.keep_results:
+            return f"the results folder {results.root} was kept for the job's next attempt"
         making.settled(CLEANUP_BUDGET_S)  # a mkdirs still under way would make the folder after it was deleted
         return folders.remove(quick, results)
 
@@ -500,7 +508,28 @@ def _collect(ctx: Context, run_id: int, finished: jobs.Run, base_folder: str, pl
     outcome.pages = export_pages(ctx.client, finished, ctx.options.export_notebooks)
     outcome.outputs.update(_run_outputs(finished, outcome.task_outputs))
     outcome.success, outcome.message = _verdict(finished, outcome.task_outputs)
+    _keep_or_delete_results(ctx, finished, plan)
     return outcome
+
+
+def _keep_or_delete_results(ctx: Context, finished: jobs.Run, plan: RerunPlan | None) -> None:
+    """A run with tasks to run again keeps its results folder for the job's next attempt (`may_follow`), which
+    publishes the kept tasks' files from it; a re-run with none left deletes the earlier attempts' folders it read.
+    Only the step's own folders in the home folder: a `notebookResultsDir` is the user's."""
+    if not ctx.results_for_later:
+        return
+    ctx.keep_results = has_tasks_to_rerun(finished)
+    if plan is None or ctx.keep_results:
+        return
+    home = folders.home_results(ctx.user_name) + "/"
+    earlier = [root for root in plan.kept_results_roots() if root.startswith(home)]
+    if earlier:
+        quick = cleanup_client(ctx.client)
+
+        def delete() -> str:
+            return "; ".join(filter(None, (folders.remove(quick, folders.ResultsFolder(r, True)) for r in earlier)))
+
+        ctx.on_teardown("delete the results folders of the earlier job attempts", delete)
 
 
 def _cancel_if_active(client: WorkspaceClient, run_id: int) -> bool:
@@ -729,19 +758,27 @@ def _delete_uploaded(
 # --- cleanup --------------------------------------------------------------------------------------------------
 def cleanup(ctx: Context) -> Outcome:
     """Delete dbcicd's temporary folders (Git folders, and uploads') older than `olderThanHours` under `tempFolder`,
-    cancelling the runs still going in them first; with `dryRun`, only say what it would do."""
+    cancelling the runs still going in them first, and the results folders that failed runs kept for a job attempt
+    that never came (in the identity's home folder); with `dryRun`, only say what it would do."""
     options = ctx.options
     hours, parent = options.older_than_hours, options.temp_folder
     plan = find_leftovers(ctx.client, parent, timedelta(hours=hours))
     remove(ctx.client, plan, ctx.output, options.dry_run)
-    done = len(plan.leftovers)
+    results_parent = folders.home_results(ctx.user_name).removeprefix("/Workspace")
+    results = find_leftovers(ctx.client, results_parent, timedelta(hours=hours))
+    remove(ctx.client, results, ctx.output, options.dry_run)
+    folders_found, done = len(plan.leftovers), len(plan.leftovers) + len(results.leftovers)
     runs = f", cancelling {plan.runs} active run(s) in them" if plan.runs else ""
     kept = f"kept {plan.young} younger and {plan.foreign} not made by dbcicd"
+    also = f" and {len(results.leftovers)} results folder(s) kept for re-runs under {results_parent}"
+    also = also if results.leftovers else ""
     if options.dry_run:
-        message = f"Dry run: would delete {done} temporary folder(s) under {parent}{runs}; {kept}"
+        message = f"Dry run: would delete {folders_found} temporary folder(s) under {parent}{also}{runs}; {kept}"
         done = 0
     else:
-        message = f"Deleted {done} temporary folder(s) older than {hours:g} h under {parent}{runs}; {kept}"
+        message = (
+            f"Deleted {folders_found} temporary folder(s) older than {hours:g} h under {parent}{also}{runs}; {kept}"
+        )
     return Outcome("cleanup", message=message, outputs={"deletedCount": str(done)})
 
 

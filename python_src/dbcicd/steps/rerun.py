@@ -267,6 +267,18 @@ class RerunPlan:
         out.update({key: (self.attempt, run_id) for key in self.keys})
         return out
 
+    def kept_results_roots(self) -> list[str]:
+        """The results folders of the earlier attempts whose tasks this attempt keeps (each task's folder is
+        `<root>/<task key>`, steps/runs.py)."""
+        roots = set()
+        for kept in self.kept:
+            folder = ((kept.task.notebook_task.base_parameters or {}) if kept.task.notebook_task else {}).get(
+                RESULTS_PARAMETER, ""
+            )
+            if folder:
+                roots.add(posixpath.dirname(folder.rstrip("/")))
+        return sorted(roots)
+
     def note(self) -> str:
         """One line for the summary: what was re-run and what it saved."""
         kept = self.kept
@@ -274,6 +286,16 @@ class RerunPlan:
             f"re-ran {', '.join(self.keys)} of run {self.earlier.run.run_id}; {counted(len(kept), 'task')} kept from "
             f"earlier attempts, saving {self.saved_seconds():.1f} s (their earlier durations)"
         )
+
+
+def may_follow(options: Options) -> bool:
+    """Whether a later job attempt may continue this step's run (`find_to_continue` would look for it)."""
+    return options.rerun_failed_only and bool(options.build.build_id)
+
+
+def has_tasks_to_rerun(run: jobs.Run) -> bool:
+    """Whether a later attempt of the step would run some of `run`'s tasks again."""
+    return any(task_state(task) not in KEPT_STATES for task in run.tasks or [])
 
 
 def mark_of(options: Options, source: str, commit: str) -> RunMark:
@@ -291,7 +313,7 @@ def find_to_continue(
 ) -> Earlier | None:
     """This step's earlier run to continue, or None (saying why when the step runs again and one could have been
     continued). Only for a build (`Build.BuildId`), with `rerunFailedOnly` on."""
-    if not options.rerun_failed_only or not options.build.build_id or not source:
+    if not may_follow(options) or not source:
         return None
     mark = mark_of(options, source, commit)
     earlier = find_earlier(client, mark, output)

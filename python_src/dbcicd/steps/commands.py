@@ -42,7 +42,16 @@ from .leftovers import find_leftovers, remove
 from .notebooks import check_in_checkout, resolve
 from .ownership import RunOwner
 from .rerun import Earlier, RerunPlan, find_to_continue, has_tasks_to_rerun, may_follow, prepare
-from .runs import RESULTS_PARAMETER, NotebookRun, check_compute, find_job, job_results_route, run_job, submit
+from .runs import (
+    RESULTS_PARAMETER,
+    NotebookRun,
+    check_compute,
+    find_job,
+    job_results_route,
+    names_own_results,
+    run_job,
+    submit,
+)
 from .teardown import CLEANUP_BUDGET_S, InFlight, NothingMade, Teardown, cleanup_client
 from .tempnames import repo_name_from_url, temporary_name
 from .upload import Upload, commit_files, read_contents
@@ -304,7 +313,11 @@ def _job_results_dir(ctx: Context, job: jobs.Job, name: str) -> str:
     route = job_results_route(job)
     if not route:
         settings = job.settings or jobs.JobSettings()
-        if settings.parameters and any(task.notebook_task for task in settings.tasks or []):
+        if (
+            settings.parameters
+            and any(task.notebook_task for task in settings.tasks or [])
+            and not names_own_results(settings)
+        ):
             ctx.output.warning(
                 f"Job {job.job_id} declares job parameters, so Databricks passes its notebooks no other run "
                 f"parameter and they get no {RESULTS_PARAMETER}: no test results or coverage come from them. Declare "

@@ -175,7 +175,7 @@ def _job_name(job: jobs.BaseJob) -> str:
 def job_results_route(job: jobs.Job) -> str:
     """How run-now can hand the job's notebook tasks `dbcicd_results_dir`: 'notebook_params' for a job without job
     parameters, 'job_parameters' for one that declares `dbcicd_results_dir` among them, '' when it cannot (a job with
-    other job parameters only, or without notebook tasks).
+    other job parameters only, or without notebook tasks) or should not (a task of the job names its own folder).
 
     Jobs API run-now (databricks-sdk service/jobs.py, JobsAPI.run_now): `notebook_params` is "a map from keys to values
     for jobs with notebook task", merged over each notebook task's base_parameters; its deprecation note sends callers
@@ -186,12 +186,19 @@ def job_results_route(job: jobs.Job) -> str:
     Jobs API refuses others), so such a job must declare `dbcicd_results_dir` itself.
     """
     settings = job.settings or jobs.JobSettings()
-    if not any(task.notebook_task for task in settings.tasks or []):
+    if not any(task.notebook_task for task in settings.tasks or []) or names_own_results(settings):
         return ""
     declared = {p.name for p in settings.parameters or []}
     if not declared:
         return "notebook_params"
     return "job_parameters" if RESULTS_PARAMETER in declared else ""
+
+
+def names_own_results(settings: jobs.JobSettings) -> bool:
+    """Whether a notebook task of the job gives itself `dbcicd_results_dir` (its base_parameters): the job then says
+    where its results go, and run-now passes none, as its `notebook_params` would replace that folder in every task."""
+    notebook_tasks = [task.notebook_task for task in settings.tasks or [] if task.notebook_task]
+    return any(RESULTS_PARAMETER in (task.base_parameters or {}) for task in notebook_tasks)
 
 
 def run_job(

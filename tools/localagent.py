@@ -23,6 +23,7 @@ source settles is said where it is modelled.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -329,6 +330,17 @@ class ServiceConnection:
         return env
 
 
+@functools.cache
+def node_major(binary: str) -> int:
+    """The major version of a Node binary, asked once per binary: the steps of a test session (many at once, from
+    threads) need not each start a Node process to learn it."""
+    return int(
+        subprocess.run(
+            [binary, "-p", "process.versions.node.split('.')[0]"], capture_output=True, text=True, check=True
+        ).stdout
+    )
+
+
 @dataclass(frozen=True)
 class PackagedTask:
     """A task folder unpacked from the VSIX."""
@@ -357,11 +369,7 @@ class PackagedTask:
         ("node16", "node20_1", "node24") to binaries; its Node major version must be the folder's."""
         handler, folder = self.handler(agent)
         binary = node if isinstance(node, str) else node[folder]
-        major = int(
-            subprocess.run(
-                [binary, "-p", "process.versions.node.split('.')[0]"], capture_output=True, text=True, check=True
-            ).stdout
-        )
+        major = node_major(binary)
         if major != NODE_FOLDERS[folder]:
             raise ValueError(
                 f"the agent runs handler {handler} on {folder} (Node {NODE_FOLDERS[folder]}): {binary} is Node {major}"

@@ -135,3 +135,19 @@ def test_output_reports_progress_and_warnings_as_commands() -> None:
 def test_active_under_an_agent_or_when_forced(environ: dict[str, str], forced: bool, active: bool) -> None:
     """Logging commands are on when TF_BUILD=True (any case) or when forced."""
     assert azure_devops_active(environ, forced) is active
+
+
+def test_issues_over_the_agents_cap_are_log_lines_neutralised_and_masked() -> None:
+    """Past the step's issue budget an error becomes a `##[error]` log line: text from a run there is still
+    neutralised (no logging command on any line) and its secrets masked, as in every other line the step writes."""
+    secret = register_secret(f"s3cret-{uuid.uuid4().hex}")
+    stream = io.StringIO()
+    writer = CommandWriter(stream)
+    for i in range(12):
+        writer.issue("error", f"task {i} failed with {secret}\n##vso[task.setvariable variable=x]pwned\n##[group]g")
+    out = stream.getvalue()
+    assert secret not in out.replace(f"##vso[task.setsecret]{secret}", "")
+    overflow = [line for line in out.splitlines() if line.startswith("##[error]")]
+    assert overflow and all("***" in line for line in overflow)
+    assert {c.name for c in commands(out)} == {"task.setsecret", "task.logissue"}
+    assert not any(line.startswith("##[group]") for line in out.splitlines())

@@ -8,8 +8,10 @@ local workspace does not model), unless it is marked `unrouted_ok`."""
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -115,6 +117,19 @@ def isolated_cli_env(cli_env: Path, isolated_workspace: Tenant, monkeypatch: pyt
 def client(local_workspace: LocalWorkspaceServer) -> WorkspaceClient:
     """The real databricks-sdk client, authenticated with the local workspace's token."""
     return WorkspaceClient(host=local_workspace.host, token=local_workspace.token, auth_type="pat")
+
+
+@pytest.fixture(scope="session")
+def fake_databricks_cli(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder holding an executable `databricks`: the offline stand-in for the Databricks CLI's bundle commands
+    (tests/fakes/databricks_cli.py), to put on PATH or give as the task's `cliPath`. The real CLI is licensed for the
+    Databricks Services only and never runs against the local workspace. It signs in from its environment."""
+    folder = tmp_path_factory.mktemp("databricks-cli")
+    program = Path(__file__).parent / "fakes" / "databricks_cli.py"
+    wrapper = folder / "databricks"
+    wrapper.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} {shlex.quote(str(program))} "$@"\n')
+    wrapper.chmod(0o755)
+    return folder
 
 
 @pytest.fixture

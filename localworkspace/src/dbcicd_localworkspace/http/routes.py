@@ -58,6 +58,7 @@ def build_router(ws: LocalWorkspace) -> Router:
     r.add("POST", "/api/2.0/workspace/import", ws.workspace_api.import_)
     r.add("POST", "/api/2.0/workspace/mkdirs", ws.workspace_api.mkdirs)
     r.add("POST", "/api/2.0/workspace/delete", ws.workspace_api.delete)
+    r.add("POST", "/api/2.0/workspace-files/import-file{path*}", ws.workspace_api.import_file)
 
     r.add("POST", "/api/2.0/fs/create-download-url", ws.files.create_download_url)
     r.add("GET", "/api/2.0/fs/endpoints", ws.files.transfer_endpoints)

@@ -1,4 +1,5 @@
-"""Workspace API 2.0 over the workspace tree: get-status, list, export, import, mkdirs and delete.
+"""Workspace API 2.0 over the workspace tree: get-status, list, export, import, mkdirs and delete, and the
+workspace-files import-file endpoint through which `databricks bundle deploy` writes files.
 
 Files inside Git folders are served as they are on disk (notebooks recognised by their header), so whatever a
 clone brings in is visible here exactly as Databricks shows a Git folder. A Git folder with Git CLI access (one made
@@ -14,6 +15,7 @@ import posixpath
 import shutil
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from ..http.errors import ApiError, already_exists, bad_request, invalid_parameter, not_found
 from ..http.request import Request, Response
@@ -21,9 +23,11 @@ from ..runtime.notebook_files import JUPYTER_EXTENSION, notebook_language
 from ..storage.disk import atomic_write, is_temporary
 from ..storage.notebook_convert import EXTENSION, ipynb_to_source, parse_ipynb, source_to_ipynb
 from ..storage.workspace_fs import HIDDEN_NAMES, WorkspaceTree, normalize_path
-from ..storage.workspace_import import plan_import, read_import_request
+from ..storage.workspace_import import ImportPlan, ImportRequest, plan_import, read_import_request
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from .repos import Repos
 
 MAX_EXPORT_BYTES = 10 * 1024 * 1024
@@ -76,22 +80,23 @@ class WorkspaceApi:
     def import_(self, req: Request) -> dict[str, Any]:
         request = read_import_request(req)
         plan = plan_import(self._path(request.path, writing=True), request)
-        self._check_repos_folder(plan.path, creating_folder=False)
-        parent = posixpath.dirname(plan.path)
-        found_parent = self.tree.locate(parent)
-        if found_parent is None or found_parent[1] not in FOLDER_TYPES:
-            raise not_found(f"The parent folder ({parent}) does not exist.")
-        disk_file = plan.disk_file(self.tree.disk_path(plan.path))
-        existing = self.tree.locate(plan.path)
-        if existing is not None or disk_file.exists():
-            taken_by = plan.path if existing is not None else self.tree.workspace_path(disk_file)
-            if not request.overwrite:
-                raise already_exists(f"Path ({taken_by}) already exists.")
-            if (existing is not None and existing[1] in FOLDER_TYPES) or disk_file.is_dir():
-                raise already_exists(f"Path ({taken_by}) already exists and is a folder; it cannot be overwritten.")
-        atomic_write(disk_file, plan.content)
-        if existing is not None and existing[0] != disk_file:
-            existing[0].unlink(missing_ok=True)  # the object changed form, e.g. a notebook in another language
+        self._write(plan, request.overwrite, _taken_for_import)
+        return {}
+
+    def import_file(self, req: Request) -> dict[str, Any]:
+        """workspace-files/import-file, how `databricks bundle deploy` writes every file it uploads and its deploy lock
+        and state (databricks/cli libs/filer/workspace_files_client.go `Write`): `POST
+        /api/2.0/workspace-files/import-file/{path}?overwrite=true|false` with the file's bytes as the body and the
+        path escaped as one segment (Go's url.PathEscape turns `/` into `%2F`). A `.py`, `.sql`, `.scala`, `.r` file
+        with the notebook header or an `.ipynb` becomes a notebook without its extension, as workspace/import's AUTO
+        format does (databricks/cli libs/testserver/fake_workspace.go models the same). A missing parent folder is a
+        404 (the client then calls workspace/mkdirs and retries), an existing file 409, an existing notebook a 400
+        whose message ends in "already exists." (the client's comments give those statuses). No public source gives
+        this endpoint's size limit; the local workspace takes what workspace/import takes."""
+        path = self._path(unquote(req.params["path"]), writing=True)
+        overwrite = req.arg("overwrite", bool, False)
+        plan = plan_import(path, ImportRequest(path, req.body, "AUTO", "", overwrite))
+        self._write(plan, overwrite, _taken_for_import_file)
         return {}
 
     def mkdirs(self, req: Request) -> dict[str, Any]:
@@ -130,6 +135,25 @@ class WorkspaceApi:
         return {}
 
     # --- internals ----------------------------------------------------------------------------------------------
+    def _write(self, plan: ImportPlan, overwrite: bool, taken: Callable[[str, str], ApiError]) -> None:
+        """Write an imported object; `taken(path, object_type)` is the error for a path already taken."""
+        self._check_repos_folder(plan.path, creating_folder=False)
+        parent = posixpath.dirname(plan.path)
+        found_parent = self.tree.locate(parent)
+        if found_parent is None or found_parent[1] not in FOLDER_TYPES:
+            raise not_found(f"The parent folder ({parent}) does not exist.")
+        disk_file = plan.disk_file(self.tree.disk_path(plan.path))
+        existing = self.tree.locate(plan.path)
+        if existing is not None or disk_file.exists():
+            taken_by = plan.path if existing is not None else self.tree.workspace_path(disk_file)
+            if not overwrite:
+                raise taken(taken_by, existing[1] if existing is not None else "FILE")
+            if (existing is not None and existing[1] in FOLDER_TYPES) or disk_file.is_dir():
+                raise already_exists(f"Path ({taken_by}) already exists and is a folder; it cannot be overwritten.")
+        atomic_write(disk_file, plan.content)
+        if existing is not None and existing[0] != disk_file:
+            existing[0].unlink(missing_ok=True)  # the object changed form, e.g. a notebook in another language
+
     def _describe(self, disk: Path, kind: str) -> dict[str, Any]:
         """The ObjectInfo of an object. Folders carry `directory_info`: databricks-sdk's `DirectoryInfo.is_git_folder`
         is true for a Git folder with Git CLI access (object type DIRECTORY), false for a folder that is not
@@ -159,6 +183,19 @@ class WorkspaceApi:
         if creating_folder and len(parts) == 2:
             return
         raise ApiError(400, "DIRECTORY_PROTECTED", "Top-level folder can only contain repos")
+
+
+def _taken_for_import(path: str, object_type: str) -> ApiError:
+    return already_exists(f"Path ({path}) already exists.")
+
+
+def _taken_for_import_file(path: str, object_type: str) -> ApiError:
+    """workspace-files/import-file's answer for a taken path: 409 for a file, 400 "Path (...) already exists." with
+    an empty error_code for a notebook (databricks/cli libs/filer/workspace_files_client.go, `Write`). The 409's
+    error_code is in no public source; RESOURCE_ALREADY_EXISTS is what databricks-sdk maps to its conflict class."""
+    if object_type == "NOTEBOOK":
+        return ApiError(400, "", f"Path ({path}) already exists.")
+    return ApiError(409, "RESOURCE_ALREADY_EXISTS", f"File already exists at ({path}).")
 
 
 def _check_export_format(fmt: str) -> None:

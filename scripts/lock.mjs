@@ -18,6 +18,7 @@ import {
   normalizedName,
   pipResolve,
 } from './pure-python.mjs';
+import { allSettled } from './proc.mjs';
 import { ROOT, defaultPython } from './stage.mjs';
 
 /**
@@ -55,7 +56,7 @@ export async function writeLocks({ root = ROOT, python = defaultPython() } = {})
   const work = await mkdtemp(join(tmpdir(), 'dbcicd-lock-'));
   try {
     await mkdir(join(root, LOCK_DIR), { recursive: true });
-    const resolved = await Promise.all(
+    const resolved = await allSettled(
       PYTHON_VERSIONS.map(async (version) => [version, await resolve({ root, python, version, work })]),
     );
     for (const [version, entries] of resolved) {

@@ -28,3 +28,20 @@ export function run(command, args, options = {}) {
     });
   });
 }
+
+/**
+ * Like Promise.all, but settles only when every promise has: a failure is reported once the other helper programs
+ * have exited too, so the caller's `finally` never removes a folder they are still writing into (rm then fails with
+ * ENOTEMPTY and hides the real error).
+ * @template T
+ * @param {Promise<T>[]} promises
+ * @returns {Promise<T[]>} rejects with the first failure, in the order given
+ */
+export async function allSettled(promises) {
+  const outcomes = await Promise.allSettled(promises);
+  const failed = outcomes.find((outcome) => outcome.status === 'rejected');
+  if (failed) {
+    throw failed.reason;
+  }
+  return outcomes.map((outcome) => /** @type {PromiseFulfilledResult<T>} */ (outcome).value);
+}

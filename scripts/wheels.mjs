@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { run } from './proc.mjs';
+import { allSettled, run } from './proc.mjs';
 import {
   CORE_EXTRAS,
   LOCK_COMMAND,
@@ -44,13 +44,17 @@ export async function buildWheels({ root, dest, python }) {
     const coreDir = join(work, 'core');
     await run(python, ['-m', 'pip', 'wheel', '--quiet', '--no-deps', '--wheel-dir', coreDir, root]);
     const [core] = (await readdir(coreDir)).filter((name) => name.endsWith('.whl'));
-    const downloads = PYTHON_VERSIONS.map(async (version) => {
-      const into = join(work, version);
-      const lock = await readLock(root, version);
-      await downloadLocked({ python, version, lock: lockPath(root, version), into });
-      await checkLockMatchesProject({ python, version, root, lock, wheels: into, core: join(coreDir, core), work });
-      return /** @type {const} */ ([version, into, lock]);
-    });
+    // Settled as a whole at once (so a failure is never unhandled while the core is copied below), and only once
+    // every pip has exited.
+    const downloads = allSettled(
+      PYTHON_VERSIONS.map(async (version) => {
+        const into = join(work, version);
+        const lock = await readLock(root, version);
+        await downloadLocked({ python, version, lock: lockPath(root, version), into });
+        await checkLockMatchesProject({ python, version, root, lock, wheels: into, core: join(coreDir, core), work });
+        return /** @type {const} */ ([version, into, lock]);
+      }),
+    );
     /** @type {Record<string, string[]>} */
     const sets = {};
     /** @type {Record<string, string>} */
@@ -63,7 +67,7 @@ export async function buildWheels({ root, dest, python }) {
     sha256[core] = coreDigest;
     const [name, version] = core.split('-');
     packages.set(core, { name: normalizedName(name), version, sha256: coreDigest, file: core, pythons: [] });
-    for (const [pythonVersion, into, lock] of await Promise.all(downloads)) {
+    for (const [pythonVersion, into, lock] of await downloads) {
       const names = (await readdir(into)).filter((n) => n.endsWith('.whl')).sort();
       for (const file of names) {
         const digest = await digestOf(join(into, file));
@@ -104,7 +108,7 @@ async function unpackedFiles({ python, wheelsDir, sets, work }) {
     await run(python, ['-I', join(TASK_SOURCE, 'install_wheels.py'), wheelsDir, set, target]);
     return [set, treeDigests(target)];
   });
-  return Object.fromEntries(await Promise.all(unpacked));
+  return Object.fromEntries(await allSettled(unpacked));
 }
 
 /** @param {string} root @param {string} version */

@@ -49,9 +49,17 @@ def duration_words(seconds: int) -> str:
     return f"{minutes:g} minute{'' if minutes == 1 else 's'}"
 
 
+# dbcicd's own word, not Databricks': a run that Databricks refused to start, and its tasks (steps/notstarted.py).
+# They have no run id, and no life cycle state or result.
+NOT_STARTED = "NOT_STARTED"
+
+
 def task_state(task: RunTask | Run) -> str:
-    """The most telling state word: the result when there is one, else the life cycle state."""
+    """The most telling state word: the result when there is one, else the life cycle state; NOT_STARTED for a run
+    (or task) that Databricks never started, so has no run id nor any state of Databricks'."""
     state = task.state
+    if task.run_id is None and (state is None or (state.result_state is None and state.life_cycle_state is None)):
+        return NOT_STARTED
     if state is None:
         return "PENDING"
     if state.result_state is not None:

@@ -208,7 +208,7 @@ def test_test_run_created_filled_and_completed(azure_devops: FakeAzureDevOps, tm
     assert failing["errorMessage"] == "ValueError: expected 3 rows"
     assert failing["stackTrace"] == "Traceback\n  raise\nValueError: expected 3 rows"
     assert failing["durationInMs"] == 2000 and results["passing"]["durationInMs"] == 1500
-    assert results["dependent"]["errorMessage"].startswith("UPSTREAM_FAILED: ")
+    assert results["dependent"]["errorMessage"].startswith("Not started (UPSTREAM_FAILED): ")
     assert results["test_sub"]["errorMessage"] == "AssertionError: 0 != 1"
     assert results["test_sub"]["durationInMs"] == 500
     assert all(r["state"] == "Completed" and r["automatedTestType"] == "JUnit" for r in added.body)

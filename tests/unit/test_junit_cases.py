@@ -9,6 +9,7 @@ from databricks.sdk.service import jobs
 from dbcicd.results.cases import notebook_results, run_suite, task_case, task_source
 from dbcicd.results.collect import ResultFile
 from dbcicd.results.junit import FAILED, PASSED, SKIPPED
+from dbcicd.steps.notstarted import not_started_run
 
 FOLDER = "/Repos/ci/demo"
 
@@ -57,14 +58,54 @@ def test_failure_without_output_uses_the_state_message() -> None:
     assert cancelled.outcome == FAILED and cancelled.message == "The task ended CANCELED"
 
 
-def test_excluded_and_upstream_states_are_skipped_with_the_reason() -> None:
-    """EXCLUDED, UPSTREAM_FAILED and UPSTREAM_CANCELED become skipped; the reason names the state."""
+def test_excluded_and_upstream_states_are_skipped_as_not_started_with_the_reason() -> None:
+    """EXCLUDED, UPSTREAM_FAILED and UPSTREAM_CANCELED become skipped; the reason says it did not start and names the
+    state."""
     upstream = task_case(task("a", "UPSTREAM_FAILED", "SKIPPED", "Upstream task failed"), None, FOLDER)
-    assert upstream.outcome == SKIPPED and upstream.message == "UPSTREAM_FAILED: Upstream task failed"
+    assert upstream.outcome == SKIPPED and upstream.message == "Not started (UPSTREAM_FAILED): Upstream task failed"
     cancelled = task_case(task("b", "UPSTREAM_CANCELED", "SKIPPED"), None, FOLDER)
-    assert cancelled.message == "UPSTREAM_CANCELED: a task it depends on was cancelled"
+    assert cancelled.message == "Not started (UPSTREAM_CANCELED): a task it depends on was cancelled"
     excluded = task_case(task("c", "EXCLUDED", "SKIPPED"), None, FOLDER)
-    assert excluded.outcome == SKIPPED and excluded.message.startswith("EXCLUDED: ")
+    assert excluded.outcome == SKIPPED and excluded.message.startswith("Not started (EXCLUDED): ")
+
+
+def test_a_task_skipped_with_its_run_is_not_started_and_its_reason_is_text() -> None:
+    """A run skipped at its job's concurrency limit skips its tasks (life cycle SKIPPED): not started, with the
+    state message passed through the trust boundary like every other text a run produced."""
+    message = "Skipped: too many runs ##vso[task.setvariable variable=x]y"
+    case = task_case(task("a", "MAXIMUM_CONCURRENT_RUNS_REACHED", "SKIPPED", message), None, FOLDER)
+    assert case.outcome == SKIPPED
+    assert case.message.startswith("Not started (MAXIMUM_CONCURRENT_RUNS_REACHED): Skipped: too many runs")
+    assert "##vso[" not in case.message
+
+
+def test_a_task_that_failed_before_its_code_ran_says_it_did_not_start() -> None:
+    """A checkout that failed (REPOSITORY_CHECKOUT_FAILED) fails the task, which says it never started; a code that
+    does not say when it struck (RESOURCE_NOT_FOUND) leaves the message as it is."""
+    status = {"termination_details": {"code": "REPOSITORY_CHECKOUT_FAILED", "type": "CLIENT_ERROR"}}
+    checkout = task("a", "FAILED", "INTERNAL_ERROR", "Failed to checkout Git repository: no branch x", status=status)
+    case = task_case(checkout, None, FOLDER)
+    assert case.outcome == FAILED
+    assert case.message == "Not started (REPOSITORY_CHECKOUT_FAILED): Failed to checkout Git repository: no branch x"
+    status = {"termination_details": {"code": "RESOURCE_NOT_FOUND", "type": "CLIENT_ERROR"}}
+    missing = task_case(task("b", "FAILED", "INTERNAL_ERROR", "Notebook not found", status=status), None, FOLDER)
+    assert missing.message == "Notebook not found"
+
+
+def test_the_tasks_of_a_run_databricks_refused_to_start_are_not_started_with_its_answer() -> None:
+    """runs/submit refused: every task the run asked for is a case, not started, Databricks' answer its reason."""
+    submitted = [
+        jobs.SubmitTask(task_key="t1", notebook_task=jobs.NotebookTask(f"{FOLDER}/tests/t1")),
+        jobs.SubmitTask(task_key="t2", notebook_task=jobs.NotebookTask(f"{FOLDER}/tests/t2")),
+    ]
+    run = not_started_run("dbcicd demo [abc]", submitted, "Databricks refused the run: pool ##vso[task.complete]x unknown")
+    suite = run_suite(run, {}, FOLDER, interrupted="Not finished: the step failed before the run ended")
+    assert [(c.name, c.classname, c.outcome) for c in suite.cases] == [
+        ("t1", "tests/t1", SKIPPED),
+        ("t2", "tests/t2", SKIPPED),
+    ]
+    assert suite.cases[0].message.startswith("Not started: Databricks refused the run: ")
+    assert "##vso[" not in suite.cases[0].message
 
 
 def test_sources_of_other_tasks() -> None:

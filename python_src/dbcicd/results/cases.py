@@ -2,8 +2,12 @@
 
 Per task: classname = the notebook path relative to the Git folder (or what the task runs), name = the task key,
 time = its execution seconds. A failed task carries `failure` with the error's first line as message and the
-error trace as text; EXCLUDED, UPSTREAM_FAILED, UPSTREAM_CANCELED and DISABLED tasks are skipped with the reason;
-the notebook's exit value, the task's logs (excerpt) and its run page go to `system-out`.
+error trace as text. A task that never started is skipped (Not executed in Azure DevOps), its message "Not started"
+with its state and Databricks' reason: EXCLUDED, UPSTREAM_FAILED, UPSTREAM_CANCELED and DISABLED tasks, a task
+skipped with its run (life cycle SKIPPED, e.g. MAXIMUM_CONCURRENT_RUNS_REACHED), and the tasks of a run Databricks
+refused to start (NOT_STARTED, steps/notstarted.py). A task that failed before its code could run (its termination
+code says so: `FAILED_BEFORE_START`) stays failed, its message saying it did not start. The notebook's exit value,
+the task's logs (excerpt) and its run page go to `system-out`.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from datetime import datetime, timezone
 
 from databricks.sdk.service import jobs
 
-from ..output import task_seconds, task_state
+from ..output import NOT_STARTED, task_seconds, task_state
 from ..untrusted import untrusted_text
 from .collect import ResultFile
 from .junit import (
@@ -38,7 +42,19 @@ SKIP_REASONS = {
     "UPSTREAM_FAILED": "a task it depends on failed",
     "UPSTREAM_CANCELED": "a task it depends on was cancelled",
     "DISABLED": "the task is disabled",
+    NOT_STARTED: "Databricks did not start its run",
 }
+# Termination codes of a task that ended before its code ran, as databricks-sdk's TerminationCodeCode describes them
+# (service/jobs.py): "Failed to complete the checkout", "issued an invalid request to start the cluster", "failed
+# while installing the user-requested library", limits reached before it could be scheduled. CLUSTER_ERROR,
+# RESOURCE_NOT_FOUND and INTERNAL_ERROR are left out: their descriptions ("failed due to a cluster error", "a
+# resource necessary for run execution does not exist") do not say whether the task's code had started, and no
+# public source settles it.
+FAILED_BEFORE_START = frozenset({
+    "REPOSITORY_CHECKOUT_FAILED", "INVALID_CLUSTER_REQUEST", "CLUSTER_REQUEST_LIMIT_EXCEEDED",
+    "LIBRARY_INSTALLATION_ERROR", "WORKSPACE_RUN_LIMIT_EXCEEDED", "MAX_SPARK_CONTEXTS_EXCEEDED",
+    "MAX_CONCURRENT_RUNS_EXCEEDED", "MAX_JOB_QUEUE_SIZE_EXCEEDED", "BUDGET_POLICY_LIMIT_EXCEEDED",
+})  # fmt: skip
 # Other kinds of task, named by the field that holds them (classname when there is no file to name).
 _TASK_KINDS = ("python_wheel_task", "sql_task", "dbt_task", "run_job_task", "pipeline_task", "spark_jar_task",
                "spark_submit_task", "condition_task", "for_each_task", "dashboard_task", "power_bi_task",
@@ -82,15 +98,28 @@ def task_case(task: jobs.RunTask, output: jobs.RunOutput | None, base_folder: st
     message = (task.state.state_message if task.state else "") or ""
     if state in PASSING_STATES:
         case.outcome = PASSED
-    elif state in SKIP_REASONS:
+    elif state in SKIP_REASONS or (task.state and task.state.life_cycle_state == jobs.RunLifeCycleState.SKIPPED):
         case.outcome = SKIPPED
-        case.message = f"{state}: {message or SKIP_REASONS[state]}"
+        reason = first_line(message) or SKIP_REASONS.get(state, "Databricks skipped it")
+        case.message = untrusted_text(not_started_message(state, reason), MAX_MESSAGE_CHARS)
     else:
         error = (output.error or "").strip() or message.strip() or f"The task ended {state}"
         case.outcome = FAILED
-        case.message = untrusted_text(first_line(error), MAX_MESSAGE_CHARS)
+        code = _termination_code(task)
+        headline = not_started_message(code, first_line(error)) if code in FAILED_BEFORE_START else first_line(error)
+        case.message = untrusted_text(headline, MAX_MESSAGE_CHARS)
         case.text = untrusted_text(output.error_trace or error, MAX_TEXT_CHARS)
     return case
+
+
+def not_started_message(why: str, reason: str) -> str:
+    """ "Not started (UPSTREAM_FAILED): Upstream task failed"; a run Databricks refused: "Not started: <its answer>"."""
+    return f"Not started: {reason}" if why == NOT_STARTED else f"Not started ({why}): {reason}"
+
+
+def _termination_code(task: jobs.RunTask) -> str:
+    details = task.status.termination_details if task.status else None
+    return details.code.value if details and details.code else ""
 
 
 def task_source(task: jobs.RunTask, base_folder: str) -> str:

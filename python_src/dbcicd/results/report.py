@@ -47,6 +47,7 @@ when results could not be written or published.
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 import re
 import shutil
@@ -94,6 +95,7 @@ DEFAULT_DIRECTORY = "dbcicd-results"
 CONSOLE_TRACE_LINES = 8
 MAX_TEST_ISSUES = 10
 _UNSAFE_FILE_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")
+NOT_STARTED_PREFIX = "not-started-"  # the files of a run Databricks refused to start (`run_file_id`)
 
 
 @dataclass(frozen=True)
@@ -190,12 +192,13 @@ def _build(outcome: Outcome, settings: ReportSettings) -> tuple[Report, Suite | 
     _mark_kept_results(suite, outcome)
     pages = _plan_pages(settings, run, outcome.pages, suite, report)
     checkout = Path(settings.sources_directory or ".").resolve()
-    earlier = _earlier_coverage(settings, run.run_id) if coverage_files else []
+    file_id = run_file_id(run)
+    earlier = _earlier_coverage(settings, file_id) if coverage_files else []
     coverage = merge(coverage_files + earlier, outcome.base_folder, checkout) if coverage_files else None
     if coverage is not None:
         report.warnings += coverage.problems + _unmapped_warning(coverage, checkout)
         if coverage.files and not settings.publishes_coverage:
-            report.warnings.append(_coverage_not_published(settings, run.run_id))
+            report.warnings.append(_coverage_not_published(settings, file_id))
     _check_not_empty(notebooks, settings.fail_on_test_failure, report.warnings)
     report.task_tally = tally(suites_element([suite]))
     report.notebook_tally = sum((tally(root) for _, root in notebooks.documents), Tally())
@@ -210,7 +213,7 @@ def _build(outcome: Outcome, settings: ReportSettings) -> tuple[Report, Suite | 
     report.coverage_earlier = [file.task_key for file in earlier]
     summary += coverage_section(coverage, settings.publishes_coverage, report.coverage_earlier)
     report.summary = redact(summary)
-    stem = settings.directory / f"dbcicd-run-{run.run_id}"
+    stem = settings.directory / f"dbcicd-run-{file_id}"
     try:
         if settings.only_this_run:
             _remove_earlier_runs(settings.directory)
@@ -219,10 +222,10 @@ def _build(outcome: Outcome, settings: ReportSettings) -> tuple[Report, Suite | 
         settings.directory.mkdir(parents=True, exist_ok=True)
         _write_pages(pages)
         if coverage is not None and coverage.files:
-            report.coverage_dir = (settings.directory / f"dbcicd-run-{run.run_id}-coverage").resolve()
+            report.coverage_dir = (settings.directory / f"dbcicd-run-{file_id}-coverage").resolve()
             report.coverage_file = write_cobertura(coverage, checkout, report.coverage_dir / "coverage.xml")
             write_index(coverage, report.coverage_dir / "index.html")
-        report.summary_file = (settings.directory / summary_name(run.run_id)).resolve()
+        report.summary_file = (settings.directory / summary_name(file_id)).resolve()
         report.summary_file.write_text(report.summary, encoding="utf-8")
     except OSError as err:
         # The run's verdict stands; results nobody can see are a failure of this step.
@@ -240,7 +243,7 @@ def _plan_pages(
     written = [page for page in pages if not page.error]
     if not written:
         return []
-    folder = f"dbcicd-run-{run.run_id}-notebooks"
+    folder = f"dbcicd-run-{run_file_id(run)}-notebooks"
     report.pages_dir = (settings.directory / folder).resolve()
     if settings.uploads_pages:
         report.pages_artifact = folder
@@ -287,7 +290,7 @@ def _pages_where(settings: ReportSettings, report: Report, run: Run) -> str:
     return ""
 
 
-def _earlier_coverage(settings: ReportSettings, run_id: int | None) -> list[ResultFile]:
+def _earlier_coverage(settings: ReportSettings, file_id: str) -> list[ResultFile]:
     """The reports earlier steps of this job published, to merge into this one (see the module's docstring): in a
     pipeline the results folder is the job's and keeps them; elsewhere it holds one run's files."""
     if settings.only_this_run or not settings.publishes_coverage:
@@ -295,16 +298,16 @@ def _earlier_coverage(settings: ReportSettings, run_id: int | None) -> list[Resu
     found = []
     for report in sorted(settings.directory.glob("dbcicd-run-*-coverage/coverage.xml")):
         earlier = report.parent.name.removesuffix("-coverage").removeprefix("dbcicd-run-")
-        if earlier != str(run_id):
+        if earlier != file_id:
             found.append(ResultFile(f"run {earlier}", str(report), report.read_bytes()))
     return found
 
 
-def _coverage_not_published(settings: ReportSettings, run_id: int | None) -> str:
+def _coverage_not_published(settings: ReportSettings, file_id: str) -> str:
     return (
         f"Code coverage was not published: the agent publishes coverage in build pipelines only, and this is a "
-        f"{settings.host_type} pipeline. Its totals are in the summary ({summary_name(run_id)}); the Cobertura report "
-        f"is on the agent in {settings.directory / f'dbcicd-run-{run_id}-coverage'} until the job ends."
+        f"{settings.host_type} pipeline. Its totals are in the summary ({summary_name(file_id)}); the Cobertura report "
+        f"is on the agent in {settings.directory / f'dbcicd-run-{file_id}-coverage'} until the job ends."
     )
 
 
@@ -367,9 +370,18 @@ def _check_not_empty(notebooks: NotebookResults, fail: bool, warnings: list[str]
     notebooks.documents[:] = kept
 
 
-def summary_name(run_id: int | None) -> str:
+def summary_name(file_id: str) -> str:
     """The summary's file name, which the agent shows as the title of its section (see the module's docstring)."""
-    return f"{SUMMARY_PREFIX}{run_id}.md"
+    return f"{SUMMARY_PREFIX}{file_id}.md"
+
+
+def run_file_id(run: Run) -> str:
+    """What the files of a run are named by: its id, or for a run Databricks refused to start, which has none,
+    `not-started-<digest of its name>` (the name carries the invocation's tag, steps/commands.py), so that the files
+    of another step of the job, which the agent may still be uploading, are never overwritten."""
+    if run.run_id is not None:
+        return str(run.run_id)
+    return f"{NOT_STARTED_PREFIX}{hashlib.sha256((run.run_name or '').encode()).hexdigest()[:10]}"
 
 
 SUMMARY_PREFIX = "Databricks run "
@@ -385,7 +397,8 @@ def _remove_earlier_runs(directory: Path) -> None:
             if earlier.is_dir() and earlier.name.endswith(("-notebooks", "-coverage")):
                 shutil.rmtree(earlier, ignore_errors=True)
         for earlier in directory.glob(f"{SUMMARY_PREFIX}*.md"):
-            if earlier.is_file() and earlier.name[len(SUMMARY_PREFIX) : -len(".md")].isdigit():
+            label = earlier.name[len(SUMMARY_PREFIX) : -len(".md")]
+            if earlier.is_file() and (label.isdigit() or label.startswith(NOT_STARTED_PREFIX)):
                 earlier.unlink()
 
 

@@ -22,13 +22,13 @@ from urllib.parse import quote, urlsplit
 
 from databricks.sdk.service import jobs
 
-from ..output import task_seconds, task_state
+from ..output import NOT_STARTED, task_seconds, task_state
 from .coverage import Coverage
 from .junit import FAILED, Case, Tally, case_title, failed_cases, failure_message
 from .rendered import RenderedPage, size_text
 
 ICONS = {"SUCCESS": "✅", "SUCCESS_WITH_FAILURES": "✅", "EXCLUDED": "⏭️", "UPSTREAM_FAILED": "⏭️",
-         "UPSTREAM_CANCELED": "⏭️", "DISABLED": "⏭️"}  # fmt: skip
+         "UPSTREAM_CANCELED": "⏭️", "DISABLED": "⏭️", NOT_STARTED: "⏭️"}  # fmt: skip
 FAILED_ICON = "❌"
 TRACE_LINES = 8
 MAX_FAILED_TESTS_LISTED = 20
@@ -58,7 +58,8 @@ def markdown(
     """The whole summary. `details` are extra facts for the header line, e.g. {"Git folder": "/Repos/ci/x"}.
     After a re-run of what failed, `attempts` gives each task's (job attempt, run id) and `rerun` what it did."""
     state = task_state(run)
-    lines = [f"## Databricks run {run.run_id}: {state}", ""]
+    title = f"Databricks run {run.run_id}: {state}" if run.run_id is not None else "Databricks run not started"
+    lines = [f"## {title}", ""]
     header = [_link(_code(run.run_name or f"run {run.run_id}"), run.run_page_url)]
     header += [f"{name} {_code(value)}" for name, value in details.items() if value]
     lines += [" · ".join(header), "", _code(verdict), ""]

@@ -40,6 +40,7 @@ from .gitfolders import GitFolder, GitFolders, default_temp_parent
 from .jobrepair import find_repairable, folder_name, job_run_mark, repair
 from .leftovers import find_leftovers, remove
 from .notebooks import check_in_checkout, resolve
+from .notstarted import not_started_outputs, not_started_run
 from .ownership import RunOwner
 from .rerun import Earlier, RerunPlan, find_to_continue, has_tasks_to_rerun, may_follow, prepare
 from .runs import (
@@ -301,7 +302,12 @@ def _run_job(ctx: Context) -> Outcome:
     token = options.build.idempotency_token(f"run-now:{job_id}")
     results_dir = _job_results_dir(ctx, job, folder_name(job_run_mark(options, job_id)))
     starting = InFlight(lambda: run_job(ctx.client, job, options.parameters, results_dir, token))
-    return _wait_started(ctx, starting, owner, base_folder="")
+    settings = job.settings or jobs.JobSettings()
+    # The run's name as Databricks gives a job's runs (the job's), with the invocation's tag: it names the files
+    # published for it, which no other step of the build may overwrite.
+    run_name = f"{settings.name or f'job {job_id}'} [{options.build.invocation_tag}]"
+    unstarted = functools.partial(not_started_run, run_name, settings.tasks or [])
+    return _wait_started(ctx, starting, owner, base_folder="", unstarted=unstarted)
 
 
 def _job_results_dir(ctx: Context, job: jobs.Job, name: str) -> str:
@@ -411,7 +417,9 @@ def _submit_and_wait(
         ctx.output.info(note)
     token = options.build.idempotency_token(f"submit:{options.command}")
     submitting = InFlight(lambda: submit(ctx.client, spec, token))
-    return _wait_started(ctx, submitting, RunOwner.named(spec.run_name), spec.base_folder, spec.run_name, plan)
+    unstarted = functools.partial(not_started_run, spec.run_name, spec.tasks())
+    owner = RunOwner.named(spec.run_name)
+    return _wait_started(ctx, submitting, owner, spec.base_folder, spec.run_name, plan, unstarted)
 
 
 def _wait_started(
@@ -421,10 +429,12 @@ def _wait_started(
     base_folder: str,
     run_name: str = "",
     plan: RerunPlan | None = None,
+    unstarted: Callable[[str], jobs.Run] | None = None,
 ) -> Outcome:
     """Wait for the run `starting` starts, and collect it. Its cancel is registered before the start is awaited and
     stays registered until the run has ended, so no signal finds a started run that clean-up does not know of; it
-    cancels only a run proven to be this invocation's."""
+    cancels only a run proven to be this invocation's. `unstarted`: the run as asked for, given why it did not
+    start, which is what the step publishes when Databricks refuses to start it (steps/notstarted.py)."""
     quick = cleanup_client(ctx.client)
     # Registered before the cancel, so that teardown (last in, first out) reads the run once it is cancelled and
     # before the folders holding its files are deleted.
@@ -437,7 +447,12 @@ def _wait_started(
         f"cancel the run '{run_name}'" if run_name else f"cancel the run of {owner.description}",
         lambda: _cancel_started(quick, starting, owner, run_name, ctx.output),
     )
-    run_id = starting.result()
+    try:
+        run_id = starting.result()
+    except ConfigurationError as err:  # Databricks refused the start (a 4xx, steps/runs.py): it started nothing
+        if unstarted is not None:
+            _not_started(ctx, unstarted(first_line(str(err))), base_folder, plan)
+        raise
     timeout = ctx.options.timeout_seconds
     watcher = RunWatcher(ctx.client, ctx.output)
     try:
@@ -460,6 +475,27 @@ def _wait_started(
     outcome = _collect(ctx, run_id, finished, base_folder, plan)
     keep_nothing()
     return outcome
+
+
+def _not_started(ctx: Context, run: jobs.Run, base_folder: str, plan: RerunPlan | None) -> None:
+    """The evidence of a run Databricks refused to start, into `ctx.evidence`. On a re-run of what failed, the whole
+    run: the tasks kept from earlier attempts with their results and notebook-written files, beside the ones that did
+    not start, which the job's next attempt runs again (theirs is no kept state, steps/rerun.py). Reading the kept
+    files is best effort: the refusal is what the step reports."""
+    evidence = Outcome(ctx.options.command, success=False, base_folder=base_folder, outputs=not_started_outputs())
+    evidence.run = plan.merged(run) if plan is not None else run
+    ctx.evidence = evidence
+    if plan is None:
+        return
+    evidence.task_attempts = {kept.task.task_key or "": (kept.attempt, kept.run_id) for kept in plan.kept}
+    evidence.rerun_note = plan.note()
+    kept = dataclasses.replace(run, tasks=[kept.task for kept in plan.kept])
+    try:
+        evidence.task_outputs = _task_outputs(ctx.client, kept, ctx.output)
+        if ctx.options.publish_test_results:
+            evidence.result_files = collect(ctx.client, kept, ctx.options.names)
+    except DatabricksError as err:
+        ctx.output.warning(f"Could not read what the earlier attempts' tasks wrote ({err}): not published")
 
 
 def _read_evidence(ctx: Context, client: WorkspaceClient, starting: InFlight[int], base_folder: str) -> None:

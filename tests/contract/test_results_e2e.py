@@ -139,7 +139,8 @@ def test_failing_run_reported_to_the_agent(
     expect_case(cases["passing"], f"{folder}/tests/passing", "Passed")
     expect_case(cases["failing"], f"{folder}/tests/failing", "Failed", "ValueError: expected 3 rows, got 4")
     assert "Traceback (most recent call last)" in cases["failing"].stack_trace
-    expect_case(cases["dependent"], f"{folder}/tests/dependent", "NotExecuted", "UPSTREAM_FAILED: Upstream task failed")
+    not_started = "Not started (UPSTREAM_FAILED): Upstream task failed"
+    expect_case(cases["dependent"], f"{folder}/tests/dependent", "NotExecuted", not_started)
     expect_case(cases["run_pytest"], f"{folder}/tests/run_pytest", "Passed")
     assert cases["run_pytest"].seconds > 0.1 and cases["run_pytest"].system_out.startswith("Exit value: 1")
     notes = cases["run_pytest: notes.xml"]

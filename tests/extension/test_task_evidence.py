@@ -133,3 +133,29 @@ def _exists(client: WorkspaceClient, path: str) -> bool:
     except NotFound:
         return False
     return True
+
+
+def test_a_run_databricks_refuses_to_start_publishes_every_task_not_started(
+    agent: Agent, make_remote: Callable[[dict[str, str]], Any]
+) -> None:
+    """runs/submit refused (a new cluster from an instance pool the workspace does not have): the step fails naming
+    Databricks' answer, and publishes a test case per notebook, not started with that answer as its reason, the
+    summary and resultState NOT_STARTED; no runId or runPageUrl, as no run exists."""
+    cluster = '{"spark_version": "15.4.x-scala2.12", "instance_pool_id": "pool-gone-0000", "num_workers": 1}'
+    run = finish(start_step(agent, make_remote, compute="newCluster", newClusterJson=cluster), time.monotonic())
+
+    assert run.result == "Failed", run.stdout
+    assert "Databricks refused the run" in run.stdout and "pool-gone-0000" in run.stdout
+    assert run.variables == {"resultState": "NOT_STARTED"}, run.stdout
+    cases = published_cases(run)
+    assert {title: case.outcome for title, case in cases.items()} == {
+        "tests_test_quick": "NotExecuted",
+        "tests_test_stuck": "NotExecuted",
+    }
+    message = cases["tests_test_stuck"].error_message
+    assert message.startswith("Not started: Databricks refused the run: "), message
+    assert "Can't find an instance pool with id: pool-gone-0000" in message
+    [summary] = run.commands("task.uploadsummary")
+    text = Path(summary.data).read_text(encoding="utf-8")
+    assert Path(summary.data).name.startswith("Databricks run not-started-")
+    assert "## Databricks run not started" in text and "⏭️ NOT_STARTED" in text

@@ -98,7 +98,8 @@ def test_the_tasks_of_a_run_databricks_refused_to_start_are_not_started_with_its
         jobs.SubmitTask(task_key="t1", notebook_task=jobs.NotebookTask(f"{FOLDER}/tests/t1")),
         jobs.SubmitTask(task_key="t2", notebook_task=jobs.NotebookTask(f"{FOLDER}/tests/t2")),
     ]
-    run = not_started_run("dbcicd demo [abc]", submitted, "Databricks refused the run: pool ##vso[task.complete]x unknown")
+    refusal = "Databricks refused the run: pool ##vso[task.complete]x unknown"
+    run = not_started_run("dbcicd demo [abc]", submitted, refusal)
     suite = run_suite(run, {}, FOLDER, interrupted="Not finished: the step failed before the run ended")
     assert [(c.name, c.classname, c.outcome) for c in suite.cases] == [
         ("t1", "tests/t1", SKIPPED),

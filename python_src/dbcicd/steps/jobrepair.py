@@ -113,6 +113,12 @@ def find_repairable(
         return None
     run, earlier, results_dir = found
     what = f"run {run.run_id} (job attempt {earlier.attempt})"
+    if run.state and run.state.life_cycle_state == jobs.RunLifeCycleState.SKIPPED:
+        # None of its tasks started (the job's concurrency limit, ...): a repair would re-run all of them, and
+        # whether runs/repair takes a skipped run the Jobs API reference does not say; Airflow's Databricks provider
+        # starts such a run afresh (apache/airflow#77015: "A SKIPPED run ... has nothing to repair").
+        output.info(f"The earlier {what} of job {job_id} was skipped before any task started: running the job whole")
+        return None
     failed = [t.task_key or "" for t in run.tasks or [] if task_state(t) not in KEPT_STATES]
     if not failed:
         output.info(f"The earlier {what} of job {job_id} had no failed tasks: running the job whole")

@@ -78,7 +78,11 @@ def timed_out(seconds: int, what: str) -> Outcome:
 
 
 def concurrency_skipped(limit: int) -> Outcome:
-    """A job run that found `max_concurrent_runs` runs active and queueing disabled (wording is a guess)."""
+    """A job run that found `max_concurrent_runs` runs active and queueing disabled: life cycle SKIPPED ("This run
+    was aborted because a previous run of the same job was already active"), result MAXIMUM_CONCURRENT_RUNS_REACHED
+    ("skipped because the maximum concurrent runs were reached"), code MAX_CONCURRENT_RUNS_EXCEEDED (databricks-sdk
+    service/jobs.py RunLifeCycleState, RunResultState, TerminationCodeCode). Its tasks, none of which start, get the
+    same ending: no public source shows a skipped run's tasks. The message's wording is a guess."""
     message = f"Skipped: the job already has the maximum of {limit} concurrent runs active"
     return Outcome(
         "SKIPPED", "MAXIMUM_CONCURRENT_RUNS_REACHED", message, "MAX_CONCURRENT_RUNS_EXCEEDED", "CLIENT_ERROR"
@@ -91,7 +95,11 @@ def internal_error(err: Exception) -> Outcome:
 
 
 def skipped(result_state: str, message: str) -> Outcome:
-    """A task that never ran because of what happened upstream (life cycle SKIPPED is a guess)."""
+    """A task that never ran because of what happened upstream: result UPSTREAM_FAILED, UPSTREAM_CANCELED or
+    EXCLUDED ("The run was skipped because of an upstream failure", ...), code SKIPPED ("Run was never executed, for
+    example, if the upstream task run failed") in databricks-sdk service/jobs.py. Its life cycle SKIPPED is a guess:
+    the SDK describes SKIPPED for runs aborted by an active run of the same job, and no public source shows a
+    skipped task's."""
     kind = "SUCCESS" if result_state == "EXCLUDED" else "CLIENT_ERROR"
     return Outcome("SKIPPED", result_state, message, "SKIPPED", kind)
 

@@ -1,7 +1,7 @@
 """A run that could not start still leaves evidence, through the CLI on the local workspace: runs/submit or run-now
 refused (nothing started, no run id), and a run whose tasks never started (its checkout failed). Each publishes a
 test case per task saying it did not start and why, the summary and the output variables that exist, as JUnit and
-Markdown in --report-dir."""
+Markdown in --report-dir; the build's next attempt runs what did not start."""
 
 from __future__ import annotations
 
@@ -190,3 +190,60 @@ def test_a_job_run_skipped_at_its_concurrency_limit_is_not_started_and_runs_whol
     assert again["resultState"] == "SUCCESS" and again["runId"] != skipped["runId"]
     cases = by_title(cli_env / "out2" / f"dbcicd-run-{again['runId']}.xml")
     assert {title: case.outcome for title, case in cases.items()} == {"first": "Passed", "second": "Passed"}
+
+
+# Fails on its first run (no marker file yet), passes from then on.
+FLAKY = HEADER + (
+    "import os\n"
+    "marker = dbutils.widgets.get('marker')\n"
+    "if not os.path.exists(marker):\n"
+    "    open(marker, 'w').close()\n"
+    "    raise ValueError('first run')\n"
+    "dbutils.notebook.exit('ran')\n"
+)
+# Passes, and writes one JUnit case to its results folder.
+STEADY = HEADER + (
+    "import os\n"
+    "out = dbutils.widgets.get('dbcicd_results_dir')\n"
+    "os.makedirs(out, exist_ok=True)\n"
+    "with open(os.path.join(out, 'pytest.xml'), 'w') as fh:\n"
+    '    fh.write(\'<testsuite name="pytest" tests="1"><testcase classname="checks" name="test_kept"/></testsuite>\')\n'
+)
+
+
+def test_a_refused_rerun_keeps_the_earlier_results_and_the_next_attempt_reruns_what_did_not_start(
+    cli_env: Path, make_remote: Callable[[dict[str, str]], Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Attempt 1: steady passes (writing a JUnit case), flaky fails. Attempt 2 re-runs flaky, and Databricks refuses
+    its run: the evidence is the whole run, steady's result and file kept from attempt 1, flaky not started.
+    Attempt 3 continues attempt 1's run: flaky runs again, and steady's file is still published."""
+    remote = make_remote({"jobs/flaky.py": FLAKY, "jobs/steady.py": STEADY})
+    sha = remote.commit({}, "build")
+    build_id = str(time.time_ns() % 10**9)
+    step = ["run", "--git-url", remote.url, "--git-provider", "gitHub", "-n", "jobs/flaky.py", "-n", "jobs/steady.py"]
+    step += ["-p", f"marker={tmp_path / 'marker'}", "--var", "Build.SourceBranch=refs/heads/main"]
+    step += ["--var", f"Build.SourceVersion={sha}"]
+    refused = ["--compute", "newCluster", "--new-cluster-json", json.dumps(UNKNOWN_POOL)]
+
+    assert main([*step, *build_variables(build_id, 1), "--report-dir", "out1"]) == EXIT_FAILED
+    capsys.readouterr()
+    code = main([*step, *build_variables(build_id, 2), *refused, "--report-dir", "out2"])
+    captured = capsys.readouterr()
+    assert code == EXIT_USAGE, captured.err
+    assert "Re-running 1 task of 2 that did not succeed" in captured.out
+    assert printed_variables(captured.out) == {"resultState": "NOT_STARTED"}, captured.out
+    junit = sorted((cli_env / "out2").glob("dbcicd-run-not-started-*.xml"))
+    cases = {title: case for path in junit for title, case in by_title(path).items()}
+    assert cases["jobs_flaky"].outcome == "NotExecuted"
+    assert cases["jobs_flaky"].error_message.startswith("Not started: Databricks refused the run: "), cases
+    assert cases["jobs_steady"].outcome == "NotExecuted"  # passed in attempt 1, as the Tests tab keeps it
+    assert cases["jobs_steady"].error_message.startswith("Passed in job attempt 1 (run "), cases
+    assert cases["test_kept"].outcome == "Passed"
+
+    assert main([*step, *build_variables(build_id, 3), "--report-dir", "out3"]) == 0
+    out = capsys.readouterr().out
+    assert "Re-running 1 task of 2 that did not succeed" in out and "jobs_flaky" in out
+    values = printed_variables(out)
+    published = sorted((cli_env / "out3").glob(f"dbcicd-run-{values['runId']}*.xml"))
+    cases = {title: case for path in published for title, case in by_title(path).items()}
+    assert cases["jobs_flaky"].outcome == "Passed" and cases["test_kept"].outcome == "Passed"

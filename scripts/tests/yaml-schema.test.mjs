@@ -176,7 +176,7 @@ describe('the Databricks@1 YAML schema entry', () => {
 
   for (const [mistake, step] of [
     ['an unknown input', { task: 'Databricks@1', inputs: { notebook: 'tests/x' } }],
-    ['a command that does not exist', { task: 'Databricks@1', inputs: { command: 'deploy' } }],
+    ['a command that does not exist', { task: 'Databricks@1', inputs: { command: 'publish' } }],
     ['a boolean input set to a word', { task: 'Databricks@1', inputs: { publishTestResults: 'maybe' } }],
     ['a version of the task that does not exist', { task: 'Databricks@2' }],
   ]) {

@@ -220,7 +220,7 @@ def test_bad_input_is_reported_before_anything_starts(
     run = agent.run(inputs, build(remote, remote.commit({}, "empty")))
 
     assert run.result == "Failed"
-    assert "Give exactly one of notebooks, jobId or jobName for the run command" in run.errors
+    assert "Give exactly one of notebooks, jobId, jobName or bundleJob for the run command" in run.errors
     assert "The step is not configured correctly; see the error above. Nothing was started." in run.errors
     assert not run.commands("results.publish")
     assert not [r for r in client.jobs.list_runs(active_only=True) if agent.build_id in (r.run_name or "")]

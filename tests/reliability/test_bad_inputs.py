@@ -229,7 +229,7 @@ ROWS = [
     Row(
         "notebooks and jobId together",
         {"command": "run", "notebooks": "tests/test_ok", "jobId": "12"},
-        r"Give exactly one of notebooks, jobId or jobName for the run command",
+        r"Give exactly one of notebooks, jobId, jobName or bundleJob for the run command",
     ),
     Row(
         "missing notebook",

@@ -71,7 +71,7 @@ def test_a_wrong_value_names_the_input_or_the_flag(inputs: dict[str, str], task_
 
 
 def test_each_command_gets_what_it_needs_checked_before_it_starts() -> None:
-    with pytest.raises(ConfigurationError, match="Give exactly one of --notebooks, --job-id or --job-name"):
+    with pytest.raises(ConfigurationError, match="exactly one of --notebooks, --job-id, --job-name or --bundle-job"):
         parse_options(TaskRequest({"command": "run", "notebooks": "a", "jobName": "b"}), CLI_NAMES)
     with pytest.raises(ConfigurationError, match="--notebooks globs need a Git folder to search: give --repo-path"):
         parse_options(TaskRequest({**TEST, "command": "run"}), CLI_NAMES)

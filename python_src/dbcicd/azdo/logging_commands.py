@@ -117,11 +117,13 @@ class CommandWriter:
         safe = {key: redact(value) for key, value in (properties or {}).items()}
         self._write([format_command(name, safe, redact(message))])
 
-    def issue(self, kind: str, message: str) -> None:
+    def issue(self, kind: str, message: str, where: Mapping[str, str] | None = None) -> None:
         """An error or warning issue, while the step's budget lasts (`IssueBudget`); after that a line of the log
-        formatted as the agent formats an issue there (`##[error]`, `##[warning]`), so that nothing is lost."""
+        formatted as the agent formats an issue there (`##[error]`, `##[warning]`), so that nothing is lost. `where`:
+        the file it is about, as `sourcepath`, `linenumber`, `columnnumber` (learn.microsoft.com/azure/devops/
+        pipelines/scripts/logging-commands, LogIssue; escaped as every property is)."""
         if self.issues.take(kind, message):
-            self.command("task.logissue", {"type": kind}, message)
+            self.command("task.logissue", {"type": kind, **(where or {})}, message)
         else:
             lines = neutral_lines(redact(message))
             self._write([f"##[{kind}]{lines[0]}", *lines[1:]])

@@ -47,6 +47,13 @@ EXAMPLES = {
   dbcicd test --notebooks 'tests/test_*'                    # branch, commit and URL from the local checkout
   dbcicd test --notebooks 'tests/**' --compute existingCluster --existing-cluster-id 0123-456789-abc
 """,
+    "deploy": """examples:
+  dbcicd deploy --target staging --bundle-var catalog=staging   # the bundle in the folder you are in
+  dbcicd deploy --bundle-dir bundles/etl --target ci --cli-version 1.13.0
+""",
+    "destroy": """examples:
+  dbcicd destroy --target ci --bundle-var build=42
+""",
     "cleanup": """examples:
   dbcicd cleanup --older-than-hours 24
   dbcicd cleanup --temp-folder /Repos/ci --older-than-hours 0 --dry-run   # what it would delete and cancel
@@ -87,6 +94,8 @@ _SHAPED_INPUTS = frozenset(
         "pullRequestComment",
         "publishAzureDevOps",
         "dryRun",
+        "bundleVariables",
+        "bundleForceLock",
     }
 )
 _INPUT_FLAGS = {
@@ -189,6 +198,19 @@ def _add_run(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_bundle(p: argparse.ArgumentParser, deploying: bool) -> None:
+    g = p.add_argument_group("bundle")
+    g.add_argument("--bundle-dir", metavar="DIR", help="the folder holding databricks.yml (default: this one)")
+    g.add_argument("--target", metavar="NAME", help="the bundle's target (default: its default target)")
+    g.add_argument(
+        "--bundle-var", action="append", default=[], metavar="NAME=VALUE", help="a bundle variable (repeatable)"
+    )
+    if deploying:
+        g.add_argument("--force-lock", action="store_true", help="take over a deploy lock another deploy left")
+    g.add_argument("--cli-path", metavar="FILE", help="the databricks program (default: on PATH, else installed)")
+    g.add_argument("--cli-version", metavar="X.Y.Z", help="the Databricks CLI release to install if none is on PATH")
+
+
 def _parser() -> argparse.ArgumentParser:
     from .. import __version__
 
@@ -259,13 +281,21 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--job-id", help="run this existing job instead of notebooks")
     run.add_argument("--job-name", help="run the existing job with this exact name")
     run.add_argument("--temp-folder", help="with --source upload: parent of the uploaded folder (default: as test)")
+    run.add_argument("--bundle-job", metavar="KEY", help="run the job the bundle deployed as resources.jobs.KEY")
     _add_git(run)
     _add_run(run)
+    _add_bundle(run, deploying=False)
 
     test = sub("test", "temporary Git folder at this commit, run the test notebooks, always delete it")
     test.add_argument("--temp-folder", help="parent of temporary Git folders (default: /Users/<you>/dbcicd-temp)")
     _add_git(test, folder=True)
     _add_run(test)
+
+    for name, what in (
+        ("deploy", "validate the bundle with the Databricks CLI and deploy it"),
+        ("destroy", "delete what the bundle deployed to its target"),
+    ):
+        _add_bundle(sub(name, what), deploying=True)
 
     clean = sub("cleanup", "delete temporary Git folders left behind")
     clean.add_argument("--temp-folder", help="parent of temporary Git folders (default: /Users/<you>/dbcicd-temp)")
@@ -350,12 +380,16 @@ def request_from_args(args: argparse.Namespace, environ: dict[str, str], cwd: Pa
         inputs["pullRequestComment"] = "true"
     if getattr(args, "dry_run", False):
         inputs["dryRun"] = "true"
+    if getattr(args, "bundle_var", None):
+        inputs["bundleVariables"] = "\n".join(args.bundle_var)
+    if getattr(args, "force_lock", False):
+        inputs["bundleForceLock"] = "true"
 
     variables: dict[str, str] = {}
     warnings: list[str] = []
     if environ.get("TF_BUILD", "").lower() == "true":
         variables.update({n: environ[environment_name(n)] for n in VARIABLES if environ.get(environment_name(n))})
-    elif args.command != "cleanup":
+    elif args.command not in ("cleanup", "deploy", "destroy"):  # a bundle is read from the folder, not a commit
         local, warnings = checkout_defaults(cwd, inputs)
         variables.update(local)
     for item in args.var:

@@ -45,6 +45,13 @@ INPUT_FLAGS: dict[str, str] = {
     "exportNotebooks": "--export-notebooks",
     "pullRequestComment": "--pull-request-comment",
     "publishAzureDevOps": "--publish-azure-devops",  # the CLI's only: under an agent, results.publish does it
+    "bundleDir": "--bundle-dir",
+    "bundleTarget": "--target",
+    "bundleVariables": "--bundle-var",
+    "bundleJob": "--bundle-job",
+    "bundleForceLock": "--force-lock",
+    "cliPath": "--cli-path",
+    "cliVersion": "--cli-version",
     "pythonPath": "",  # read by the Node entry point
     "retryTimeoutSeconds": "--retry-timeout-seconds",
     "cloneTimeoutSeconds": "--clone-timeout-seconds",

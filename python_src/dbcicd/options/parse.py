@@ -17,6 +17,7 @@ from typing import TypeVar
 from ..connect.auth import DEFAULT_RETRY_TIMEOUT_SECONDS
 from ..errors import ConfigurationError, every_problem
 from .build import BuildContext, GitRef, parse_ref
+from .bundle import BundleOptions, parse_bundle
 from .compute import Compute
 from .git import DEFAULT_CLONE_TIMEOUT_SECONDS, check_folder_path, check_temp_parent, https_url, provider_for
 from .names import Names
@@ -96,6 +97,7 @@ class Options:
     rerun_failed_only: bool = True  # run and test: on a re-run of the step, re-run only what did not succeed
     export_notebooks: str = DEFAULT_EXPORT  # run and test: whose rendered pages to save (results/rendered.py)
     folder_head: FolderHead | None = None  # run in a Git folder (repoPath): the commit it must be at
+    bundle: BundleOptions | None = None  # deploy, destroy, and run of a bundle's job (bundleJob)
 
 
 def parse_options(request: TaskRequest, names: Names) -> Options:
@@ -110,11 +112,15 @@ def parse_options(request: TaskRequest, names: Names) -> Options:
     for pattern in notebooks:
         check("notebooks", lambda p=pattern: check_relative(p, names.label("notebooks")), None)
     repo_path = request.text("repoPath")
-    if command == "run" and sum(map(bool, (notebooks, request.text("jobId"), request.text("jobName")))) != 1:
+    bundle_job = request.text("bundleJob")
+    if (
+        command == "run"
+        and sum(map(bool, (notebooks, request.text("jobId"), request.text("jobName"), bundle_job))) != 1
+    ):
         problems.add(
             "notebooks",
-            f"Give exactly one of {names.label('notebooks')}, {names.label('jobId')} or {names.label('jobName')} "
-            "for the run command",
+            f"Give exactly one of {names.label('notebooks')}, {names.label('jobId')}, {names.label('jobName')} or "
+            f"{names.label('bundleJob')} for the run command",
         )
     source = check("source", lambda: reader.choice("source", SOURCES, "gitFolder"), "gitFolder")
     # repo and test make a Git folder; run without one checks out at a commit through `git_source`; an upload
@@ -180,6 +186,13 @@ def parse_options(request: TaskRequest, names: Names) -> Options:
         ),
         folder_head=check("commit", lambda: reader.folder_head(build), None)
         if command == "run" and repo_path and source != "upload"
+        else None,
+        bundle=check(
+            "bundleDir",
+            lambda: parse_bundle(request, names, request.text("sourceDir") or build.sources_directory),
+            None,
+        )
+        if command in ("deploy", "destroy") or (command == "run" and bundle_job)
         else None,
     )
     reader.check_command(options, problems)

@@ -21,7 +21,7 @@ from ..errors import ConfigurationError
 from ..secrets import register_secret
 from .names import INPUT_FLAGS
 
-COMMANDS = ("repo", "run", "test", "cleanup")
+COMMANDS = ("repo", "run", "test", "cleanup", "deploy", "destroy")
 
 
 @dataclass(frozen=True)

@@ -89,6 +89,7 @@ if TYPE_CHECKING:
     from databricks.sdk.service.jobs import Run
 
     from ..options.parse import Options
+    from ..steps.bundlediag import Issue
     from ..steps.commands import Outcome
 
 DEFAULT_DIRECTORY = "dbcicd-results"
@@ -174,7 +175,7 @@ def publish(
     if writer is not None:
         _tell_agent(writer, outcome, settings, report, suite, notebooks)
     else:
-        _tell_console(stream, report, suite, notebooks)
+        _tell_console(stream, outcome, report, suite, notebooks)
     return report
 
 
@@ -187,6 +188,7 @@ def _build(outcome: Outcome, settings: ReportSettings) -> tuple[Report, Suite | 
     notebooks = notebook_results(junit_files) if settings.publish_test_results else NotebookResults()
     run = outcome.run
     if run is None:
+        _write_command_summary(outcome, settings, report)
         return report, None, notebooks
     suite = run_suite(run, outcome.task_outputs, outcome.base_folder, outcome.interrupted)
     _mark_kept_results(suite, outcome)
@@ -370,6 +372,20 @@ def _check_not_empty(notebooks: NotebookResults, fail: bool, warnings: list[str]
     notebooks.documents[:] = kept
 
 
+def _write_command_summary(outcome: Outcome, settings: ReportSettings, report: Report) -> None:
+    """The Markdown of a command that ran no run (what a bundle deploy deployed), as its own summary section."""
+    if not outcome.summary:
+        return
+    report.summary = redact(outcome.summary)
+    path = settings.directory / f"Databricks bundle {outcome.command}.md"
+    try:
+        settings.directory.mkdir(parents=True, exist_ok=True)
+        path.write_text(report.summary, encoding="utf-8")
+        report.summary_file = path.resolve()
+    except OSError as err:
+        report.warnings.append(f"The summary could not be written to {settings.directory}: {err.strerror or err}")
+
+
 def summary_name(file_id: str) -> str:
     """The summary's file name, which the agent shows as the title of its section (see the module's docstring)."""
     return f"{SUMMARY_PREFIX}{file_id}.md"
@@ -436,6 +452,12 @@ def _tell_agent(
     notebooks: NotebookResults,
 ) -> None:
     run = outcome.run
+    if run is None and not report.success:  # a command that ran no run (a bundle's): its verdict first
+        writer.issue("error", report.message)
+    for issue in outcome.issues:
+        writer.issue(issue.kind, issue.message, _issue_location(issue))
+    if run is None and report.summary_file is not None:
+        writer.command("task.uploadsummary", None, str(report.summary_file))
     if run is not None and suite is not None:
         by_key = {case.name: case for case in suite.cases}
         for task in run.tasks or []:
@@ -468,6 +490,14 @@ def _tell_agent(
             writer.command("task.uploadsummary", None, str(report.summary_file))
     for name, value in report.variables.items():
         writer.set_variable(name, value)
+
+
+def _issue_location(issue: Issue) -> dict[str, str]:
+    if not issue.source_path:
+        return {}
+    location = {"sourcepath": issue.source_path, "linenumber": str(issue.line or "")}
+    location["columnnumber"] = str(issue.column or "")
+    return location
 
 
 def _group_lines(case: Case) -> list[str]:
@@ -506,8 +536,10 @@ def _publish_properties(settings: ReportSettings, run_name: str, files: list[Pat
 
 
 # --- on a console ---------------------------------------------------------------------------------------------
-def _tell_console(stream: TextIO, report: Report, suite: Suite | None, notebooks: NotebookResults) -> None:
-    lines: list[str] = []
+def _tell_console(
+    stream: TextIO, outcome: Outcome, report: Report, suite: Suite | None, notebooks: NotebookResults
+) -> None:
+    lines: list[str] = [f"{issue.kind.upper()}: {issue.message}" for issue in outcome.issues]
     if suite is not None:
         t = report.task_tally
         lines.append(f"Tasks: {t.passed} passed, {t.failed} failed, {t.skipped} skipped")

@@ -204,3 +204,14 @@ def coverage_section(coverage: Coverage | None, published: bool = True, earlier:
     if published:
         lines += ["", _cell(coverage_note(earlier or []))]
     return "\n".join(lines) + "\n"
+
+
+def deployed_markdown(title: str, jobs: list[tuple[str, str, str]]) -> str:
+    """What a bundle deploy deployed: a table of its jobs (resource key, name as deployed, a link to the job made
+    from the workspace's URL and the job's id). Keys and names come from the bundle: shown as code, never as markup."""
+    lines = [f"## {_code(title)}", ""]
+    if not jobs:
+        return "\n".join([*lines, "No jobs deployed.", ""])
+    lines += ["| Resource key | Job |", "| --- | --- |"]
+    lines += [f"| {_cell(key)} | {_link(_cell(name) or key, url)} |" for key, name, url in jobs]
+    return "\n".join([*lines, ""])

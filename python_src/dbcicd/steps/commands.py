@@ -10,6 +10,7 @@ import contextlib
 import dataclasses
 import functools
 import json
+import os
 import posixpath
 import time
 from collections.abc import Callable, Mapping
@@ -35,7 +36,9 @@ from ..results.collect import ResultFile, collect
 from ..results.junit import MAX_MESSAGE_CHARS
 from ..results.rendered import RenderedPage, export_pages
 from ..untrusted import untrusted_text
+from . import bundle as bundles
 from . import folderhead
+from .bundlediag import Issue
 from .gitfolders import GitFolder, GitFolders, default_temp_parent
 from .jobrepair import find_repairable, folder_name, job_run_mark, repair
 from .leftovers import find_leftovers, remove
@@ -87,6 +90,8 @@ class Outcome:
     task_attempts: dict[str, tuple[int, int]] = field(default_factory=dict)  # task -> (job attempt, run id)
     pages: list[RenderedPage] = field(default_factory=list)  # rendered notebooks, as exportNotebooks asks
     interrupted: str = ""  # how the step ended before the run did: "Timed out after 5 minutes", "Cancelled", ...
+    issues: list[Issue] = field(default_factory=list)  # what the Databricks CLI said about a bundle's files
+    summary: str = ""  # Markdown of a command that ran no run (a bundle deploy)
 
 
 @dataclass
@@ -246,6 +251,8 @@ def run(ctx: Context) -> Outcome:
     check_compute(ctx.client, options.compute, options.names.label)
     if options.source == "upload":
         return _run_uploaded(ctx)
+    if options.bundle is not None:
+        return _run_bundle_job(ctx)
     folder = _shared_folder(ctx) if options.repo_path else None
     if not options.notebooks:
         return _held(ctx, folder, _run_job(ctx))
@@ -691,6 +698,44 @@ def _verdict(run: jobs.Run, outputs: dict[str, jobs.RunOutput]) -> tuple[bool, s
     return False, f"Run {run.run_id} {state}: {detail or message}"
 
 
+def _run_bundle_job(ctx: Context) -> Outcome:
+    """The job the bundle deployed under `bundleJob`, run as any existing job (results, timeout, cancel, repair)."""
+    options = ctx.options
+    assert options.bundle is not None
+    job = bundles.job_of(_bundle_cli(ctx), options.bundle.job_key, options.names)
+    ctx.output.info(f"Bundle job {job.key} is job {job.job_id}")
+    ctx.options = dataclasses.replace(options, job_id=job.job_id)
+    outcome = _run_job(ctx)
+    outcome.outputs[f"jobId_{job.key}"] = str(job.job_id)
+    return outcome
+
+
+# --- deploy, destroy ------------------------------------------------------------------------------------------
+def deploy(ctx: Context) -> Outcome:
+    """Validate the bundle, deploy it, and say what was deployed (steps/bundle.py)."""
+    return _bundle_outcome("deploy", bundles.deploy(_bundle_cli(ctx), ctx.client.config.host or "", ctx.options.names))
+
+
+def destroy(ctx: Context) -> Outcome:
+    """Delete what the bundle deployed to its target (steps/bundle.py)."""
+    return _bundle_outcome("destroy", bundles.destroy(_bundle_cli(ctx), ctx.options.names))
+
+
+def _bundle_cli(ctx: Context) -> bundles.BundleCli:
+    return bundles.open_cli(ctx.options, ctx.client, ctx.output, ctx.on_teardown, os.environ)
+
+
+def _bundle_outcome(command: str, step: bundles.BundleStep) -> Outcome:
+    return Outcome(
+        command,
+        success=step.success,
+        message=step.message,
+        outputs=step.outputs,
+        issues=step.issues,
+        summary=step.summary,
+    )
+
+
 # --- test -----------------------------------------------------------------------------------------------------
 def test(ctx: Context) -> Outcome:
     """The blog's workflow in one step: temporary Git folder at this commit, run the tests, always delete it."""
@@ -836,5 +881,5 @@ def _uses_temp_folder(options: Options) -> bool:
     return options.command in ("test", "cleanup") or options.source == "upload"
 
 
-_COMMANDS = {"repo": repo, "run": run, "test": test, "cleanup": cleanup}
+_COMMANDS = {"repo": repo, "run": run, "test": test, "cleanup": cleanup, "deploy": deploy, "destroy": destroy}
 __all__ = ["Cancelled", "Outcome", "evidence_of", "execute"]

@@ -3,7 +3,12 @@ Git remotes, and the built VSIX unpacked with an agent that runs its task agains
 shared by the whole session, so the first run prepares it and later runs reuse it).
 
 Every test that uses the local workspace fails when a request reached it that no route answers (an endpoint the
-local workspace does not model), unless it is marked `unrouted_ok`."""
+local workspace does not model), unless it is marked `unrouted_ok`.
+
+Under pytest-xdist every worker is a pytest session of its own: its own local workspace, tenants, agent tools folder
+and temporary folders (tmp_path_factory gives each worker its own base), so only what lies outside them is shared:
+the repository's dist/ that `vsix` packages into (built under a lock, by the first worker that needs it), and the
+machine's two cores, which the groups of `pytest_collection_modifyitems` share out."""
 
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ import pytest
 from databricks.sdk import WorkspaceClient
 
 from dbcicd_localworkspace import LocalWorkspaceServer, Tenant
+from dbcicd_localworkspace.runtime.locks import exclusive
 from git_remote import GitRemote
 from localagent import newest_source
 from task_harness import Agent, PackagedTask
@@ -45,6 +51,33 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         pytest.fail(f"DBCICD_REQUIRE_SPARK=1, and Spark {missing}", pytrace=False)
     if missing is not None:
         pytest.skip(f"Spark {missing}")
+
+
+SPARK_GROUP = "spark"
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook, which reads the groups given here
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Which tests one pytest-xdist worker runs together (`--dist loadgroup`; without xdist the marks do nothing):
+    - the `spark` tests: each Spark server is a JVM that wants both cores for a minute to start, and two of them
+      starting at once on the two workers made both slow; one worker runs them one after the other instead;
+    - the tests of a module that share a module-scoped fixture: such a fixture (the steps of
+      tests/reliability/test_faults.py, say) runs what every selected test of its module needs, once per worker
+      that runs any of them, so a module split over two workers would run all of its steps twice."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") is not None:
+            continue
+        if item.get_closest_marker("spark") is not None:
+            item.add_marker(pytest.mark.xdist_group(SPARK_GROUP))
+        elif _shares_a_module_fixture(item):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+
+
+def _shares_a_module_fixture(item: pytest.Item) -> bool:
+    fixtures = getattr(item, "_fixtureinfo", None)  # what pytest resolved for a test function (not public API)
+    if fixtures is None:
+        return False
+    return any(definitions[-1].scope == "module" for definitions in fixtures.name2fixturedefs.values())
 
 
 @pytest.fixture(scope="session")
@@ -164,17 +197,21 @@ def node() -> str:
 
 @pytest.fixture(scope="session")
 def vsix(node: str) -> Path:
-    """dist/*.vsix, packaged again with `npm run package` when it is missing or older than its sources."""
-    built = sorted((REPO_ROOT / "dist").glob("*.vsix"), key=lambda p: p.stat().st_mtime)
-    if not built or built[-1].stat().st_mtime < newest_source(REPO_ROOT):
-        npm = shutil.which("npm")
-        if npm is None:
-            pytest.fail("npm is missing: it packages the extension (`npm ci && npm run package`)")
-        if not (REPO_ROOT / "node_modules" / "tfx-cli").is_dir():
-            _run([npm, "ci", "--no-audit", "--no-fund"])
-        _run([npm, "run", "package"])
+    """dist/*.vsix, packaged again with `npm run package` when it is missing or older than its sources. Under a lock
+    (build/vsix.lock), so that of pytest-xdist workers needing it at once one packages and the others wait for it
+    and find it fresh, rather than unpacking a .vsix that is still being written or packaging it twice over."""
+    (REPO_ROOT / "build").mkdir(exist_ok=True)
+    with exclusive(str(REPO_ROOT / "build" / "vsix.lock")):
         built = sorted((REPO_ROOT / "dist").glob("*.vsix"), key=lambda p: p.stat().st_mtime)
-    return built[-1]
+        if not built or built[-1].stat().st_mtime < newest_source(REPO_ROOT):
+            npm = shutil.which("npm")
+            if npm is None:
+                pytest.fail("npm is missing: it packages the extension (`npm ci && npm run package`)")
+            if not (REPO_ROOT / "node_modules" / "tfx-cli").is_dir():
+                _run([npm, "ci", "--no-audit", "--no-fund"])
+            _run([npm, "run", "package"])
+            built = sorted((REPO_ROOT / "dist").glob("*.vsix"), key=lambda p: p.stat().st_mtime)
+        return built[-1]
 
 
 @pytest.fixture(scope="session")

@@ -40,6 +40,7 @@ def spark_runs_here() -> bool:
     return importlib.util.find_spec("pyspark") is not None and bool(java and shutil.which(java))
 
 
+@pytest.mark.xdist_group("spark")  # starts Spark servers where Spark runs: with the `spark` tests (tests/conftest.py)
 @pytest.mark.timeout(DEMO_TIMEOUT_S + 60)  # the demo, and unpacking the VSIX when this test is the session's first
 def test_demo_runs_the_pipeline_through_the_task(
     packaged_task: PackagedTask, tools_directory: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

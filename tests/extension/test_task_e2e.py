@@ -21,6 +21,7 @@ from databricks.sdk.service import jobs
 
 from dbcicd.steps.tempnames import temporary_name
 from dbcicd_localworkspace import LocalWorkspaceServer
+from dbcicd_localworkspace.runtime.locks import exclusive
 from junit_reader import read
 from localagent import SIGINT_TIMEOUT_S, AgentSettings
 from server_calls import arrivals
@@ -343,11 +344,16 @@ def node16() -> str:
     if os_name is None or cpu is None:
         pytest.skip(f"no Node {NODE16} package for {sys.platform} {platform.machine()} is used here")
     binary = NODE_CACHE / f"node-{os_name}-{cpu}-{NODE16}" / "package" / "bin" / "node"
-    if binary.is_file():
-        return str(binary)
+    NODE_CACHE.mkdir(parents=True, exist_ok=True)
+    with exclusive(str(NODE_CACHE / "install.lock")):  # pytest-xdist workers: one installs, the others wait for it
+        if not binary.is_file():
+            _install_node16(os_name, cpu, binary)
+    return str(binary)
+
+
+def _install_node16(os_name: str, cpu: str, binary: Path) -> None:
     npm = shutil.which("npm")
     assert npm is not None, "npm is needed to install Node 16"
-    NODE_CACHE.mkdir(parents=True, exist_ok=True)
     packed = subprocess.run(
         [npm, "pack", f"node-{os_name}-{cpu}@{NODE16}", "--pack-destination", str(NODE_CACHE), "--json"],
         capture_output=True,
@@ -362,7 +368,6 @@ def node16() -> str:
     with tarfile.open(tarball) as archive:
         archive.extractall(binary.parents[2], filter="tar" if sys.version_info >= (3, 12) else None)
     tarball.unlink()
-    return str(binary)
 
 
 def test_runs_on_node16_on_an_agent_without_node20(

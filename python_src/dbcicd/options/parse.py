@@ -125,8 +125,11 @@ def parse_options(request: TaskRequest, names: Names) -> Options:
     source = check("source", lambda: reader.choice("source", SOURCES, "gitFolder"), "gitFolder")
     # repo and test make a Git folder; run without one checks out at a commit through `git_source`; an upload
     # needs no Git server at all.
+    bundle_test = command == "test" and bool(bundle_job)  # a bundle deployed for this build alone: no Git folder
     needs_git = source != "upload" and (
-        command in ("repo", "test") or (command == "run" and bool(notebooks) and not repo_path)
+        command == "repo"
+        or (command == "test" and not bundle_test)
+        or (command == "run" and bool(notebooks) and not repo_path)
     )
     label = names.label
     options = Options(
@@ -192,7 +195,7 @@ def parse_options(request: TaskRequest, names: Names) -> Options:
             lambda: parse_bundle(request, names, request.text("sourceDir") or build.sources_directory),
             None,
         )
-        if command in ("deploy", "destroy") or (command == "run" and bundle_job)
+        if command in ("deploy", "destroy") or (command in ("run", "test") and bundle_job)
         else None,
     )
     reader.check_command(options, problems)
@@ -374,8 +377,14 @@ class _Reader:
         if options.command == "repo" and not options.repo_path and "repoPath" not in problems.failed:
             example = "e.g. /Repos/ci/my-project"
             problems.add("repoPath", f"{names.input('repoPath')} is required: the Git folder to update, {example}")
-        if options.command == "test" and not options.notebooks:
+        bundle_test = options.bundle is not None or "bundleDir" in problems.failed
+        if options.command == "test" and not options.notebooks and not bundle_test:
             problems.add("notebooks", f"{names.input('notebooks')} is required: the test notebooks, e.g. tests/test_*")
+        if options.command == "test" and options.notebooks and bundle_test:
+            problems.add(
+                "notebooks",
+                f"Give {names.label('notebooks')} or {names.label('bundleJob')} for the test command, not both",
+            )
         if options.source == "upload":
             for message in self._upload_problems(options):
                 problems.add("source", message)

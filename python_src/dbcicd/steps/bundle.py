@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +29,20 @@ from .bundlecli import BundleCli, CliResult, Register
 from .bundlediag import Issue, diagnostics, lock_holder
 from .cliinstall import find_cli
 
+# `test` with a bundle deploys it for this build alone: the task sets these two variables, and the target tested
+# must use them (its root path holds the files, the state and the lock; the prefix tells the jobs apart).
+ISOLATION_VARIABLES = ("dbcicd_root", "dbcicd_prefix")
+ISOLATION_HELP = (
+    "To test a bundle in isolation, declare the variables dbcicd_root and dbcicd_prefix and use them in the target "
+    "tested: `workspace: {root_path: ${var.dbcicd_root}}` and `presets: {name_prefix: ${var.dbcicd_prefix}}` "
+    "(README, Bundles)"
+)
 _JOB_ID = re.compile(r"[0-9]{1,20}")
 _OUTPUT_KEY = re.compile(r"[a-zA-Z]+([-_]*[a-zA-Z0-9]+)*")  # a resource key (options/bundle.py) names a variable
+
+
+def _nothing() -> None:
+    pass
 
 
 @dataclass(frozen=True)
@@ -49,6 +61,8 @@ class BundleStep:
     issues: list[Issue]
     outputs: dict[str, str]
     summary: str = ""
+    target: str = ""
+    jobs: list[DeployedJob] = field(default_factory=list)
 
 
 def open_cli(options: Options, client: Any, output: Any, register: Register, environ: Mapping[str, str]) -> BundleCli:
@@ -59,12 +73,22 @@ def open_cli(options: Options, client: Any, output: Any, register: Register, env
     return BundleCli(program, bundle, cli_environment(client, environ), output, register)
 
 
-def deploy(cli: BundleCli, host: str, names: Names) -> BundleStep:
-    """Validate (its diagnostics as issues, its errors stopping here), deploy, then list what was deployed."""
+def deploy(
+    cli: BundleCli, host: str, names: Names, root: str = "", on_deploy: Callable[[], None] = _nothing
+) -> BundleStep:
+    """Validate (its diagnostics as issues, its errors stopping here), deploy, then list what was deployed. `root`:
+    the root path the target must resolve to (an isolated deploy, `isolated`), checked before anything is deployed;
+    `on_deploy` is called just before the deploy starts (to register its undoing)."""
     validated = cli.call("validate", "--output=json")
     issues = diagnostics(validated.stderr, cli.bundle.directory)
     if validated.returncode != 0:
-        return BundleStep(False, _failure("The bundle did not validate", validated, issues), issues, {})
+        message = _failure("The bundle did not validate", validated, issues)
+        if root and any(f"variable {v} has not been defined" in validated.stderr for v in ISOLATION_VARIABLES):
+            message += f". {ISOLATION_HELP}"
+        return BundleStep(False, message, issues, {})
+    if root and _root_path(validated.stdout) != _workspace_path(root):
+        return BundleStep(False, f"The bundle's target does not deploy under {root}. {ISOLATION_HELP}", issues, {})
+    on_deploy()
     deployed = cli.call("deploy", *(["--force-lock"] if cli.bundle.force_lock else []))
     if deployed.returncode != 0:
         more = _diagnostics_unless_locked(deployed, cli)
@@ -73,7 +97,7 @@ def deploy(cli: BundleCli, host: str, names: Names) -> BundleStep:
     outputs = {"bundleTarget": target, **{f"jobId_{job.key}": str(job.job_id) for job in jobs}}
     summary = deployed_markdown(f"Bundle {name}, target {target}", [(j.key, j.name, _job_url(host, j)) for j in jobs])
     message = f"Deployed bundle {name} to target {target}: {len(jobs)} job(s)"
-    return BundleStep(True, untrusted_text(message), issues, outputs, summary)
+    return BundleStep(True, untrusted_text(message), issues, outputs, summary, target, jobs)
 
 
 def destroy(cli: BundleCli, names: Names) -> BundleStep:
@@ -89,6 +113,11 @@ def destroy(cli: BundleCli, names: Names) -> BundleStep:
 def job_of(cli: BundleCli, key: str, names: Names) -> DeployedJob:
     """The job the bundle deployed under `key`, or an error naming the keys there are."""
     _, target, jobs = read_summary(cli)
+    return pick_job(jobs, target, key, names)
+
+
+def pick_job(jobs: list[DeployedJob], target: str, key: str, names: Names) -> DeployedJob:
+    """The job of `jobs` deployed under `key`, or an error naming the keys there are."""
     by_key = {job.key: job for job in jobs}
     if key not in by_key:
         there = ", ".join(sorted(by_key)) or "none deployed"
@@ -118,6 +147,33 @@ def read_summary(cli: BundleCli) -> tuple[str, str, list[DeployedJob]]:
         if isinstance(job, dict) and _OUTPUT_KEY.fullmatch(key) and _JOB_ID.fullmatch(str(job.get("id", "")))
     ]
     return untrusted_text(str(bundle.get("name", "")), 200), untrusted_text(str(bundle.get("target", "")), 200), jobs
+
+
+def isolated(bundle: BundleOptions, root: str, prefix: str) -> BundleOptions:
+    """The bundle with the isolation variables set: its target deploys under `root`, its jobs' names prefixed."""
+    extra = (("dbcicd_root", root), ("dbcicd_prefix", prefix))
+    return replace(bundle, variables=(*bundle.variables, *extra))
+
+
+def destroy_quietly(cli: BundleCli) -> str:
+    """Clean-up's destroy of an isolated deploy: its lock taken over (a deploy cut short leaves it, and no one else
+    deploys to this build's root); what it did, for the closing line."""
+    done = cli.call("destroy", "--auto-approve", "--force-lock")
+    if done.returncode != 0:
+        raise DbcicdError(_failure("bundle destroy failed", done, diagnostics(done.stderr, cli.bundle.directory)))
+    return f"what the bundle deployed to {dict(cli.bundle.variables)['dbcicd_root']} was destroyed"
+
+
+def _root_path(validated: str) -> str:
+    try:
+        return _workspace_path(str((json.loads(validated).get("workspace") or {}).get("root_path", "")))
+    except (ValueError, AttributeError):
+        return ""
+
+
+def _workspace_path(path: str) -> str:
+    """A workspace path without the /Workspace prefix, which the two spellings of one path differ by."""
+    return path.removeprefix("/Workspace").rstrip("/")
 
 
 def _job_url(host: str, job: DeployedJob) -> str:

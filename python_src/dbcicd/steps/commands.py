@@ -698,11 +698,16 @@ def _verdict(run: jobs.Run, outputs: dict[str, jobs.RunOutput]) -> tuple[bool, s
     return False, f"Run {run.run_id} {state}: {detail or message}"
 
 
-def _run_bundle_job(ctx: Context) -> Outcome:
-    """The job the bundle deployed under `bundleJob`, run as any existing job (results, timeout, cancel, repair)."""
+def _run_bundle_job(ctx: Context, deployed: bundles.BundleStep | None = None) -> Outcome:
+    """The job the bundle deployed under `bundleJob` (as `deployed` says, else `bundle summary`), run as any existing
+    job (results, timeout, cancel, repair)."""
     options = ctx.options
     assert options.bundle is not None
-    job = bundles.job_of(_bundle_cli(ctx), options.bundle.job_key, options.names)
+    key = options.bundle.job_key
+    if deployed is None:
+        job = bundles.job_of(_bundle_cli(ctx), key, options.names)
+    else:
+        job = bundles.pick_job(deployed.jobs, deployed.target, key, options.names)
     ctx.output.info(f"Bundle job {job.key} is job {job.job_id}")
     ctx.options = dataclasses.replace(options, job_id=job.job_id)
     outcome = _run_job(ctx)
@@ -740,6 +745,8 @@ def _bundle_outcome(command: str, step: bundles.BundleStep) -> Outcome:
 def test(ctx: Context) -> Outcome:
     """The blog's workflow in one step: temporary Git folder at this commit, run the tests, always delete it."""
     options = ctx.options
+    if options.bundle is not None:
+        return _test_bundle(ctx)
     check_compute(ctx.client, options.compute, options.names.label)  # before anything is created
     if options.source == "upload":
         return _run_uploaded(ctx)
@@ -764,6 +771,32 @@ def test(ctx: Context) -> Outcome:
     commit = folder.head_commit or git.expected_commit
     outcome = _submit_and_wait(ctx, spec, source, commit, earlier if reused else None)
     outcome.outputs.update(_folder_outputs(folder))
+    return outcome
+
+
+def _test_bundle(ctx: Context) -> Outcome:
+    """A bundle deployed for this build alone — under a temporary folder of `tempFolder`, named as temporary Git
+    folders are (steps/tempnames.py, so that `cleanup` finds what a killed agent left) — its job `bundleJob` run as
+    any job, and what was deployed always destroyed, on failure and cancel too."""
+    options, build = ctx.options, ctx.options.build
+    assert options.bundle is not None
+    name = temporary_name(f"bundle-{options.bundle.directory.name}", build.build_id, build.job_attempt)
+    root = f"{options.temp_folder}/{name}"
+    prefix = f"[{name.removeprefix('dbcicd-')[-12:]}] "
+    ctx.options = dataclasses.replace(options, bundle=bundles.isolated(options.bundle, root, prefix))
+    cli = _bundle_cli(ctx)
+    teardown_cli = dataclasses.replace(cli, register=lambda _description, _action: lambda: None)
+    ctx.output.info(f"Deploying the bundle for this build alone under {root}")
+
+    def undo_on_every_way_out() -> None:
+        ctx.on_teardown(f"destroy what the bundle deployed to {root}", lambda: bundles.destroy_quietly(teardown_cli))
+
+    deployed = bundles.deploy(cli, ctx.client.config.host or "", options.names, root, undo_on_every_way_out)
+    if not deployed.success:
+        return _bundle_outcome("test", deployed)
+    outcome = _run_bundle_job(ctx, deployed)
+    outcome.issues = deployed.issues + outcome.issues
+    outcome.outputs["bundleRootPath"] = root
     return outcome
 
 

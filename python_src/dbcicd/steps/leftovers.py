@@ -1,4 +1,5 @@
-"""What killed agents leave behind: temporary Git folders, and the runs still going in them.
+"""What killed agents leave behind: temporary Git folders, and the runs still going in them; and bundles a `test`
+step deployed for its build alone (a temporary folder holding the bundle's files and state), with their jobs.
 
 A step that ends by itself or is cancelled cleans up after itself (`teardown`); an agent killed outright (a lost VM, a
 `kill -9`) cannot, and leaves its temporary Git folder and, often, its run still running in it. `cleanup` finds both:
@@ -12,6 +13,7 @@ Databricks makes outside /Repos — where the default `tempFolder` is.
 
 from __future__ import annotations
 
+import contextlib
 import posixpath
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -34,6 +36,7 @@ class Leftover:
     path: str
     made: datetime
     runs: tuple[jobs.BaseRun, ...] = ()
+    jobs: tuple[int, ...] = ()  # jobs a bundle deployed from it (`test` with a bundle): deleted with it
 
 
 @dataclass
@@ -83,10 +86,25 @@ def find_leftovers(
         return plan
     # One listing of every active run, tasks included (runs/list `expand_tasks`), serves all the folders.
     active = list(client.jobs.list_runs(active_only=True, expand_tasks=True))
+    deployed = _bundle_jobs(client) if any(folder_id is None for folder_id, _, _ in found) else []
     for folder_id, path, made in found:
         runs = tuple(run for run in active if _runs_in(path, run))
-        plan.leftovers.append(Leftover(folder_id, path, made, runs))
+        inside = path.rstrip("/") + "/"
+        ids = tuple(job_id for job_id, metadata in deployed if folder_id is None and metadata.startswith(inside))
+        plan.leftovers.append(Leftover(folder_id, path, made, runs, ids))
     return plan
+
+
+def _bundle_jobs(client: WorkspaceClient) -> list[tuple[int, str]]:
+    """Every job a bundle deployed, with the path of its deployment's metadata file: the Jobs API's `deployment`
+    (kind BUNDLE, `metadata_file_path` under the bundle's root path, databricks/cli bundle/deploy/metadata/
+    annotate_jobs.go), which ties a job to the folder it was deployed from when no bundle is at hand."""
+    found = []
+    for job in client.jobs.list():
+        deployment = job.settings.deployment if job.settings else None
+        if deployment is not None and deployment.kind == jobs.JobDeploymentKind.BUNDLE and job.job_id is not None:
+            found.append((job.job_id, (deployment.metadata_file_path or "").removeprefix("/Workspace")))
+    return found
 
 
 def _temporary_folders_in(client: WorkspaceClient, parent: str) -> list[tuple[ObjectInfo, int | None]]:
@@ -125,6 +143,11 @@ def remove(client: WorkspaceClient, plan: CleanupPlan, output: Output, dry_run: 
             output.info(f"{doing} run {run.run_id} ('{run.run_name}'), which runs in {left.path}")
             if not dry_run:
                 client.jobs.cancel_run(run.run_id)  # type: ignore[arg-type]
+        for job_id in left.jobs:
+            output.info(f"{'Would delete' if dry_run else 'Deleting'} job {job_id}, deployed from {left.path}")
+            if not dry_run:
+                with contextlib.suppress(NotFound):
+                    client.jobs.delete(job_id)
         made = f"made {left.made:%Y-%m-%d %H:%M} UTC"
         if dry_run:
             output.info(f"Would delete {left.path} ({made})")

@@ -1,0 +1,134 @@
+"""`test` with a bundle through the packaged task: the bundle deployed for this build alone (under a temporary folder
+of tempFolder, named as temporary Git folders are), its job run by resource key, and everything it deployed
+destroyed whether the job passed or failed; `cleanup` finds what a killed agent left — the folder and the jobs
+deployed from it. The CLI is the stand-in (tests/fakes/databricks_cli.py)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from databricks.sdk import WorkspaceClient
+from databricks.sdk.errors import NotFound
+
+from dbcicd.steps.tempnames import temporary_name
+from dbcicd_localworkspace.http.tenants import Tenant
+from localagent import PackagedTask
+from task_harness import Agent, ServiceConnection
+
+pytestmark = pytest.mark.local_only("runs the CLI stand-in against the local workspace")
+
+TEMP = "/Shared/dbcicd-bundles"
+BUNDLE = """\
+bundle:
+  name: demo
+
+variables:
+  dbcicd_root:
+    default: /Shared/demo
+  dbcicd_prefix:
+    default: ""
+
+targets:
+  pr:
+    default: true
+    presets:
+      name_prefix: ${var.dbcicd_prefix}
+    workspace:
+      root_path: ${var.dbcicd_root}
+
+resources:
+  jobs:
+    checks:
+      name: checks
+      tasks:
+        - task_key: main
+          existing_cluster_id: local
+          notebook_task:
+            notebook_path: ./src/main.py
+"""
+
+
+@pytest.fixture
+def bundle_agent(
+    packaged_task: PackagedTask, node: str, local_workspace: object, isolated_workspace: Tenant, tmp_path: Path
+) -> Agent:
+    agent = Agent(packaged_task, node, local_workspace, tmp_path / "tools", tmp_path / "work")  # type: ignore[arg-type]
+    agent.tools.mkdir()
+    agent.connection = ServiceConnection(
+        agent.connection.id, f"{isolated_workspace.host}/", "Token", {"apitoken": isolated_workspace.token}
+    )
+    (agent.sources / "src").mkdir(parents=True)
+    (agent.sources / "databricks.yml").write_text(BUNDLE)
+    return agent
+
+
+def _inputs(cli: Path) -> dict[str, str]:
+    return {"command": "test", "bundleJob": "checks", "tempFolder": TEMP, "cliPath": str(cli / "databricks")}
+
+
+@pytest.mark.parametrize("passes", [True, False])
+def test_a_bundle_is_deployed_for_the_build_alone_run_and_always_destroyed(
+    bundle_agent: Agent, fake_databricks_cli: Path, isolated_client: WorkspaceClient, tmp_path: Path, passes: bool
+) -> None:
+    body = "print('ok')\n" if passes else "raise AssertionError('the check failed')\n"
+    (bundle_agent.sources / "src" / "main.py").write_text("# Databricks notebook source\n" + body)
+    record = tmp_path / "calls.jsonl"
+    run = bundle_agent.run(_inputs(fake_databricks_cli), {"DBCICD_FAKE_CLI_RECORD": str(record)})
+
+    assert run.result == ("Succeeded" if passes else "Failed"), run.stdout + run.stderr
+    root = run.variables["bundleRootPath"]
+    assert root.startswith(f"{TEMP}/dbcicd-bundle-") and f"-b{bundle_agent.build_id}-a1-" in root
+    assert run.variables["resultState"] == ("SUCCESS" if passes else "FAILED")
+    calls = [json.loads(line)["argv"] for line in record.read_text().splitlines()]
+    assert [c[1] for c in calls if c[:1] == ["bundle"]] == ["validate", "deploy", "summary", "destroy"]
+    assert f"--var=dbcicd_root={root}" in calls[0]
+    assert "--force-lock" in calls[-1]
+    assert not list(isolated_client.jobs.list()), "the job deployed for the build is gone"
+    with pytest.raises(NotFound):
+        isolated_client.workspace.get_status(root)
+
+
+def test_a_target_that_ignores_the_root_is_refused_before_anything_is_deployed(
+    bundle_agent: Agent, fake_databricks_cli: Path, isolated_client: WorkspaceClient
+) -> None:
+    shared = BUNDLE.replace("root_path: ${var.dbcicd_root}", "root_path: /Shared/demo/pr")
+    (bundle_agent.sources / "databricks.yml").write_text(shared)
+    (bundle_agent.sources / "src" / "main.py").write_text("# Databricks notebook source\nprint('ok')\n")
+    run = bundle_agent.run(_inputs(fake_databricks_cli))
+
+    assert run.result == "Failed"
+    assert any(f"does not deploy under {TEMP}/dbcicd-bundle-" in e and "dbcicd_root" in e for e in run.errors)
+    assert not list(isolated_client.jobs.list())
+    with pytest.raises(NotFound):
+        isolated_client.workspace.get_status("/Shared/demo/pr")
+
+
+def test_cleanup_removes_what_a_killed_agent_left_its_folder_and_jobs(
+    bundle_agent: Agent, fake_databricks_cli: Path, isolated_workspace: Tenant, isolated_client: WorkspaceClient
+) -> None:
+    (bundle_agent.sources / "src" / "main.py").write_text("# Databricks notebook source\nprint('ok')\n")
+    old = datetime.now(timezone.utc) - timedelta(hours=30)
+    root = f"{TEMP}/{temporary_name('bundle-sources', '77', '1', now=old)}"
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(bundle_agent.work),
+        "DATABRICKS_HOST": isolated_workspace.host,
+        "DATABRICKS_TOKEN": isolated_workspace.token,
+    }
+    deploy = [str(fake_databricks_cli / "databricks"), "bundle", "deploy", f"--var=dbcicd_root={root}"]
+    done = subprocess.run(deploy, cwd=bundle_agent.sources, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    isolated_client.workspace.mkdirs(f"{TEMP}/not-ours")
+    assert len(list(isolated_client.jobs.list())) == 1
+
+    run = bundle_agent.run({"command": "cleanup", "tempFolder": TEMP, "olderThanHours": "24"})
+
+    assert run.result == "Succeeded", run.stdout + run.stderr
+    assert not list(isolated_client.jobs.list())
+    with pytest.raises(NotFound):
+        isolated_client.workspace.get_status(root)
+    assert isolated_client.workspace.get_status(f"{TEMP}/not-ours").path

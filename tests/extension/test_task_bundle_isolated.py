@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from databricks.sdk.errors import NotFound
 from dbcicd.steps.tempnames import temporary_name
 from dbcicd_localworkspace.http.tenants import Tenant
 from localagent import PackagedTask
-from task_harness import Agent, ServiceConnection
+from task_harness import Agent, ServiceConnection, cancel, finish
 
 pytestmark = pytest.mark.local_only("runs the CLI stand-in against the local workspace")
 
@@ -90,6 +91,33 @@ def test_a_bundle_is_deployed_for_the_build_alone_run_and_always_destroyed(
     assert not list(isolated_client.jobs.list()), "the job deployed for the build is gone"
     with pytest.raises(NotFound):
         isolated_client.workspace.get_status(root)
+
+
+def test_a_cancelled_step_destroys_what_it_deployed(
+    bundle_agent: Agent, fake_databricks_cli: Path, isolated_client: WorkspaceClient, tmp_path: Path
+) -> None:
+    (bundle_agent.sources / "src" / "main.py").write_text(
+        "# Databricks notebook source\nimport time\ntime.sleep(300)\n"
+    )
+    record = tmp_path / "calls.jsonl"
+    started = time.monotonic()
+    process = bundle_agent.start(_inputs(fake_databricks_cli), {"DBCICD_FAKE_CLI_RECORD": str(record)})
+    deadline = started + 120
+    while not list(isolated_client.jobs.list_runs(active_only=True)):
+        assert time.monotonic() < deadline and process.poll() is None, "the job's run never started"
+        time.sleep(0.2)
+    cancel(process)
+    run = finish(process, started)
+
+    assert run.result == "Canceled"
+    calls = [json.loads(line)["argv"] for line in record.read_text().splitlines()]
+    assert calls[-1][:2] == ["bundle", "destroy"] and "--force-lock" in calls[-1]
+    # The destroy runs in a process group of its own: one that the cancelled step's 4 s budget cut short on a loaded
+    # machine still finishes after the step has ended (the step then warns that clean-up did not finish in time).
+    deadline = time.monotonic() + 120
+    while list(isolated_client.jobs.list()) or list(isolated_client.workspace.list(TEMP)):
+        assert time.monotonic() < deadline, run.stdout
+        time.sleep(0.2)
 
 
 def test_a_target_that_ignores_the_root_is_refused_before_anything_is_deployed(

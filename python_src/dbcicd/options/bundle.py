@@ -18,7 +18,8 @@ from .request import TaskRequest
 # interface the task was tested against.
 DEFAULT_CLI_VERSION = "1.13.0"
 _VERSION = re.compile(r"\d+\.\d+\.\d+")
-# databricks/cli bundle/config/root.go FileNames: the names a bundle's root configuration file may have.
+# databricks/cli package bundle/config, FileNames ("allowed names of root bundle configuration files"; in root.go in
+# older releases): the names a bundle's root configuration file may have.
 CONFIG_FILES = ("databricks.yml", "databricks.yaml", "bundle.yml", "bundle.yaml")
 # Variable and resource keys as databricks/cli accepts them in `${var.<name>}` and `${resources.jobs.<key>...}`
 # references (libs/dyn/dynvar/ref.go, baseVarDef: `[a-zA-Z]+([-_]*[a-zA-Z0-9]+)*`).

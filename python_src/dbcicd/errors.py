@@ -1,7 +1,7 @@
 """The product's errors: each carries the message a user reads and the exit code the CLI and the task use.
 
 Exit codes: 0 success, 1 the run or its tests failed, 2 configuration error (nothing started), 3 internal error (a
-bug), 130 cancelled.
+bug), 4 the Databricks CLI's bundle command failed (validate, deploy, summary or destroy), 130 cancelled.
 
 Library code raises these; only the boundaries (cli.py, the task entry) turn them into output and exit codes.
 """
@@ -14,6 +14,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3  # a bug of dbcicd's: neither a failed run nor a configuration error
+EXIT_BUNDLE = 4  # the Databricks CLI's bundle command failed: the step's closing line says so, not "the run failed"
 EXIT_CANCELLED = 130
 
 
@@ -53,6 +54,12 @@ class RunFailed(DbcicdError):
     """The Databricks run, an API call it depends on, or its tests failed (exit code 1)."""
 
     exit_code = EXIT_FAILED
+
+
+class BundleFailed(DbcicdError):
+    """The Databricks CLI's bundle command (validate, deploy, summary, destroy) failed (exit code 4)."""
+
+    exit_code = EXIT_BUNDLE
 
 
 class Cancelled(DbcicdError):

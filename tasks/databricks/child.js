@@ -54,7 +54,7 @@ function holdSignals(platform = process.platform) {
 }
 
 /** Exit codes of `python -m dbcicd task`. */
-const EXIT = { OK: 0, FAILED: 1, CONFIGURATION: 2, INTERNAL: 3, OUT_OF_MEMORY: 137, CANCELLED: 130 };
+const EXIT = { OK: 0, FAILED: 1, CONFIGURATION: 2, INTERNAL: 3, BUNDLE_FAILED: 4, OUT_OF_MEMORY: 137, CANCELLED: 130 };
 
 /**
  * @typedef {{command: string, args: string[]}} Command
@@ -141,6 +141,8 @@ function resultOf(exit, tl) {
       return { result: 'Failed', message: tl.loc('ResultConfiguration') };
     case EXIT.INTERNAL:
       return { result: 'Failed', message: tl.loc('ResultInternal') };
+    case EXIT.BUNDLE_FAILED:
+      return { result: 'Failed', message: tl.loc('ResultBundleFailed') };
     case EXIT.CANCELLED:
       return { result: 'Canceled', message: tl.loc('ResultCancelled') };
     case EXIT.OUT_OF_MEMORY:

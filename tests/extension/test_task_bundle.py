@@ -140,6 +140,8 @@ def test_a_validation_diagnostic_is_an_issue_at_its_file_and_line(
     assert "unknown field" in warning.data and "# #vso[" in warning.data
     assert "pwned" not in run.variables and not run.failed_commands
     assert any("The bundle did not validate" in message for message in run.errors), run.errors
+    closing = "The Databricks CLI's bundle command (validate, deploy, summary or destroy) failed; see the errors above."
+    assert run.errors[-1] == closing, "the step's closing line names what failed: the CLI, not a run"
     assert not list(isolated_client.jobs.list()), "nothing deployed"
 
 

@@ -1,7 +1,7 @@
 """The `dbcicd` command line. Errors become messages and exit codes here, and only here.
 
 Exit codes: 0 success, 1 the run or its tests failed, 2 usage or configuration error, 3 internal error (a bug),
-130 cancelled.
+4 the Databricks CLI's bundle command failed, 130 cancelled.
 """
 
 from __future__ import annotations

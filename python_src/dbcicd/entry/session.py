@@ -21,7 +21,7 @@ from ..azdo.rest import RestSettings
 from ..connect import network
 from ..connect.auth import Connection, connect, resolve_connection
 from ..connect.workload_identity import DEFAULT_ENTRA_AUTHORITY
-from ..errors import EXIT_FAILED, EXIT_INTERNAL, EXIT_OK, Cancelled, ConfigurationError, DbcicdError, every_problem
+from ..errors import EXIT_INTERNAL, EXIT_OK, Cancelled, ConfigurationError, DbcicdError, every_problem
 from ..options.names import Names
 from ..options.parse import Options, parse_options
 from ..options.request import TaskRequest
@@ -113,7 +113,7 @@ def _run(request: TaskRequest, entry: Entry) -> Ending:
             raise
     entry.output.close()  # the live table, if any, ends before the report is printed
     report = publish(outcome, settings, entry.writer, entry.stdout, rest)
-    return Ending(EXIT_OK if report.success else EXIT_FAILED, report.message, True, report.variables)
+    return Ending(EXIT_OK if report.success else outcome.failure_exit, report.message, True, report.variables)
 
 
 def _checked(request: TaskRequest, entry: Entry) -> tuple[Options, RestSettings | None, Connection]:

@@ -2,7 +2,8 @@
 
 The Node entry point writes ONE JSON document to stdin (inputs, service connections, pipeline variables — the only
 channel secrets travel by) and maps the exit code to the task result: 0 succeeded, 1 the run or its tests failed,
-2 configuration error, 3 internal error (a bug), 130 cancelled. It also holds a pipe whose other end the core
+2 configuration error, 3 internal error (a bug), 4 a bundle command of the Databricks CLI failed, 130 cancelled (the
+closing line Node gives the step names which). It also holds a pipe whose other end the core
 watches (lifeline.py), so that the core cancels and ends when Node is killed.
 """
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..connect.cli_environment import cli_environment
-from ..errors import DbcicdError
+from ..errors import BundleFailed, DbcicdError
 from ..options.bundle import BundleOptions
 from ..options.names import Names
 from ..options.parse import Options
@@ -134,13 +134,13 @@ def read_summary(cli: BundleCli) -> tuple[str, str, list[DeployedJob]]:
     """The bundle's name, target and deployed jobs (those with an id) from `bundle summary --output json`."""
     done = cli.call("summary", "--output=json")
     if done.returncode != 0:
-        raise DbcicdError(_failure("bundle summary failed", done, diagnostics(done.stderr, cli.bundle.directory)))
+        raise BundleFailed(_failure("bundle summary failed", done, diagnostics(done.stderr, cli.bundle.directory)))
     try:
         config = json.loads(done.stdout)
         bundle = config.get("bundle") or {}
         found = (config.get("resources") or {}).get("jobs") or {}
     except (ValueError, AttributeError) as err:
-        raise DbcicdError(f"bundle summary printed no JSON object ({err}): is the CLI older than v0.205?") from None
+        raise BundleFailed(f"bundle summary printed no JSON object ({err}): is the CLI older than v0.205?") from None
     jobs = [
         DeployedJob(key, int(job["id"]), untrusted_text(str(job.get("name", "")), 200))
         for key, job in found.items()
@@ -160,7 +160,7 @@ def destroy_quietly(cli: BundleCli) -> str:
     deploys to this build's root); what it did, for the closing line."""
     done = cli.call("destroy", "--auto-approve", "--force-lock")
     if done.returncode != 0:
-        raise DbcicdError(_failure("bundle destroy failed", done, diagnostics(done.stderr, cli.bundle.directory)))
+        raise BundleFailed(_failure("bundle destroy failed", done, diagnostics(done.stderr, cli.bundle.directory)))
     return f"what the bundle deployed to {dict(cli.bundle.variables)['dbcicd_root']} was destroyed"
 
 

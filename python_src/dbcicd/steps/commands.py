@@ -25,7 +25,7 @@ from databricks.sdk.service import jobs
 
 from ..connect.apicalls import api_error
 from ..connect.refusals import explain_refusal
-from ..errors import Cancelled, ConfigurationError, DbcicdError
+from ..errors import EXIT_BUNDLE, EXIT_FAILED, Cancelled, ConfigurationError, DbcicdError
 from ..options.git import public_url
 from ..options.notebooks import notebook_path
 from ..options.parse import GitSource, Options
@@ -92,6 +92,7 @@ class Outcome:
     interrupted: str = ""  # how the step ended before the run did: "Timed out after 5 minutes", "Cancelled", ...
     issues: list[Issue] = field(default_factory=list)  # what the Databricks CLI said about a bundle's files
     summary: str = ""  # Markdown of a command that ran no run (a bundle deploy)
+    failure_exit: int = EXIT_FAILED  # the exit code should it fail: EXIT_BUNDLE when the Databricks CLI's command did
 
 
 @dataclass
@@ -738,6 +739,7 @@ def _bundle_outcome(command: str, step: bundles.BundleStep) -> Outcome:
         outputs=step.outputs,
         issues=step.issues,
         summary=step.summary,
+        failure_exit=EXIT_FAILED if step.success else EXIT_BUNDLE,
     )
 
 

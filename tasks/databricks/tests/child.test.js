@@ -47,7 +47,11 @@ describe('resultOf', () => {
     ],
     [
       { code: 4, signal: null },
-      { result: 'Failed', message: 'ResultUnexpected 4' },
+      { result: 'Failed', message: 'ResultBundleFailed' },
+    ],
+    [
+      { code: 5, signal: null },
+      { result: 'Failed', message: 'ResultUnexpected 5' },
     ],
     [
       { code: 1, signal: null, cancelledBy: 'SIGINT' },

@@ -72,6 +72,7 @@ describe('Databricks@1 entry point', () => {
     ['1', 'Failed', 'loc_mock_ResultFailed'],
     ['2', 'Failed', 'loc_mock_ResultConfiguration'],
     ['3', 'Failed', 'loc_mock_ResultInternal'],
+    ['4', 'Failed', 'loc_mock_ResultBundleFailed'],
     ['130', 'Canceled', 'loc_mock_ResultCancelled'],
     ['137', 'Failed', 'loc_mock_ResultOutOfMemory'],
     ['9', 'Failed', 'loc_mock_ResultUnexpected 9'],

@@ -280,3 +280,44 @@ def _wait_for(condition: object, seconds: float = CLI_TIMEOUT) -> None:
     while not condition():  # type: ignore[operator]
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.1)
+
+
+def test_a_jobs_permissions_are_set_through_the_permissions_api_and_follow_the_bundle(
+    fake_databricks_cli: Path, isolated_workspace: Tenant, ws: WorkspaceClient, tmp_path: Path
+) -> None:
+    root = _bundle(tmp_path / "bundle")
+    me = ws.current_user.me().user_name
+    with_permissions = JOBS.replace(
+        "      tasks:\n",
+        f"      permissions:\n        - level: IS_OWNER\n          user_name: {me}\n"
+        "        - level: ${var.viewers}\n          group_name: users\n      tasks:\n",
+    ).replace('    default: "0"\n', '    default: "0"\n  viewers:\n    default: CAN_VIEW\n')
+    (root / "resources" / "jobs.yml").write_text(with_permissions)
+    env = _env(isolated_workspace)
+    target = ["-t", "ci"]
+
+    def direct() -> dict[str, str]:
+        answer = ws.jobs.get_permissions(str(job_id))
+        return {
+            (e.user_name or e.group_name or ""): p.permission_level.value  # type: ignore[union-attr]
+            for e in answer.access_control_list or []
+            for p in e.all_permissions or []
+        }
+
+    first = _cli(fake_databricks_cli, ["bundle", "deploy", *target], root, env)
+    assert first.returncode == 0, first.stderr
+    summary = json.loads(_cli(fake_databricks_cli, ["bundle", "summary", *target, "-o", "json"], root, env).stdout)
+    job_id = int(summary["resources"]["jobs"]["nightly"]["id"])
+    assert direct() == {me: "IS_OWNER", "users": "CAN_VIEW"}
+
+    changed = _cli(fake_databricks_cli, ["bundle", "deploy", *target, "--var", "viewers=CAN_MANAGE_RUN"], root, env)
+    assert changed.returncode == 0, changed.stderr
+    assert direct() == {me: "IS_OWNER", "users": "CAN_MANAGE_RUN"}
+    assert [j.job_id for j in ws.jobs.list()] == [job_id], "permissions are no job of their own"
+
+    (root / "resources" / "jobs.yml").write_text(JOBS)  # DoDelete of permissions does nothing remotely
+    dropped = _cli(fake_databricks_cli, ["bundle", "deploy", *target], root, env)
+    assert dropped.returncode == 0, dropped.stderr
+    assert direct() == {me: "IS_OWNER", "users": "CAN_MANAGE_RUN"}, "left as the last deploy set them"
+    gone = _cli(fake_databricks_cli, ["bundle", "destroy", *target, "--auto-approve"], root, env)
+    assert gone.returncode == 0 and "Destroy: 1 deleted\n" in gone.stderr, gone.stderr

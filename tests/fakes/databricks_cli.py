@@ -5,9 +5,10 @@ workspace; this program models its documented interface instead: `databricks --v
 validate`, `deploy`, `summary` and `destroy` with `-t/--target`, `--var`, `-o json`, `--force-lock` and
 `--auto-approve` (docs.databricks.com/dev-tools/cli/bundle-commands). What each prints, its exit codes and the API
 calls it makes follow databricks/cli at tag v1.13.0 (MODELLED_VERSION, the source file named at each step):
-the direct deployment engine, the default since v1.3.0. Not modelled: resources other than jobs, permissions,
-artifacts, incremental file sync (every file is uploaded on each deploy), `.gitignore` and `sync` rules, prompts
-(the stand-in always answers as the CLI does without a terminal), profiles in ~/.databrickscfg.
+the direct deployment engine, the default since v1.3.0. Not modelled: resources other than jobs, the top-level
+`permissions:` of a bundle (a job's own are set), artifacts, incremental file sync (every file is uploaded on each
+deploy), `.gitignore` and `sync` rules, prompts (the stand-in always answers as the CLI does without a terminal),
+profiles in ~/.databrickscfg.
 
 It signs in as the CLI does, from the environment (DATABRICKS_HOST with DATABRICKS_TOKEN, or DATABRICKS_CLIENT_ID
 and DATABRICKS_CLIENT_SECRET, or Azure's ARM_* variables: docs.databricks.com/dev-tools/auth, "unified
@@ -48,6 +49,8 @@ LOCK_FILE = "deploy.lock"  # databricks/cli libs/locker/locker.go LockFileName, 
 STATE_FILE = "resources.json"  # databricks/cli bundle/bundle.go resourcesFilename (direct engine state)
 METADATA_FILE = "metadata.json"  # databricks/cli bundle/deploy/metadata/upload.go
 SKIPPED_FOLDERS = frozenset({".git", ".databricks"})
+# What a permission names (databricks/cli bundle/config/resources/permission.go; iam.AccessControlRequest).
+PRINCIPAL_FIELDS = ("user_name", "group_name", "service_principal_name")
 # databricks/cli bundle/phases/messages.go DataLossWarning.
 DATA_LOSS_WARNING = (
     "Deleting data assets such as schemas, pipelines, or volumes may cause permanent data loss and should be "
@@ -356,7 +359,7 @@ def bundle_files(root: Path) -> Iterator[Path]:
 def job_settings(bundle: Bundle, job: dict[str, Any]) -> dict[str, Any]:
     """What jobs/create and jobs/reset are sent: the job's settings with the deployment that ties it to the bundle,
     UI_LOCKED edit mode and the multi-task format (bundle/deploy/metadata/annotate_jobs.go; `permissions` go to the
-    Permissions API, not modelled)."""
+    Permissions API: `apply_permissions`)."""
     settings = {k: v for k, v in job.items() if k != "permissions"}
     metadata = f"{bundle.workspace['state_path']}/{METADATA_FILE}"
     settings["deployment"] = {"kind": "BUNDLE", "metadata_file_path": metadata}
@@ -397,9 +400,11 @@ def write_state(ws: Workspace, bundle: Bundle, state: dict[str, Any]) -> None:
 
 
 def jobs_in(state: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    for key, entry in state["state"].items():
-        if key.startswith("resources.jobs."):
-            yield key.removeprefix("resources.jobs."), entry
+    """The jobs in the state, by resource key (not their `<key>.permissions` nodes)."""
+    for node, entry in state["state"].items():
+        key = node.removeprefix("resources.jobs.")
+        if key != node and "." not in key:
+            yield key, entry
 
 
 def apply_jobs(ws: Workspace, bundle: Bundle, state: dict[str, Any]) -> list[tuple[str, str]]:
@@ -414,21 +419,48 @@ def apply_jobs(ws: Workspace, bundle: Bundle, state: dict[str, Any]) -> list[tup
         if entry is not None and remote_job_exists(ws, entry["__id__"]):
             if entry["state"] == settings:
                 actions.append(("unchanged", key))
-                continue
-            ws.api.do("POST", "/api/2.2/jobs/reset", body={"job_id": int(entry["__id__"]), "new_settings": settings})
-            actions.append(("updated", key))
+            else:
+                body = {"job_id": int(entry["__id__"]), "new_settings": settings}
+                ws.api.do("POST", "/api/2.2/jobs/reset", body=body)
+                actions.append(("updated", key))
         else:
             job_id = ws.api.do("POST", "/api/2.2/jobs/create", body=settings)["job_id"]  # type: ignore[index]
             entry = {"__id__": str(job_id)}
             actions.append(("created", key))
         entry["state"] = settings
         entries[f"resources.jobs.{key}"] = entry
+        apply_permissions(ws, entries, key, job.get("permissions") or [], entry["__id__"], actions[-1][0] == "created")
     for key, entry in list(jobs_in(state)):
         if key not in bundle.jobs:
             delete_job(ws, entry["__id__"])
             del entries[f"resources.jobs.{key}"]
+            entries.pop(f"resources.jobs.{key}.permissions", None)
             actions.append(("deleted", key))
     return actions
+
+
+def apply_permissions(
+    ws: Workspace, entries: dict[str, Any], key: str, wanted: list[dict[str, Any]], job_id: str, created: bool
+) -> None:
+    """A job's `permissions:` (docs.databricks.com/dev-tools/bundles/permissions: entries of `level` and one of
+    user_name, group_name, service_principal_name) as the direct engine applies them, a resource of its own,
+    `resources.jobs.<key>.permissions` with the id `/jobs/<job id>` (bundle/direct/dresources/permissions.go,
+    PreparePermissionsInputConfig). Its DoCreate and DoUpdate both call Permissions.Set: PUT
+    /api/2.0/permissions/jobs/<job id> with the whole access control list, `level` sent as `permission_level`; it
+    is set for a new job and when the list differs from the state's. Its DoDelete does nothing remotely, so
+    permissions removed from the bundle stay on the job and only leave the state. The state entry's inner shape is
+    the stand-in's own; whether the deploy's "Resources:" line counts permissions is not modelled."""
+    node = f"resources.jobs.{key}.permissions"
+    if not wanted:
+        entries.pop(node, None)
+        return
+    object_id = f"/jobs/{job_id}"
+    acl = [{"permission_level": p.get("level"), **{k: p[k] for k in PRINCIPAL_FIELDS if p.get(k)}} for p in wanted]
+    state = {"object_id": object_id, "access_control_list": acl}
+    previous = entries.get(node)
+    if created or previous is None or previous["state"] != state:
+        ws.api.do("PUT", f"/api/2.0/permissions{object_id}", body={"access_control_list": acl})
+    entries[node] = {"__id__": object_id, "state": state}
 
 
 def remote_job_exists(ws: Workspace, job_id: str) -> bool:

@@ -135,4 +135,8 @@ def build_router(ws: LocalWorkspace) -> Router:
         r.add("POST", f"/api/{v}/jobs/runs/delete", ws.jobs.delete_run)
         if v != "2.0":  # repair came with multi-task runs: Jobs API 2.1 and 2.2 (docs.databricks.com jobs_21/repairrun)
             r.add("POST", f"/api/{v}/jobs/runs/repair", ws.jobs.repair_run)
+    # A job's permissions (jobs/permissions.py): Permissions API 2.0 only (databricks-sdk JobsAPI.*_permissions).
+    r.add("GET", "/api/2.0/permissions/jobs/{job_id}", ws.jobs.get_permissions)
+    r.add("PUT", "/api/2.0/permissions/jobs/{job_id}", ws.jobs.set_permissions)
+    r.add("PATCH", "/api/2.0/permissions/jobs/{job_id}", ws.jobs.update_permissions)
     return r

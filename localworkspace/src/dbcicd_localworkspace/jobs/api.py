@@ -23,6 +23,7 @@ from ..http.paging import decode_token, encode_token
 from ..http.request import Request
 from ..render.run_page import RunView, export_views
 from ..services.compute import WORKSPACE_ID
+from . import permissions
 from .job_registry import JOBS_FILE, JobRecord, load_jobs, save_jobs
 from .job_spec import (
     ComputeRules,
@@ -155,6 +156,26 @@ class Jobs:
         for run in active:
             self.engine.cancel(run)
         return {}
+
+    # --- permissions (permissions.py) ------------------------------------------------------------------------
+    def get_permissions(self, req: Request) -> dict[str, Any]:
+        job_id = _job_id_in_path(req)
+        with self._lock:
+            return permissions.as_json(job_id, self._job(job_id).acl)
+
+    def set_permissions(self, req: Request) -> dict[str, Any]:
+        return self._change_permissions(req, permissions.replaced)
+
+    def update_permissions(self, req: Request) -> dict[str, Any]:
+        return self._change_permissions(req, permissions.updated)
+
+    def _change_permissions(self, req: Request, change: permissions.Change) -> dict[str, Any]:
+        job_id, given = _job_id_in_path(req), permissions.parse_acl(req.json())
+        with self._lock:
+            job = self._job(job_id)
+            job.acl = change(job.acl, given)
+            self._save_jobs()
+            return permissions.as_json(job_id, job.acl)
 
     def _save_jobs(self) -> None:
         """Keep the registry on disk after a change (callers hold the lock)."""
@@ -475,6 +496,15 @@ def _offset(token: str, field: str) -> int:
         return 0
     if not raw.isdigit():
         raise invalid_parameter(f"Invalid {field} '{token}': pass back the token a previous page gave")
+    return int(raw)
+
+
+def _job_id_in_path(req: Request) -> int:
+    """The `{job_id}` of a permissions path. A job id is an integer (databricks-sdk Job.job_id); the answer to one
+    that is not is ours, no public source giving Databricks' own."""
+    raw = req.params["job_id"]
+    if not raw.isdigit():
+        raise invalid_parameter(f"Invalid job id '{raw}': a job id is a number")
     return int(raw)
 
 

@@ -7,11 +7,12 @@ The file is rewritten atomically after every change, so a crash leaves either th
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..storage.disk import atomic_write
+from .permissions import owner_of_new_job
 
 REGISTRY_VERSION = 1
 JOBS_FILE = "jobs.json"  # in the workspace's state folder
@@ -23,6 +24,13 @@ class JobRecord:
     creator: str
     created_ms: int
     settings: dict[str, Any]
+    # The job's direct permissions (permissions.py); a registry written before they were kept has none: its jobs'
+    # creators own them, as a new job's does.
+    acl: list[dict[str, str]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.acl:
+            self.acl = owner_of_new_job(self.creator)
 
 
 def load_jobs(file: Path) -> dict[int, JobRecord]:

@@ -5,8 +5,8 @@
     <data_dir>/curated/evaluation.csv    a fixed set of verified applications that every model is judged on
 
 This is the pandas engine: CSV, no Spark or Parquet dependency, so the example runs on a machine without Java. The
-Spark engine (spark_prepare.py) keeps the raw batches as parquet beside these and the prepared ones in a table; the
-curated set is this module's on both. On a cluster the same layout fits a Unity Catalog volume
+Spark engine (spark_prepare.py) keeps the raw batches as parquet beside these and the prepared ones in a Delta
+table; the curated set is this module's on both. On a cluster the same layout fits a Unity Catalog volume
 (`/Volumes/<catalog>/<schema>/<volume>/...`).
 """
 
@@ -66,12 +66,17 @@ def make_curated(data_dir: str) -> int:
     return len(load_curated(data_dir))
 
 
-def load_training(data_dir: str) -> pd.DataFrame:
-    """Every prepared batch so far, oldest first."""
+def prepared_files(data_dir: str) -> list[Path]:
+    """The prepared batches so far, oldest first."""
     files = sorted((Path(data_dir) / "prepared").glob("batch-*.csv"))
     if not files:
         raise FileNotFoundError(f"no prepared batches in {data_dir}/prepared: run the prepare_data notebook first")
-    return pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
+    return files
+
+
+def load_training(data_dir: str) -> pd.DataFrame:
+    """Every prepared batch so far, oldest first."""
+    return pd.concat([pd.read_csv(f) for f in prepared_files(data_dir)], ignore_index=True)
 
 
 def load_curated(data_dir: str) -> pd.DataFrame:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import pandas as pd
@@ -24,16 +25,27 @@ class SparkUnavailable(RuntimeError):
     """No Spark session could be made here; the message says why."""
 
 
+@dataclass(frozen=True)
+class TrainingData:
+    """The applications a model is trained on, and where they were read (`source`: text settings the model records
+    with its training run, so that a model names its data and that data can be read again)."""
+
+    applications: pd.DataFrame
+    source: dict[str, str]
+
+
 class DataEngine(Protocol):
     name: str  # spark | pandas
     note: str  # how it came to be chosen, for the notebook's output
 
     def prepare_batch(self, settings: Settings) -> dict[str, int]:
-        """Receive the batch `settings.batch`, clean it, make the curated set once; row counts of each."""
+        """Receive the batch `settings.batch`, clean it, make the curated set once; row counts of each (and, on
+        Spark, the `table_version` that holds the batch)."""
         ...
 
-    def load_training(self, settings: Settings) -> pd.DataFrame:
-        """Every prepared batch so far, oldest first, as the model's input."""
+    def load_training(self, settings: Settings) -> TrainingData:
+        """Every prepared batch so far (on Spark: in `settings.table` at `settings.table_version`, default the
+        newest), oldest first, as the model's input."""
         ...
 
     def remove_prepared(self, settings: Settings) -> None:
@@ -82,15 +94,20 @@ class PandasEngine:
     def prepare_batch(self, settings: Settings) -> dict[str, int]:
         return datasets.prepare_batch(settings.data_dir, settings.batch, settings.rows, settings.seed)
 
-    def load_training(self, settings: Settings) -> pd.DataFrame:
-        return datasets.load_training(settings.data_dir)
+    def load_training(self, settings: Settings) -> TrainingData:
+        """The CSV files have no versions: the source names the files read."""
+        if settings.table_version:
+            raise ValueError(f"table_version={settings.table_version} needs engine=spark: CSV files have no versions")
+        files = datasets.prepared_files(settings.data_dir)
+        source = {"data_dir": settings.data_dir, "prepared_files": ",".join(f.name for f in files)}
+        return TrainingData(datasets.load_training(settings.data_dir), source)
 
     def remove_prepared(self, settings: Settings) -> None:
         """Nothing: everything is in the data folder."""
 
 
 class SparkEngine:
-    """Parquet in the data folder, the prepared batches in the table `settings.table` (spark_prepare.py)."""
+    """Parquet in the data folder, the prepared batches in the Delta table `settings.table` (spark_prepare.py)."""
 
     name = "spark"
 
@@ -105,10 +122,12 @@ class SparkEngine:
             self.spark, settings.data_dir, settings.table, settings.batch, settings.rows, settings.seed
         )
 
-    def load_training(self, settings: Settings) -> pd.DataFrame:
+    def load_training(self, settings: Settings) -> TrainingData:
         from . import spark_prepare
 
-        return spark_prepare.load_training(self.spark, settings.table)
+        version = int(settings.table_version) if settings.table_version else None
+        applications, read = spark_prepare.load_training(self.spark, settings.table, version)
+        return TrainingData(applications, {"table": settings.table, "table_version": str(read)})
 
     def remove_prepared(self, settings: Settings) -> None:
         from . import spark_prepare

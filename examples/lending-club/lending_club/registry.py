@@ -33,6 +33,10 @@ class ModelRegistry(Protocol):
 
     def load(self, version: str) -> Pipeline: ...
 
+    def training_params(self, version: str) -> dict[str, str]:
+        """The params `version` was registered with: how it was trained, and on which data."""
+        ...
+
     def version_for(self, alias: str) -> str | None:
         """The version `alias` points at; None when the model or the alias does not exist yet."""
         ...
@@ -96,6 +100,10 @@ class MlflowRegistry:
 
         return mlflow.sklearn.load_model(f"models:/{self.model_name}/{version}")
 
+    def training_params(self, version: str) -> dict[str, str]:
+        run_id = self._client.get_model_version(self.model_name, version).run_id
+        return dict(self._client.get_run(run_id).data.params)
+
     def version_for(self, alias: str) -> str | None:
         registered = self._registered()
         version = (registered.aliases or {}).get(alias) if registered is not None else None
@@ -150,6 +158,11 @@ class FileRegistry:
             raise FileNotFoundError(f"model {self.model_name} has no version {version} in {self.root}")
         with path.open("rb") as fh:
             return pickle.load(fh)
+
+    def training_params(self, version: str) -> dict[str, str]:
+        """As text, as MLflow keeps params."""
+        run = json.loads((self.root / "versions" / version / "run.json").read_text(encoding="utf-8"))
+        return {name: str(value) for name, value in run["params"].items()}
 
     def version_for(self, alias: str) -> str | None:
         return self._aliases().get(alias)

@@ -17,7 +17,8 @@ class Settings:
     experiment: str = "/Shared/lending-club"
     registry: str = "auto"  # auto (MLflow when installed) | mlflow | files (in <data_dir>/registry)
     engine: str = "auto"  # auto (Spark when a session can be made, else pandas) | spark | pandas
-    table: str = "main.default.lending_club_prepared"  # the prepared batches, on the Spark engine
+    table: str = "main.default.lending_club_prepared"  # the prepared batches, a Delta table, on the Spark engine
+    table_version: str = ""  # the version of `table` training reads; empty: the newest (Spark engine only)
     model: str = "gradient_boosting"  # gradient_boosting | ridge | baseline
     batch: int = 1  # the batch of applications that arrived, 1, 2, ...
     rows: int = 5000  # applications per batch
@@ -61,6 +62,8 @@ class Settings:
             raise ValueError(f"widget batch must be 1 or more, got {self.batch}")
         if not self.data_dir or not self.model_name or not self.table:
             raise ValueError("widgets data_dir, model_name and table must not be empty")
+        if self.table_version and not self.table_version.isdigit():
+            raise ValueError(f"widget table_version must be a version number or empty, got {self.table_version!r}")
 
     def as_arguments(self) -> dict[str, str]:
         """The widget values to hand to another notebook (dbutils.notebook.run)."""

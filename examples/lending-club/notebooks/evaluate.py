@@ -25,8 +25,10 @@ registry = open_registry(settings.registry, settings.model_name, settings.experi
 
 curated = load_curated(settings.data_dir)
 decision = compare(registry, curated, settings.version, settings.min_improvement)
+trained_with = registry.training_params(decision.candidate_version)  # the data it was trained on among them
 print(
-    f"Version {decision.candidate_version}: {'promote' if decision.promote else 'keep production'}, {decision.reason}"
+    f"Version {decision.candidate_version} (trained with {trained_with}): "
+    f"{'promote' if decision.promote else 'keep production'}, {decision.reason}"
 )
 
 # COMMAND ----------

@@ -4,9 +4,10 @@
 # MAGIC A batch of loan applications arrives (widget `batch`; here made by the seeded generator, shaped like Lending
 # MAGIC Club's loan data). It is stored as received, cleaned into model input, and, on the first run, the curated
 # MAGIC evaluation set is made. With Spark (widget `engine`: `auto` takes Spark when a session can be made) the batch
-# MAGIC lands as parquet in `data_dir`, is read back with `spark.read`, cleaned with `pyspark.sql.functions` and stored
-# MAGIC as partition `batch` of the table `table`; with pandas it is CSV files in `data_dir`. Exits with the row
-# MAGIC counts, the engine and the seconds the preparation took as JSON.
+# MAGIC lands as parquet in `data_dir`, is read back with `spark.read`, cleaned with `pyspark.sql.functions` and
+# MAGIC MERGEd INTO the Delta table `table`, keyed on the loan id; with pandas it is CSV files in `data_dir`. Exits with
+# MAGIC the row counts, the engine, the seconds the preparation took and, with Spark, the version of `table` that holds
+# MAGIC the batch (`table_version`), as JSON.
 
 # COMMAND ----------
 

@@ -4,8 +4,8 @@
 # MAGIC What the staging pipeline runs when new data arrives: prepare the batch, train a candidate, evaluate it
 # MAGIC against production, one notebook after the other with the same widgets. Exits with the evaluation's JSON
 # MAGIC (`rmse`, `production_rmse`, `promote`, ...) plus the training metrics and the preparation's (`engine`,
-# MAGIC `prepare_seconds`, row counts), so that a later pipeline stage can run the promote notebook only when `promote`
-# MAGIC is true.
+# MAGIC `prepare_seconds`, row counts, `table_version`: the Delta table's version the candidate was trained on), so that
+# MAGIC a later pipeline stage can run the promote notebook only when `promote` is true.
 
 # COMMAND ----------
 
@@ -29,7 +29,9 @@ def run(notebook: str, **changes: str) -> dict:
 # COMMAND ----------
 
 prepared = run("./prepare_data")
-trained = run("./train", engine=prepared["engine"])  # what prepared the batches serves them (engine=auto may differ)
+# What prepared the batches serves them (engine=auto may differ), at the table version that holds this batch: a batch
+# merged meanwhile by another run does not change what this candidate is trained on.
+trained = run("./train", engine=prepared["engine"], table_version=str(prepared.get("table_version", "")))
 evaluated = run("./evaluate", version=trained["version"])
 print(
     f"Batch {prepared['batch']} prepared with {prepared['engine']} in {prepared['prepare_seconds']} s: "

@@ -2,12 +2,13 @@
 # MAGIC %md
 # MAGIC # Integration tests
 # MAGIC Runs the unit tests, then the pipeline (prepare, train, evaluate, promote) as notebook runs in a test
-# MAGIC configuration: its own data folder, table and model name, all removed afterwards, so production data and the
-# MAGIC production alias are never touched. The engine (widget `engine`) is chosen once, here: the pipeline's notebooks
-# MAGIC run on it, and the unit tests of the Spark engine on this notebook's Spark session. With `dbcicd_results_dir`
-# MAGIC given (dbcicd gives it), pytest writes JUnit XML there and each test appears in the pipeline's test results, and
-# MAGIC pytest-cov the coverage of `lending_club` as Cobertura XML, which the pipeline's Code Coverage tab shows. Fails
-# MAGIC when a test fails.
+# MAGIC configuration: its own data folder, Delta table and model name, suffixed with an id of this run and all removed
+# MAGIC afterwards, whether the tests pass or fail, so production data and the production alias are never touched. The
+# MAGIC engine (widget `engine`) is chosen once, here: the pipeline's notebooks run on it, and the unit tests of the
+# MAGIC Spark engine on this notebook's Spark session. With `dbcicd_results_dir` given (dbcicd gives it), pytest writes
+# MAGIC JUnit XML there and each test appears in the pipeline's test results, and pytest-cov the coverage of
+# MAGIC `lending_club` as Cobertura XML, which the pipeline's Code Coverage tab shows. The widget `test_filter` (a
+# MAGIC pytest `-k` expression) runs only the tests it matches. Fails when a test fails.
 
 # COMMAND ----------
 
@@ -31,7 +32,9 @@ from lending_club.registry import open_registry
 from lending_club.settings import Settings
 
 dbutils.widgets.text("dbcicd_results_dir", "")
+dbutils.widgets.text("test_filter", "")
 results_dir = dbutils.widgets.get("dbcicd_results_dir")
+test_filter = dbutils.widgets.get("test_filter")
 settings = Settings.from_widgets(dbutils)
 engine = open_engine(settings.engine, lambda: spark)
 print(f"Engine: {engine.name} ({engine.note})")
@@ -53,7 +56,14 @@ os.environ["LENDING_CLUB_TEST_SETTINGS"] = json.dumps(test_settings.as_arguments
 # COMMAND ----------
 
 sys.dont_write_bytecode = True  # no __pycache__ folders in the Git folder
-arguments = ["-v", "unit", "integration"]
+# The tests' folders from this notebook's own path, as the README's pytest recipe finds them: serverless compute does
+# not guarantee the working directory (docs.databricks.com/compute/serverless/limitations, "The working directory for
+# notebooks and job tasks is not guaranteed"). The context gives the path without /Workspace.
+notebook = dbutils.notebook.entry_point.getDbutils().notebook().getContext().notebookPath().get()
+here = os.path.dirname("/Workspace" + notebook)  # tests/, beside lending_club/ at the project's root
+arguments = ["-v", "--rootdir", os.path.dirname(here), f"{here}/unit", f"{here}/integration"]
+if test_filter:
+    arguments += ["-k", test_filter]
 if results_dir:
     os.makedirs(results_dir, exist_ok=True)
     arguments.append(f"--junitxml={results_dir}/pytest.xml")

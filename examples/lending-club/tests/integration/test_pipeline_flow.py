@@ -1,5 +1,5 @@
 """The pipeline end to end, each step a notebook run as a job runs it: run by the test_pipeline notebook, which
-sets LENDING_CLUB_TEST_SETTINGS to a configuration of its own (data folder, model name)."""
+sets LENDING_CLUB_TEST_SETTINGS to a configuration of its own (data folder, Delta table, model name)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ from typing import Any
 
 import pytest
 
+from lending_club.registry import open_registry
+from lending_club.settings import Settings
+
 SETTINGS_VARIABLE = "LENDING_CLUB_TEST_SETTINGS"
 NOTEBOOKS = "../notebooks"  # relative to the test_pipeline notebook, which runs these tests
 TIMEOUT_SECONDS = 1800
@@ -16,6 +19,11 @@ TIMEOUT_SECONDS = 1800
 pytestmark = pytest.mark.skipif(
     SETTINGS_VARIABLE not in os.environ, reason="runs inside the test_pipeline notebook (needs dbutils.notebook.run)"
 )
+
+
+def given_settings() -> Settings:
+    """The configuration the test_pipeline notebook made for these tests."""
+    return Settings.parse(json.loads(os.environ[SETTINGS_VARIABLE]))
 
 
 def run_notebook(name: str, **changes: str) -> dict[str, Any]:
@@ -82,3 +90,28 @@ def test_promotion_refuses_a_worse_model(first: dict[str, Any], refused: dict[st
     """Run anyway, the promote notebook re-checks and leaves production where it was."""
     assert refused["promoted"] is False
     assert refused["now_in_production"] == first["candidate_version"]
+
+
+def test_each_model_names_the_data_it_was_trained_on(first: dict[str, Any], worse: dict[str, Any]) -> None:
+    """Each candidate's training run records what it read: with Spark the Delta table and the version the batch's
+    MERGE made, a version that still reads as that batch's data after the next batch is merged; with pandas the
+    files."""
+    settings = given_settings()
+    registry = open_registry(settings.registry, settings.model_name, settings.experiment, settings.registry_dir)
+    params = [registry.training_params(run["candidate_version"]) for run in (first, worse)]
+    if settings.engine == "pandas":
+        assert [p["prepared_files"] for p in params] == ["batch-0001.csv", "batch-0001.csv,batch-0002.csv"]
+        return
+    from pyspark.sql import SparkSession
+
+    from lending_club.spark_prepare import load_training
+
+    versions = [run["table_version"] for run in (first, worse)]
+    assert [(p["table"], p["table_version"]) for p in params] == [(settings.table, str(v)) for v in versions]
+    assert versions[0] < versions[1]
+    spark = SparkSession.getActiveSession()
+    assert spark is not None, "the test_pipeline notebook's Spark session"
+    then, _ = load_training(spark, settings.table, versions[0])
+    assert len(then) == first["prepared_rows"]
+    now, _ = load_training(spark, settings.table, versions[1])
+    assert len(now) == first["prepared_rows"] + worse["prepared_rows"]

@@ -51,8 +51,9 @@ def baseline(clean: pd.DataFrame) -> Trained:
 @pytest.fixture(scope="session")
 def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """The notebook's Spark session when the tests run in one (the test_pipeline notebook, on Databricks or a local
-    workspace: a second, local Spark cannot start beside a Spark Connect session), else a local one; skipped, saying
-    why, without pyspark or Java."""
+    workspace: a second, local Spark cannot start beside a Spark Connect session), else a local one with Delta Lake,
+    as Delta's quickstart configures it (docs.delta.io/quick-start.html, "Set up Apache Spark with Delta Lake");
+    skipped, saying why, without pyspark, delta-spark or Java."""
     if importlib.util.find_spec("pyspark") is None:
         pytest.skip("pyspark is not installed: pip install 'pyspark[connect]>=4' to test the Spark engine")
     from pyspark.sql import SparkSession
@@ -65,16 +66,25 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     java = str(Path(java_home) / "bin" / "java") if java_home else shutil.which("java")
     if not java or not shutil.which(java):
         pytest.skip("Spark needs Java 17 (JAVA_HOME, or java on the PATH) to test the Spark engine")
-    session = (
+    if importlib.util.find_spec("delta") is None:
+        pytest.skip("delta-spark is not installed: pip install delta-spark to test the Spark engine on Delta tables")
+    from delta import configure_spark_with_delta_pip
+
+    builder = (
         SparkSession.builder.master("local[1]")
         .appName("lending-club-tests")
         .config("spark.ui.enabled", "false")
         .config("spark.driver.host", "127.0.0.1")
         .config("spark.driver.bindAddress", "127.0.0.1")
-        .config("spark.sql.shuffle.partitions", "1")  # a few thousand rows: one task per stage
+        # A few thousand rows: one task per stage, and a Delta table's state (its log) read in one task, not 50
+        # (Delta's own build runs its tests locally with snapshotPartitions=2: delta-io/delta build.sbt).
+        .config("spark.sql.shuffle.partitions", "1")
+        .config("spark.databricks.delta.snapshotPartitions", "1")
         .config("spark.sql.warehouse.dir", str(tmp_path_factory.mktemp("spark-warehouse")))
-        .getOrCreate()
+        .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
+        .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
     )
+    session = configure_spark_with_delta_pip(builder).getOrCreate()  # Delta's jars, resolved by Spark
     yield session
     session.stop()
 

@@ -3,6 +3,7 @@ when asked for and unavailable. Runs without pyspark; test_spark_prepare.py test
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pandas as pd
@@ -45,10 +46,15 @@ def test_unknown_engine_names_the_choices() -> None:
 
 
 def test_the_pandas_engine_prepares_and_serves_the_data_folder(tmp_path: Path) -> None:
-    """The pandas engine is datasets.py: CSV in the data folder, nothing to remove besides it."""
+    """The pandas engine is datasets.py: CSV in the data folder, named as the source of the training data, nothing to
+    remove besides it; CSV files have no versions to read."""
     engine = open_engine("pandas", no_spark)
     settings = Settings.parse({"data_dir": str(tmp_path), "rows": "120", "batch": "2"})
     assert engine.prepare_batch(settings)["prepared_rows"] == 120
-    pd.testing.assert_frame_equal(engine.load_training(settings), load_training(str(tmp_path)))
+    data = engine.load_training(settings)
+    pd.testing.assert_frame_equal(data.applications, load_training(str(tmp_path)))
+    assert data.source == {"data_dir": str(tmp_path), "prepared_files": "batch-0002.csv"}
+    with pytest.raises(ValueError, match="table_version=1 needs engine=spark"):
+        engine.load_training(dataclasses.replace(settings, table_version="1"))
     engine.remove_prepared(settings)
     assert (tmp_path / "prepared" / "batch-0002.csv").exists()

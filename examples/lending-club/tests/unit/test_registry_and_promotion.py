@@ -66,6 +66,16 @@ def test_only_a_better_model_is_promoted(
     assert any_registry.version_for(PRODUCTION) is None
 
 
+def test_a_version_names_the_data_it_was_trained_on(
+    any_registry: ModelRegistry, good: Trained, clean: pd.DataFrame
+) -> None:
+    """The params a version is registered with come back as text from its training run: the table version among them."""
+    params = {"model": "gradient_boosting", "table": "main.default.loans", "table_version": 3}
+    version = any_registry.register(good.model, clean[list(FEATURES)].head(5), params, good.metrics)
+    assert any_registry.training_params(version) == {**params, "table_version": "3"}
+    any_registry.delete_model()
+
+
 def test_a_better_model_replaces_production(
     files: FileRegistry, good: Trained, baseline: Trained, clean: pd.DataFrame, curated: pd.DataFrame
 ) -> None:

@@ -48,6 +48,7 @@ def test_arguments_round_trip() -> None:
         ({"rows": "10"}, "widget rows must be at least 100"),
         ({"batch": "0"}, "widget batch must be 1 or more"),
         ({"data_dir": " "}, "must not be empty"),
+        ({"table_version": "latest"}, "widget table_version must be a version number or empty, got 'latest'"),
         ({"colour": "red"}, "unknown settings ['colour']"),
     ],
 )

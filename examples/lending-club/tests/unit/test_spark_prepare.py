@@ -1,8 +1,10 @@
-"""The Spark engine: the same cleaning as the pandas engine, row for row; batches land as parquet and are kept as
-partitions of a table that training reads back in arrival order. Skipped, with the reason, without pyspark or Java."""
+"""The Spark engine: the same cleaning as the pandas engine, row for row; batches land as parquet and are merged into a
+Delta table that training reads back, at a version, in arrival order. Skipped, with the reason, without pyspark,
+delta-spark or Java."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -53,33 +55,49 @@ def test_other_data_is_refused_before_any_work(spark: Any) -> None:
         spark_prepare.clean_applications(spark.createDataFrame(pd.DataFrame({"id": [1], "annual_inc": [1.0]})))
 
 
-def test_batches_become_partitions_that_training_reads_in_order(spark: Any, data_dir: str, table: str) -> None:
-    """Two batches land as parquet and fill a table; a batch prepared again replaces its rows; training reads what
-    the pandas engine would give it, oldest batch first."""
-    for batch in (1, 2, 1):
-        summary = spark_prepare.prepare_batch(spark, data_dir, table, batch=batch, rows=200, seed=3)
-        assert summary == {
-            "batch": batch,
-            "raw_rows": 200,
-            "prepared_rows": 200,
-            "curated_rows": summary["curated_rows"],
-        }
+def test_batches_are_merged_into_a_delta_table_that_training_reads_by_version(
+    spark: Any, data_dir: str, table: str
+) -> None:
+    """Two batches land as parquet and are merged into a Delta table, a version each; batch 1 merged again updates
+    its rows and adds none; training reads what the pandas engine would give it, oldest batch first, at the newest
+    version or at an older one, which still holds only what had arrived by then."""
+    summaries = [spark_prepare.prepare_batch(spark, data_dir, table, batch=b, rows=200, seed=3) for b in (1, 2, 1)]
+    counts = [(s["batch"], s["raw_rows"], s["prepared_rows"]) for s in summaries]
+    assert counts == [(1, 200, 200), (2, 200, 200), (1, 200, 200)]
+    first, second, again = (s["table_version"] for s in summaries)
+    assert first < second < again
+    assert spark.sql(f"DESCRIBE DETAIL {table}").first()["format"] == "delta"
+    history = {r["version"]: r["operation"] for r in spark.sql(f"DESCRIBE HISTORY {table}").collect()}
+    assert [history[v] for v in (first, second, again)] == ["MERGE", "MERGE", "MERGE"]
     landed = spark.read.format("parquet").load(f"{spark_prepare.spark_folder(data_dir)}/raw/batch-0002.parquet")
     assert landed.count() == 200
-    expected = pd.concat(
-        [features.clean_applications(datasets.arriving_batch(batch, 200, 3)) for batch in (1, 2)], ignore_index=True
-    )
-    same_rows(spark_prepare.load_training(spark, table), expected)
-    assert summary["curated_rows"] == len(datasets.load_curated(data_dir)) > 100
+
+    def cleaned(*batches: int) -> pd.DataFrame:
+        arrived = [features.clean_applications(datasets.arriving_batch(b, 200, 3)) for b in batches]
+        return pd.concat(arrived, ignore_index=True)
+
+    newest, read = spark_prepare.load_training(spark, table)
+    assert read == again
+    same_rows(newest, cleaned(1, 2))
+    then, read = spark_prepare.load_training(spark, table, first)
+    assert read == first
+    same_rows(then, cleaned(1))
+    assert summaries[-1]["curated_rows"] == len(datasets.load_curated(data_dir)) > 100
 
 
-def test_the_engine_prepares_serves_and_removes_its_table(spark: Any, data_dir: str, table: str) -> None:
-    """auto takes Spark when a session answers; its engine prepares into the table, serves it, and drops it."""
+def test_the_engine_prepares_serves_a_version_and_removes_its_table(spark: Any, data_dir: str, table: str) -> None:
+    """auto takes Spark when a session answers; its engine prepares into the table, serves the version asked for
+    (default the newest) naming it, and drops the table."""
     engine = open_engine("auto", lambda: spark)
     assert isinstance(engine, SparkEngine) and engine.note.startswith("engine=auto: Spark ")
     settings = Settings.parse({"data_dir": data_dir, "table": table, "rows": "150"})
-    assert engine.prepare_batch(settings)["prepared_rows"] == 150
-    assert len(engine.load_training(settings)) == 150
+    first = engine.prepare_batch(settings)["table_version"]
+    engine.prepare_batch(dataclasses.replace(settings, batch=2))
+    newest = engine.load_training(settings)
+    assert len(newest.applications) == 300 and newest.source["table"] == table
+    assert int(newest.source["table_version"]) > first
+    pinned = engine.load_training(dataclasses.replace(settings, table_version=str(first)))
+    assert len(pinned.applications) == 150 and pinned.source == {"table": table, "table_version": str(first)}
     engine.remove_prepared(settings)
     with pytest.raises(LookupError, match="run the prepare_data notebook first"):
         engine.load_training(settings)

@@ -240,11 +240,14 @@ def decision(outcome: StepResult) -> bool:
 
 
 def preparation(outcome: StepResult) -> None:
-    """Which engine prepared the batch, and how long notebooks/prepare_data took for it (its Spark session
-    included), from the output variables of the run's exit value."""
+    """Which engine prepared the batch, how long notebooks/prepare_data took for it (its Spark session included),
+    and on Spark the version of the Delta table its merge made, which the candidate was trained on; from the output
+    variables of the run's exit value."""
     found = outcome.variables
     engine, seconds = found["notebookOutput_engine"], float(found["notebookOutput_prepare_seconds"])
-    print(f"\n  Data preparation: {engine} in {seconds:.1f} s ({found['notebookOutput_prepared_rows']} applications)")
+    merged = f", merged into table version {found['notebookOutput_table_version']}" if engine == "spark" else ""
+    rows = found["notebookOutput_prepared_rows"]
+    print(f"\n  Data preparation: {engine} in {seconds:.1f} s ({rows} applications{merged})")
 
 
 def staging(agent: LocalAgent, url: str, commit: str, batch: str, model: str) -> tuple[bool, StepResult]:

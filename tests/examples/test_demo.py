@@ -18,13 +18,16 @@ from pathlib import Path
 
 import pytest
 
+from dbcicd_localworkspace.runtime.spark.catalog import schema_folder, table_format
 from headless_browser import data_uri_png_size, find_browser
 from junit_reader import read
 from task_harness import PackagedTask
 
 DEMO = Path(__file__).resolve().parents[2] / "examples" / "lending-club" / "demo.py"
 DECISION = re.compile(r"Decision: (PROMOTE|KEEP PRODUCTION) — candidate v(\d+) RMSE ([\d,]+), (.*)")
-PREPARATION = re.compile(r"Data preparation: (spark|pandas) in ([\d.]+) s")
+PREPARATION = re.compile(
+    r"Data preparation: (spark|pandas) in ([\d.]+) s \(\d+ applications(?:, merged into table version (\d+))?"
+)
 # With Spark the demo starts a Spark Connect server for the test step and for each staging run (about 10 s each on
 # two cores) and prepares each batch in 15 to 25 s: this test took 160 to 165 s on two busy cores, where the demo on
 # the pandas engine takes 76 s; with the load average of the two cores near 20 (whole suites running beside it) the
@@ -61,8 +64,10 @@ def test_demo_runs_the_pipeline_through_the_task(
     assert "Production is now version 1" in done.stdout
     engine = "spark" if spark_runs_here() else "pandas"
     preparations = PREPARATION.findall(done.stdout)
-    assert [used for used, _ in preparations] == [engine, engine], done.stdout[-6000:]
-    assert all(float(seconds) > 0 for _, seconds in preparations)
+    assert [used for used, _, _ in preparations] == [engine, engine], done.stdout[-6000:]
+    assert all(float(seconds) > 0 for _, seconds, _ in preparations)
+    # On Spark each batch is merged into the staging Delta table, made empty (version 0) by the first: versions 1, 2.
+    assert [version for _, _, version in preparations] == (["1", "2"] if engine == "spark" else ["", ""])
 
     junit = [Path(line.split("JUnit:", 1)[1].strip()) for line in done.stdout.splitlines() if "JUnit:" in line]
     cases = {case.title: case.outcome for file in junit for case in read(file)}
@@ -102,4 +107,13 @@ def test_demo_runs_the_pipeline_through_the_task(
     experiment = mlflow.get_experiment_by_name("/Shared/lending-club-tests")
     assert experiment is not None and mlflow.search_runs([experiment.experiment_id])
     assert not [m.name for m in mlflow.search_registered_models() if "_test_" in m.name]
+    # The integration test's Delta table is dropped; the staging one stays, with a training run naming its version.
+    schema = schema_folder(out / "workspace" / "spark" / "warehouse", "main", "default")
+    tables = sorted(t.name for t in schema.iterdir()) if schema.is_dir() else []
+    assert not [name for name in tables if "_test_" in name], tables
+    if engine == "spark":
+        assert table_format(schema / "lending_club_prepared") == "DELTA", tables
+        production = mlflow.get_model_version_by_alias("lending_club_income", "production")
+        trained_on = mlflow.get_run(production.run_id).data.params
+        assert (trained_on["table"], trained_on["table_version"]) == ("main.default.lending_club_prepared", "1")
     assert str(mlflow.get_model_version_by_alias("lending_club_income", "production").version) == "1"

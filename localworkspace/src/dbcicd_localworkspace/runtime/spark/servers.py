@@ -55,11 +55,15 @@ BIND_ATTEMPTS = 3
 PORT_FLOOR = 20000
 STOP_GRACE_SECONDS = 10.0
 DRIVER_MEMORY = "1g"  # spark.driver.memory's default (spark.apache.org/docs/latest/configuration.html)
-# Delta's session settings (docs.delta.io/quick-start.html) and Delta as the default format, as on Databricks.
+# Delta's session settings (docs.delta.io/quick-start.html) and Delta as the default format, as on Databricks. A
+# table's state (its log) is rebuilt in 2 tasks rather than Delta's default 50, as Delta's own build configures Spark
+# "for running well locally" (delta-io/delta build.sbt, Test javaOptions): each time-travel read (`VERSION AS OF`)
+# rebuilds a state, and 50 tasks of a few log files each took 25 s on a busy 2-core machine.
 DELTA_CONF = {
     "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
     "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
     "spark.sql.sources.default": "delta",
+    "spark.databricks.delta.snapshotPartitions": "2",
 }
 INSTALL_HINT = (
     "install the local workspace's Spark extra into the Python environment that runs it: "

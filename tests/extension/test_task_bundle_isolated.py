@@ -17,6 +17,7 @@ from databricks.sdk.errors import NotFound
 
 from dbcicd.steps.tempnames import temporary_name
 from dbcicd_localworkspace.http.tenants import Tenant
+from junit_reader import read
 from localagent import PackagedTask
 from task_harness import Agent, ServiceConnection, cancel, finish
 
@@ -91,6 +92,43 @@ def test_a_bundle_is_deployed_for_the_build_alone_run_and_always_destroyed(
     assert not list(isolated_client.jobs.list()), "the job deployed for the build is gone"
     with pytest.raises(NotFound):
         isolated_client.workspace.get_status(root)
+
+
+def test_several_bundle_jobs_each_run_and_published_one_failing_fails_the_step_and_all_is_destroyed_once(
+    bundle_agent: Agent, fake_databricks_cli: Path, isolated_client: WorkspaceClient, tmp_path: Path
+) -> None:
+    lint = BUNDLE + (
+        "    lint:\n      name: lint\n      tasks:\n        - task_key: style\n          existing_cluster_id: local\n"
+        "          notebook_task:\n            notebook_path: ./src/lint.py\n"
+    )
+    (bundle_agent.sources / "databricks.yml").write_text(lint)
+    (bundle_agent.sources / "src" / "main.py").write_text("# Databricks notebook source\nprint('ok')\n")
+    (bundle_agent.sources / "src" / "lint.py").write_text(
+        "# Databricks notebook source\nraise AssertionError('line too long')\n"
+    )
+    record = tmp_path / "calls.jsonl"
+    inputs = {**_inputs(fake_databricks_cli), "bundleJob": "checks\nlint"}
+    run = bundle_agent.run(inputs, {"DBCICD_FAKE_CLI_RECORD": str(record)})
+
+    assert run.result == "Failed", run.stdout + run.stderr
+    variables = run.variables
+    assert (variables["resultState_checks"], variables["resultState_lint"]) == ("SUCCESS", "FAILED")
+    assert {"jobId_checks", "jobId_lint", "runId_checks", "runId_lint"} <= set(variables)
+    assert "resultState" not in variables, "each run's variables carry its job's key"
+    published = [
+        (case.title, case.outcome)
+        for publish in run.commands("results.publish")
+        for path in publish.properties["resultfiles"].split(",")
+        for case in read(Path(path))
+    ]
+    assert sorted(published) == [("main", "Passed"), ("style", "Failed")]
+    assert len(run.commands("task.uploadsummary")) == 2
+    assert any("line too long" in error for error in run.errors)
+    calls = [json.loads(line)["argv"] for line in record.read_text().splitlines()]
+    assert [c[1] for c in calls if c[:1] == ["bundle"]] == ["validate", "deploy", "summary", "destroy"]
+    assert not list(isolated_client.jobs.list()), "both jobs deployed for the build are gone"
+    with pytest.raises(NotFound):
+        isolated_client.workspace.get_status(variables["bundleRootPath"])
 
 
 def test_a_cancelled_step_destroys_what_it_deployed(

@@ -67,4 +67,15 @@ def test_test_takes_a_bundle_job_or_notebooks_not_both(tmp_path: Path) -> None:
         parse_options(TaskRequest({**inputs, "bundleDir": "etl"}), TASK_NAMES)
     alone = {k: v for k, v in inputs.items() if k != "notebooks"}
     options = parse_options(TaskRequest({**alone, "bundleDir": "etl"}), TASK_NAMES)
-    assert options.git is None and options.bundle is not None and options.bundle.job_key == "checks"
+    assert options.git is None and options.bundle is not None and options.bundle.job_keys == ("checks",)
+
+
+def test_bundle_job_names_several_jobs_one_per_line_or_comma_separated_each_once(tmp_path: Path) -> None:
+    inputs = {"command": "test", "bundleDir": "etl", "sourceDir": str(_bundle(tmp_path))}
+    options = parse_options(TaskRequest({**inputs, "bundleJob": "unit, lint\n\n  smoke \n"}), TASK_NAMES)
+    assert options.bundle is not None and options.bundle.job_keys == ("unit", "lint", "smoke")
+    with pytest.raises(ConfigurationError) as refused:
+        parse_options(TaskRequest({**inputs, "bundleJob": "unit\nunit,--force-lock"}), TASK_NAMES)
+    message = str(refused.value)
+    assert "Input 'bundleJob' '--force-lock' is not a resource key" in message
+    assert "Input 'bundleJob' names unit more than once: name each job once" in message

@@ -281,7 +281,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--job-id", help="run this existing job instead of notebooks")
     run.add_argument("--job-name", help="run the existing job with this exact name")
     run.add_argument("--temp-folder", help="with --source upload: parent of the uploaded folder (default: as test)")
-    run.add_argument("--bundle-job", metavar="KEY", help="run the job the bundle deployed as resources.jobs.KEY")
+    run.add_argument(
+        "--bundle-job", metavar="KEY[,KEY...]", help="run the jobs the bundle deployed as resources.jobs.KEY"
+    )
     _add_git(run)
     _add_run(run)
     _add_bundle(run, deploying=False)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import traceback
 from collections.abc import Mapping
 from contextlib import ExitStack, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -26,7 +26,7 @@ from ..options.names import Names
 from ..options.parse import Options, parse_options
 from ..options.request import TaskRequest
 from ..output import Output, retries_reported
-from ..results.report import ReportSettings, publish
+from ..results.report import Report, ReportSettings, publish
 from ..secrets import redact, register_secret
 from ..steps.commands import Outcome, evidence_of, execute
 from ..steps.teardown import CLEANUP_BUDGET_S, Interrupts
@@ -112,8 +112,11 @@ def _run(request: TaskRequest, entry: Entry) -> Ending:
             _publish_evidence(evidence_of(err), settings, entry)
             raise
     entry.output.close()  # the live table, if any, ends before the report is printed
-    report = publish(outcome, settings, entry.writer, entry.stdout, rest)
-    return Ending(EXIT_OK if report.success else outcome.failure_exit, report.message, True, report.variables)
+    reports = _publish_all(outcome, settings, entry, rest)
+    success = all(report.success for report in reports)
+    message = "; ".join(report.message for report in reports)
+    variables = {name: value for report in reports for name, value in report.variables.items()}
+    return Ending(EXIT_OK if success else outcome.failure_exit, message, True, variables)
 
 
 def _checked(request: TaskRequest, entry: Entry) -> tuple[Options, RestSettings | None, Connection]:
@@ -146,10 +149,22 @@ def _publish_evidence(evidence: Outcome | None, settings: ReportSettings, entry:
         return
     entry.output.close()
     try:
-        report = publish(evidence, settings, entry.writer, entry.stdout)
-        evidence.outputs.update(report.variables)  # for the closing lines of the CLI (`_published_variables`)
+        for report in _publish_all(evidence, settings, entry):
+            evidence.outputs.update(report.variables)  # for the closing lines of the CLI (`_published_variables`)
     except Exception as err:  # never hide the error that ended the step
         entry.output.warning(f"Could not publish what the run left: {type(err).__name__}: {err}")
+
+
+def _publish_all(
+    outcome: Outcome, settings: ReportSettings, entry: Entry, rest: RestSettings | None = None
+) -> list[Report]:
+    """Publish the outcome and the other runs it carries (several bundle jobs), each on its own; a folder that
+    holds one invocation's files (`only_this_run`) is emptied before the first only."""
+    later = replace(settings, only_this_run=False)
+    return [
+        publish(each, settings if n == 0 else later, entry.writer, entry.stdout, rest)
+        for n, each in enumerate(outcome.published())
+    ]
 
 
 def _published_variables(err: BaseException) -> dict[str, str]:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..errors import every_problem
 from .names import Names
+from .notebooks import split_patterns
 from .request import TaskRequest
 
 # The release the task installs when no CLI is on PATH and cliVersion is not given: the one whose documented bundle
@@ -39,7 +40,7 @@ class BundleOptions:
     cli_path: str  # '' to look on PATH, then install
     cli_version: str
     cli_version_given: bool  # cliVersion was set: a CLI on PATH of another version is not used
-    job_key: str = ""  # run: the resource key of the job to run (resources.jobs.<key>)
+    job_keys: tuple[str, ...] = ()  # run, test: the resource keys of the jobs to run (resources.jobs.<key>)
     force_lock: bool = False  # deploy and destroy: take the deploy lock over (the CLI's --force-lock)
 
 
@@ -75,12 +76,7 @@ def parse_bundle(request: TaskRequest, names: Names, checkout: str) -> BundleOpt
             f"{names.input('cliPath')} {cli_path} is not an executable file: give the path of the databricks "
             "program, or leave it empty to use the one on PATH (or install cliVersion)"
         )
-    job_key = text["bundleJob"]
-    if job_key and not _KEY.fullmatch(job_key):
-        problems.append(
-            f"{names.input('bundleJob')} '{job_key}' is not a resource key: the name under resources.jobs in the "
-            "bundle, e.g. nightly_tests"
-        )
+    job_keys = _job_keys(text["bundleJob"], names, problems)
     force = text["bundleForceLock"].lower()
     if force not in ("", "true", "false"):
         problems.append(f"{names.input('bundleForceLock')} must be true or false, got '{text['bundleForceLock']}'")
@@ -93,7 +89,7 @@ def parse_bundle(request: TaskRequest, names: Names, checkout: str) -> BundleOpt
         cli_path,
         version.removeprefix("v"),
         bool(text["cliVersion"]),
-        job_key,
+        job_keys,
         force == "true",
     )
 
@@ -109,6 +105,21 @@ def _directory(raw: str, checkout: str, names: Names, problems: list[str]) -> Pa
             "databricks.yml, relative to the checkout"
         )
     return directory
+
+
+def _job_keys(raw: str, names: Names, problems: list[str]) -> tuple[str, ...]:
+    """bundleJob: one resource key per line (commas also separate, as in `notebooks`), each named once."""
+    keys = split_patterns(raw)
+    for key in keys:
+        if not _KEY.fullmatch(key):
+            problems.append(
+                f"{names.input('bundleJob')} '{key}' is not a resource key: the name under resources.jobs in the "
+                "bundle, e.g. nightly_tests"
+            )
+    twice = sorted({key for key in keys if keys.count(key) > 1})
+    if twice:
+        problems.append(f"{names.input('bundleJob')} names {', '.join(twice)} more than once: name each job once")
+    return tuple(keys)
 
 
 def _variables(raw: str, names: Names, problems: list[str]) -> tuple[tuple[str, str], ...]:

@@ -110,12 +110,6 @@ def destroy(cli: BundleCli, names: Names) -> BundleStep:
     return BundleStep(True, f"Destroyed what the bundle deployed to {target}", issues, {})
 
 
-def job_of(cli: BundleCli, key: str, names: Names) -> DeployedJob:
-    """The job the bundle deployed under `key`, or an error naming the keys there are."""
-    _, target, jobs = read_summary(cli)
-    return pick_job(jobs, target, key, names)
-
-
 def pick_job(jobs: list[DeployedJob], target: str, key: str, names: Names) -> DeployedJob:
     """The job of `jobs` deployed under `key`, or an error naming the keys there are."""
     by_key = {job.key: job for job in jobs}

@@ -93,6 +93,11 @@ class Outcome:
     issues: list[Issue] = field(default_factory=list)  # what the Databricks CLI said about a bundle's files
     summary: str = ""  # Markdown of a command that ran no run (a bundle deploy)
     failure_exit: int = EXIT_FAILED  # the exit code should it fail: EXIT_BUNDLE when the Databricks CLI's command did
+    others: list[Outcome] = field(default_factory=list)  # the other runs of a step running several bundle jobs
+
+    def published(self) -> list[Outcome]:
+        """This outcome and the others, each published on its own."""
+        return [self, *self.others]
 
 
 @dataclass
@@ -124,6 +129,7 @@ class Context:
     evidence: Outcome | None = None  # what a run left when the command could not finish it (cancel, an error)
     results_for_later: bool = False  # the run's results folder is one a later job attempt may read (`may_follow`)
     keep_results: bool = False  # ... and the run has tasks that attempt runs again: it reads the kept tasks' files
+    finished: list[Outcome] = field(default_factory=list)  # runs of several bundle jobs that ended, in order
 
     @functools.cached_property
     def user_name(self) -> str:
@@ -201,9 +207,12 @@ def execute(options: Options, inputs: Mapping[str, str], client: WorkspaceClient
 
 
 def _with_evidence(err: BaseException, ctx: Context, interrupted: str) -> BaseException:
-    """`err`, carrying what the run it stopped left (`evidence_of`), which says how the step ended."""
-    evidence = ctx.evidence
+    """`err`, carrying what the run it stopped left (`evidence_of`), which says how the step ended, and the runs of
+    the bundle jobs that ended before it (`Context.finished`), published with it."""
+    finished = [outcome for outcome in ctx.finished if outcome is not ctx.evidence]
+    evidence = ctx.evidence or (finished.pop(0) if finished else None)
     if evidence is not None:
+        evidence.others = finished
         evidence.success, evidence.interrupted = False, interrupted
         run = evidence.run
         if interrupted == CANCELLED and run is not None and task_state(run) in UNFINISHED_STATES:
@@ -253,7 +262,7 @@ def run(ctx: Context) -> Outcome:
     if options.source == "upload":
         return _run_uploaded(ctx)
     if options.bundle is not None:
-        return _run_bundle_job(ctx)
+        return _run_bundle_jobs(ctx)
     folder = _shared_folder(ctx) if options.repo_path else None
     if not options.notebooks:
         return _held(ctx, folder, _run_job(ctx))
@@ -699,21 +708,30 @@ def _verdict(run: jobs.Run, outputs: dict[str, jobs.RunOutput]) -> tuple[bool, s
     return False, f"Run {run.run_id} {state}: {detail or message}"
 
 
-def _run_bundle_job(ctx: Context, deployed: bundles.BundleStep | None = None) -> Outcome:
-    """The job the bundle deployed under `bundleJob` (as `deployed` says, else `bundle summary`), run as any existing
-    job (results, timeout, cancel, repair)."""
+def _run_bundle_jobs(ctx: Context, deployed: bundles.BundleStep | None = None) -> Outcome:
+    """The jobs the bundle deployed under the `bundleJob` keys (as `deployed` says, else `bundle summary`), each run
+    as any existing job (results, timeout, cancel, repair), one after the other, every one whatever the others did.
+    With several, the first run's outcome carries the others (`Outcome.others`), each published on its own, and
+    every output variable of a run ends with its key (`runId_<key>`, `resultState_<key>`, ...)."""
     options = ctx.options
     assert options.bundle is not None
-    key = options.bundle.job_key
     if deployed is None:
-        job = bundles.job_of(_bundle_cli(ctx), key, options.names)
+        _, target, found = bundles.read_summary(_bundle_cli(ctx))
     else:
-        job = bundles.pick_job(deployed.jobs, deployed.target, key, options.names)
-    ctx.output.info(f"Bundle job {job.key} is job {job.job_id}")
-    ctx.options = dataclasses.replace(options, job_id=job.job_id)
-    outcome = _run_job(ctx)
-    outcome.outputs[f"jobId_{job.key}"] = str(job.job_id)
-    return outcome
+        target, found = deployed.target, deployed.jobs
+    picked = [bundles.pick_job(found, target, key, options.names) for key in options.bundle.job_keys]
+    for job in picked:
+        ctx.output.info(f"Bundle job {job.key} is job {job.job_id}")
+        ctx.options = dataclasses.replace(options, job_id=job.job_id)
+        ctx.evidence = None  # what an error leaves of this run; the runs before it are in `finished`
+        outcome = _run_job(ctx)
+        if len(picked) > 1:
+            outcome.outputs = {f"{name}_{job.key}": value for name, value in outcome.outputs.items()}
+        outcome.outputs[f"jobId_{job.key}"] = str(job.job_id)
+        ctx.finished.append(outcome)
+    first, *others = ctx.finished
+    first.others = others
+    return first
 
 
 # --- deploy, destroy ------------------------------------------------------------------------------------------
@@ -796,7 +814,7 @@ def _test_bundle(ctx: Context) -> Outcome:
     deployed = bundles.deploy(cli, ctx.client.config.host or "", options.names, root, undo_on_every_way_out)
     if not deployed.success:
         return _bundle_outcome("test", deployed)
-    outcome = _run_bundle_job(ctx, deployed)
+    outcome = _run_bundle_jobs(ctx, deployed)
     outcome.issues = deployed.issues + outcome.issues
     outcome.outputs["bundleRootPath"] = root
     return outcome

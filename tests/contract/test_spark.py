@@ -24,9 +24,16 @@ from jobs_helpers import by_key, folder, notebook, notebook_task, upload, wait
 from dbcicd_localworkspace import LocalWorkspaceServer, Tenant
 from dbcicd_localworkspace.runtime.spark import pool, servers
 
-pytestmark = [pytest.mark.spark, pytest.mark.slow, pytest.mark.local_only("Spark on the local workspace's clusters")]
-SQL = "# MAGIC %sql\n# MAGIC "
 SPARK_TIMEOUT = 240  # the first notebook starts the server: a JVM, some 10 s on two cores
+# A test waits up to SPARK_TIMEOUT for one run, so pytest's 180 s must not cut it first: the module's first test,
+# whose run starts the local cluster's server with Delta, took over 180 s with the machine's load average near 10.
+pytestmark = [
+    pytest.mark.spark,
+    pytest.mark.slow,
+    pytest.mark.local_only("Spark on the local workspace's clusters"),
+    pytest.mark.timeout(SPARK_TIMEOUT + 60),
+]
+SQL = "# MAGIC %sql\n# MAGIC "
 LOCAL = {"existing_cluster_id": "local"}
 
 

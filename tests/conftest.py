@@ -230,3 +230,18 @@ def agent(
     packaged_task: PackagedTask, node: str, local_workspace: LocalWorkspaceServer, tools_directory: Path, tmp_path: Path
 ) -> Agent:
     return Agent(packaged_task, node, local_workspace, tools_directory, tmp_path)
+
+
+@pytest.fixture
+def tenant_agent(
+    packaged_task: PackagedTask,
+    node: str,
+    local_workspace: LocalWorkspaceServer,
+    isolated_workspace: Tenant,
+    tmp_path: Path,
+) -> Agent:
+    """An agent with an empty tool cache of its own, signed in to the test's own tenant (isolated_workspace)."""
+    agent = Agent(packaged_task, node, local_workspace, tmp_path / "tools", tmp_path / "work")
+    agent.tools.mkdir()
+    agent.sign_in(isolated_workspace)
+    return agent

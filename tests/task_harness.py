@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dbcicd_localworkspace import LocalWorkspaceServer
+from dbcicd_localworkspace.http.tenants import Tenant
 from localagent import (  # noqa: F401 (cancel, interrupt: tests import them from here)
     SYSTEM_CONNECTION,
     AgentCommand,
@@ -161,6 +162,10 @@ class Agent:
         self.connection = ServiceConnection(
             str(uuid.uuid4()), f"{self.workspace.host}/", "Token", {"apitoken": self.workspace.token}
         )
+
+    def sign_in(self, tenant: Tenant) -> None:
+        """Points the databricks connection (same id) at a tenant of the local workspace, with its own token."""
+        self.connection = ServiceConnection(self.connection.id, f"{tenant.host}/", "Token", {"apitoken": tenant.token})
 
     @property
     def secrets(self) -> list[str]:

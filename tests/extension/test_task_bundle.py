@@ -15,9 +15,8 @@ from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import NotFound
 
 from dbcicd_localworkspace.http.tenants import Tenant
-from localagent import PackagedTask
 from release_server import release_files, serving
-from task_harness import Agent, ServiceConnection, cancel, finish
+from task_harness import Agent, cancel, finish
 
 pytestmark = pytest.mark.local_only("runs the CLI stand-in against the local workspace")
 
@@ -52,15 +51,9 @@ NOTEBOOK = "# Databricks notebook source\nprint('hi')\n"
 
 
 @pytest.fixture
-def bundle_agent(
-    packaged_task: PackagedTask, node: str, local_workspace: object, isolated_workspace: Tenant, tmp_path: Path
-) -> Agent:
+def bundle_agent(tenant_agent: Agent) -> Agent:
     """An agent with a tool cache of its own, signed in to the test's tenant, with the bundle in its checkout."""
-    agent = Agent(packaged_task, node, local_workspace, tmp_path / "tools", tmp_path / "work")  # type: ignore[arg-type]
-    agent.tools.mkdir()
-    agent.connection = ServiceConnection(
-        agent.connection.id, f"{isolated_workspace.host}/", "Token", {"apitoken": isolated_workspace.token}
-    )
+    agent = tenant_agent
     folder = agent.sources / "bundle"
     (folder / "src").mkdir(parents=True)
     (folder / "databricks.yml").write_text(BUNDLE)

@@ -18,8 +18,7 @@ from databricks.sdk.errors import NotFound
 from dbcicd.steps.tempnames import temporary_name
 from dbcicd_localworkspace.http.tenants import Tenant
 from junit_reader import read
-from localagent import PackagedTask
-from task_harness import Agent, ServiceConnection, cancel, finish
+from task_harness import Agent, cancel, finish
 
 pytestmark = pytest.mark.local_only("runs the CLI stand-in against the local workspace")
 
@@ -55,14 +54,9 @@ resources:
 
 
 @pytest.fixture
-def bundle_agent(
-    packaged_task: PackagedTask, node: str, local_workspace: object, isolated_workspace: Tenant, tmp_path: Path
-) -> Agent:
-    agent = Agent(packaged_task, node, local_workspace, tmp_path / "tools", tmp_path / "work")  # type: ignore[arg-type]
-    agent.tools.mkdir()
-    agent.connection = ServiceConnection(
-        agent.connection.id, f"{isolated_workspace.host}/", "Token", {"apitoken": isolated_workspace.token}
-    )
+def bundle_agent(tenant_agent: Agent) -> Agent:
+    """An agent with a tool cache of its own, signed in to the test's tenant, with the bundle at its checkout's root."""
+    agent = tenant_agent
     (agent.sources / "src").mkdir(parents=True)
     (agent.sources / "databricks.yml").write_text(BUNDLE)
     return agent

@@ -13,7 +13,7 @@ from databricks.sdk.service.workspace import ImportFormat, Language
 from test_task_results import home_entries, published
 
 from dbcicd_localworkspace.http.tenants import Tenant
-from task_harness import Agent, ServiceConnection, TaskRun
+from task_harness import Agent, TaskRun
 
 HEADER = "# Databricks notebook source\n"
 # Each task writes a file named after itself: run-now's parameters are the run's, so a job's tasks share the folder.
@@ -66,7 +66,7 @@ def make_job(
 
 
 def run_job(agent: Agent, tenant: Tenant, job_id: int, variables: dict[str, str] | None = None) -> TaskRun:
-    agent.connection = ServiceConnection(agent.connection.id, f"{tenant.host}/", "Token", {"apitoken": tenant.token})
+    agent.sign_in(tenant)
     return agent.run({"command": "run", "jobId": str(job_id)}, variables)
 
 

@@ -17,7 +17,7 @@ from databricks.sdk.service.settings import BooleanMessage, DisableLegacyDbfs
 
 from dbcicd_localworkspace.http.tenants import Tenant
 from junit_reader import read
-from task_harness import Agent, ServiceConnection, TaskRun, cancel, finish
+from task_harness import Agent, TaskRun, cancel, finish
 
 HEADER = "# Databricks notebook source\n"
 # pytest writes JUnit where dbcicd asks notebooks to; the notebook then fails when told to, as a broken test would.
@@ -56,7 +56,7 @@ def start_at_commit(
     agent: Agent, tenant: Tenant, remote: Any, notebooks: str, parameters: str = "", results_dir: str = ""
 ) -> subprocess.Popen[str]:
     """Start `run` of the notebooks at the build's commit (no Git folder), on the default compute (serverless)."""
-    agent.connection = ServiceConnection(agent.connection.id, f"{tenant.host}/", "Token", {"apitoken": tenant.token})
+    agent.sign_in(tenant)
     sha = remote.commit({"README.md": "results"}, "second")
     variables = {
         "Build.Repository.Uri": remote.url,

@@ -16,6 +16,7 @@ workspace"); `DBCICD_CONTRACT_HOST` unset starts a local workspace:
     DBCICD_CONTRACT_GIT_PROVIDER   that URL's provider (gitHub, azureDevOpsServices, ...) when its host does not say
     DBCICD_CONTRACT_FOLDER         the workspace folder to work in (default /Users/<the identity>); each session
                                    works in a sub-folder of its own and deletes it at the end
+    DBCICD_CONTRACT_CLI            the Databricks CLI test_bundle_cli.py runs (default: `databricks` on PATH)
 """
 
 from __future__ import annotations

@@ -220,7 +220,11 @@ ROWS = [
         r"No Python 3\.10 or later was found \(.*: Python 3\.8\.18 at .*\)\. Add a UsePythonVersion@0 step",
     ),
     # --- what to run ---
-    Row("unknown command", {"command": "deploy"}, r"Input 'command' is 'deploy'; it must be one of repo, run, test"),
+    Row(
+        "unknown command",
+        {"command": "publish"},
+        r"Input 'command' is 'publish'; it must be one of repo, run, test, cleanup, deploy, destroy",
+    ),
     Row(
         "test without notebooks",
         {"command": "test"},

@@ -12,6 +12,10 @@ from contextlib import contextmanager
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import workspace
 
+from dbcicd_localworkspace.runtime.spark.class_archive import WRITE_GRACE_SECONDS
+
+STOP_TIMEOUT_S = WRITE_GRACE_SECONDS + 60
+
 
 @contextmanager
 def local_workspace(*extra_args: str, environment: dict[str, str] | None = None) -> Iterator[dict[str, str]]:
@@ -36,7 +40,8 @@ def local_workspace(*extra_args: str, environment: dict[str, str] | None = None)
         yield env
     finally:
         proc.terminate()
-        proc.wait(timeout=15)
+        # Its stop waits for its Spark servers, one of which may be writing its class archive (spark/class_archive.py).
+        proc.wait(timeout=STOP_TIMEOUT_S)
 
 
 def upload_notebook(client: WorkspaceClient, path: str, source: str) -> None:

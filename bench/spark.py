@@ -8,10 +8,13 @@ Against local workspaces in their own process (bench/_localserver.py), each on a
    task's process starts at the task's `start_time` plus its `setup_duration` (runs/get), so a task's figures are:
    process start to first line (the kernel), first line to first Spark result (Spark), and process start to first
    result; with the run's wall time seen by the client (runs/submit until runs/get says it ended, polled every
-   0.25 s). On a workspace with the warm pool (spark/pool.py), the first run starts a pool server, with Delta Lake
-   when its jars are in reach (cold), and --warm later runs, one at a time, attach to it (warm). The baseline is the
-   same --warm runs on a workspace without the pool (DBCICD_LOCAL_WARM_SPARK=0): a server per run, started by the
-   run and stopped when it ends.
+   0.25 s). All workspaces share a cache folder of their own (XDG_CACHE_HOME, spark/cache.py), empty at first. On a
+   first workspace with the warm pool (spark/pool.py), one run starts a pool server with nothing cached (first
+   start: Delta's class path resolved, the JVM's class archive written when the workspace stops). On a second, the
+   first run starts a pool server, with Delta Lake when its jars are in reach, from the cache (cold), and --warm
+   later runs, one at a time, attach to it (warm). The baseline is the same --warm runs on a workspace without the
+   pool (DBCICD_LOCAL_WARM_SPARK=0): a server per run (from the cache too), started by the run and stopped when it
+   ends.
 2. A run of --tasks tasks, each a small Spark job (range, groupBy, count; a parquet write to dbfs:/tmp/<run>-<task>
    and a read back), on the shared `local` cluster (its server already up, as in steady use), against the same run
    with a `new_cluster` on every task on the workspace without the pool: one Spark server, one JVM, per task,
@@ -75,6 +78,7 @@ NEW_CLUSTER = compute.ClusterSpec(
 )
 POLL_S = 0.25
 RUN_TIMEOUT_S = 900.0
+CACHE_VARIABLE = "XDG_CACHE_HOME"
 
 
 @dataclass(frozen=True)
@@ -196,17 +200,24 @@ def main(argv: list[str] | None = None) -> int:
 
     left: list[str] = []
     shared = own = None
-    with tempfile.TemporaryDirectory() as pooled_root, tempfile.TemporaryDirectory() as per_run_root:
-        with local_workspace("--root", pooled_root) as env:
+    with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as first_root, \
+            tempfile.TemporaryDirectory() as pooled_root, tempfile.TemporaryDirectory() as per_run_root:  # fmt: skip
+        cached = {CACHE_VARIABLE: cache}
+        with local_workspace("--root", first_root, environment=cached) as env:
             client = client_of(env)
             notebook = f"/Users/{client.current_user.me().user_name}/bench/spark"
+            upload_notebook(client, notebook, NOTEBOOK)
+            (first,) = serverless_runs(client, notebook, "first", 1)
+        left += servers_left(Path(first_root))  # the workspace has stopped: it should have stopped every server
+        with local_workspace("--root", pooled_root, environment=cached) as env:
+            client = client_of(env)
             upload_notebook(client, notebook, NOTEBOOK)
             cold, *warm = serverless_runs(client, notebook, "pool", 1 + args.warm)
             if args.tasks:
                 run(client, "bench spark local up", [notebook_task("up", notebook, "", new_cluster=False)])
                 shared = spark_run(client, notebook, "shared", args.tasks, new_cluster=False)
-        left += servers_left(Path(pooled_root))  # the workspace has stopped: it should have stopped every server
-        with local_workspace("--root", per_run_root, environment={SIZE_VARIABLE: "0"}) as env:
+        left += servers_left(Path(pooled_root))
+        with local_workspace("--root", per_run_root, environment={**cached, SIZE_VARIABLE: "0"}) as env:
             client = client_of(env)
             upload_notebook(client, notebook, NOTEBOOK)
             per_run = serverless_runs(client, notebook, "per-run", args.warm)
@@ -216,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print("1. serverless run: task process start to first Spark result (spark.range(1).count()), seconds")
     print(f"{'':<30}{'kernel':>10}{'spark':>10}{'first result':>14}{'run wall':>12}")
+    print(first_result_line("first start (nothing cached)", first))
     print(first_result_line("cold (pool server starts)", cold))
     for i, times in enumerate(warm, 1):
         print(first_result_line(f"warm {i} (attaches)", times))

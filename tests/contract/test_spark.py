@@ -406,6 +406,35 @@ def test_the_local_cluster_can_be_pointed_at_a_spark_connect_server(tmp_path: Pa
         servers.stop(tmp_path / "external")
 
 
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="/proc tells what a process maps on Linux only")
+def test_the_next_server_maps_the_class_archive_the_first_server_of_its_class_path_wrote_at_its_stop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """class_archive.py. The servers' class path has Delta's jars, but not Delta's older copies of jars Spark has
+    (packages.class_path)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    first, second = tmp_path / "first", tmp_path / "second"
+    servers.attach(first, tmp_path / "warehouse")
+    try:
+        record = json.loads((first / servers.SERVER_FILE).read_text())
+        archive = record["class_archive"]
+        assert archive is not None
+        arguments = Path(f"/proc/{record['pid']}/cmdline").read_text().split("\0")
+        class_path = arguments[arguments.index("-cp") + 1]
+        if record["delta"]:
+            assert "io.delta_delta-spark_" in class_path
+            assert "com.fasterxml.jackson.core_jackson-core-" not in class_path, "Delta's jackson shadows Spark's"
+    finally:
+        servers.stop(first)
+    assert Path(archive["final"]).is_file(), "the first server did not leave its class archive"
+    servers.attach(second, tmp_path / "warehouse")
+    try:
+        pid = json.loads((second / servers.SERVER_FILE).read_text())["pid"]
+        assert archive["final"] in Path(f"/proc/{pid}/maps").read_text(), "the JVM did not map the archive"
+    finally:
+        servers.stop(second)
+
+
 def test_maven_libraries_on_serverless_compute_are_refused_saying_why(client: WorkspaceClient) -> None:
     """docs.databricks.com/compute/serverless/limitations: "Maven coordinates are not supported"."""
     nb = upload(client, f"{folder(client)}/nb", notebook("dbutils.notebook.exit('ran')"))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from dbcicd_localworkspace.runtime.spark import catalog, packages, servers
+from dbcicd_localworkspace.runtime.spark import catalog, class_archive, packages, servers
 from dbcicd_localworkspace.runtime.spark.pool import WarmPool
 
 
@@ -128,3 +128,56 @@ def test_maven_libraries_become_spark_packages_repositories_and_excludes() -> No
 def test_maven_coordinates_that_are_not_group_artifact_version_are_refused_naming_the_task() -> None:
     with pytest.raises(packages.LibraryError, match=r"task etl: libraries maven\.coordinates must be"):
         packages.maven_libraries([{"maven": {"coordinates": "h2"}}], "etl")
+
+
+def test_resolved_jars_spark_has_its_own_version_of_are_left_off_the_class_path() -> None:
+    """Spark's own jars come first (spark.driver.userClassPathFirst is false); on the driver's class path, which is
+    searched before them, Delta's older jackson or hadoop would shadow Spark's."""
+    assert packages._artifact("com.fasterxml.jackson.core_jackson-core-2.13.5.jar", retrieved=True) == "jackson-core"
+    assert packages._artifact("jackson-core-2.21.2.jar") == "jackson-core"
+    assert packages._artifact("io.delta_delta-spark_4.2_2.13-4.4.0.jar", retrieved=True) == "delta-spark_4.2_2.13"
+    assert packages._artifact("com.github.luben_zstd-jni-1.5.7-3.jar", retrieved=True) == "zstd-jni"
+    assert packages._artifact("jackson-module-scala_2.13-2.21.2.jar") == "jackson-module-scala_2.13"
+
+
+def test_one_server_at_a_time_writes_the_class_archive_and_it_is_used_once_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    java, jar = tmp_path / "jdk" / "bin" / "java", tmp_path / "a.jar"
+    java.parent.mkdir(parents=True)
+    java.write_bytes(b"")
+    jar.write_bytes(b"jar")
+    writing, archive = class_archive.java_options(str(java), [jar])
+    assert archive is not None and writing[0] == f"-XX:ArchiveClassesAtExit={archive['partial']}"
+    assert class_archive.java_options(str(java), [jar]) == ([], None)  # claimed: the next start writes none
+    Path(archive["partial"]).write_bytes(b"CDS")  # what the JVM writes at its exit
+    class_archive.publish(archive, ended_by_itself=True)
+    assert class_archive.java_options(str(java), [jar]) == ([f"-XX:SharedArchiveFile={archive['final']}"], None)
+    jar.write_bytes(b"another jar")  # another pyspark: another archive
+    _, another = class_archive.java_options(str(java), [jar])
+    assert another is not None and another["final"] != archive["final"]
+
+
+def test_a_class_archive_is_dropped_when_its_server_was_killed_and_a_stale_claim_is_taken_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    java = tmp_path / "java"
+    java.write_bytes(b"")
+    _, archive = class_archive.java_options(str(java), [])
+    assert archive is not None
+    Path(archive["partial"]).write_bytes(b"half an archive")
+    class_archive.publish(archive, ended_by_itself=False)
+    assert not Path(archive["partial"]).exists() and not Path(archive["final"]).exists()
+    _, claim = class_archive.java_options(str(java), [])
+    assert claim == archive
+    hour_ago = time.time() - class_archive.CLAIM_STALE_SECONDS - 1
+    os.utime(archive["partial"], (hour_ago, hour_ago))  # its server was killed before it could stop
+    assert class_archive.java_options(str(java), [])[1] == archive
+
+
+def test_java_options_keep_paths_with_spaces_and_backslashes_whole() -> None:
+    assert servers._quoted_option("-XX:SharedArchiveFile=C:\\Users\\A B\\x.jsa") == (
+        '"-XX:SharedArchiveFile=C:\\\\Users\\\\A B\\\\x.jsa"'
+    )

@@ -9,15 +9,17 @@ local workspace stops it: the `local` cluster's when the workspace stops, a run'
 cluster) when that run ends. It is started on the workspace's lifeline (runtime/lifeline.py), so it also ends when the
 workspace is killed outright.
 
-Delta Lake: when delta-spark is installed, the server loads Delta's jars (spark/packages.py) and is configured as
+Delta Lake: when delta-spark is installed, the server has Delta's jars (spark/packages.py) and is configured as
 Delta's quickstart starts PySpark (docs.delta.io/quick-start.html, "PySpark Shell": `spark.sql.extensions` the
 DeltaSparkSessionExtension, `spark.sql.catalog.spark_catalog` the DeltaCatalog), with `delta` the default table
 format, as on Databricks ("Unless otherwise specified, all tables on Databricks are Delta tables",
-docs.databricks.com/delta/). Spark resolves the jars from the local Maven repository, Ivy's cache or Maven Central;
-where none has them the start fails, and the server is started without Delta (tables are then parquet), the reason
-kept in `delta-unavailable` beside the server folders so that later starts do not try again and notebooks can say
-why. Only Ivy's failures to resolve or download a package count as that: a start with Delta that failed otherwise
-fails as it is.
+docs.databricks.com/delta/). Spark's resolver finds the jars in the local Maven repository, Ivy's cache or Maven
+Central; where none has them, the server is started without Delta (tables are then parquet), the reason kept in
+`delta-unavailable` beside the server folders so that later starts do not try again and notebooks can say why. Only
+Ivy's failures to resolve or download a package count as that: a resolution that failed otherwise fails the start.
+
+A server's JVM maps the classes it needs from a class data archive when an earlier server with the same class path
+left one (class_archive.py), which halves its start.
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ from pathlib import Path
 
 from .. import lifeline, process_records
 from ..locks import exclusive
-from .packages import MavenLibraries
+from . import class_archive
+from .packages import MavenLibraries, class_path
 from .packages import delta as delta_packages
 
 NO_LIBRARIES = MavenLibraries()
@@ -104,22 +107,27 @@ def attach(folder: Path, warehouse: Path, libraries: MavenLibraries = NO_LIBRARI
             _terminate(int(running["pid"]))
         spark_home = _spark_home()
         java = _java()
-        settings = {**_base_conf(warehouse), **libraries.conf()}
+        log = folder / LOG_FILE
         delta_marker = folder.parent / DELTA_UNAVAILABLE_FILE
         delta = delta_packages() if not delta_marker.exists() else None
+        jars = None
         if delta is not None:
             try:
-                conf = {**settings, **DELTA_CONF}
-                return _start(lambda port: _start_on(port, folder, spark_home, java, conf, [delta], libraries)), True
+                jars = class_path([delta, *libraries.packages], libraries, log)
             except SparkUnavailable as err:
                 if not _unresolved(err.output, delta):
-                    raise  # not Delta's jars: a start that failed otherwise (killed, out of memory, a library)
+                    raise  # not Delta's jars: a resolution that failed otherwise (killed, a library)
                 delta_marker.write_text(
                     f"Delta Lake's jars ({delta}) could not be loaded, so tables are parquet; delete "
                     f"{delta_marker} to try again.\n{err}\n",
                     encoding="utf-8",
                 )
-        return _start(lambda port: _start_on(port, folder, spark_home, java, settings, [], libraries)), False
+                delta = None
+        if jars is None:
+            jars = class_path(libraries.packages, libraries, log)
+        conf = {**_base_conf(warehouse), **(DELTA_CONF if delta else {})}
+        start = _start(lambda port: _start_on(port, folder, spark_home, java, conf, jars, bool(delta), libraries))
+        return start, bool(delta)
 
 
 def _unresolved(output: str, coordinates: str) -> bool:
@@ -141,7 +149,9 @@ def stop(folder: Path) -> None:
     none runs."""
     running = _record(folder)
     if running is not None:
-        _terminate(int(running["pid"]))
+        archive = running.get("class_archive")
+        grace = class_archive.WRITE_GRACE_SECONDS if archive else STOP_GRACE_SECONDS
+        class_archive.publish(archive, _terminate(int(running["pid"]), grace))  # type: ignore[arg-type]
     with contextlib.suppress(OSError):
         (folder / SERVER_FILE).unlink()
 
@@ -185,13 +195,18 @@ def _start_on(
     spark_home: Path,
     java: str,
     conf: Mapping[str, str],
-    delta: list[str],
+    jars: list[str],
+    delta: bool,
     libraries: MavenLibraries,
 ) -> str:
     command = [str(spark_submit(spark_home)), "--class", SERVER_CLASS, "--name", folder.name]
-    packages = [*delta, *libraries.packages]
-    if packages:
-        command += ["--packages", ",".join(packages)]
+    if jars:
+        command += ["--driver-class-path", os.pathsep.join(jars)]
+    # The driver's class path as Spark's launcher builds it: the extra class path, the conf folder, Spark's jars.
+    spark_jars = sorted((spark_home / "jars").glob("*.jar"))
+    java_options, archive = class_archive.java_options(java, [*map(Path, jars), spark_home / "conf", *spark_jars])
+    if java_options:
+        command += ["--driver-java-options", " ".join(map(_quoted_option, java_options))]
     for key, value in {**conf, "spark.connect.grpc.binding.port": str(port)}.items():
         command += ["--conf", f"{key}={value}"]
     env = submit_environment(spark_home, java)
@@ -204,9 +219,10 @@ def _start_on(
     # Recorded before it listens, so that whoever stops this folder's server (the run's end, the workspace's) finds
     # a server whose starter was killed while it started.
     record = process_records.of(process.pid, f"the Spark Connect server of {folder.name}")
-    extra = {"port": port, "delta": bool(delta), "libraries": list(libraries.packages)}
+    extra = {"port": port, "delta": delta, "libraries": list(libraries.packages), "class_archive": archive}
     process_records.write(folder / SERVER_FILE, {**record, **extra})
     if not _wait_listening(port, process.pid, process, time.monotonic() + START_TIMEOUT_SECONDS):
+        class_archive.publish(archive, ended_by_itself=False)
         _terminate(process.pid)
         with contextlib.suppress(OSError):
             (folder / SERVER_FILE).unlink()
@@ -261,17 +277,20 @@ def records(root: Path) -> list[Path]:
     return sorted(root.glob(f"*/{SERVER_FILE}")) if root.is_dir() else []
 
 
-def _terminate(pid: int) -> None:
+def _terminate(pid: int, grace: float = STOP_GRACE_SECONDS) -> bool:
+    """Stop the process group of `pid`: SIGTERM, then SIGKILL after `grace` seconds; whether it ended by itself."""
     if os.name != "posix":
         subprocess.run(["taskkill", "/T", "/F", "/PID", str(pid)], capture_output=True, check=False)
-        return
+        return False
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGTERM)
-    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    deadline = time.monotonic() + grace
     while time.monotonic() < deadline and _alive(pid):
         time.sleep(0.1)
+    ended = not _alive(pid)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
+    return ended
 
 
 def _alive(pid: int) -> bool:
@@ -323,6 +342,12 @@ def submit_environment(spark_home: Path | None = None, java: str | None = None) 
         # the address the host name resolves to).
         "SPARK_LOCAL_IP": "127.0.0.1",
     }
+
+
+def _quoted_option(option: str) -> str:
+    """`option` as one word of --driver-java-options, which Spark's launcher splits as a shell would, honouring
+    double quotes and backslash escapes (CommandBuilderUtils.parseOptionString): paths with spaces stay whole."""
+    return '"' + option.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _script(name: str, windows_suffix: str = ".cmd") -> str:

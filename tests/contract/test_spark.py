@@ -23,6 +23,7 @@ from jobs_helpers import by_key, folder, notebook, notebook_task, upload, wait
 
 from dbcicd_localworkspace import LocalWorkspaceServer, Tenant
 from dbcicd_localworkspace.runtime.spark import pool, servers
+from dbcicd_localworkspace.runtime.spark.packages import MavenLibraries
 
 SPARK_TIMEOUT = 240  # the first notebook starts the server: a JVM, some 10 s on two cores
 # A test waits up to SPARK_TIMEOUT for one run, so pytest's 180 s must not cut it first: the module's first test,
@@ -433,6 +434,34 @@ def test_the_next_server_maps_the_class_archive_the_first_server_of_its_class_pa
         assert archive["final"] in Path(f"/proc/{pid}/maps").read_text(), "the JVM did not map the archive"
     finally:
         servers.stop(second)
+
+
+def test_maven_coordinates_spark_cannot_resolve_fail_the_start_naming_them(tmp_path: Path) -> None:
+    missing = "com.example.dbcicd:no-such-artifact:1.0"
+    with pytest.raises(servers.SparkUnavailable, match=rf"Spark's resolver could not have .*{missing}") as failed:
+        servers.attach(tmp_path / "server", tmp_path / "warehouse", MavenLibraries((missing,)))
+    assert "com.example.dbcicd#no-such-artifact" in failed.value.output  # Ivy's report, also in the server's log
+    assert "no-such-artifact" in (tmp_path / "server" / servers.LOG_FILE).read_text()
+    assert not (tmp_path / "server" / servers.SERVER_FILE).exists()
+    assert not (tmp_path / servers.DELTA_UNAVAILABLE_FILE).exists(), "Delta's jars were had: only the library failed"
+
+
+def test_where_deltas_jars_cannot_be_had_the_server_starts_without_delta_saying_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parquet fallback, for machines that cannot reach Maven Central: Ivy's answer is kept, so the workspace
+    tries once."""
+    monkeypatch.setattr(servers, "delta_packages", lambda: "io.delta:delta-spark_0.0_2.13:0.0.0")
+    no_folder = tmp_path / "a-file"
+    no_folder.write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(no_folder))  # no cache, so no class archive to write at the stop
+    _, delta = servers.attach(tmp_path / "server", tmp_path / "warehouse")
+    try:
+        reason = servers.delta_unavailable_reason(tmp_path / "server")
+        assert not delta and reason is not None
+        assert "Delta Lake's jars (io.delta:delta-spark_0.0_2.13:0.0.0) could not be loaded, so tables are" in reason
+    finally:
+        servers.stop(tmp_path / "server")
 
 
 def test_maven_libraries_on_serverless_compute_are_refused_saying_why(client: WorkspaceClient) -> None:

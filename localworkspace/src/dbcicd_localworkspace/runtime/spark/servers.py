@@ -115,7 +115,7 @@ def attach(folder: Path, warehouse: Path, libraries: MavenLibraries = NO_LIBRARI
             try:
                 jars = class_path([delta, *libraries.packages], libraries, log)
             except SparkUnavailable as err:
-                if not _unresolved(err.output, delta):
+                if not _delta_unresolved(delta, libraries, err, log):
                     raise  # not Delta's jars: a resolution that failed otherwise (killed, a library)
                 delta_marker.write_text(
                     f"Delta Lake's jars ({delta}) could not be loaded, so tables are parquet; delete "
@@ -130,10 +130,19 @@ def attach(folder: Path, warehouse: Path, libraries: MavenLibraries = NO_LIBRARI
         return start, bool(delta)
 
 
-def _unresolved(output: str, coordinates: str) -> bool:
-    """Whether Ivy's failure in `output` is one of the package `coordinates` (Ivy names it group#artifact;...)."""
-    group, artifact, _ = coordinates.split(":", 2)
-    return any(failure in output for failure in UNRESOLVED) and f"{group}#{artifact}" in output
+def _delta_unresolved(delta: str, libraries: MavenLibraries, failed: SparkUnavailable, log: Path) -> bool:
+    """Whether the resolution of Delta's package with the task's `libraries` `failed` for want of Delta's jars: Ivy
+    could not have a package, and it is not only a library's (Delta's package alone fails so too). Which package
+    Ivy names is no answer: Delta's own dependencies are packages of their own."""
+    if not any(failure in failed.output for failure in UNRESOLVED):
+        return False
+    if not libraries:
+        return True
+    try:
+        class_path([delta], NO_LIBRARIES, log)
+    except SparkUnavailable as alone:
+        return any(failure in alone.output for failure in UNRESOLVED)
+    return False
 
 
 def delta_unavailable_reason(folder: Path) -> str | None:
@@ -222,8 +231,8 @@ def _start_on(
     extra = {"port": port, "delta": delta, "libraries": list(libraries.packages), "class_archive": archive}
     process_records.write(folder / SERVER_FILE, {**record, **extra})
     if not _wait_listening(port, process.pid, process, time.monotonic() + START_TIMEOUT_SECONDS):
-        class_archive.publish(archive, ended_by_itself=False)
         _terminate(process.pid)
+        class_archive.publish(archive, ended_by_itself=False)
         with contextlib.suppress(OSError):
             (folder / SERVER_FILE).unlink()
         raise SparkUnavailable(

@@ -157,6 +157,11 @@ def test_one_server_at_a_time_writes_the_class_archive_and_it_is_used_once_writt
     jar.write_bytes(b"another jar")  # another pyspark: another archive
     _, another = class_archive.java_options(str(java), [jar])
     assert another is not None and another["final"] != archive["final"]
+    unused = time.time() - class_archive.UNUSED_DAYS * 86400 - 1
+    os.utime(archive["final"], (unused, unused))  # the old pyspark's, unused for a month
+    Path(another["partial"]).write_bytes(b"CDS")
+    class_archive.publish(another, ended_by_itself=True)
+    assert Path(another["final"]).is_file() and not Path(archive["final"]).exists()
 
 
 def test_a_class_archive_is_dropped_when_its_server_was_killed_and_a_stale_claim_is_taken_over(

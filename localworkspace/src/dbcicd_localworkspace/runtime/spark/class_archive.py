@@ -13,7 +13,9 @@ without, 5 s with.
 The first server of a class path writes the archive when it stops: its stop is given the seconds that takes, and
 the archive is put in place only when that server ended by itself, never after it was killed. One server at a time
 writes an archive (a claim file; a claim over an hour old is taken to be of a server killed before it stopped).
-Archives live in the local workspace's cache (cache.py), some 200 MB each; deleting them is always safe.
+Archives live in the local workspace's cache (cache.py), some 200 MB each; deleting them is always safe. Each use
+touches its archive, and one unused for UNUSED_DAYS (another pyspark's, an old JDK's) is deleted when a new one is put
+in place.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from . import cache
 
 WRITE_GRACE_SECONDS = 180.0  # the stop of a server writing the archive: 12 s measured on 2 quiet cores
 CLAIM_STALE_SECONDS = 3600.0
+UNUSED_DAYS = 30
 PREFIX = "spark-classes-"
 
 
@@ -41,6 +44,8 @@ def java_options(java: str, class_path: Sequence[Path]) -> tuple[list[str], dict
         return [], None
     final = folder / f"{PREFIX}{_key(java, class_path)}.jsa"
     if final.is_file():
+        with contextlib.suppress(OSError):
+            os.utime(final)  # used now: kept by the pruning in `publish`
         return [f"-XX:SharedArchiveFile={final}"], None
     partial = final.with_suffix(".partial")
     if not _claim(partial):
@@ -55,10 +60,13 @@ def publish(archive: Mapping[str, str] | None, ended_by_itself: bool) -> None:
         return
     partial, final = Path(archive["partial"]), Path(archive["final"])
     with contextlib.suppress(OSError):
-        if ended_by_itself and partial.stat().st_size > 0:
-            os.replace(partial, final)
-        else:
+        if not (ended_by_itself and partial.stat().st_size > 0):
             partial.unlink()
+            return
+        os.replace(partial, final)
+        for unused in final.parent.glob(f"{PREFIX}*.jsa"):
+            if time.time() - unused.stat().st_mtime > UNUSED_DAYS * 86400:
+                unused.unlink()
 
 
 def _claim(partial: Path) -> bool:

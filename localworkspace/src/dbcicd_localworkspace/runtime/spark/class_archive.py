@@ -54,9 +54,10 @@ def java_options(java: str, class_path: Sequence[Path]) -> tuple[list[str], dict
     return [f"-XX:ArchiveClassesAtExit={partial}", "-Xlog:cds=error"], {"partial": str(partial), "final": str(final)}
 
 
-def publish(archive: Mapping[str, str] | None, ended_by_itself: bool) -> None:
-    """Put in place the archive a stopped server wrote when it ended by itself; drop what it left otherwise."""
-    if not archive:
+def publish(archive: object, ended_by_itself: bool) -> None:
+    """Put in place the `archive` (what `java_options` gave, as the server's record keeps it) a stopped server wrote
+    when it ended by itself; drop what it left otherwise."""
+    if not isinstance(archive, Mapping):
         return
     partial, final = Path(archive["partial"]), Path(archive["final"])
     with contextlib.suppress(OSError):

@@ -160,7 +160,7 @@ def stop(folder: Path) -> None:
     if running is not None:
         archive = running.get("class_archive")
         grace = class_archive.WRITE_GRACE_SECONDS if archive else STOP_GRACE_SECONDS
-        class_archive.publish(archive, _terminate(int(running["pid"]), grace))  # type: ignore[arg-type]
+        class_archive.publish(archive, _terminate(int(running["pid"]), grace))
     with contextlib.suppress(OSError):
         (folder / SERVER_FILE).unlink()
 

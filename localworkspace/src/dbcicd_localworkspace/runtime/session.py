@@ -1,8 +1,10 @@
 """One kernel process from start to finish: set the process up as the spec says, run, report, exit.
 
-The process becomes what Databricks gives a notebook: its folder as working directory and first on sys.path,
-`__main__` as the namespace, /Workspace, /dbfs and /Volumes mapped, dbutils and friends in the namespace of
-notebooks (Python files import them from databricks.sdk.runtime, as on a cluster).
+The process becomes what Databricks gives a notebook: its folder as working directory ("In Databricks Runtime 14.0
+and above, the CWD is the directory containing the notebook or script being run",
+docs.databricks.com/files/cwd-dbr-14; so `%pip install -r ../requirements.txt` finds the file beside the notebook's
+folder) and first on sys.path, `__main__` as the namespace, /Workspace, /dbfs and /Volumes mapped, dbutils and
+friends in the namespace of notebooks (Python files import them from databricks.sdk.runtime, as on a cluster).
 """
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ def java_options(java: str, class_path: Sequence[Path]) -> tuple[list[str], dict
     """The JVM options of a server start whose class path is `class_path` (in order), and, when this start is to
     write the archive, what `publish` needs once the server has stopped."""
     folder = cache.folder()
-    if folder is None:
+    if folder is None or os.name != "posix":  # Windows: servers stop by taskkill /F, never by themselves (servers.py)
         return [], None
     final = folder / f"{PREFIX}{_key(java, class_path)}.jsa"
     if final.is_file():

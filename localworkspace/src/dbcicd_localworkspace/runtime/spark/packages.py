@@ -158,8 +158,9 @@ def class_path(packages: Sequence[str], libraries: MavenLibraries, log: Path) ->
 
 
 # spark-submit hands a Python application the jars it resolved in its PYTHONPATH (SparkSubmit.scala: "args.pyFiles =
-# mergeFileLists(args.pyFiles, resolvedMavenCoordinates)" when the application is Python, and PythonRunner puts
-# pyFiles on the PYTHONPATH), so a script that prints them reads the resolver's answer without starting Spark.
+# mergeFileLists(args.pyFiles, resolvedMavenCoordinates)" when the application is Python, and PythonRunner.scala puts
+# the pyFiles first in the PYTHONPATH of the Python process it starts), so a script that prints them reads the
+# resolver's answer without starting Spark.
 _MARKER = "dbcicd-class-path:"
 _PRINT_CLASS_PATH = f"""import json, os
 jars = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p.endswith(".jar")]
@@ -175,7 +176,8 @@ def _artifact(name: str, retrieved: bool = False) -> str:
     """The artifact a jar file is of: a resolved jar Spark's own jars already have another version of is dropped,
     since Spark's classes come first (`spark.driver.userClassPathFirst` is false by default,
     spark.apache.org/docs/latest/configuration.html) as they do when `--packages` loads the jars; on the driver's
-    class path, which comes before Spark's jars, the older copy would shadow Spark's instead."""
+    class path, which comes before Spark's jars ("Extra classpath entries to prepend to the classpath of the
+    driver", `spark.driver.extraClassPath` there), the older copy would shadow Spark's instead."""
     match = (_RETRIEVED if retrieved else _OWN).match(name)
     return match["artifact"] if match else name
 

@@ -134,15 +134,19 @@ def _delta_unresolved(delta: str, libraries: MavenLibraries, failed: SparkUnavai
     """Whether the resolution of Delta's package with the task's `libraries` `failed` for want of Delta's jars: Ivy
     could not have a package, and it is not only a library's (Delta's package alone fails so too). Which package
     Ivy names is no answer: Delta's own dependencies are packages of their own."""
-    if not any(failure in failed.output for failure in UNRESOLVED):
+    if not _ivy_could_not_have(failed.output):
         return False
     if not libraries:
         return True
     try:
         class_path([delta], NO_LIBRARIES, log)
     except SparkUnavailable as alone:
-        return any(failure in alone.output for failure in UNRESOLVED)
+        return _ivy_could_not_have(alone.output)
     return False
+
+
+def _ivy_could_not_have(output: str) -> bool:
+    return any(failure in output for failure in UNRESOLVED)
 
 
 def delta_unavailable_reason(folder: Path) -> str | None:
@@ -211,7 +215,8 @@ def _start_on(
     command = [str(spark_submit(spark_home)), "--class", SERVER_CLASS, "--name", folder.name]
     if jars:
         command += ["--driver-class-path", os.pathsep.join(jars)]
-    # The driver's class path as Spark's launcher builds it: the extra class path, the conf folder, Spark's jars.
+    # The files of the driver's class path, which Spark's launcher makes of the extra class path, the conf folder and
+    # Spark's jars (AbstractCommandBuilder.buildClassPath, in apache/spark's launcher/).
     spark_jars = sorted((spark_home / "jars").glob("*.jar"))
     java_options, archive = class_archive.java_options(java, [*map(Path, jars), spark_home / "conf", *spark_jars])
     if java_options:
